@@ -1,0 +1,31 @@
+# make test: create .venv, install snnc with its test tools, run the suite (what .ci/run calls).
+# make demo: the end-to-end digits demo (arrives with the boards issue).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test test-slow demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m slow
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,train]'
+	$(PY) benchmarks/golden.py
+
+demo:
+	@echo "make demo arrives with the boards and runtime issue (train digits, compile, run on the simulated board)." >&2
+	@exit 1
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,231 @@
+"""The snnc ONNX dialect (SPEC section 3): the `snnc.LIF` model-local function and a model writer.
+
+The LIF node is defined as an ONNX function built from standard ops (a `Scan` over time), so
+onnxruntime runs an exported model as it is.  With power-of-two scales and every value on the
+state grid, the float arithmetic below is exact and equals the integer semantics of SPEC section 2:
+
+    u = floor(beta * v / lsb) * lsb + I;  s = u >= theta;  r = u - theta*s  (or u*(1-s));
+    v = L[#{k : M_k < r}]  with M_k = floor((L_k + L_{k+1}) / (2 lsb)) * lsb,   or clip(r, vmin, vmax)
+
+`ModelWriter` assembles dialect models from integer arrays; the tests and the PyTorch exporter use it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import AttributeProto, TensorProto, helper, numpy_helper
+
+DOMAIN = "snnc"
+DOMAIN_VERSION = 1
+OPSET = 21
+IR_VERSION = 10
+RESET_MODES = ("subtract", "zero")
+STATE_QUANT_MODES = ("none", "uniform", "threshold_centered")
+FLOAT_MAX = float(np.finfo(np.float32).max)
+
+
+def _attr_ref(node: onnx.NodeProto, attr: str, ref: str, kind: int) -> onnx.NodeProto:
+    node.attribute.append(helper.make_attribute_ref(attr, kind, ref_attr_name=ref))
+    return node
+
+
+def _default(name: str, value) -> AttributeProto:
+    if isinstance(value, list):  # helper.make_attribute cannot type an empty list
+        return AttributeProto(name=name, type=AttributeProto.FLOATS, floats=value)
+    return helper.make_attribute(name, value)
+
+
+def lif_function() -> onnx.FunctionProto:
+    """The `snnc.LIF` function: input X [T, B, ...] currents, output Y [T, B, ...] spikes (float 0/1)."""
+    F, I = AttributeProto.FLOAT, AttributeProto.INT
+    mk = helper.make_node
+    c = lambda name, value: mk("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32)))
+    nodes = [
+        _attr_ref(mk("Constant", [], ["beta"]), "value_float", "beta", F),
+        _attr_ref(mk("Constant", [], ["theta"]), "value_float", "threshold", F),
+        _attr_ref(mk("Constant", [], ["lsb_attr"]), "value_float", "state_lsb", F),
+        _attr_ref(mk("Constant", [], ["vmin"]), "value_float", "state_min", F),
+        _attr_ref(mk("Constant", [], ["vmax"]), "value_float", "state_max", F),
+        _attr_ref(mk("Constant", [], ["levels"]), "value_floats", "state_levels", AttributeProto.FLOATS),
+        _attr_ref(mk("Constant", [], ["reset"]), "value_string", "reset", AttributeProto.STRING),
+        mk("Constant", [], ["zero_str"], value=helper.make_tensor("zero_str", TensorProto.STRING, [], [b"zero"])),
+        mk("Equal", ["reset", "zero_str"], ["is_zero"]),
+        c("f0", 0.0), c("f1", 1.0), c("f2", 2.0),
+        # A float model has no grid (state_lsb = 0): leak and midpoints are then not floored.
+        mk("Greater", ["lsb_attr", "f0"], ["has_lsb"]),
+        mk("Where", ["has_lsb", "lsb_attr", "f1"], ["lsb"]),
+        # Midpoints of adjacent levels, floored onto the grid.  Empty when there are no levels.
+        mk("Size", ["levels"], ["n_levels"]),
+        mk("Constant", [], ["i0"], value=numpy_helper.from_array(np.array([0], np.int64))),
+        mk("Constant", [], ["i1"], value=numpy_helper.from_array(np.array([1], np.int64))),
+        mk("Constant", [], ["i_1"], value=numpy_helper.from_array(np.array([-1], np.int64))),
+        mk("Constant", [], ["ibig"], value=numpy_helper.from_array(np.array([1 << 40], np.int64))),
+        mk("Slice", ["levels", "i0", "i_1"], ["lo_levels"]),
+        mk("Slice", ["levels", "i1", "ibig"], ["hi_levels"]),
+        mk("Add", ["lo_levels", "hi_levels"], ["pair_sum"]),
+        mk("Mul", ["f2", "lsb"], ["two_lsb"]),
+        mk("Div", ["pair_sum", "two_lsb"], ["mid_units"]),
+        mk("Floor", ["mid_units"], ["mid_floor"]),
+        mk("Where", ["has_lsb", "mid_floor", "mid_units"], ["mid_q"]),
+        mk("Mul", ["mid_q", "lsb"], ["mids"]),
+        mk("Constant", [], ["n_zero"], value=numpy_helper.from_array(np.array(0, np.int64))),
+        mk("Greater", ["n_levels", "n_zero"], ["has_levels"]),
+        # Gather needs a non-empty table even when has_levels is false and its result is discarded.
+        mk("Constant", [], ["f0_vec"], value=numpy_helper.from_array(np.zeros(1, np.float32))),
+        mk("Concat", ["levels", "f0_vec"], ["levels_ext"], axis=0),
+        # Initial state v = 0, shaped like one timestep of X.
+        mk("Shape", ["X"], ["state_shape"], start=1),
+        mk("ConstantOfShape", ["state_shape"], ["v0"], value=numpy_helper.from_array(np.zeros(1, np.float32))),
+        mk("Scan", ["v0", "X"], ["v_final", "Y"], num_scan_inputs=1, body=_lif_step_graph()),
+    ]
+    return helper.make_function(
+        DOMAIN, "LIF", ["X"], ["Y"], nodes,
+        [helper.make_opsetid("", OPSET)],
+        attributes=["beta", "threshold"],
+        attribute_protos=[
+            _default("reset", "subtract"), _default("state_lsb", 0.0), _default("state_quant", "none"),
+            _default("state_levels", []), _default("state_min", -FLOAT_MAX), _default("state_max", FLOAT_MAX),
+        ],
+        doc_string="Leaky integrate-and-fire over time (axis 0); SPEC section 2 semantics on the state_lsb grid.",
+    )
+
+
+def _lif_step_graph() -> onnx.GraphProto:
+    """One timestep: (v, x) -> (v_next, s).  Reads beta, theta, lsb, mids, levels from the function scope."""
+    mk = helper.make_node
+    nodes = [
+        mk("Mul", ["beta", "v"], ["bv"]),
+        mk("Div", ["bv", "lsb"], ["bv_units"]),
+        mk("Floor", ["bv_units"], ["bv_floor"]),
+        mk("Mul", ["bv_floor", "lsb"], ["bv_grid"]),
+        mk("Where", ["has_lsb", "bv_grid", "bv"], ["leak"]),
+        mk("Add", ["leak", "x"], ["u"]),
+        mk("GreaterOrEqual", ["u", "theta"], ["fire"]),
+        mk("Cast", ["fire"], ["s"], to=TensorProto.FLOAT),
+        mk("Mul", ["theta", "s"], ["theta_s"]),
+        mk("Sub", ["u", "theta_s"], ["r_sub"]),
+        mk("Sub", ["f1", "s"], ["not_s"]),
+        mk("Mul", ["u", "not_s"], ["r_zero"]),
+        mk("Where", ["is_zero", "r_zero", "r_sub"], ["r"]),
+        # Level quantization: code = number of midpoints strictly below r (ties go to the lower level).
+        mk("Unsqueeze", ["r", "i_1"], ["r_col"]),
+        mk("Less", ["mids", "r_col"], ["below"]),
+        mk("Cast", ["below"], ["below_i"], to=TensorProto.INT64),
+        mk("ReduceSum", ["below_i", "i_1"], ["code"], keepdims=0),
+        mk("Gather", ["levels_ext", "code"], ["v_levels"]),
+        mk("Clip", ["r", "vmin", "vmax"], ["v_clip"]),
+        mk("Where", ["has_levels", "v_levels", "v_clip"], ["v_next"]),
+        mk("Identity", ["s"], ["s_out"]),
+    ]
+    t = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+    return helper.make_graph(nodes, "lif_step", [t("v"), t("x")], [t("v_next"), t("s_out")])
+
+
+@dataclass
+class ModelWriter:
+    """Builds a dialect model node by node: spikes [T, B, *features] in, last LIF's spikes out.
+
+    Each `dense`/`conv2d`/`flatten`/`lif` call appends to the chain and returns nothing; `model()`
+    finishes it.  Weights are given as integers with a scale (written as INT8/INT4 + DequantizeLinear)
+    or as floats (written as float initializers).
+    """
+
+    in_features: tuple[int, ...]
+    name: str = "snnc_model"
+    nodes: list = field(default_factory=list)
+    inits: list = field(default_factory=list)
+    cur: str = "spikes"
+    shape: tuple[int, ...] = ()
+    _n: int = 0
+
+    def __post_init__(self):
+        self.shape = tuple(self.in_features)
+
+    def _fresh(self, base: str) -> str:
+        self._n += 1
+        return f"{base}_{self._n}"
+
+    def _weight(self, name: str, w: np.ndarray, scale, bits: int | None, axis: int | None) -> str:
+        if bits is None:
+            self.inits.append(numpy_helper.from_array(np.asarray(w, np.float32), name))
+            return name
+        dtype = TensorProto.INT4 if bits <= 4 else TensorProto.INT8
+        q = np.asarray(w, np.int64)
+        self.inits.append(helper.make_tensor(name + "_q", dtype, q.shape, q.flatten().tolist()))
+        scale_arr = np.asarray(scale, np.float32)
+        self.inits.append(numpy_helper.from_array(scale_arr, name + "_scale"))
+        zp = np.zeros(scale_arr.shape, np.int8)
+        zp_t = helper.make_tensor(name + "_zp", dtype, zp.shape, zp.flatten().tolist())
+        self.inits.append(zp_t)
+        kw = {"axis": axis} if axis is not None else {}
+        self.nodes.append(helper.make_node("DequantizeLinear", [name + "_q", name + "_scale", name + "_zp"], [name], name=name + "_dq", **kw))
+        return name
+
+    def dense(self, weight: np.ndarray, scale=1.0, bits: int | None = 8, bias: np.ndarray | None = None,
+              name: str | None = None, per_axis: bool = False) -> None:
+        """weight [N_in, N_out] (MatMul layout); bias float [N_out] in real units."""
+        name = name or self._fresh("fc")
+        w = self._weight(name + "_W", weight, scale, bits, 1 if per_axis else None)
+        out = name + "_mm"
+        self.nodes.append(helper.make_node("MatMul", [self.cur, w], [out], name=name))
+        if bias is not None:
+            self.inits.append(numpy_helper.from_array(np.asarray(bias, np.float32), name + "_b"))
+            self.nodes.append(helper.make_node("Add", [out, name + "_b"], [name + "_out"], name=name + "_bias"))
+            out = name + "_out"
+        self.cur, self.shape = out, (int(np.shape(weight)[1]),)
+
+    def conv2d(self, weight: np.ndarray, scale=1.0, bits: int | None = 8, bias: np.ndarray | None = None,
+               stride: int = 1, padding: int = 0, name: str | None = None) -> None:
+        """weight [C_out, C_in, kH, kW]; time and batch are folded into one axis around the Conv."""
+        name = name or self._fresh("conv")
+        c, h, wd = self.shape
+        co, _, kh, kw = np.shape(weight)
+        ho, wo = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+        w = self._weight(name + "_W", weight, scale, bits, 0 if np.ndim(scale) else None)
+        mk = helper.make_node
+        self.inits.append(numpy_helper.from_array(np.array([-1, c, h, wd], np.int64), name + "_fold_shape"))
+        self.nodes.append(mk("Reshape", [self.cur, name + "_fold_shape"], [name + "_fold"], name=name + "_fold"))
+        ins = [name + "_fold", w]
+        if bias is not None:
+            self.inits.append(numpy_helper.from_array(np.asarray(bias, np.float32), name + "_b"))
+            ins.append(name + "_b")
+        self.nodes.append(mk("Conv", ins, [name + "_conv"], name=name, strides=[stride, stride],
+                             pads=[padding] * 4, kernel_shape=[kh, kw]))
+        # [T, B] are recovered from the layer input's own shape, so both may stay symbolic.
+        self.nodes += [
+            mk("Shape", [self.cur], [name + "_tb"], name=name + "_tb", start=0, end=2),
+            mk("Constant", [], [name + "_chw"], name=name + "_chw", value=numpy_helper.from_array(np.array([co, ho, wo], np.int64))),
+            mk("Concat", [name + "_tb", name + "_chw"], [name + "_unfold_shape"], name=name + "_unfold_shape", axis=0),
+            mk("Reshape", [name + "_conv", name + "_unfold_shape"], [name + "_out"], name=name + "_unfold"),
+        ]
+        self.cur, self.shape = name + "_out", (co, ho, wo)
+
+    def flatten(self, name: str | None = None) -> None:
+        name = name or self._fresh("flatten")
+        self.inits.append(numpy_helper.from_array(np.array([0, 0, -1], np.int64), name + "_shape"))
+        self.nodes.append(helper.make_node("Reshape", [self.cur, name + "_shape"], [name + "_out"], name=name))
+        self.cur, self.shape = name + "_out", (int(np.prod(self.shape)),)
+
+    def lif(self, beta: float, threshold: float, reset: str = "subtract", state_lsb: float | None = None,
+            state_quant: str = "none", state_levels=None, state_min: float | None = None,
+            state_max: float | None = None, name: str | None = None) -> None:
+        name = name or self._fresh("lif")
+        attrs = {"beta": float(beta), "threshold": float(threshold), "reset": reset, "state_quant": state_quant}
+        optional = {"state_lsb": state_lsb, "state_min": state_min, "state_max": state_max}
+        attrs.update({k: float(v) for k, v in optional.items() if v is not None})
+        if state_levels is not None:
+            attrs["state_levels"] = [float(x) for x in state_levels]
+        self.nodes.append(helper.make_node("LIF", [self.cur], [name + "_spk"], name=name, domain=DOMAIN, **attrs))
+        self.cur = name + "_spk"
+
+    def model(self) -> onnx.ModelProto:
+        inp = helper.make_tensor_value_info("spikes", TensorProto.FLOAT, ["T", "B", *self.in_features])
+        out = helper.make_tensor_value_info(self.cur, TensorProto.FLOAT, ["T", "B", *self.shape])
+        graph = helper.make_graph(self.nodes, self.name, [inp], [out], self.inits)
+        return helper.make_model(
+            graph, ir_version=IR_VERSION, functions=[lif_function()],
+            opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(DOMAIN, DOMAIN_VERSION)],
+            producer_name="snnc",
+        )

@@ -1,0 +1,70 @@
+"""The real-valued layer graph between ONNX import and the integer IR.
+
+The importer turns a dialect model into a `Graph`; the quantization passes rewrite it; the
+integerization pass lowers it to `ir.Network`.  Values are in real units here (floats), weights
+possibly already integer (`q`, with a per-output-channel `scale`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Synapse:
+    """Dense (weight [out, in]) or conv2d (weight [out, in, kH, kW]) synapse.
+
+    weight: float64 real values.  When quantized, q holds the integers (int64, fitting `bits`) and
+    scale the float64 [out] per-output-channel step, with weight == q * scale.  bias: float64 [out].
+    """
+
+    name: str
+    kind: str
+    weight: np.ndarray
+    bias: np.ndarray
+    in_shape: tuple[int, ...]
+    q: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    bits: int | None = None
+    stride: int = 1
+    padding: int = 0
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        if self.kind == "dense":
+            return (self.weight.shape[0],)
+        kh, kw = self.weight.shape[2:]
+        h, w = self.in_shape[1:]
+        p, s = self.padding, self.stride
+        return self.weight.shape[0], (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+
+
+@dataclass(frozen=True, eq=False)
+class Neuron:
+    """A LIF population with its ONNX attributes (real units); `levels` float64 ascending or None."""
+
+    name: str
+    shape: tuple[int, ...]
+    beta: float
+    threshold: float
+    reset: str = "subtract"
+    state_lsb: float | None = None
+    state_quant: str = "none"
+    levels: np.ndarray | None = None
+    state_min: float | None = None
+    state_max: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Flatten:
+    name: str
+    in_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    name: str
+    input_shape: tuple[int, ...]
+    layers: tuple[Synapse | Neuron | Flatten, ...]
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,306 @@
+"""ONNX import: read a dialect model (SPEC section 3) into a real-valued `Graph`.
+
+The graph must be one chain from the spike input to the last LIF.  Time and batch may be folded
+into one axis by `Reshape` (for `Conv` and `Gemm`, which want [N, ...]) and unfolded again; the
+nodes that compute such Reshape targets (Shape, Slice, Concat, ...) are plumbing and are skipped.
+Anything else is reported by node name and op type.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from .dialect import DOMAIN, RESET_MODES, STATE_QUANT_MODES
+from .errors import SnncError
+from .graph import Flatten, Graph, Neuron, Synapse
+
+# Nodes that only compute Reshape targets from shapes; they never touch spike or current data.
+SHAPE_PLUMBING = {"Shape", "Slice", "Concat", "Gather", "Unsqueeze", "Squeeze", "Cast", "Constant", "Identity"}
+QUANT_DTYPE_BITS = {"int4": 4, "int8": 8}
+
+
+def load_model(path: str | Path) -> onnx.ModelProto:
+    """Read and check an ONNX file; SnncError for a missing, unreadable or invalid file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnncError(f"{path}: no such file")
+    try:
+        model = onnx.load(str(path))
+    except Exception as e:  # protobuf raises several types for a corrupt file
+        raise SnncError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
+    if not model.graph.node:
+        raise SnncError(f"{path}: not an ONNX model (no graph nodes)")
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        raise SnncError(f"{path}: invalid ONNX model: {str(e).strip().splitlines()[0]}") from None
+    return model
+
+
+def _where(node: onnx.NodeProto) -> str:
+    return f"node '{node.name or node.output[0]}' ({node.op_type})"
+
+
+class _Reader:
+    """Walks the chain of one model, tracking the per-sample shape and whether T and B are folded."""
+
+    def __init__(self, model: onnx.ModelProto, path: str):
+        g = model.graph
+        self.path = path
+        self.consts = {t.name: t for t in g.initializer}
+        self.producer = {o: n for n in g.node for o in n.output}
+        self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        for n in g.node:
+            for i in n.input:
+                self.consumers.setdefault(i, []).append(n)
+        inputs = [i for i in g.input if i.name not in self.consts]
+        if len(inputs) != 1 or len(g.output) != 1:
+            raise SnncError(f"{path}: the graph must have one spike input and one output, "
+                            f"has {len(inputs)} inputs and {len(g.output)} outputs")
+        self.input, self.output = inputs[0], g.output[0].name
+        dims = self.input.type.tensor_type.shape.dim
+        feats = [d.dim_value if d.HasField("dim_value") else None for d in dims[2:]]
+        if len(dims) < 3 or any(f is None or f <= 0 for f in feats):
+            raise SnncError(f"{path}: input '{self.input.name}' must be [T, B, features...] with fixed features")
+        self.input_shape = tuple(feats)
+
+    def value(self, name: str, node: onnx.NodeProto) -> np.ndarray:
+        """A constant tensor (initializer or Constant node) as numpy."""
+        if name in self.consts:
+            return numpy_helper.to_array(self.consts[name])
+        src = self.producer.get(name)
+        if src is not None and src.op_type == "Constant":
+            return numpy_helper.to_array(src.attribute[0].t)
+        raise SnncError(f"{_where(node)}: input '{name}' must be a constant")
+
+    def weight(self, name: str, node: onnx.NodeProto, out_axis: int):
+        """(real weight, q or None, per-output scale or None, bits or None) of a weight input."""
+        src = self.producer.get(name)
+        if src is None or src.op_type != "DequantizeLinear":
+            w = self.value(name, node)
+            if not np.issubdtype(w.dtype, np.floating):
+                raise SnncError(f"{_where(node)}: integer weight '{name}' needs a DequantizeLinear")
+            return w.astype(np.float64), None, None, None
+        q_raw = self.value(src.input[0], src)
+        bits = QUANT_DTYPE_BITS.get(str(q_raw.dtype))
+        if bits is None:
+            raise SnncError(f"{_where(src)}: weights must be INT8 or INT4, not {q_raw.dtype}")
+        q = q_raw.astype(np.int64)
+        scale = self.value(src.input[1], src).astype(np.float64)
+        if len(src.input) > 2 and src.input[2] and np.any(self.value(src.input[2], src).astype(np.int64) != 0):
+            raise SnncError(f"{_where(src)}: zero point must be 0 (symmetric quantization)")
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in src.attribute}
+        if attrs.get("block_size", 0):
+            raise SnncError(f"{_where(src)}: blocked quantization is not supported")
+        n_out = q.shape[out_axis]
+        if scale.size == 1:
+            scale = np.full(n_out, float(scale.reshape(())))
+        elif attrs.get("axis", 1) % q.ndim != out_axis or scale.shape != (n_out,):
+            raise SnncError(f"{_where(src)}: per-axis scales must run along the output channels")
+        if np.any(scale <= 0):
+            raise SnncError(f"{_where(src)}: scales must be > 0")
+        bshape = [1] * q.ndim
+        bshape[out_axis] = n_out
+        return q * scale.reshape(bshape), q, scale, bits
+
+    def data_consumer(self, name: str) -> onnx.NodeProto | None:
+        """The one node that reads `name`'s values (Shape nodes read only its shape)."""
+        users = [n for n in self.consumers.get(name, []) if n.op_type != "Shape"]
+        if len(users) > 1:
+            raise SnncError(f"tensor '{name}' feeds {len(users)} nodes ({', '.join(_where(n) for n in users)}); "
+                            "snnc needs a single chain of layers")
+        return users[0] if users else None
+
+
+def _attrs(node: onnx.NodeProto) -> dict:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
+    if node.domain != DOMAIN or node.op_type != "LIF":
+        raise SnncError(f"{_where(node)}: not a neuron")
+    a = _attrs(node)
+    where = _where(node)
+    for key in ("beta", "threshold"):
+        if key not in a:
+            raise SnncError(f"{where}: missing attribute '{key}'")
+    beta, theta = float(a["beta"]), float(a["threshold"])
+    if not 0 <= beta <= 1:
+        raise SnncError(f"{where}: beta must be in [0, 1], got {beta:g}")
+    if not theta > 0:
+        raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
+    decode = lambda v: v.decode() if isinstance(v, bytes) else v
+    reset, sq = decode(a.get("reset", "subtract")), decode(a.get("state_quant", "none"))
+    if reset not in RESET_MODES:
+        raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{reset}'")
+    if sq not in STATE_QUANT_MODES:
+        raise SnncError(f"{where}: state_quant must be one of {', '.join(STATE_QUANT_MODES)}, got '{sq}'")
+    lsb = a.get("state_lsb")
+    if lsb is not None and not lsb > 0:
+        raise SnncError(f"{where}: state_lsb must be > 0, got {lsb:g}")
+    levels = np.asarray(a["state_levels"], np.float64) if a.get("state_levels") else None
+    if levels is not None:
+        k = len(levels)
+        if sq == "none":
+            raise SnncError(f"{where}: state_levels given but state_quant is 'none'")
+        if k < 2 or k & (k - 1) or np.any(np.diff(levels) <= 0):
+            raise SnncError(f"{where}: state_levels must be 2**bits strictly ascending values, got {k}")
+        if lsb is not None and np.any(np.abs(levels / lsb - np.round(levels / lsb)) > 1e-9):
+            raise SnncError(f"{where}: state_levels are not multiples of state_lsb {lsb:g}")
+    smin, smax = a.get("state_min"), a.get("state_max")
+    if smin is not None and smax is not None and not smin <= 0 <= smax:
+        raise SnncError(f"{where}: need state_min <= 0 <= state_max, got [{smin:g}, {smax:g}]")
+    return Neuron(node.name or node.output[0], shape, beta, theta, reset, lsb, sq, levels, smin, smax)
+
+
+def import_onnx(path: str | Path) -> Graph:
+    """Read the dialect model at `path` into a Graph (pass 1 of the pipeline)."""
+    model = load_model(path)
+    r = _Reader(model, str(path))
+    unknown = [n for n in model.graph.node if n.domain not in ("", "ai.onnx", DOMAIN)]
+    if unknown:
+        raise SnncError(f"{_where(unknown[0])}: domain '{unknown[0].domain}' is not supported")
+    layers: list = []
+    shape, folded = r.input_shape, False
+    pending_synapse: Synapse | None = None  # a synapse waiting for its bias and its LIF
+    pending_flatten = False  # a flatten of currents, moved behind the LIF (which is elementwise)
+    cur, visited = r.input.name, set()
+    while cur != r.output:
+        node = r.data_consumer(cur)
+        if node is None:
+            raise SnncError(f"tensor '{cur}' ends the chain but is not the graph output '{r.output}'")
+        op, where = node.op_type, _where(node)
+        if node.domain == DOMAIN:
+            if folded:
+                raise SnncError(f"{where}: LIF input must be [T, B, ...]; time and batch are still folded")
+            if pending_synapse is None:
+                raise SnncError(f"{where}: a LIF must follow a synapse (MatMul, Gemm or Conv)")
+            layers.append(pending_synapse)
+            layers.append(_neuron(node, pending_synapse.out_shape))
+            if pending_flatten:
+                layers.append(Flatten(node.name + "_flatten", pending_synapse.out_shape))
+            pending_synapse, pending_flatten = None, False
+        elif op in ("MatMul", "Gemm", "Conv"):
+            if pending_synapse is not None:
+                raise SnncError(f"{where}: a synapse must take spikes, but follows '{pending_synapse.name}' without a LIF")
+            pending_synapse = _synapse(r, node, shape, folded)
+            shape = pending_synapse.out_shape
+        elif op == "Add":
+            if pending_synapse is None:
+                raise SnncError(f"{where}: Add is only supported as the bias of a synapse")
+            other = node.input[1] if node.input[0] == cur else node.input[0]
+            pending_synapse = _add_bias(pending_synapse, r.value(other, node), shape, where)
+        elif op in ("Reshape", "Flatten"):
+            shape, folded, flat = _reshape(r, node, shape, folded)
+            if flat:
+                if pending_synapse is not None:
+                    pending_flatten = True
+                else:
+                    layers.append(Flatten(node.name or node.output[0], flat))
+        elif op == "Identity":
+            pass
+        else:
+            raise SnncError(f"{where}: op not supported by the snnc dialect")
+        visited.add(id(node))
+        cur = node.output[0]
+    for node in model.graph.node:
+        if id(node) not in visited and node.op_type not in SHAPE_PLUMBING | {"DequantizeLinear"}:
+            raise SnncError(f"{_where(node)}: op not supported by the snnc dialect (outside the layer chain)")
+    if pending_synapse is not None or not layers:
+        raise SnncError(f"{path}: the graph output must be the spikes of the last LIF")
+    if isinstance(layers[-1], Flatten):
+        layers.pop()  # a trailing flatten only reshapes the output; the IR reports it flat anyway
+    return Graph(model.graph.name or Path(path).stem, r.input_shape, tuple(layers))
+
+
+def _synapse(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: bool) -> Synapse:
+    where, op, a = _where(node), node.op_type, _attrs(node)
+    name = node.name or node.output[0]
+    if op == "MatMul":
+        if len(shape) != 1:
+            raise SnncError(f"{where}: MatMul needs flat features, gets shape {shape} (add a Flatten/Reshape)")
+        w, q, scale, bits = r.weight(node.input[1], node, out_axis=1)
+        to_out = lambda x: None if x is None else x.T
+        w, q = w.T, to_out(q)
+        bias = np.zeros(w.shape[0])
+    elif op == "Gemm":
+        if not folded or len(shape) != 1:
+            raise SnncError(f"{where}: Gemm needs input [T*B, features] (fold time and batch with a Reshape)")
+        if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
+            raise SnncError(f"{where}: only Gemm with transA=0, alpha=1, beta=1 is supported")
+        trans_b = a.get("transB", 0)
+        w, q, scale, bits = r.weight(node.input[1], node, out_axis=0 if trans_b else 1)
+        if not trans_b:
+            w, q = w.T, None if q is None else q.T
+        bias = r.value(node.input[2], node).astype(np.float64).reshape(-1) if len(node.input) > 2 and node.input[2] else np.zeros(w.shape[0])
+    else:  # Conv
+        if not folded or len(shape) != 3:
+            raise SnncError(f"{where}: Conv needs input [T*B, C, H, W] (fold time and batch with a Reshape)")
+        w, q, scale, bits = r.weight(node.input[1], node, out_axis=0)
+        if w.ndim != 4:
+            raise SnncError(f"{where}: only 2-D convolution is supported")
+        strides, pads = a.get("strides", [1, 1]), a.get("pads", [0, 0, 0, 0])
+        if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])) or len(set(strides)) != 1 \
+                or len(set(pads)) != 1 or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise SnncError(f"{where}: only group=1, dilation 1, equal strides and equal explicit pads are supported")
+        bias = r.value(node.input[2], node).astype(np.float64).reshape(-1) if len(node.input) > 2 and node.input[2] else np.zeros(w.shape[0])
+        syn = Synapse(name, "conv2d", w, bias, shape, q, scale, bits, int(strides[0]), int(pads[0]))
+        if w.shape[1] != shape[0]:
+            raise SnncError(f"{where}: weight has {w.shape[1]} input channels, input has {shape[0]}")
+        if min(syn.out_shape[1:]) < 1:
+            raise SnncError(f"{where}: kernel {w.shape[2:]} does not fit input {shape}")
+        return syn
+    if w.shape[1] != shape[0]:
+        raise SnncError(f"{where}: weight expects {w.shape[1]} inputs, input has {shape[0]} features")
+    if bias.shape != (w.shape[0],):
+        raise SnncError(f"{where}: bias has shape {bias.shape}, expected ({w.shape[0]},)")
+    return Synapse(name, "dense", w, bias, shape, q, scale, bits)
+
+
+def _add_bias(syn: Synapse, b: np.ndarray, shape: tuple[int, ...], where: str) -> Synapse:
+    """Fold an Add of a per-output-channel constant into the synapse's bias."""
+    n = syn.weight.shape[0]
+    b = np.asarray(b, np.float64)
+    per_channel = (n,) + (1,) * (len(shape) - 1)
+    if b.shape[max(b.ndim - len(per_channel), 0):] != per_channel or b.size != n:
+        raise SnncError(f"{where}: bias of shape {b.shape} is not one value per output channel ({n})")
+    return replace(syn, bias=syn.bias + b.reshape(-1))
+
+
+def _reshape(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: bool):
+    """-> (new per-sample shape, folded, flattened-from shape or None)."""
+    where, n = _where(node), int(np.prod(shape))
+    if node.op_type == "Flatten":
+        if not folded or _attrs(node).get("axis", 1) != 1:
+            raise SnncError(f"{where}: Flatten is supported on folded [T*B, ...] data with axis=1 only")
+        return (n,), True, (shape if len(shape) > 1 else None)
+    try:
+        target = [int(x) for x in r.value(node.input[1], node)]
+    except SnncError:
+        target = None
+    if target is None:  # a target computed from Shape(...): the unfold to [T, B, ...] after Conv/Gemm
+        if not folded:
+            raise SnncError(f"{where}: a computed Reshape target is only supported to unfold time and batch")
+        return shape, False, None
+    if not folded and len(target) >= 2 and target[0] == -1:
+        new, folded = tuple(target[1:]), True  # fold T and B into one axis
+    elif len(target) >= 3:
+        new, folded = tuple(target[2:]), False  # [T, B, ...] (0 copies the input's T or B)
+    elif folded and len(target) == 2 and target[0] == -1:
+        new = tuple(target[1:])
+    else:
+        raise SnncError(f"{where}: cannot interpret Reshape to {target} of per-sample shape {list(shape)}")
+    if -1 in new:
+        rest = int(np.prod([d for d in new if d != -1]))
+        new = tuple(n // rest if d == -1 else d for d in new)
+    if int(np.prod(new)) != n or any(d <= 0 for d in new):
+        raise SnncError(f"{where}: Reshape to {target} does not fit per-sample shape {shape}")
+    if new == shape:
+        return shape, folded, None
+    if len(new) == 1:
+        return new, folded, shape
+    raise SnncError(f"{where}: only flattening reshapes are supported ({shape} -> {new})")

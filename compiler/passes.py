@@ -1,0 +1,260 @@
+"""Compiler passes, each a function from one representation to the next, and the pipeline.
+
+    import_onnx          ONNX file           -> Graph     (onnx_import.py: dialect check, DequantizeLinear folded)
+    quantize_weights     Graph               -> Graph     (--bits: symmetric narrow range, power-of-two scale)
+    quantize_states      Graph               -> Graph     (--state-bits/--state-quant for LIFs without levels)
+    lower_to_integers    Graph               -> Network   (choose each LIF's grid; weights, theta, beta, levels on it)
+    size_registers       Network             -> Network   (bounds analysis: every accumulator and register width)
+
+Every pass that changes a value beyond exactness appends a note saying what and by how much.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import ir, levels
+from .errors import SnncError
+from .graph import Flatten, Graph, Neuron, Synapse
+from .onnx_import import import_onnx
+
+DEFAULT_WEIGHT_BITS = 8
+DEFAULT_STATE_BITS = 4
+DEFAULT_REGISTER_BITS = 16  # unquantized state with no state_min/state_max: a 16-bit clamped register
+MAX_LEAK_FRAC_BITS = 16
+MAX_GRID_REFINEMENT = 12  # how many halvings of the weight LSB a float model's state grid may take
+FLOAT32_EXACT = 1 << 24
+
+
+@dataclass(frozen=True)
+class Options:
+    """What `snnc compile` was asked for (None: keep the model's own choice)."""
+
+    bits: int | None = None
+    state_bits: int | None = None
+    state_quant: str | None = None
+    per_channel: bool = False
+
+
+def fit_bits(q: np.ndarray) -> int:
+    """Smallest width whose weight range (ir.weight_range) holds every value of q."""
+    q = np.asarray(q)
+    if q.size and np.all(np.abs(q) == 1):
+        return 1
+    amax = int(np.abs(q).max(initial=0))
+    return max(2, amax.bit_length() + 1)
+
+
+def pow2_quantize(w: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
+    """Quantize real weights to `bits` (1: {-1, +1}; else symmetric narrow range) with the
+    power-of-two scale that minimizes the squared error.  Returns (q int64, scale)."""
+    w = np.asarray(w, np.float64)
+    amax = float(np.abs(w).max(initial=0.0))
+    if amax == 0.0:
+        return (np.ones if bits == 1 else np.zeros)(w.shape, np.int64), 1.0
+    qmax = 1 if bits == 1 else (1 << (bits - 1)) - 1
+    best = None
+    e_hi = math.ceil(math.log2(amax / qmax))  # the smallest power-of-two scale that clips nothing
+    for e in range(e_hi - 8, e_hi + 2):
+        s = 2.0 ** e
+        q = np.where(w >= 0, 1, -1) if bits == 1 else np.clip(np.round(w / s), -qmax, qmax)
+        err = float(np.sum((q * s - w) ** 2))
+        if best is None or err < best[0]:
+            best = (err, q.astype(np.int64), s)
+    return best[1], best[2]
+
+
+def _error_note(name: str, what: str, exact: np.ndarray, approx: np.ndarray) -> str:
+    err = np.abs(np.asarray(approx, np.float64) - exact)
+    rms = float(np.sqrt(np.mean(err ** 2))) if err.size else 0.0
+    ref = float(np.sqrt(np.mean(np.asarray(exact, np.float64) ** 2))) if err.size else 0.0
+    rel = f" ({100 * rms / ref:.2f}% of RMS value)" if ref else ""
+    return f"{name}: {what}; max abs error {float(err.max(initial=0.0)):.4g}, RMS error {rms:.4g}{rel}"
+
+
+def quantize_weights(graph: Graph, opts: Options) -> Graph:
+    """Weights already at opts.bits or fewer stay exact; float or wider weights are quantized."""
+    layers, notes = [], list(graph.notes)
+    for layer in graph.layers:
+        if isinstance(layer, Synapse):
+            if layer.q is not None and (opts.bits is None or fit_bits(layer.q) <= opts.bits):
+                layer = replace(layer, bits=fit_bits(layer.q))
+            else:
+                bits = opts.bits or DEFAULT_WEIGHT_BITS
+                rows = layer.weight.reshape(layer.weight.shape[0], -1)
+                if opts.per_channel:
+                    pairs = [pow2_quantize(row, bits) for row in rows]
+                    q = np.stack([p[0] for p in pairs]).reshape(layer.weight.shape)
+                    scale = np.array([p[1] for p in pairs])
+                else:
+                    q, s = pow2_quantize(rows, bits)
+                    q, scale = q.reshape(layer.weight.shape), np.full(rows.shape[0], s)
+                bshape = (-1,) + (1,) * (q.ndim - 1)
+                approx = q * scale.reshape(bshape)
+                source = "float" if layer.q is None else f"{fit_bits(layer.q)}-bit"
+                notes.append(_error_note(layer.name, f"{source} weights quantized to {bits} bits "
+                                         f"({'per-channel' if opts.per_channel else 'per-tensor'} power-of-two scale)",
+                                         layer.weight, approx))
+                layer = replace(layer, weight=approx, q=q, scale=scale, bits=bits)
+        layers.append(layer)
+    return replace(graph, layers=tuple(layers), notes=tuple(notes))
+
+
+def quantize_states(graph: Graph, opts: Options) -> Graph:
+    """Give level sets to LIFs that ask for state quantization but carry no levels."""
+    layers, notes = [], list(graph.notes)
+    for layer in graph.layers:
+        if isinstance(layer, Neuron):
+            if layer.levels is not None:
+                if opts.state_quant or opts.state_bits:
+                    notes.append(f"{layer.name}: keeps the model's {len(layer.levels)} state levels "
+                                 "(--state-bits/--state-quant apply to LIFs without levels)")
+            else:
+                mode = opts.state_quant or layer.state_quant
+                if mode != "none":
+                    bits = opts.state_bits or DEFAULT_STATE_BITS
+                    build = levels.uniform_levels if mode == "uniform" else levels.threshold_centered_levels
+                    layer = replace(layer, state_quant=mode, levels=build(bits, layer.threshold))
+                    notes.append(f"{layer.name}: {bits}-bit {mode} state levels over "
+                                 f"[{layer.levels[0]:.4g}, {layer.levels[-1]:.4g}]")
+                elif layer.state_min is None or layer.state_max is None:
+                    notes.append(f"{layer.name}: unquantized state clamped to a "
+                                 f"{opts.state_bits or DEFAULT_REGISTER_BITS}-bit register")
+        layers.append(layer)
+    return replace(graph, layers=tuple(layers), notes=tuple(notes))
+
+
+def _choose_lsb(neuron: Neuron, syn: Synapse) -> float:
+    """The state grid of a float-grid LIF: the finest weight scale's power of two, halved until
+    theta is within 1/64 of a grid point and no two levels collide."""
+    lsb = 2.0 ** math.floor(math.log2(float(np.min(syn.scale))))
+    for _ in range(MAX_GRID_REFINEMENT + 1):
+        units = neuron.threshold / lsb
+        levels_ok = neuron.levels is None or np.all(np.diff(np.round(neuron.levels / lsb)) > 0)
+        if units >= 1 and abs(units - round(units)) <= units / 64 and levels_ok:
+            return lsb
+        lsb /= 2
+    raise SnncError(f"LIF '{neuron.name}': no state grid up to {MAX_GRID_REFINEMENT} halvings below "
+                    "the weight scale places the threshold and levels; set state_lsb in the model")
+
+
+def _leak(beta: float) -> tuple[int, int, bool]:
+    """beta -> (B, F, exact) with beta ~ B / 2**F, F as small as exactness allows."""
+    for f in range(MAX_LEAK_FRAC_BITS + 1):
+        b = beta * (1 << f)
+        if b == int(b):
+            return int(b), f, True
+    return int(round(beta * (1 << MAX_LEAK_FRAC_BITS))), MAX_LEAK_FRAC_BITS, False
+
+
+def lower_to_integers(graph: Graph, opts: Options) -> ir.Network:
+    """Put every synapse+LIF pair on its LIF's integer grid (the LSB) and build the IR."""
+    out, notes = [], list(graph.notes)
+    for i, layer in enumerate(graph.layers):
+        if isinstance(layer, Flatten):
+            out.append(ir.Flatten(layer.name, tuple(layer.in_shape)))
+        elif isinstance(layer, Neuron):
+            syn = graph.layers[i - 1]
+            lsb = layer.state_lsb or _choose_lsb(layer, syn)
+            out += [_integer_synapse(syn, lsb, notes), _integer_lif(layer, lsb, opts, notes)]
+    net = ir.Network(graph.name, tuple(graph.input_shape), tuple(out), tuple(notes))
+    return ir.validate(net)
+
+
+def _integer_synapse(syn: Synapse, lsb: float, notes: list[str]) -> ir.Dense | ir.Conv2d:
+    ratio = syn.scale / lsb  # weight step in LSB units, per output channel
+    shift = np.round(np.log2(ratio)).astype(np.int64)
+    if np.all(ratio == 2.0 ** shift) and np.all(shift >= 0):
+        weight, bits = syn.q, syn.bits
+    else:  # the weight step is not a power-of-two multiple of the grid: store weights in LSB units
+        weight = np.round(syn.weight / lsb).astype(np.int64)
+        shift, bits = np.zeros(len(ratio), np.int64), fit_bits(weight)
+        notes.append(_error_note(syn.name, f"weight scale is not a power-of-two multiple of the state grid "
+                                 f"{lsb:g}: weights rounded to {bits}-bit integers on the grid",
+                                 syn.weight, weight * lsb))
+    bias = np.round(syn.bias / lsb).astype(np.int64)
+    if np.any(bias * lsb != syn.bias):
+        notes.append(_error_note(syn.name, f"bias rounded to the grid {lsb:g}", syn.bias, bias * lsb))
+    if syn.kind == "dense":
+        return ir.Dense(syn.name, weight, bias, shift, bits)
+    return ir.Conv2d(syn.name, weight, bias, shift, bits, tuple(syn.in_shape), syn.stride, syn.padding)
+
+
+def _integer_lif(n: Neuron, lsb: float, opts: Options, notes: list[str]) -> ir.LIF:
+    theta = max(1, int(round(n.threshold / lsb)))
+    if theta * lsb != n.threshold:
+        notes.append(f"{n.name}: threshold {n.threshold:g} rounded to {theta} x {lsb:g} = {theta * lsb:g}")
+    leak_b, leak_f, exact = _leak(n.beta)
+    if not exact:
+        notes.append(f"{n.name}: beta {n.beta:g} rounded to {leak_b}/2**{leak_f} = {leak_b / (1 << leak_f):.6g}")
+    if n.levels is not None:
+        lv = np.round(n.levels / lsb).astype(np.int64)
+        if np.any(np.diff(lv) <= 0):
+            raise SnncError(f"LIF '{n.name}': state levels collide on the grid {lsb:g}")
+        if np.any(lv * lsb != n.levels):
+            notes.append(_error_note(n.name, f"state levels rounded to the grid {lsb:g}", n.levels, lv * lsb))
+        v_min, v_max = int(lv[0]), int(lv[-1])
+    elif n.state_min is not None and n.state_max is not None:
+        lv, v_min, v_max = None, math.ceil(n.state_min / lsb), math.floor(n.state_max / lsb)
+    else:
+        lv, (v_min, v_max) = None, _register_range(opts.state_bits or DEFAULT_REGISTER_BITS)
+    return ir.LIF(n.name, tuple(n.shape), theta, leak_b, leak_f, n.reset, n.state_quant if lv is not None else "none",
+                  v_min, v_max, lv, float(lsb))
+
+
+def _register_range(bits: int) -> tuple[int, int]:
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def current_bounds(syn: ir.Dense | ir.Conv2d) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel [min, max] of the current over all 0/1 inputs (int64 [n_out] each)."""
+    w = syn.weight.reshape(syn.weight.shape[0], -1)
+    pos, neg = np.where(w > 0, w, 0).sum(axis=1), np.where(w < 0, w, 0).sum(axis=1)
+    return (neg << syn.shift) + syn.bias, (pos << syn.shift) + syn.bias
+
+
+def size_registers(net: ir.Network, opts: Options = Options()) -> ir.Network:
+    """Bounds analysis: the smallest signed width for every synaptic accumulator and membrane
+    datapath, proven from weight sums and the state clamp range, so nothing can overflow."""
+    out, notes = [], list(net.notes)
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, (ir.Dense, ir.Conv2d)):
+            lo, hi = current_bounds(layer)
+            w = layer.weight.reshape(layer.weight.shape[0], -1)
+            partial_lo, partial_hi = int(np.where(w < 0, w, 0).sum(axis=1).min()), int(np.where(w > 0, w, 0).sum(axis=1).max())
+            layer = replace(layer, acc_bits=ir.signed_bits(min(int(lo.min()), partial_lo), max(int(hi.max()), partial_hi)))
+        elif isinstance(layer, ir.LIF):
+            lo, hi = current_bounds(net.layers[i - 1])
+            i_lo, i_hi = int(lo.min()), int(hi.max())
+            prod = (layer.leak_b * layer.v_min, layer.leak_b * layer.v_max)
+            leak = (prod[0] >> layer.leak_f, prod[1] >> layer.leak_f)
+            u = (leak[0] + i_lo, leak[1] + i_hi)
+            r_hi = max(layer.theta - 1, u[1] - layer.theta if layer.reset == "subtract" else 0)
+            r = (min(u[0], 0), r_hi)
+            span = [*prod, *u, *r, layer.theta]
+            code_bits = None if layer.levels is None else len(layer.levels).bit_length() - 1
+            layer = replace(layer, membrane_bits=ir.signed_bits(min(span), max(span)),
+                            state_bits=code_bits or ir.signed_bits(layer.v_min, layer.v_max))
+            if max(abs(u[0]), abs(u[1])) >= FLOAT32_EXACT:
+                notes.append(f"{layer.name}: membrane values reach 2**24; onnxruntime's float32 run of the model "
+                             "may round where the integer design does not")
+        out.append(layer)
+    return replace(net, layers=tuple(out), notes=tuple(notes))
+
+
+PIPELINE = (quantize_weights, quantize_states, lower_to_integers, size_registers)
+
+
+def compile_onnx(path: str | Path, opts: Options = Options()) -> ir.Network:
+    """ONNX file -> sized fixed-point IR, through the passes listed above."""
+    if opts.bits is not None and not 1 <= opts.bits <= 8:
+        raise SnncError(f"--bits must be between 1 and 8, got {opts.bits}")
+    if opts.state_bits is not None and not 1 <= opts.state_bits <= 16:
+        raise SnncError(f"--state-bits must be between 1 and 16, got {opts.state_bits}")
+    rep = import_onnx(path)
+    for compiler_pass in PIPELINE:
+        rep = compiler_pass(rep, opts)
+    return rep

@@ -1,0 +1,67 @@
+"""The compile report: per-layer widths, memories and the notes of every pass, as a dict and as text."""
+from __future__ import annotations
+
+from . import ir
+
+
+def report_dict(net: ir.Network) -> dict:
+    """Everything the report shows, JSON-ready.  Memory in bits; widths are signed register bits."""
+    layers = []
+    for layer in net.layers:
+        row = {"name": layer.name, "kind": type(layer).__name__, "out_shape": list(layer.out_shape)}
+        if isinstance(layer, (ir.Dense, ir.Conv2d)):
+            row.update(weight_bits=layer.weight_bits, weights=int(layer.weight.size),
+                       weight_memory_bits=int(layer.weight.size * layer.weight_bits),
+                       shift=sorted({int(s) for s in layer.shift}), acc_bits=layer.acc_bits,
+                       fan_out=_fan_out(layer))
+        elif isinstance(layer, ir.LIF):
+            row.update(neurons=layer.size, theta=layer.theta, leak=f"{layer.leak_b}/2^{layer.leak_f}",
+                       reset=layer.reset, state_quant=layer.state_quant, lsb=layer.lsb,
+                       levels=None if layer.levels is None else [int(v) for v in layer.levels],
+                       state_range=[layer.v_min, layer.v_max], membrane_bits=layer.membrane_bits,
+                       state_bits=layer.state_bits, state_memory_bits=layer.size * layer.state_bits)
+        layers.append(row)
+    return {
+        "network": net.name,
+        "input_shape": list(net.input_shape),
+        "output_shape": list(net.output_shape),
+        "layers": layers,
+        "weight_memory_bits": sum(r.get("weight_memory_bits", 0) for r in layers),
+        "state_memory_bits": sum(r.get("state_memory_bits", 0) for r in layers),
+        "notes": list(net.notes),
+    }
+
+
+def _fan_out(layer: ir.Dense | ir.Conv2d) -> int:
+    """Most currents one input spike touches (the event-driven work per spike)."""
+    if isinstance(layer, ir.Dense):
+        return int(layer.weight.shape[0])
+    co, _, kh, kw = layer.weight.shape
+    return int(co * -(-kh // layer.stride) * -(-kw // layer.stride))
+
+
+def format_report(rep: dict) -> str:
+    """A readable text table of report_dict's content."""
+    lines = [f"snnc report: {rep['network']}  input {rep['input_shape']} -> output {rep['output_shape']}", ""]
+    header = f"{'layer':<18} {'kind':<8} {'shape':<14} {'details'}"
+    lines += [header, "-" * 100]
+    for r in rep["layers"]:
+        if r["kind"] in ("Dense", "Conv2d"):
+            detail = (f"weights {r['weights']} x {r['weight_bits']} b = {r['weight_memory_bits']} b, "
+                      f"shift {r['shift']}, accumulator {r['acc_bits']} b, fan-out {r['fan_out']}")
+        elif r["kind"] == "LIF":
+            detail = (f"theta {r['theta']}, leak {r['leak']}, reset {r['reset']}, state {r['state_quant']} "
+                      f"{r['state_bits']} b/neuron = {r['state_memory_bits']} b, range {r['state_range']}, "
+                      f"membrane {r['membrane_bits']} b, lsb {r['lsb']:g}")
+        else:
+            detail = "reshape"
+        lines.append(f"{r['name'][:18]:<18} {r['kind']:<8} {str(r['out_shape']):<14} {detail}")
+    lines += ["", f"weight memory: {rep['weight_memory_bits']} bits ({rep['weight_memory_bits'] / 8192:.2f} KiB)",
+              f"state memory:  {rep['state_memory_bits']} bits ({rep['state_memory_bits'] / 8192:.2f} KiB)"]
+    for r in rep["layers"]:
+        if r.get("levels"):
+            lines.append(f"levels of {r['name']} (LSB units): {r['levels']}")
+    if rep["notes"]:
+        lines += ["", "compiler notes:"] + [f"  - {n}" for n in rep["notes"]]
+    return "\n".join(lines) + "\n"
+

@@ -1,0 +1,109 @@
+"""The golden model: executes the fixed-point IR with numpy integers, bit-exact to SPEC section 2.
+
+Layers within a timestep run in order and feed forward without delay, so each layer can process
+all T timesteps at once: a synapse turns spikes [T, B, ...] into currents in one product, then the
+LIF steps through time.  Synaptic sums are computed by BLAS in float32 or float64 where the proven
+accumulator bound fits the mantissa (then every partial sum is an exact integer), else in int64.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from snnc.compiler import levels as codec
+from snnc.compiler.errors import SnncError
+from snnc.compiler.ir import LIF, Conv2d, Dense, Flatten, Network
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Per-layer record of a run: spikes uint8 [T, B, ...] for every layer, and for LIFs the stored
+    state value v int64 [T, B, ...] after each step (and the final code, when there are levels)."""
+
+    outputs: dict[str, np.ndarray]
+    states: dict[str, np.ndarray]
+    final_codes: dict[str, np.ndarray]
+
+
+def check_spikes(spikes: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """Validate a spike tensor [T, B, *input_shape] of 0/1 (bool, integer or float) -> uint8."""
+    x = np.asarray(spikes)
+    if x.dtype == object or not (x.dtype == bool or np.issubdtype(x.dtype, np.number)):
+        raise SnncError(f"input spikes must be bool, integer or float, not {x.dtype}")
+    if x.ndim != 2 + len(input_shape) or tuple(x.shape[2:]) != tuple(input_shape):
+        raise SnncError(f"input spikes must have shape [T, B, {', '.join(map(str, input_shape))}], got {list(x.shape)}")
+    if x.size == 0:
+        raise SnncError(f"input spikes are empty (shape {list(x.shape)})")
+    if not np.all((x == 0) | (x == 1)):
+        raise SnncError("input spikes must be 0 or 1; found other values")
+    return x.astype(np.uint8)
+
+
+def _exact_dtype(layer: Dense | Conv2d):
+    """Narrowest float type whose mantissa holds every partial sum exactly, else int64."""
+    bound = int(np.abs(layer.weight).reshape(layer.weight.shape[0], -1).sum(axis=1).max(initial=0))
+    if bound < 2 ** 24:
+        return np.float32
+    return np.float64 if bound < 2 ** 53 else np.int64
+
+
+def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray) -> np.ndarray:
+    """Currents int64 [N, *out_shape] from spikes [N, *in_shape] (N = T*B)."""
+    dt = _exact_dtype(layer)
+    w = layer.weight.astype(dt)
+    s = spikes.astype(dt)
+    if isinstance(layer, Dense):
+        acc = s @ w.T
+    else:
+        p, st = layer.padding, layer.stride
+        kh, kw = w.shape[2:]
+        s = np.pad(s, ((0, 0), (0, 0), (p, p), (p, p)))
+        win = np.lib.stride_tricks.sliding_window_view(s, (kh, kw), axis=(2, 3))[:, :, ::st, ::st]
+        acc = np.einsum("nchwij,ocij->nohw", win, w, optimize=True)
+    acc = np.rint(acc).astype(np.int64) if dt is not np.int64 else acc
+    bshape = (1, -1) + (1,) * (acc.ndim - 2)
+    return (acc << layer.shift.reshape(bshape)) + layer.bias.reshape(bshape)
+
+
+def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One timestep of SPEC section 2: (stored state v, current I) -> (spikes uint8, next state v)."""
+    u = ((layer.leak_b * v) >> layer.leak_f) + current  # >> on int64 floors toward minus infinity
+    s = u >= layer.theta
+    r = u - layer.theta * s if layer.reset == "subtract" else np.where(s, 0, u)
+    v_next = np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels)
+    return s.astype(np.uint8), v_next
+
+
+def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | tuple[np.ndarray, Trace]:
+    """Run `net` on spikes [T, B, *input_shape]; return the output spikes uint8 [T, B, *output_shape]
+    and, with trace=True, a Trace of every layer."""
+    x = check_spikes(spikes, net.input_shape)
+    t_steps, batch = x.shape[:2]
+    outputs, states, codes = {}, {}, {}
+    for layer in net.layers:
+        if isinstance(layer, (Dense, Conv2d)):
+            x = synaptic_current(layer, x.reshape(t_steps * batch, *layer.in_shape))
+            x = x.reshape(t_steps, batch, *layer.out_shape)
+        elif isinstance(layer, Flatten):
+            x = x.reshape(t_steps, batch, *layer.out_shape)
+        elif isinstance(layer, LIF):
+            current, x = x, np.empty(x.shape, np.uint8)
+            v = np.zeros(current.shape[1:], np.int64)
+            v_hist = np.empty(current.shape, np.int64) if trace else None
+            for t in range(t_steps):
+                x[t], v = lif_step(layer, v, current[t])
+                if trace:
+                    v_hist[t] = v
+            if trace:
+                states[layer.name] = v_hist
+                if layer.levels is not None:
+                    codes[layer.name] = codec.encode(v, layer.levels)
+        outputs[layer.name] = x
+    x = x.astype(np.uint8)
+    return (x, Trace(outputs, states, codes)) if trace else x
+
+
+def classify(output_spikes: np.ndarray) -> np.ndarray:
+    """Argmax of spike counts over T (ties to the lowest index): [T, B, N] -> int64 [B]."""
+    return np.argmax(np.asarray(output_spikes).sum(axis=0), axis=-1).astype(np.int64)
