@@ -1,0 +1,95 @@
+"""Random dialect networks for property tests: integer weights, power-of-two scales, every value on
+each LIF's grid, so onnxruntime's float run equals the integer semantics exactly."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+
+from snnc.compiler import levels as codec
+from snnc.compiler.dialect import ModelWriter
+from snnc.compiler.ir import weight_range
+
+WEIGHT_BITS = (1, 2, 4, 8)
+STATE_BITS = (2, 3, 4, 8)
+STATE_MODES = ("none", "uniform", "threshold_centered")
+RESETS = ("subtract", "zero")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    n_out: int
+    weight_bits: int
+    state_mode: str
+    state_bits: int
+    reset: str
+    conv: bool = False
+
+
+def lif_params(rng: np.random.Generator, spec: LayerSpec) -> dict:
+    """LIF attributes in real units on a random power-of-two grid."""
+    lsb = 2.0 ** -int(rng.integers(0, 7))
+    theta = int(rng.integers(2, 40))
+    f = int(rng.integers(0, 5))
+    beta = int(rng.integers(0, (1 << f) + 1)) / (1 << f)
+    attrs = dict(beta=beta, reset=spec.reset, state_lsb=lsb, state_quant=spec.state_mode)
+    if spec.state_mode == "none":
+        half = 1 << (spec.state_bits - 1)
+        attrs.update(state_min=-half * lsb, state_max=(half - 1) * lsb)
+        theta = min(theta, half - 1)
+    else:
+        build = codec.uniform_levels if spec.state_mode == "uniform" else codec.threshold_centered_levels
+        upper = float(rng.choice([0.2, 0.5, 1.0]))
+        while True:  # a threshold large enough (in LSB units) for the levels not to collide on the grid
+            try:
+                lv = codec.integerize_levels(build(spec.state_bits, theta, upper_limit=upper), 1.0)
+                break
+            except ValueError:
+                theta *= 2
+        attrs["state_levels"] = lv * lsb
+    attrs["threshold"] = theta * lsb
+    return attrs
+
+
+def random_model(rng: np.random.Generator, in_features: int, specs: list[LayerSpec]) -> onnx.ModelProto:
+    """A chain of synapse + LIF layers; a conv spec must come first (its input is [C, H, W])."""
+    if specs[0].conv:
+        c, h = int(rng.integers(1, 3)), int(rng.integers(3, 7))
+        writer = ModelWriter((c, h, h))
+    else:
+        writer = ModelWriter((in_features,))
+    for spec in specs:
+        attrs = lif_params(rng, spec)
+        lsb, theta_units = attrs["state_lsb"], attrs["threshold"] / attrs["state_lsb"]
+        lo, hi = weight_range(spec.weight_bits)
+        # Weight step: a power of two times the grid, sized so a few spikes can reach the threshold.
+        step = max(0, int(np.log2(max(theta_units / (hi * 2), 1))) + int(rng.integers(-1, 2)))
+        bias_units = rng.integers(-theta_units // 4, theta_units // 4 + 1, spec.n_out) if rng.random() < 0.5 else None
+        if spec.conv:
+            k = int(rng.integers(1, 4))
+            shape = (spec.n_out, writer.shape[0], k, k)
+        else:
+            shape = (int(np.prod(writer.shape)), spec.n_out)
+        q = rng.integers(lo, hi + 1, shape)
+        if spec.weight_bits == 1:
+            q = np.where(rng.random(shape) < 0.5, -1, 1)
+        scale = lsb * 2.0 ** step
+        if rng.random() < 0.25:  # per-output-channel scales, still powers of two above the grid
+            scale = lsb * 2.0 ** (step + rng.integers(0, 2, spec.n_out))
+        bias = None if bias_units is None else bias_units * lsb
+        if spec.conv:
+            pad = int(rng.integers(0, k))
+            stride = int(rng.integers(1, 3))
+            writer.conv2d(q, scale, spec.weight_bits, bias, stride=stride, padding=pad)
+            writer.lif(**attrs)
+            writer.flatten()
+        else:
+            writer.dense(q, scale, spec.weight_bits, bias, per_axis=np.ndim(scale) > 0)
+            writer.lif(**attrs)
+    return writer.model()
+
+
+def random_spikes(rng: np.random.Generator, model: onnx.ModelProto, t_steps: int, batch: int) -> np.ndarray:
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[2:]]
+    return (rng.random((t_steps, batch, *dims)) < rng.uniform(0.1, 0.7)).astype(np.float32)
