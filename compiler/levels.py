@@ -58,10 +58,19 @@ def threshold_centered_levels(bits: int, threshold: float, lower_limit: float = 
 
 
 def integerize_levels(levels: np.ndarray, lsb: float) -> np.ndarray:
-    """Round real levels to integers in LSB units (int64).  Raises ValueError if two collapse."""
-    q = np.round(np.asarray(levels, np.float64) / lsb).astype(np.int64)
-    if np.any(np.diff(q) <= 0):
-        raise ValueError(f"levels collide on a grid of step {lsb:g}: {q.tolist()}")
+    """Round real levels to integers in LSB units (int64, strictly ascending).
+
+    Where the grid is too coarse for the densest levels (SQUAT's 8-bit sets put steps of ~1e-6*theta
+    next to theta), levels that would collide are spread to 1-LSB steps outward from the densest
+    point, so the set keeps 2**bits distinct codes, its anchor level (theta) and its crowding.
+    """
+    real = np.asarray(levels, np.float64)
+    q = np.round(real / lsb).astype(np.int64)
+    anchor = int(np.argmin(np.diff(real))) + 1 if len(real) > 1 else 0
+    for k in range(anchor + 1, len(q)):
+        q[k] = max(q[k], q[k - 1] + 1)
+    for k in range(anchor - 1, -1, -1):
+        q[k] = min(q[k], q[k + 1] - 1)
     return q
 
 

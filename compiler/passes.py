@@ -129,11 +129,11 @@ def quantize_states(graph: Graph, opts: Options) -> Graph:
 
 def _choose_lsb(neuron: Neuron, syn: Synapse) -> float:
     """The state grid of a float-grid LIF: the finest weight scale's power of two, halved until
-    theta is within 1/64 of a grid point and no two levels collide."""
+    theta is within 1/64 of a grid point and the level range spans at least 4 LSB per level."""
     lsb = 2.0 ** math.floor(math.log2(float(np.min(syn.scale))))
     for _ in range(MAX_GRID_REFINEMENT + 1):
         units = neuron.threshold / lsb
-        levels_ok = neuron.levels is None or np.all(np.diff(np.round(neuron.levels / lsb)) > 0)
+        levels_ok = neuron.levels is None or np.ptp(neuron.levels) / lsb >= 4 * len(neuron.levels)
         if units >= 1 and abs(units - round(units)) <= units / 64 and levels_ok:
             return lsb
         lsb /= 2
@@ -191,9 +191,7 @@ def _integer_lif(n: Neuron, lsb: float, opts: Options, notes: list[str]) -> ir.L
     if not exact:
         notes.append(f"{n.name}: beta {n.beta:g} rounded to {leak_b}/2**{leak_f} = {leak_b / (1 << leak_f):.6g}")
     if n.levels is not None:
-        lv = np.round(n.levels / lsb).astype(np.int64)
-        if np.any(np.diff(lv) <= 0):
-            raise SnncError(f"LIF '{n.name}': state levels collide on the grid {lsb:g}")
+        lv = levels.integerize_levels(n.levels, lsb)
         if np.any(lv * lsb != n.levels):
             notes.append(_error_note(n.name, f"state levels rounded to the grid {lsb:g}", n.levels, lv * lsb))
         v_min, v_max = int(lv[0]), int(lv[-1])

@@ -41,13 +41,7 @@ def lif_params(rng: np.random.Generator, spec: LayerSpec) -> dict:
     else:
         build = codec.uniform_levels if spec.state_mode == "uniform" else codec.threshold_centered_levels
         upper = float(rng.choice([0.2, 0.5, 1.0]))
-        while True:  # a threshold large enough (in LSB units) for the levels not to collide on the grid
-            try:
-                lv = codec.integerize_levels(build(spec.state_bits, theta, upper_limit=upper), 1.0)
-                break
-            except ValueError:
-                theta *= 2
-        attrs["state_levels"] = lv * lsb
+        attrs["state_levels"] = codec.integerize_levels(build(spec.state_bits, theta, upper_limit=upper), 1.0) * lsb
     attrs["threshold"] = theta * lsb
     return attrs
 

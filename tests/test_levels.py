@@ -55,16 +55,21 @@ def test_uniform_levels_are_even():
     np.testing.assert_allclose(lv, np.linspace(-3, 3, 8))
 
 
-def test_integerize_rejects_collisions():
-    with pytest.raises(ValueError, match="collide"):
-        levels.integerize_levels(levels.threshold_centered_levels(4, 1.0), 0.25)
+def test_integerize_spreads_collisions_from_threshold():
+    real = levels.threshold_centered_levels(8, 1.0)
+    q = levels.integerize_levels(real, 2.0 ** -8)
+    assert len(q) == 256 and np.all(np.diff(q) > 0)
+    assert 256 in q and q[0] == -256  # theta and the bottom stay where they are
+    assert np.sum(np.diff(q) == 1) > 20  # the crowd next to theta sits at 1-LSB steps
+    exact = levels.integerize_levels(levels.uniform_levels(3, 1.0, upper_limit=0.4), 0.1)
+    np.testing.assert_array_equal(exact, [-10, -7, -3, 0, 4, 7, 11, 14])  # no collision: plain rounding
 
 
 @pytest.mark.parametrize("bits", [2, 3, 4])
 @pytest.mark.parametrize("mode", ["uniform", "threshold_centered"])
 def test_codec_is_nearest_level_ties_down(bits, mode):
     build = levels.uniform_levels if mode == "uniform" else levels.threshold_centered_levels
-    lv = levels.integerize_levels(build(bits, 4096), 1.0)
+    lv = levels.integerize_levels(build(bits, 64), 1.0)
     values = np.arange(lv[0] - 20, lv[-1] + 20)  # every integer around the whole level set
     codes = levels.encode(values, lv)
     for v, c in zip(values, codes):
