@@ -101,6 +101,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     net = load_build(Path(args.build_dir))
     spikes = load_spikes(Path(args.input))
     out = golden.run(net, spikes)
+    out = out.reshape(*out.shape[:2], -1)  # SPEC: [T, B, N_out], also after a conv output layer
     save_atomic(Path(args.output), out)
     counts = out.sum(axis=0)
     print(f"simulated {spikes.shape[1]} samples x {spikes.shape[0]} timesteps (golden) -> {args.output}; "
