@@ -1,0 +1,59 @@
+"""SpikeSerializer: turns per-group spike masks into a stream of spike addresses.
+
+The layer's neuron update produces, per group of P lanes, a P-bit mask of the lanes that fired.
+Masks are queued in a FIFO (deep enough for every group of one timestep, so the update never
+stalls) and emitted one address per cycle: address = base + lane * lane_stride, lowest lane
+first.  An entry with `eot` set emits the end-of-timestep token after all spikes before it.
+"""
+from __future__ import annotations
+
+from amaranth import Module, Signal, unsigned
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .spikes import ADDR_BITS, spike_stream
+
+
+def mask_layout(lanes: int) -> data.StructLayout:
+    return data.StructLayout({"base": unsigned(ADDR_BITS), "mask": unsigned(lanes), "eot": 1})
+
+
+class SpikeSerializer(wiring.Component):
+    def __init__(self, lanes: int, lane_stride: int, depth: int):
+        self.lanes, self.lane_stride, self.depth = lanes, lane_stride, depth
+        super().__init__({
+            "i_masks": In(stream.Signature(mask_layout(lanes))),
+            "o_spikes": Out(spike_stream()),
+            "empty": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        layout = mask_layout(self.lanes)
+        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=layout.size, depth=self.depth)
+        m.d.comb += [queue.w_data.eq(self.i_masks.payload.as_value()), queue.w_en.eq(self.i_masks.valid),
+                     self.i_masks.ready.eq(queue.w_rdy)]
+
+        cur_valid = Signal()
+        cur = Signal(layout)
+        lane = Signal(range(max(self.lanes, 2)))
+        for i in reversed(range(self.lanes)):  # priority encoder: the lowest set lane wins
+            with m.If(cur.mask[i]):
+                m.d.comb += lane.eq(i)
+        remaining = Signal(self.lanes)
+        m.d.comb += remaining.eq(cur.mask & (cur.mask - 1))
+
+        m.d.comb += [self.o_spikes.valid.eq(cur_valid),
+                     self.o_spikes.payload.eot.eq(cur.eot),
+                     self.o_spikes.payload.addr.eq(cur.base + lane * self.lane_stride)]
+        finishing = cur_valid & self.o_spikes.ready & (cur.eot | (remaining == 0))
+        with m.If(cur_valid & self.o_spikes.ready & ~cur.eot):
+            m.d.sync += cur.mask.eq(remaining)
+        load = ~cur_valid | finishing
+        m.d.comb += queue.r_en.eq(load)
+        with m.If(load):
+            m.d.sync += cur_valid.eq(queue.r_rdy)
+            with m.If(queue.r_rdy):
+                m.d.sync += cur.eq(queue.r_data)
+        m.d.comb += self.empty.eq(~cur_valid & (queue.level == 0))
+        return m

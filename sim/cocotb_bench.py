@@ -1,0 +1,88 @@
+"""cocotb testbench for a build's `snnc_top`: runs one job file and writes the results.
+
+Started by `snnc.sim.rtl` through cocotb_tools.runner, in the simulator's process.  The job
+(`SNNC_JOB`, an .npz) holds the spike tokens of every sample; for each sample the bench pulses
+`start`, streams the tokens in while draining the output stream, waits for `done`, then reads the
+spike counts, the cycle counters and every layer's stored state.  Results go to `SNNC_RESULT`.
+Per-cycle Python work happens only while tokens move; idle stretches are skipped POLL cycles at a time.
+"""
+from __future__ import annotations
+
+import os
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+
+POLL = 16
+
+
+async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int) -> np.ndarray:
+    """Returns the output spikes [T, n_out] of one sample."""
+    dut.n_steps.value = n_steps
+    dut.start.value = 1
+    await RisingEdge(dut.clk)
+    dut.start.value = 0
+    out = np.zeros((n_steps, n_out), np.uint8)
+    i, t = 0, 0
+    while t < n_steps or not int(dut.done.value):
+        pushing = i < len(tokens)
+        if pushing:
+            dut.i_spikes__payload.value = int(tokens[i])
+        dut.i_spikes__valid.value = int(pushing)
+        dut.o_spikes__ready.value = 1
+        await ReadOnly()
+        took_in = pushing and int(dut.i_spikes__ready.value)
+        got_out = int(dut.o_spikes__valid.value)
+        payload = int(dut.o_spikes__payload.value) if got_out else 0
+        await RisingEdge(dut.clk)
+        if took_in:
+            i += 1
+        if got_out:
+            if payload >> 16:
+                t += 1
+            else:
+                out[t, payload & 0xFFFF] = 1
+        if not took_in and not got_out:
+            dut.i_spikes__valid.value = 0
+            dut.o_spikes__ready.value = 0
+            await ClockCycles(dut.clk, POLL)
+    dut.i_spikes__valid.value = 0
+    dut.o_spikes__ready.value = 0
+    return out
+
+
+async def read_port(dut, sel_name: str, sel: int, out_name: str) -> int:
+    getattr(dut, sel_name).value = sel
+    await RisingEdge(dut.clk)
+    await ReadOnly()
+    value = int(getattr(dut, out_name).value)
+    await RisingEdge(dut.clk)
+    return value
+
+
+@cocotb.test()
+async def run_job(dut):
+    job = np.load(os.environ["SNNC_JOB"])
+    n_steps, n_out = int(job["n_steps"]), int(job["n_out"])
+    groups, counts_n = job["groups"], n_out
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.start.value = 0
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 2)
+    dut.rst.value = 0
+    outputs, states, cycles, busy, counts = [], [], [], [], []
+    for b in range(int(job["batch"])):
+        tokens = job["tokens"][job["offsets"][b]:job["offsets"][b + 1]]
+        outputs.append(await run_sample(dut, tokens, n_steps, n_out))
+        cycles.append(int(dut.cycles.value))
+        busy.append([await read_port(dut, "busy_sel", layer, "busy_cycles") for layer in range(len(groups))])
+        counts.append([await read_port(dut, "count_addr", k, "count_data") for k in range(counts_n)])
+        layer_states = []
+        for layer, n_groups in enumerate(groups):
+            dut.dbg_layer.value = layer
+            layer_states.append([await read_port(dut, "dbg_addr", a, "dbg_state") for a in range(int(n_groups))])
+        states.append(np.array([v for layer in layer_states for v in layer], dtype=object))
+    np.savez(os.environ["SNNC_RESULT"], outputs=np.array(outputs), cycles=np.array(cycles), busy=np.array(busy),
+             counts=np.array(counts), states=np.array([[str(v) for v in s] for s in states]))
