@@ -7,7 +7,7 @@ both.  Neurons are grouped P output channels at a time: group g = (og, pixel) ho
 Scatter (per input spike, one group per cycle): the spike (c, y, x) touches, for every kernel tap
 (ky, kx) whose output (oy, ox) exists, every channel group og.  Each step reads one weight row of
 P weights from block RAM and adds it into the P current accumulators of group (og, oy, ox): a
-one-cycle read-modify-write on a RAM read port transparent to its write port, so back-to-back
+one-cycle read-modify-write whose read forwards the write of the cycle before, so back-to-back
 updates of one group need no stall.  A spike costs max(1, taps * ceil(C_out/P)) cycles.
 
 Update (per timestep, one group per cycle): current = (acc << shift) + bias, the LIF datapath
@@ -107,26 +107,32 @@ class LayerEngine(wiring.Component):
 
         # ---- memories -------------------------------------------------------------------
         stored = (g.weight_rows + 1) // 2 if wb == 1 else g.weight_rows
-        m.submodules.weights = wmem = memory.Memory(shape=unsigned(P * wb), depth=len(stored),
+        # depths of at least 2: a depth-1 memory has a zero-width address, which Verilog cannot express
+        m.submodules.weights = wmem = memory.Memory(shape=unsigned(P * wb), depth=max(len(stored), 2),
                                                     init=[_pack(row, wb) for row in stored])
         w_rd = wmem.read_port()
         banks = []
         for b in range(2):
-            mem = memory.Memory(shape=unsigned(P * ab), depth=g.groups, init=[])
+            mem = memory.Memory(shape=unsigned(P * ab), depth=max(g.groups, 2), init=[])
             m.submodules[f"acc{b}"] = mem
-            wr = mem.write_port()
-            banks.append((mem.read_port(transparent_for=(wr,)), wr))
-        m.submodules.state = smem = memory.Memory(shape=unsigned(P * sb), depth=g.groups, init=[])
+            banks.append((mem.read_port(), mem.write_port()))
+        m.submodules.state = smem = memory.Memory(shape=unsigned(P * sb), depth=max(g.groups, 2), init=[])
         s_rd, s_wr, s_dbg = smem.read_port(), smem.write_port(), smem.read_port()
         m.d.comb += [s_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(s_dbg.data)]
 
         # ---- scatter: one (weight row, accumulator group) step per cycle ------------------
         bank = Signal()  # the bank the scatter fills; the update drains ~bank
-        ev_valid, ev_c = Signal(), Signal(range(max(g.c, 2)))
-        ev_y, ev_x = Signal(range(max(g.h, 2))), Signal(range(max(g.w, 2)))
-        ti, tk, og = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1)), Signal(range(g.go + 1))
-        row_n = Array(Const(len(t), range(g.max_row_taps + 1)) for t in g.row_taps)[ev_y]
-        col_n = Array(Const(len(t), range(g.max_col_taps + 1)) for t in g.col_taps)[ev_x]
+        ev_valid = Signal()  # an input spike (ev_c, ev_y, ev_x) is being scattered
+        ev_c = Signal(range(max(g.c, 2)))
+        ev_y = Signal(range(max(g.h, 2)))
+        ev_x = Signal(range(max(g.w, 2)))
+        ti = Signal(range(g.max_row_taps + 1))  # row tap, column tap and channel group of the step
+        tk = Signal(range(g.max_col_taps + 1))
+        og = Signal(range(g.go + 1))
+        row_n = Signal(range(g.max_row_taps + 1))  # taps of the event's row and column
+        col_n = Signal(range(g.max_col_taps + 1))
+        m.d.comb += [row_n.eq(Array(Const(len(t), range(g.max_row_taps + 1)) for t in g.row_taps)[ev_y]),
+                     col_n.eq(Array(Const(len(t), range(g.max_col_taps + 1)) for t in g.col_taps)[ev_x])]
         flat = lambda taps, n: [taps[i][j] if j < len(taps[i]) else (0, 0) for i in range(len(taps)) for j in range(n)]
         rows, cols = flat(g.row_taps, g.max_row_taps), flat(g.col_taps, g.max_col_taps)
         oy = Array(Const(t[0], range(max(g.ho, 2))) for t in rows)[ev_y * g.max_row_taps + ti]
@@ -134,7 +140,8 @@ class LayerEngine(wiring.Component):
         ox = Array(Const(t[0], range(max(g.wo, 2))) for t in cols)[ev_x * g.max_col_taps + tk]
         kx = Array(Const(t[1], range(max(g.kw, 2))) for t in cols)[ev_x * g.max_col_taps + tk]
 
-        has_work = ev_valid & (row_n != 0) & (col_n != 0)
+        has_work = Signal()
+        m.d.comb += has_work.eq(ev_valid & (row_n != 0) & (col_n != 0))
         last_step = (og == g.go - 1) & (tk == col_n - 1) & (ti == row_n - 1)
         issue = Signal()
         m.d.comb += issue.eq(has_work)
@@ -150,7 +157,8 @@ class LayerEngine(wiring.Component):
         event_done = ~ev_valid | ~has_work | last_step
 
         # read-modify-write of the scattered group, one cycle behind the issue
-        rmw_valid, rmw_addr = Signal(), Signal(range(max(g.groups, 2)))
+        rmw_valid = Signal()
+        rmw_addr = Signal(range(max(g.groups, 2)))
         acc_addr = (og * g.ho + oy) * g.wo + ox
         m.d.comb += w_rd.addr.eq(((ev_c * g.kh + ky) * g.kw + kx) * g.go + og)
         m.d.sync += [rmw_valid.eq(issue), rmw_addr.eq(acc_addr)]
@@ -158,7 +166,8 @@ class LayerEngine(wiring.Component):
         swap_wait = Signal()  # an end-of-timestep token was taken; waiting to hand the bank over
         update_idle = Signal()
         ser_empty = Signal()
-        clearing, clear_addr = Signal(init=1), Signal(range(max(g.groups, 2)))
+        clearing = Signal(init=1)
+        clear_addr = Signal(range(max(g.groups, 2)))
         with m.If(clearing):
             m.d.sync += clear_addr.eq(clear_addr + 1)
             with m.If(clear_addr == g.groups - 1):
@@ -187,8 +196,11 @@ class LayerEngine(wiring.Component):
         m.d.comb += self.scatter_busy.eq(ev_valid)
 
         # ---- update: one group per cycle through P LIF lanes -------------------------------
-        running, first = Signal(), Signal(init=1)
-        u_g, u_og, u_pix = Signal(range(g.groups + 1)), Signal(range(g.go + 1)), Signal(range(g.ho * g.wo + 1))
+        running = Signal()
+        first = Signal(init=1)  # the first timestep after start: the stored state reads as 0
+        u_g = Signal(range(g.groups + 1))
+        u_og = Signal(range(g.go + 1))
+        u_pix = Signal(range(g.ho * g.wo + 1))
         m.d.comb += update_idle.eq(~running)
         with m.If(start_update):
             m.d.sync += [running.eq(1), u_g.eq(0), u_og.eq(0), u_pix.eq(0)]
@@ -220,8 +232,14 @@ class LayerEngine(wiring.Component):
                          wr.en.eq(clearing | Mux(mine, rmw_valid, pv[1]))]
         scatter_rd = Mux(bank, banks[1][0].data, banks[0][0].data)
         update_rd = Mux(bank, banks[0][0].data, banks[1][0].data)
+        # write forwarding: a group read in the same cycle as its previous update is written gets
+        # that update's data instead of the RAM's (read-first) output
+        fwd = Signal()
+        fwd_data = Signal(P * ab)
+        m.d.sync += [fwd.eq(issue & rmw_valid & (rmw_addr == acc_addr)), fwd_data.eq(new_acc)]
+        scatter_old = Mux(fwd, fwd_data, scatter_rd)
         for lane in range(P):
-            old = scatter_rd[lane * ab:(lane + 1) * ab].as_signed()
+            old = scatter_old[lane * ab:(lane + 1) * ab].as_signed()
             wfield = w_rd.data[lane * wb:(lane + 1) * wb]
             wval = (wfield.as_unsigned() * 2 - 1) if wb == 1 else wfield.as_signed()
             m.d.comb += new_acc[lane * ab:(lane + 1) * ab].eq(old + wval)

@@ -22,10 +22,11 @@ from .spikes import SpikeToken, spike_stream
 
 COUNT_BITS = 16
 CYCLE_BITS = 32
+IN_DEPTH = OUT_DEPTH = 512  # spike token FIFOs at the network's edges
 
 
 class NetworkTop(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = 512, out_depth: int = 512):
+    def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = IN_DEPTH, out_depth: int = OUT_DEPTH):
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
         self.engines = [LayerEngine(net.layers[i - 1], layer, lanes)
                         for i, layer in enumerate(net.layers) if isinstance(layer, ir.LIF)]
@@ -66,7 +67,9 @@ class NetworkTop(wiring.Component):
         token = last.o_spikes.payload
         taken = last.o_spikes.valid & last.o_spikes.ready
         counts = Array(Signal(COUNT_BITS, name=f"count{i}") for i in range(self.n_out))
-        steps_done, n_steps, running = Signal(16), Signal(16), Signal()
+        steps_done = Signal(16)
+        n_steps = Signal(16)
+        running = Signal()
         busy = [Signal(CYCLE_BITS, name=f"busy{i}") for i in range(len(self.engines))]
         with m.If(self.start):
             m.d.sync += [n_steps.eq(self.n_steps), steps_done.eq(0), self.cycles.eq(0), running.eq(1)]

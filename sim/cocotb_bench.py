@@ -15,18 +15,20 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-POLL = 16
 
 
-async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int) -> np.ndarray:
-    """Returns the output spikes [T, n_out] of one sample."""
+async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int, poll: int, max_cycles: int) -> np.ndarray:
+    """Returns the output spikes [T, n_out] of one sample.  `poll` is at most half of the in/out
+    FIFO depths, so skipping `poll` cycles can neither starve the network nor fill the output."""
     dut.n_steps.value = n_steps
     dut.start.value = 1
     await RisingEdge(dut.clk)
     dut.start.value = 0
     out = np.zeros((n_steps, n_out), np.uint8)
-    i, t = 0, 0
+    i, t, waited = 0, 0, 0
     while t < n_steps or not int(dut.done.value):
+        if waited > max_cycles:
+            raise AssertionError(f"no done after {max_cycles} cycles: {i}/{len(tokens)} tokens in, {t} timesteps out")
         pushing = i < len(tokens)
         if pushing:
             dut.i_spikes__payload.value = int(tokens[i])
@@ -37,6 +39,7 @@ async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int) -> np.nd
         got_out = int(dut.o_spikes__valid.value)
         payload = int(dut.o_spikes__payload.value) if got_out else 0
         await RisingEdge(dut.clk)
+        waited += 1
         if took_in:
             i += 1
         if got_out:
@@ -47,7 +50,8 @@ async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int) -> np.nd
         if not took_in and not got_out:
             dut.i_spikes__valid.value = 0
             dut.o_spikes__ready.value = 0
-            await ClockCycles(dut.clk, POLL)
+            await ClockCycles(dut.clk, poll)
+            waited += poll
     dut.i_spikes__valid.value = 0
     dut.o_spikes__ready.value = 0
     return out
@@ -75,7 +79,7 @@ async def run_job(dut):
     outputs, states, cycles, busy, counts = [], [], [], [], []
     for b in range(int(job["batch"])):
         tokens = job["tokens"][job["offsets"][b]:job["offsets"][b + 1]]
-        outputs.append(await run_sample(dut, tokens, n_steps, n_out))
+        outputs.append(await run_sample(dut, tokens, n_steps, n_out, int(job["poll"]), int(job["max_cycles"])))
         cycles.append(int(dut.cycles.value))
         busy.append([await read_port(dut, "busy_sel", layer, "busy_cycles") for layer in range(len(groups))])
         counts.append([await read_port(dut, "count_addr", k, "count_data") for k in range(counts_n)])

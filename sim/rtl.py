@@ -20,6 +20,8 @@ import numpy as np
 from snnc.compiler import ir
 from snnc.compiler.errors import SnncError
 from snnc.rtl_gen import TOP_NAME, network_verilog
+from snnc.rtl_gen.emit import icarus_compatible
+from snnc.rtl_gen.network_top import IN_DEPTH, OUT_DEPTH
 from snnc.rtl_gen.layer_engine import Geometry
 from snnc.sim.golden import check_spikes
 
@@ -108,7 +110,7 @@ def build(net: ir.Network, lanes: int, simulator: str, work_dir: Path) -> Path:
     source = build_dir / f"{TOP_NAME}.v"
     if not (build_dir / ".built").exists():
         build_dir.mkdir(parents=True, exist_ok=True)
-        source.write_text(verilog)
+        source.write_text(icarus_compatible(verilog) if simulator == "icarus" else verilog)
         os.environ.update(verilator_env())
         args = ["-O3", *VERILATOR_WAIVERS] if simulator == "verilator" else []
         get_runner(simulator).build(sources=[source], hdl_toplevel=TOP_NAME, build_dir=build_dir,
@@ -129,8 +131,11 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
     tokens, offsets = spike_tokens(x)
     with tempfile.TemporaryDirectory(dir=build_dir) as tmp:
         job, result = Path(tmp) / "job.npz", Path(tmp) / "result.npz"
+        # a generous cycle budget per sample: every token times the slowest scatter, every update 4x
+        worst = max(np.diff(offsets)) * max(g.go * g.max_row_taps * g.max_col_taps + 2 for g in geos)
+        max_cycles = 4 * (worst + x.shape[0] * sum(g.groups + 16 for g in geos)) + 10_000
         np.savez(job, tokens=tokens, offsets=offsets, n_steps=x.shape[0], batch=x.shape[1], n_out=net.lifs[-1].size,
-                 groups=np.array([g.groups for g in geos]))
+                 groups=np.array([g.groups for g in geos]), poll=min(IN_DEPTH, OUT_DEPTH) // 2, max_cycles=max_cycles)
         os.environ.update(verilator_env())
         get_runner(simulator).test(hdl_toplevel=TOP_NAME, hdl_toplevel_lang="verilog", test_module="snnc.sim.cocotb_bench", build_dir=build_dir,
                                    test_dir=tmp, extra_env={"SNNC_JOB": str(job), "SNNC_RESULT": str(result)},
