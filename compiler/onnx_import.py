@@ -93,7 +93,7 @@ class _Reader:
         scale = self.value(src.input[1], src).astype(np.float64)
         if len(src.input) > 2 and src.input[2] and np.any(self.value(src.input[2], src).astype(np.int64) != 0):
             raise SnncError(f"{_where(src)}: zero point must be 0 (symmetric quantization)")
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in src.attribute}
+        attrs = _attrs(src)
         if attrs.get("block_size", 0):
             raise SnncError(f"{_where(src)}: blocked quantization is not supported")
         n_out = q.shape[out_axis]

@@ -29,6 +29,9 @@ SIMULATORS = ("verilator", "icarus")
 # Yosys' Verilog writer produces width-adapting expressions and casez without default; these
 # warning classes say nothing about the design and are silenced, every other warning stays on.
 VERILATOR_WAIVERS = ["-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE", "-Wno-UNOPTFLAT"]
+# Below this many lines of Verilog the C++ compile dominates and simulation is short: build at -O0
+# (a third faster to build); larger designs keep Verilator's -Os, whose simulation is much faster.
+SMALL_DESIGN_LINES = 20_000
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ def build(verilog: str, simulator: str, work_dir: Path) -> Path:
         build_dir.mkdir(parents=True, exist_ok=True)
         source.write_text(icarus_compatible(verilog) if simulator == "icarus" else verilog)
         os.environ.update(verilator_env())
+        if verilog.count("\n") < SMALL_DESIGN_LINES:
+            os.environ["MAKEFLAGS"] += " OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
         args = ["-O3", *VERILATOR_WAIVERS] if simulator == "verilator" else []
         get_runner(simulator).build(sources=[source], hdl_toplevel=TOP_NAME, build_dir=build_dir,
                                     build_args=args, timescale=("1ns", "1ps"), log_file=build_dir / "build.log")

@@ -20,7 +20,7 @@ def case_specs(i: int) -> tuple[list[LayerSpec], int]:
     if i % 4 == 3:  # every fourth network starts with a convolution
         specs[0] = LayerSpec(int(rng.integers(1, 4)), specs[0].weight_bits, specs[0].state_mode,
                              specs[0].state_bits, specs[0].reset, conv=True)
-    return specs, LANES[i % 4]
+    return specs, LANES[(i + i // 4) % 4]  # conv networks (i % 4 == 3) get every lane count too
 
 
 def active_case(i: int, tmp_path, t_steps: int = 8, batch: int = 2):
