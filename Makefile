@@ -1,4 +1,4 @@
-# make test: create .venv, install snnc with its test tools, run the suite (what .ci/run calls).
+# make test: create .venv, install snnc with its training and test tools, run the suite (what .ci/run calls).
 # make demo: the end-to-end digits demo (arrives with the boards issue).
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,train]'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -20,7 +20,6 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m slow
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,train]'
 	$(PY) benchmarks/golden.py
 
 demo:

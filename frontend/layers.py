@@ -1,0 +1,104 @@
+"""Quantized synapses over [T, B, ...] and the `SNN` container that chains them with LIFs.
+
+A synapse keeps float weights (what the optimiser updates), a pruning mask (a buffer of 0/1,
+applied before quantization, so pruned weights stay zero through fine-tuning) and an optional
+weight quantizer.  With a quantizer, the forward pass uses `q * scale` with a power-of-two scale,
+and the bias is rounded to the same step, so every current lies on the grid `scale`.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .lif import LIF
+from .quantizers import WeightQuantizer, straight_through
+
+
+class QuantSynapse(nn.Module):
+    """Shared by QuantLinear and QuantConv2d: mask, quantizer, quantized weight and bias."""
+
+    weight: nn.Parameter
+    bias: nn.Parameter | None
+
+    def _init_quant(self, quantizer: WeightQuantizer | None) -> None:
+        self.register_buffer("weight_mask", torch.ones_like(self.weight))
+        self.quantizer = quantizer
+        self.current_lsb: float | None = None
+
+    def quantized_weight(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, float | None]:
+        """(weight used, bias used, integer codes or None, scale or None); codes are masked."""
+        w = self.weight * self.weight_mask
+        if self.quantizer is None:
+            return w, self.bias, None, None
+        w_q, q, scale = self.quantizer(w)
+        q = q * self.weight_mask
+        w_q = w_q * self.weight_mask
+        b = None if self.bias is None else straight_through(self.bias, torch.round(self.bias.detach() / scale) * scale)
+        return w_q, b, q, scale
+
+    def _weights_for_forward(self):
+        w, b, _, scale = self.quantized_weight()
+        self.current_lsb = scale
+        return w, b
+
+
+class QuantLinear(QuantSynapse):
+    """Dense synapse: [T, B, in_features] -> [T, B, out_features]; weight [out, in] as nn.Linear."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False,
+                 quantizer: WeightQuantizer | None = None):
+        super().__init__()
+        ref = nn.Linear(in_features, out_features, bias=bias)
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = ref.weight
+        self.bias = ref.bias
+        self._init_quant(quantizer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, b = self._weights_for_forward()
+        return F.linear(x, w, b)
+
+
+class QuantConv2d(QuantSynapse):
+    """2-D convolution: [T, B, C, H, W] -> [T, B, C_out, H', W'] (T and B folded around F.conv2d)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: int = 0, bias: bool = False, quantizer: WeightQuantizer | None = None):
+        super().__init__()
+        ref = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.weight = ref.weight
+        self.bias = ref.bias
+        self._init_quant(quantizer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w, b = self._weights_for_forward()
+        t, n = x.shape[:2]
+        y = F.conv2d(x.flatten(0, 1), w, b, self.stride, self.padding)
+        return y.unflatten(0, (t, n))
+
+
+class SNN(nn.Sequential):
+    """A chain of synapses (QuantLinear, QuantConv2d), `nn.Flatten(start_dim=2)` and LIFs.
+
+    Input spikes [T, B, *features], output the last LIF's spikes [T, B, N_out].  Each LIF learns
+    its grid from the synapse before it (the weight step), so quantized currents are on the grid.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lsb = None
+        for layer in self:
+            if isinstance(layer, LIF):
+                layer.current_lsb = lsb
+            x = layer(x)
+            if isinstance(layer, QuantSynapse):
+                lsb = layer.current_lsb
+        return x
+
+    def synapses(self) -> list[QuantSynapse]:
+        return [m for m in self if isinstance(m, QuantSynapse)]
+
+    def lifs(self) -> list[LIF]:
+        return [m for m in self if isinstance(m, LIF)]
