@@ -12,6 +12,7 @@ arrays); `load(stem)` reads them back, exactly.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,8 +237,8 @@ def _check_lif(layer: LIF, where: str) -> None:
         raise SnncError(f"{where}: unknown state_quant '{layer.state_quant}'")
 
 
-def save(net: Network, stem: Path) -> None:
-    """Write stem.json and stem.npz."""
+def _entries(net: Network) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Each layer's fields as JSON values, its arrays by .npz key."""
     arrays, layers = {}, []
     for i, layer in enumerate(net.layers):
         entry = {"kind": type(layer).__name__}
@@ -249,6 +250,24 @@ def save(net: Network, stem: Path) -> None:
             else:
                 entry[f.name] = list(value) if isinstance(value, tuple) else value
         layers.append(entry)
+    return layers, arrays
+
+
+def fingerprint(net: Network) -> str:
+    """sha256 (hex) of what the network computes: its input shape, layers and integer arrays
+    (not its name or notes).  Builds put it in the board's identity word."""
+    layers, arrays = _entries(net)
+    h = hashlib.sha256(json.dumps({"input_shape": list(net.input_shape), "layers": layers}, sort_keys=True).encode())
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def save(net: Network, stem: Path) -> None:
+    """Write stem.json and stem.npz."""
+    layers, arrays = _entries(net)
     doc = {"format": "snnc-ir", "version": FORMAT_VERSION, "name": net.name,
            "input_shape": list(net.input_shape), "notes": list(net.notes), "layers": layers}
     Path(stem).with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")

@@ -7,6 +7,7 @@ from amaranth.back import verilog
 
 from snnc.compiler import ir
 
+from .board_core import BOARD_TOP_NAME, BoardCore
 from .network_top import NetworkTop
 
 TOP_NAME = "snnc_top"
@@ -15,6 +16,11 @@ TOP_NAME = "snnc_top"
 def network_verilog(net: ir.Network, lanes: int = 1) -> str:
     top = NetworkTop(net, lanes)
     return verilog.convert(top, name=TOP_NAME, emit_src=False)
+
+
+def board_verilog(net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int) -> str:
+    """The BoardCore (network, UART, host protocol) as Verilog, module `snnc_board`."""
+    return verilog.convert(BoardCore(net, lanes, clk_hz, baud, identity), name=BOARD_TOP_NAME, emit_src=False)
 
 
 # Yosys makes every `always @*` block also wait on a register initialised to 0, so that the block

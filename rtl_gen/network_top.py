@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
 
-from .layer_engine import LayerEngine
+from .layer_engine import Geometry, LayerEngine
 from .spikes import SpikeToken, spike_stream
 
 COUNT_BITS = 16
@@ -91,3 +91,11 @@ class NetworkTop(wiring.Component):
             m.d.comb += engine.dbg_addr.eq(self.dbg_addr)
         m.d.comb += self.dbg_state.eq(Array(e.dbg_state for e in self.engines)[self.dbg_layer])
         return m
+
+
+def cycle_budget(net: ir.Network, lanes: int, n_tokens: int, n_steps: int) -> int:
+    """A generous upper bound on the cycles from start to done for one sample of `n_tokens` input
+    tokens over `n_steps` timesteps: every token times the slowest scatter, every update, 4x."""
+    geos = [Geometry(net.synapse_of(lif), lanes) for lif in net.lifs]
+    worst = n_tokens * max(g.go * g.max_row_taps * g.max_col_taps + 2 for g in geos)
+    return 4 * (worst + n_steps * sum(g.groups + 16 for g in geos)) + 10_000

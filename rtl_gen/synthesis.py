@@ -41,9 +41,9 @@ def resource_counts(cells: dict[str, int]) -> dict[str, int]:
     }
 
 
-def lut_levels(netlist: dict) -> int:
+def lut_levels(netlist: dict, top: str = TOP_NAME) -> int:
     """Longest path counted in LUTs through the combinational cells of the top module."""
-    module = netlist["modules"][TOP_NAME]
+    module = netlist["modules"][top]
     cells = module["cells"]
     driver: dict[int, str] = {}
     for name, cell in cells.items():
@@ -73,14 +73,14 @@ def lut_levels(netlist: dict) -> int:
     return max((depth(n) for n in cells if not is_boundary(n)), default=0)
 
 
-def synthesize(verilog: Path, work_dir: Path) -> dict:
-    """Synthesize `verilog` for xc7; returns resource counts, raw cell counts and LUT levels."""
+def synthesize(verilog: Path, work_dir: Path, top: str = TOP_NAME) -> dict:
+    """Synthesize `verilog` (module `top`) for xc7; returns resource counts, raw cell counts and LUT levels."""
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "design.v").write_text(Path(verilog).read_text())
-    run_yosys(f"read_verilog design.v; synth_xilinx -family xc7 -top {TOP_NAME} -flatten; "
+    run_yosys(f"read_verilog design.v; synth_xilinx -family xc7 -top {top} -flatten; "
               "tee -q -o stat.json stat -json; write_json netlist.json", work_dir)
     stat = json.loads((work_dir / "stat.json").read_text())
     cells = {k: v for k, v in stat["design"]["num_cells_by_type"].items() if not k.startswith("$")}
     netlist = json.loads((work_dir / "netlist.json").read_text())
-    return {"tool": stat["creator"].split(" (")[0], "resources": resource_counts(cells), "cells": cells,
-            "lut_levels": lut_levels(netlist)}
+    return {"tool": stat["creator"].split(" (")[0], "top": top, "resources": resource_counts(cells), "cells": cells,
+            "lut_levels": lut_levels(netlist, top)}

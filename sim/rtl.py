@@ -21,7 +21,7 @@ from snnc.compiler import ir
 from snnc.compiler.errors import SnncError
 from snnc.rtl_gen import TOP_NAME, network_verilog
 from snnc.rtl_gen.emit import icarus_compatible
-from snnc.rtl_gen.network_top import IN_DEPTH, OUT_DEPTH
+from snnc.rtl_gen.network_top import IN_DEPTH, OUT_DEPTH, cycle_budget
 from snnc.rtl_gen.layer_engine import Geometry
 from snnc.sim.golden import check_spikes
 
@@ -99,25 +99,27 @@ def unpack_states(net: ir.Network, lanes: int, words: np.ndarray) -> dict[str, n
     return out
 
 
-def build(verilog: str, simulator: str, work_dir: Path) -> Path:
-    """Compile a design's Verilog for `simulator` once (keyed by its hash); returns the build folder."""
+def build(verilog: str, simulator: str, work_dir: Path, top: str = TOP_NAME, optimize: bool | None = None) -> Path:
+    """Compile a design's Verilog (module `top`) for `simulator` once (keyed by its hash); returns
+    the build folder.  `optimize`: build the C++ at -Os (default: only designs of SMALL_DESIGN_LINES
+    or more; a long simulation of a small design wants it too)."""
     from cocotb_tools.runner import get_runner
 
     if simulator not in SIMULATORS:
         raise SnncError(f"unknown simulator '{simulator}' (choose {', '.join(SIMULATORS)})")
     if not simulator_available(simulator):
         raise SnncError(f"{simulator} is not installed (Icarus: apt-get install iverilog)")
-    key = hashlib.sha256(verilog.encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{verilog}{optimize}".encode()).hexdigest()[:16]
     build_dir = Path(work_dir) / f"{simulator}_{key}"
-    source = build_dir / f"{TOP_NAME}.v"
+    source = build_dir / f"{top}.v"
     if not (build_dir / ".built").exists():
         build_dir.mkdir(parents=True, exist_ok=True)
         source.write_text(icarus_compatible(verilog) if simulator == "icarus" else verilog)
         os.environ.update(verilator_env())
-        if verilog.count("\n") < SMALL_DESIGN_LINES:
+        if not (optimize if optimize is not None else verilog.count("\n") >= SMALL_DESIGN_LINES):
             os.environ["MAKEFLAGS"] += " OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
         args = ["-O3", *VERILATOR_WAIVERS] if simulator == "verilator" else []
-        get_runner(simulator).build(sources=[source], hdl_toplevel=TOP_NAME, build_dir=build_dir,
+        get_runner(simulator).build(sources=[source], hdl_toplevel=top, build_dir=build_dir,
                                     build_args=args, timescale=("1ns", "1ps"), log_file=build_dir / "build.log")
         (build_dir / ".built").write_text(key)
     return build_dir
@@ -136,9 +138,7 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
     tokens, offsets = spike_tokens(x)
     with tempfile.TemporaryDirectory(dir=build_dir) as tmp:
         job, result = Path(tmp) / "job.npz", Path(tmp) / "result.npz"
-        # a generous cycle budget per sample: every token times the slowest scatter, every update 4x
-        worst = max(np.diff(offsets)) * max(g.go * g.max_row_taps * g.max_col_taps + 2 for g in geos)
-        max_cycles = 4 * (worst + x.shape[0] * sum(g.groups + 16 for g in geos)) + 10_000
+        max_cycles = cycle_budget(net, lanes, int(max(np.diff(offsets))), x.shape[0])
         np.savez(job, tokens=tokens, offsets=offsets, n_steps=x.shape[0], batch=x.shape[1], n_out=net.lifs[-1].size,
                  groups=np.array([g.groups for g in geos]), poll=min(IN_DEPTH, OUT_DEPTH) // 2, max_cycles=max_cycles)
         os.environ.update(verilator_env())

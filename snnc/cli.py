@@ -17,23 +17,28 @@ from pathlib import Path
 
 import numpy as np
 
+from snnc import boards
 from snnc.compiler import ir
 from snnc.compiler.errors import SnncError
 from snnc.compiler.passes import Options, compile_onnx
 from snnc.compiler.report import format_report, report_dict
-from snnc.rtl_gen import TOP_NAME, network_verilog
+from snnc.rtl_gen import BOARD_TOP_NAME, TOP_NAME, BoardCore, board_verilog, network_verilog
+from snnc.rtl_gen.host_protocol import design_hash
 from snnc.rtl_gen.layer_engine import Geometry
 from snnc.rtl_gen.synthesis import synthesize
 from snnc.sim import golden, rtl
 
 BUILD_MARKER = ".snnc-build"
+BOARD_FILES = "vivado"
 BUILD_CONFIG = "build.json"
 RTL_RUN = "rtl_run.json"
 IR_STEM = "network"
 
 
-def build_report(net: ir.Network, lanes: int, synth: dict | None = None, run: dict | None = None) -> dict:
-    """The compiler's report plus the generated design: RAM bits per layer, synthesis, cycles."""
+def build_report(net: ir.Network, lanes: int, synth: dict | None = None, run: dict | None = None,
+                 board: str | None = None) -> dict:
+    """The compiler's report plus the generated design: RAM bits per layer, synthesis (and the
+    board's utilisation in percent of its part), cycles."""
     rep = report_dict(net)
     design = []
     for lif in net.lifs:
@@ -45,6 +50,10 @@ def build_report(net: ir.Network, lanes: int, synth: dict | None = None, run: di
     rep["design"] = {"top": TOP_NAME, "lanes": lanes, "layers": design,
                      "ram_bits": {k: sum(d["ram_bits"][k] for d in design) for k in ("weight", "accumulator", "state")}}
     rep["synthesis"] = synth
+    if board:
+        b = boards.get_board(board)
+        rep["board"] = {"name": b.name, "part": b.part, "clock_hz": b.clock_hz,
+                        "utilisation": utilisation(synth["resources"], b) if synth else None}
     if run:
         cyc = run["cycles_per_inference"]
         rep["simulation"] = {**run, "mean_cycles_per_inference": float(np.mean(cyc)),
@@ -69,6 +78,10 @@ def format_build_report(rep: dict) -> str:
         lines += ["", f"Artix-7 estimate ({synth['tool']} synth_xilinx -family xc7):",
                   "  " + "  ".join(f"{k} {v}" for k, v in res.items()),
                   f"  longest combinational path: {synth['lut_levels']} LUT levels"]
+    board = rep.get("board")
+    if board and board["utilisation"]:
+        lines += [f"  {board['name']} ({board['part']}): " + ", ".join(
+            f"{k} {u['used']:g}/{u['available']} ({u['percent']:.1f}%)" for k, u in board["utilisation"].items())]
     sim = rep.get("simulation")
     if sim:
         lines += ["", f"cycles ({sim['simulator']}, {sim['samples']} samples x {sim['timesteps']} timesteps): "
@@ -135,25 +148,44 @@ def save_atomic(path: Path, array: np.ndarray) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> None:
-    if args.board:
-        raise SnncError("--board needs the board support, which is not part of this build yet")
+    board = boards.get_board(args.board) if args.board else None
     if args.lanes < 1:
         raise SnncError(f"--lanes must be at least 1, got {args.lanes}")
+    if args.synth and not board:
+        raise SnncError("--synth runs Vivado on a board build: give --board NAME")
+    if args.synth and shutil.which("vivado") is None:
+        raise SnncError("--synth needs Vivado: 'vivado' is not on PATH (leave --synth out to write the script only)")
     model = Path(args.model)
     opts = Options(args.bits, args.state_bits, args.state_quant and args.state_quant.replace("-", "_"), args.per_channel)
     net = compile_onnx(model, opts)
     out = Path(args.output or f"{model.stem}_build")
     verilog = network_verilog(net, args.lanes)
     config = {"lanes": args.lanes, "top": TOP_NAME, "verilog": f"{TOP_NAME}.v"}
+    core = None
+    if board:
+        identity = design_hash(ir.fingerprint(net), args.lanes)
+        core = BoardCore(net, args.lanes, board.clock_hz, args.baud, identity)
+        config.update(board=board.name, part=board.part, clk_hz=board.clock_hz, baud=args.baud, identity=identity,
+                      board_verilog=f"{BOARD_TOP_NAME}.v", board_files=BOARD_FILES)
     with build_dir(out) as tmp:
         ir.save(net, tmp / IR_STEM)
         (tmp / config["verilog"]).write_text(verilog)
+        if board:
+            (tmp / config["board_verilog"]).write_text(board_verilog(net, args.lanes, board.clock_hz, args.baud,
+                                                                      config["identity"]))
+            boards.write_board_build(board, core, tmp / BOARD_FILES)
+            if args.synth:
+                boards.run_vivado(tmp / BOARD_FILES)
         (tmp / BUILD_CONFIG).write_text(json.dumps(config, indent=1) + "\n")
         rep = build_report(net, args.lanes)
         (tmp / "report.json").write_text(json.dumps(rep, indent=1) + "\n")
         (tmp / "report.txt").write_text(format_build_report(rep))
     print(f"compiled {model} -> {out}/ ({len(net.layers)} layers, {args.lanes} lanes, "
           f"{rep['weight_memory_bits']} weight bits, {rep['state_memory_bits']} state bits, Verilog {TOP_NAME}.v)")
+    if board:
+        print(f"  board {board.name} ({board.part}, {board.clock_hz / 1e6:g} MHz, UART {args.baud} baud, design "
+              f"{config['identity']:08x}): Vivado project in {out}/{BOARD_FILES}/ (sh build_{boards.PLATFORM_TOP}.sh)"
+              + (", bitstream built" if args.synth else ""))
     for note in net.notes:
         print(f"  note: {note}")
 
@@ -181,19 +213,77 @@ def cmd_simulate(args: argparse.Namespace) -> None:
           f"{' ...' if spikes.shape[1] > 16 else ''}")
 
 
+def synthesis_of(build: Path, config: dict) -> dict:
+    """Yosys' estimate of the build's design (the whole board core, UART included, for a board
+    build; the network otherwise), cached in BUILD_DIR/synth."""
+    cache = build / "synth" / "synth.json"
+    if not cache.exists():
+        top = BOARD_TOP_NAME if "board" in config else TOP_NAME
+        print(f"synthesizing {top} with Yosys synth_xilinx -family xc7 (cached in BUILD_DIR/synth) ...", file=sys.stderr)
+        save_json_atomic(cache, synthesize(build / config.get("board_verilog", config["verilog"]), build / "synth", top))
+    return json.loads(cache.read_text())
+
+
+def utilisation(resources: dict, board: boards.Board) -> dict:
+    """Percent of the board's part: LUTs (logic and LUTRAM), FFs, block RAM (36 Kb units), DSPs."""
+    part = board.resources
+    used = {"LUT": resources["LUT"] + resources.get("LUTRAM", 0), "FF": resources["FF"],
+            "BRAM36": resources["BRAM36"] + resources["BRAM18"] / 2, "DSP": resources["DSP48"]}
+    return {k: {"used": used[k], "available": part[k], "percent": round(100 * used[k] / part[k], 2)} for k in used}
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     build = Path(args.build_dir)
     net, config = load_build(build)
-    synth = None
-    if not args.no_synth:
-        cache = build / "synth" / "synth.json"
-        if not cache.exists():
-            print("synthesizing with Yosys synth_xilinx -family xc7 (cached in BUILD_DIR/synth) ...", file=sys.stderr)
-            save_json_atomic(cache, synthesize(build / config["verilog"], build / "synth"))
-        synth = json.loads(cache.read_text())
+    synth = None if args.no_synth else synthesis_of(build, config)
     run = json.loads((build / RTL_RUN).read_text()) if (build / RTL_RUN).exists() else None
-    rep = build_report(net, config["lanes"], synth, run)
+    rep = build_report(net, config["lanes"], synth, run, config.get("board"))
     print(json.dumps(rep, indent=1) if args.json else format_build_report(rep), end="\n" if args.json else "")
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from snnc.runtime import Device
+
+    build = Path(args.build_dir)
+    load_build(build)
+    spikes = load_spikes(Path(args.input))
+    if args.port:
+        device = Device.serial(build, args.port)
+    elif args.engine == "golden":
+        device = Device.golden(build)
+    else:
+        device = Device.simulated(build, args.simulator)
+    with device:
+        out, cycles = device.run(spikes, progress=progress_bar("samples"))
+    save_atomic(Path(args.output), out)
+    where = args.port or ("simulated board" if args.engine == "rtl" else "golden model")
+    measured = [c for c in cycles if c is not None]
+    cyc = f", {np.mean(measured):.0f} cycles per inference" if measured else ""
+    print(f"ran {out.shape[1]} samples x {out.shape[0]} timesteps on the {where} -> {args.output}; "
+          f"{int(out.sum())} output spikes{cyc}, classes {golden.classify(out).tolist()[:16]}"
+          f"{' ...' if out.shape[1] > 16 else ''}")
+
+
+def progress_bar(unit: str):
+    """tqdm over a range when tqdm is installed (the [train] extra) and stderr is a terminal."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return lambda it: tqdm(it, unit=unit, disable=not sys.stderr.isatty())
+
+
+def cmd_boards(args: argparse.Namespace) -> None:
+    rows = [("name", "part", "clock", "UART rx/tx", "LEDs", "reset", "board")]
+    for b in boards.BOARDS.values():
+        res, rx, tx = b.uart
+        leds = b.leds()
+        rows.append((b.name, b.part, f"{b.clock_hz / 1e6:g} MHz", f"{b.pins(res, 0, rx)[0]}/{b.pins(res, 0, tx)[0]}",
+                     f"{len(leds)} ({' '.join(leds[:4])}{' ...' if len(leds) > 4 else ''})", b.reset_pin() or "-",
+                     b.title))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
 
 
 def parser() -> argparse.ArgumentParser:
@@ -212,7 +302,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--state-quant", choices=["none", "uniform", "threshold-centered"],
                    help="state quantization for LIFs that carry no levels (default: the model's state_quant)")
     c.add_argument("--per-channel", action="store_true", help="quantize weights with one scale per output channel")
-    c.add_argument("--board", metavar="NAME", help="target board (arrives with the board support)")
+    c.add_argument("--board", metavar="NAME", help="target board (see snnc boards): adds the board core (UART, host "
+                   "protocol) and the Vivado project (Verilog, XDC, build script) in BUILD_DIR/vivado")
+    c.add_argument("--baud", type=int, default=115200, metavar="RATE", help="UART baud rate of a board build "
+                   "(default 115200, up to 3000000 on a 100 MHz board)")
+    c.add_argument("--synth", action="store_true", help="with --board and vivado on PATH: build the bitstream")
     c.add_argument("--lanes", type=int, default=1, metavar="P", help="parallel neuron lanes per layer: each input "
                    "spike costs ceil(outputs/P) cycles, each timestep's update ceil(neurons/P) (default 1)")
     c.add_argument("-o", "--output", metavar="BUILD_DIR", help="output folder (default: MODEL_build)")
@@ -236,6 +330,27 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the report as JSON")
     r.add_argument("--no-synth", action="store_true", help="skip the Yosys synthesis estimate")
     r.set_defaults(func=cmd_report)
+
+    u = sub.add_parser("run", help="run a board build on the board or the simulated board",
+                       description="Send input spikes [T, B, features] (.npy) to a board build over its UART, one "
+                       "sample at a time (load, run T timesteps, read spikes, counts and cycles), and write the "
+                       "output spikes [T, B, N_out] as uint8 .npy.  --port talks to a board programmed with the "
+                       "build's bitstream; --sim runs the same board core (UART included) in Verilator, or the "
+                       "golden model with --engine golden.  The board's identity word must match the build.")
+    u.add_argument("build_dir", metavar="BUILD_DIR")
+    u.add_argument("--input", required=True, metavar="X.npy")
+    u.add_argument("--output", required=True, metavar="Y.npy")
+    where = u.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", metavar="DEVICE", help="serial port of the board (/dev/ttyUSB1, COM4, ...)")
+    where.add_argument("--sim", action="store_true", help="the simulated board")
+    u.add_argument("--engine", choices=["rtl", "golden"], default="rtl", help="with --sim: the board core in RTL "
+                   "simulation (default) or the golden model")
+    u.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator", help="RTL simulator for --sim")
+    u.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("boards", help="list the supported boards", description="List the Artix-7 boards snnc "
+                       "builds for: name (for --board), part, clock, UART pins (FPGA rx/tx), LEDs and reset.")
+    b.set_defaults(func=cmd_boards)
     return p
 
 

@@ -1,0 +1,84 @@
+"""The Artix-7 boards snnc builds for: amaranth-boards platforms where they exist, `basys3` here.
+
+A Board names its platform class, where its USB-UART is (resource and subsignal names differ
+between board files) and the resources of its part (for utilisation in percent)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from amaranth.vendor import XilinxPlatform
+from amaranth_boards.alchitry_au import AlchitryAuPlatform
+from amaranth_boards.arty_a7 import ArtyA7_35Platform, ArtyA7_100Platform
+from amaranth_boards.cmod_a7 import CmodA7_35Platform
+from amaranth_boards.nexys4ddr import Nexys4DDRPlatform
+
+from snnc.compiler.errors import SnncError
+
+from .basys3 import Basys3Platform
+
+# Artix-7 data sheet (DS180): slice LUTs, flip-flops, 36 Kb block RAMs, DSP48E1 slices
+PART_RESOURCES = {
+    "xc7a35t": {"LUT": 20_800, "FF": 41_600, "BRAM36": 50, "DSP": 90},
+    "xc7a100t": {"LUT": 63_400, "FF": 126_800, "BRAM36": 135, "DSP": 240},
+}
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    title: str
+    platform: type[XilinxPlatform]
+    uart: tuple[str, str, str] = ("uart", "rx", "tx")  # resource, rx subsignal, tx subsignal
+
+    def make_platform(self) -> XilinxPlatform:
+        return self.platform()
+
+    @property
+    def device(self) -> str:
+        return self.platform.device.lower()
+
+    @property
+    def part(self) -> str:
+        """The Vivado part name, as Amaranth's Xilinx platform writes it into the build script."""
+        return self.make_platform()._part
+
+    @property
+    def clock_hz(self) -> float:
+        p = self.make_platform()
+        return p.lookup(p.default_clk).clock.frequency
+
+    def pins(self, name: str, number: int = 0, sub: str | None = None) -> list[str]:
+        """Package pins of a resource (or one of its subsignals), as the board file declares them."""
+        res = self.make_platform().lookup(name, number)
+        ios = res.ios if sub is None else next(s for s in res.ios if getattr(s, "name", None) == sub).ios
+        return [n for io in ios if hasattr(io, "names") for n in io.names]
+
+    def leds(self) -> list[str]:
+        p = self.make_platform()
+        return [pin for r in p.resources.values() if r.name == "led" for pin in self.pins("led", r.number)]
+
+    def reset_pin(self) -> str | None:
+        p = self.make_platform()
+        return self.pins(p.default_rst)[0] if p.default_rst else None
+
+    @property
+    def resources(self) -> dict[str, int]:
+        """The part's resources (an industrial-grade "xc7a35ti" has those of "xc7a35t")."""
+        return PART_RESOURCES[re.match(r"xc7a\d+t", self.device)[0]]
+
+
+BOARDS = {b.name: b for b in [
+    Board("arty-a7-35", "Digilent Arty A7-35T", ArtyA7_35Platform),
+    Board("arty-a7-100", "Digilent Arty A7-100T", ArtyA7_100Platform),
+    Board("nexys-a7-100", "Digilent Nexys A7-100T / Nexys 4 DDR", Nexys4DDRPlatform),
+    Board("cmod-a7-35", "Digilent Cmod A7-35T", CmodA7_35Platform),
+    Board("alchitry-au", "Alchitry Au", AlchitryAuPlatform, ("usb", "usb_rx", "usb_tx")),
+    Board("basys3", "Digilent Basys 3", Basys3Platform),
+]}
+
+
+def get_board(name: str) -> Board:
+    if name not in BOARDS:
+        raise SnncError(f"unknown board '{name}' (snnc boards lists them: {', '.join(BOARDS)})")
+    return BOARDS[name]

@@ -1,0 +1,186 @@
+"""Device: run a compiled network on a board, on the simulated board, or in the golden model.
+
+One API over three backends:
+  Device.serial(build, port)      the board, programmed with the build's bitstream, over pyserial
+  Device.simulated(build)         the build's BoardCore (network, UART, protocol) in Verilator
+  Device.golden(build)            the golden model (no link; for speed)
+`infer(sample)` runs one sample [T, *input_shape]; `run(spikes)` runs [T, B, ...] and returns the
+output spikes [T, B, N_out] (uint8), as `snnc simulate` does.  On a link the device first checks
+the board's identity word against the build, and checks every answer for consistency (the spike
+counts the board counted equal the spikes it returned, every timestep closed), so a wrong answer
+is an error, never a result.
+"""
+from __future__ import annotations
+
+import json
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from snnc.compiler import ir
+from snnc.compiler.errors import SnncError
+from snnc.rtl_gen import host_protocol as hp
+from snnc.rtl_gen.board_core import uart_divisor
+from snnc.rtl_gen.network_top import cycle_budget
+from snnc.sim import golden
+
+from .protocol import HostProtocol, Link, LinkError
+
+BUILD_CONFIG = "build.json"
+IR_STEM = "network"
+
+
+@dataclass(frozen=True)
+class Inference:
+    """spikes uint8 [T, N_out]; counts int64 [N_out]; cycles from start to done (None in golden)."""
+
+    spikes: np.ndarray
+    counts: np.ndarray
+    cycles: int | None
+
+
+def load_board_build(build: Path) -> tuple[ir.Network, dict]:
+    build = Path(build)
+    if not (build / f"{IR_STEM}.json").is_file() or not (build / BUILD_CONFIG).is_file():
+        raise SnncError(f"{build}: not an snnc build folder (no {IR_STEM}.json); run snnc compile first")
+    return ir.load(build / IR_STEM), json.loads((build / BUILD_CONFIG).read_text())
+
+
+def input_tokens(sample: np.ndarray) -> np.ndarray:
+    """One sample's spikes [T, ...] -> u16 tokens: each timestep's addresses, then EOT_TOKEN."""
+    flat = sample.reshape(sample.shape[0], -1)
+    out = []
+    for row in flat:
+        out += np.flatnonzero(row).tolist() + [hp.EOT_TOKEN]
+    return np.array(out, np.uint16)
+
+
+class Device:
+    def __init__(self, net: ir.Network, config: dict, link: Link | None):
+        self.net, self.config, self.link = net, config, link
+        self.n_out = int(net.lifs[-1].size)
+        self.protocol = None
+        if link is not None:
+            if "board" not in config:
+                raise SnncError("this build has no board: compile it with --board NAME to run it over a link")
+            self.protocol = HostProtocol(link, config["baud"])
+            self.identity = self._check_identity()
+
+    @classmethod
+    def golden(cls, build: Path) -> "Device":
+        return cls(*load_board_build(build), None)
+
+    @classmethod
+    def simulated(cls, build: Path, simulator: str = "verilator", wrap=None) -> "Device":
+        """The build's BoardCore in simulation; `wrap(link)` may put a FaultyLink around it."""
+        from .sim_link import SimLink
+
+        net, config = load_board_build(build)
+        if "board" not in config:
+            raise SnncError(f"{build}: no board in this build; compile with --board NAME to simulate the board")
+        link = SimLink((Path(build) / config["board_verilog"]).read_text(), config["clk_hz"],
+                       uart_divisor(config["clk_hz"], config["baud"]), simulator, Path(build) / "sim")
+        try:
+            return cls(net, config, wrap(link) if wrap else link)
+        except BaseException:
+            link.close()
+            raise
+
+    @classmethod
+    def serial(cls, build: Path, port: str) -> "Device":
+        from .serial_link import SerialLink
+
+        net, config = load_board_build(build)
+        if "board" not in config:
+            raise SnncError(f"{build}: no board in this build; compile with --board NAME")
+        link = SerialLink(port, config["baud"])
+        try:
+            return cls(net, config, link)
+        except BaseException:
+            link.close()
+            raise
+
+    def close(self) -> None:
+        if self.link is not None:
+            self.link.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _check_identity(self) -> dict:
+        words = self.protocol.transact(hp.CMD_IDENT, reply_words=len(hp.IDENTITY_FIELDS))
+        if len(words) != len(hp.IDENTITY_FIELDS):
+            raise LinkError(f"IDENT: {len(words)} words, expected {len(hp.IDENTITY_FIELDS)}")
+        ident = dict(zip(hp.IDENTITY_FIELDS, words))
+        if ident["magic"] != hp.MAGIC or ident["version"] != hp.PROTOCOL_VERSION:
+            raise LinkError(f"the device is not an snnc board of protocol {hp.PROTOCOL_VERSION} "
+                            f"(magic {ident['magic']:#06x}, version {ident['version']})")
+        board_hash = ident["hash_lo"] | ident["hash_hi"] << 16
+        if board_hash != self.config["identity"]:
+            raise LinkError(f"the board runs another network (design {board_hash:08x}, this build is "
+                            f"{self.config['identity']:08x}): program it with this build's bitstream")
+        return ident
+
+    def infer(self, sample: np.ndarray) -> Inference:
+        """Run one sample of spikes [T, *input_shape] (0/1)."""
+        x = golden.check_spikes(np.asarray(sample)[:, None], self.net.input_shape)[:, 0]
+        if self.protocol is None:
+            out = golden.run(self.net, x[:, None])[:, 0].reshape(x.shape[0], -1).astype(np.uint8)
+            return Inference(out, out.sum(axis=0).astype(np.int64), None)
+        return self._infer_on_board(x)
+
+    def _infer_on_board(self, x: np.ndarray) -> Inference:
+        p, ident, n_steps = self.protocol, self.identity, x.shape[0]
+        tokens = input_tokens(x)
+        if len(tokens) > ident["in_depth"]:
+            raise SnncError(f"the sample has {len(tokens)} input tokens (spikes + timesteps), the board's "
+                            f"input buffer holds {ident['in_depth']}: use fewer timesteps or a larger buffer")
+        chunk = ident["max_payload"] // 2 - 1
+        for start in range(0, len(tokens), chunk):
+            p.transact(hp.CMD_LOAD, [start, *tokens[start:start + chunk]])
+        clk = self.config["clk_hz"]
+        budget_s = cycle_budget(self.net, self.config["lanes"], len(tokens), n_steps) / clk
+        cycles_lo, cycles_hi, n_tokens_out, flags = p.transact(hp.CMD_RUN, [len(tokens), n_steps], 4, budget_s)
+        cycles = cycles_lo | cycles_hi << 16
+        if flags & hp.FLAG_OUTPUT_OVERFLOW:
+            raise LinkError(f"the output spikes overflowed the board's buffer of {ident['out_depth']} tokens")
+        read = p.transact(hp.CMD_READ, reply_words=self.n_out + 2)
+        counts = np.array(read[:self.n_out], np.int64)
+        if read[-2] | read[-1] << 16 != cycles:
+            raise LinkError(f"READ: cycle count {read[-2] | read[-1] << 16} differs from RUN's {cycles}")
+        out_tokens = []
+        step = ident["max_payload"] // 2
+        for start in range(0, n_tokens_out, step):
+            count = min(step, n_tokens_out - start)
+            out_tokens += p.transact(hp.CMD_READ_SPIKES, [start, count], count)
+        spikes = np.zeros((n_steps, self.n_out), np.uint8)
+        t = 0
+        for tok in out_tokens:
+            if tok == hp.EOT_TOKEN:
+                t += 1
+            elif t >= n_steps or tok >= self.n_out:
+                raise LinkError(f"READ_SPIKES: token {tok} at timestep {t} is out of range")
+            else:
+                spikes[t, tok] = 1
+        if t != n_steps or not np.array_equal(spikes.sum(axis=0), counts):
+            raise LinkError(f"the board's output is inconsistent: {t} of {n_steps} timesteps, spike counts "
+                            f"{spikes.sum(axis=0).tolist()} against counters {counts.tolist()}")
+        return Inference(spikes, counts, cycles)
+
+    def run(self, spikes: np.ndarray, progress=None) -> tuple[np.ndarray, list[int | None]]:
+        """Spikes [T, B, *input_shape] -> (output spikes uint8 [T, B, N_out], cycles per sample).
+        `progress`: a callable wrapping the sample range (tqdm) or None."""
+        x = golden.check_spikes(spikes, self.net.input_shape)
+        if self.protocol is None:
+            out = golden.run(self.net, x)
+            return out.reshape(*out.shape[:2], -1).astype(np.uint8), [None] * x.shape[1]
+        samples = range(x.shape[1])
+        results = [self.infer(x[:, b]) for b in (progress(samples) if progress else samples)]
+        return np.stack([r.spikes for r in results], axis=1), [r.cycles for r in results]
+
+
