@@ -114,3 +114,26 @@ def test_snnc_run_errors(build, tmp_path, capsys):
     assert main(["run", str(tmp_path / "plain"), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"),
                  "--sim"]) == 1
     assert "compile with --board NAME" in capsys.readouterr().err
+
+
+def test_board_rejects_bad_commands(build, spikes, reference):
+    from snnc.rtl_gen import host_protocol as hp
+    from snnc.runtime import input_tokens
+
+    with Device.simulated(build) as d:
+        p = d.protocol
+        with pytest.raises(LinkError, match="0x7f: the board answered 'unknown command'"):
+            p.transact(0x7F)
+        with pytest.raises(LinkError, match="LOAD: the board answered 'bad argument'"):
+            p.transact(hp.CMD_LOAD, [4095, 1, 2])  # past the end of the input buffer
+        tokens = input_tokens(spikes[:, 0])
+        p.transact(hp.CMD_LOAD, [0, *tokens])
+        with pytest.raises(LinkError, match="RUN: the board answered 'bad argument'"):
+            p.transact(hp.CMD_RUN, [len(tokens), 9], 4, 0.01)  # 8 timestep ends for 9 timesteps
+        with pytest.raises(LinkError, match="RUN: the board answered 'bad argument'"):
+            p.transact(hp.CMD_RUN, [len(tokens), 7], 4, 0.01)  # tokens left after the 7th timestep
+        with pytest.raises(LinkError, match="READ_SPIKES: the board answered 'bad argument'"):
+            p.transact(hp.CMD_READ_SPIKES, [4000, 100], 100)
+        assert p.retried == 0
+        result = d.infer(spikes[:, 0])  # and the board still works
+    assert np.array_equal(result.spikes, reference[:, 0])
