@@ -28,6 +28,7 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
 
+from .arith import times
 from .lif_update import LATENCY, LIFUpdate
 from .spike_serializer import SpikeSerializer
 from .spikes import spike_stream
@@ -141,10 +142,10 @@ class LayerEngine(wiring.Component):
                      col_n.eq(Array(Const(len(t), range(g.max_col_taps + 1)) for t in g.col_taps)[ev_x])]
         flat = lambda taps, n: [taps[i][j] if j < len(taps[i]) else (0, 0) for i in range(len(taps)) for j in range(n)]
         rows, cols = flat(g.row_taps, g.max_row_taps), flat(g.col_taps, g.max_col_taps)
-        oy = Array(Const(t[0], range(max(g.ho, 2))) for t in rows)[ev_y * g.max_row_taps + ti]
-        ky = Array(Const(t[1], range(max(g.kh, 2))) for t in rows)[ev_y * g.max_row_taps + ti]
-        ox = Array(Const(t[0], range(max(g.wo, 2))) for t in cols)[ev_x * g.max_col_taps + tk]
-        kx = Array(Const(t[1], range(max(g.kw, 2))) for t in cols)[ev_x * g.max_col_taps + tk]
+        oy = Array(Const(t[0], range(max(g.ho, 2))) for t in rows)[times(ev_y, g.max_row_taps) + ti]
+        ky = Array(Const(t[1], range(max(g.kh, 2))) for t in rows)[times(ev_y, g.max_row_taps) + ti]
+        ox = Array(Const(t[0], range(max(g.wo, 2))) for t in cols)[times(ev_x, g.max_col_taps) + tk]
+        kx = Array(Const(t[1], range(max(g.kw, 2))) for t in cols)[times(ev_x, g.max_col_taps) + tk]
 
         has_work = Signal()
         m.d.comb += has_work.eq(ev_valid & (row_n != 0) & (col_n != 0))
@@ -165,8 +166,8 @@ class LayerEngine(wiring.Component):
         # read-modify-write of the scattered group, one cycle behind the issue
         rmw_valid = Signal()
         rmw_addr = Signal(range(max(g.groups, 2)))
-        acc_addr = (og * g.ho + oy) * g.wo + ox
-        m.d.comb += w_rd.addr.eq(((ev_c * g.kh + ky) * g.kw + kx) * g.go + og)
+        acc_addr = times(times(og, g.ho) + oy, g.wo) + ox
+        m.d.comb += w_rd.addr.eq(times(times(times(ev_c, g.kh) + ky, g.kw) + kx, g.go) + og)
         m.d.sync += [rmw_valid.eq(issue), rmw_addr.eq(acc_addr)]
 
         swap_wait = Signal()  # an end-of-timestep token was taken; waiting to hand the bank over
@@ -275,7 +276,7 @@ class LayerEngine(wiring.Component):
                      s_wr.en.eq(pv[last].replicate(P * sb))]
         drained = running & (u_g == g.groups) & ~Cat(*pv[1:]).any()
         m.d.comb += [ser.i_masks.valid.eq((pv[last] & (mask != 0)) | drained),
-                     ser.i_masks.payload.base.eq(pog[last] * P * g.ho * g.wo + ppix[last]),
+                     ser.i_masks.payload.base.eq(times(pog[last], P * g.ho * g.wo) + ppix[last]),
                      ser.i_masks.payload.mask.eq(Mux(drained, 0, mask)),
                      ser.i_masks.payload.eot.eq(drained)]
         with m.If(drained):

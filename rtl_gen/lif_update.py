@@ -15,22 +15,10 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
 
+from .arith import csd_terms
 from .state_codec import StateCodec, state_shape
 
 LATENCY = 2
-
-
-def csd_terms(b: int) -> list[tuple[int, int]]:
-    """Canonical signed digits of b >= 0: [(sign, shift)] with b = sum(sign << shift), fewest terms."""
-    terms, k = [], 0
-    while b:
-        if b & 1:
-            digit = 2 - (b & 3)  # +1 if b = ...01, -1 if b = ...11
-            terms.append((digit, k))
-            b -= digit
-        b >>= 1
-        k += 1
-    return terms
 
 
 class LIFUpdate(wiring.Component):

@@ -11,6 +11,7 @@ from amaranth import Module, Signal, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .arith import times
 from .spikes import ADDR_BITS, spike_stream
 
 
@@ -45,7 +46,7 @@ class SpikeSerializer(wiring.Component):
 
         m.d.comb += [self.o_spikes.valid.eq(cur_valid),
                      self.o_spikes.payload.eot.eq(cur.eot),
-                     self.o_spikes.payload.addr.eq(cur.base + lane * self.lane_stride)]
+                     self.o_spikes.payload.addr.eq(cur.base + times(lane, self.lane_stride))]
         finishing = cur_valid & self.o_spikes.ready & (cur.eot | (remaining == 0))
         with m.If(cur_valid & self.o_spikes.ready & ~cur.eot):
             m.d.sync += cur.mask.eq(remaining)

@@ -23,6 +23,7 @@ from snnc.compiler.errors import SnncError
 from snnc.compiler.passes import Options, compile_onnx
 from snnc.compiler.report import format_report, report_dict
 from snnc.rtl_gen import BOARD_TOP_NAME, TOP_NAME, BoardCore, board_verilog, network_verilog
+from snnc.rtl_gen.board_core import uart_divisor
 from snnc.rtl_gen.host_protocol import design_hash
 from snnc.rtl_gen.layer_engine import Geometry
 from snnc.rtl_gen.synthesis import synthesize
@@ -149,6 +150,8 @@ def save_atomic(path: Path, array: np.ndarray) -> None:
 
 def cmd_compile(args: argparse.Namespace) -> None:
     board = boards.get_board(args.board) if args.board else None
+    if board:
+        uart_divisor(board.clock_hz, args.baud)  # a rate the board's clock cannot make fails before any work
     if args.lanes < 1:
         raise SnncError(f"--lanes must be at least 1, got {args.lanes}")
     if args.synth and not board:

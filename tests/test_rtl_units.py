@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from snnc.compiler import ir
 from snnc.compiler import levels as codec
 from snnc.compiler.passes import size_registers
-from snnc.rtl_gen.lif_update import LATENCY, LIFUpdate, csd_terms
+from snnc.rtl_gen.arith import csd_terms
+from snnc.rtl_gen.lif_update import LATENCY, LIFUpdate
 from snnc.rtl_gen.state_codec import StateCodec
 from snnc.sim import golden
 

@@ -137,3 +137,15 @@ def test_board_rejects_bad_commands(build, spikes, reference):
         assert p.retried == 0
         result = d.infer(spikes[:, 0])  # and the board still works
     assert np.array_equal(result.spikes, reference[:, 0])
+
+
+def test_default_baud_rate(tmp_path, spikes, reference):
+    """The default 115200 baud (868 clocks per bit at 100 MHz), one sample end to end."""
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(0))
+    build = tmp_path / "b"
+    assert main(["compile", str(model), "--bits", "4", "--state-bits", "4", "--state-quant", "threshold-centered",
+                 "--lanes", "2", "--board", "basys3", "-o", str(build)]) == 0
+    assert json.loads((build / "build.json").read_text())["baud"] == 115200
+    with Device.simulated(build) as d:
+        result = d.infer(spikes[:, 0])
+    assert np.array_equal(result.spikes, reference[:, 0]) and result.counts.sum() == reference[:, 0].sum()
