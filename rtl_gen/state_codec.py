@@ -2,13 +2,14 @@
 
 With a level set, the stored state is a code of log2(K) bits: `decode` reads the level from a
 constant table (a ROM of K entries), `encode` counts the floored midpoints strictly below the
-value (K-1 constant comparators give a thermometer code; its population count is the code).
+value: K-1 constant comparators give a thermometer code (the midpoints strictly increase), and a
+thermometer-to-binary encoder turns it into the code, each code bit an OR of K/2 one-hot terms.
 Without levels the stored state is the value itself in a signed register: `decode` sign-extends
 and `encode` clamps to [v_min, v_max].  Both directions are combinational.
 """
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -42,6 +43,13 @@ class StateCodec(wiring.Component):
             return m
         table = Array(Const(int(v), signed(self.value_bits)) for v in lif.levels)
         m.d.comb += self.value.eq(table[self.code])
-        above = [self.r > int(mid) for mid in codec.midpoints(lif.levels)]
-        m.d.comb += self.code_out.eq(sum(above))
+        # above[k+1] = r > M_k, with a 1 below and a 0 above; code c is where the ones end.  Signals
+        # (not expressions) so each comparator is emitted once; a one-hot encoder keeps the logic
+        # one OR level deep where a sum of K bits would chain K adders.
+        k = len(lif.levels)
+        above, one_hot = Signal(k + 1), Signal(k)
+        m.d.comb += above.eq(Cat(1, *(self.r > int(mid) for mid in codec.midpoints(lif.levels)), 0))
+        m.d.comb += one_hot.eq(above[:k] & ~above[1:])
+        m.d.comb += self.code_out.eq(Cat(
+            Cat(*(one_hot[c] for c in range(k) if c >> bit & 1)).any() for bit in range(lif.state_bits)))
         return m

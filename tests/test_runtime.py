@@ -140,12 +140,13 @@ def test_board_rejects_bad_commands(build, spikes, reference):
 
 
 def test_default_baud_rate(tmp_path, spikes, reference):
-    """The default 115200 baud (868 clocks per bit at 100 MHz), one sample end to end."""
+    """The default 115200 baud (868 clocks per bit at 100 MHz), end to end on the first two timesteps
+    of one sample (outputs are causal, so the reference's first two timesteps still hold)."""
     model = float_model(tmp_path / "m.onnx", np.random.default_rng(0))
     build = tmp_path / "b"
     assert main(["compile", str(model), "--bits", "4", "--state-bits", "4", "--state-quant", "threshold-centered",
                  "--lanes", "2", "--board", "basys3", "-o", str(build)]) == 0
     assert json.loads((build / "build.json").read_text())["baud"] == 115200
     with Device.simulated(build) as d:
-        result = d.infer(spikes[:, 0])
-    assert np.array_equal(result.spikes, reference[:, 0]) and result.counts.sum() == reference[:, 0].sum()
+        result = d.infer(spikes[:2, 0])
+    assert np.array_equal(result.spikes, reference[:2, 0]) and result.counts.sum() == reference[:2, 0].sum()
