@@ -21,7 +21,7 @@ import numpy as np
 
 from snnc.compiler import ir, levels
 from snnc.compiler.passes import size_registers
-from snnc.rtl_gen.layer_engine import Geometry
+from snnc.compiler.geometry import LayerGeometry
 from snnc.sim import golden, rtl
 
 NETWORKS = {"digits 64-128-10": (64, 128, 10), "784-256-10": (784, 256, 10)}
@@ -43,7 +43,7 @@ def bound_per_step(net: ir.Network, trace: golden.Trace, x: np.ndarray, lanes: i
     """Mean over samples and timesteps of max(events * ceil(fan_out/P), ceil(neurons/P)) per layer."""
     out, layer_input = {}, x.reshape(*x.shape[:2], -1)
     for lif in net.lifs:
-        geo = Geometry(net.synapse_of(lif), lanes)
+        geo = LayerGeometry(net.synapse_of(lif), lanes)
         events = layer_input.sum(axis=2)  # [T, B]
         per_step = np.maximum(events * geo.go, geo.groups)
         out[lif.name] = float(per_step.mean())

@@ -1,39 +1,50 @@
-"""BoardTop: a BoardCore on a board's pins (the UART lines and the first LEDs), and the build files
-Amaranth's Xilinx platform makes from it (Verilog, XDC, Vivado Tcl and its shell script)."""
+"""BoardTop: the BoardCore's Verilog (module `snnc_board`, elaborated once by the compile) on a
+board's pins (the UART lines and the first LEDs), and the build files Amaranth's Xilinx platform
+makes from it (the top's Verilog, the core's Verilog as an added file, XDC, Vivado Tcl and its
+shell script)."""
 from __future__ import annotations
 
 import shutil
 import subprocess
 from pathlib import Path
 
-from amaranth import Elaboratable, Module
+from amaranth import ClockSignal, Elaboratable, Instance, Module, ResetSignal, Signal
+from amaranth.lib import io
 
 from snnc.compiler.errors import SnncError
-from snnc.rtl_gen import BoardCore
+from snnc.compiler.contracts import BOARD_TOP
 
 from .registry import Board
 
 PLATFORM_TOP = "top"
+LED_PORTS = 3  # BoardCore's `leds`: heartbeat, running, bad frame
 
 
 class BoardTop(Elaboratable):
-    def __init__(self, board: Board, core: BoardCore):
-        self.board, self.core = board, core
+    def __init__(self, board: Board):
+        self.board = board
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = self.core
         resource, rx, tx = self.board.uart
-        uart = platform.request(resource, 0)
-        m.d.comb += [core.rx.eq(getattr(uart, rx).i), getattr(uart, tx).o.eq(core.tx)]
-        for i in range(min(len(core.leds), len(self.board.leds()))):
-            m.d.comb += platform.request("led", i).o.eq(core.leds[i])
+        uart = platform.request(resource, 0, dir="-")
+        m.submodules.rx = rx_buf = io.Buffer("i", getattr(uart, rx))
+        m.submodules.tx = tx_buf = io.Buffer("o", getattr(uart, tx))
+        leds = Signal(LED_PORTS)
+        m.submodules.core = Instance(BOARD_TOP, i_clk=ClockSignal(), i_rst=ResetSignal(allow_reset_less=True),
+                                     i_rx=rx_buf.i, o_tx=tx_buf.o, o_leds=leds)
+        for i in range(min(LED_PORTS, len(self.board.leds()))):
+            m.submodules[f"led{i}"] = led = io.Buffer("o", platform.request("led", i, dir="-"))
+            m.d.comb += led.o.eq(leds[i])
         return m
 
 
-def write_board_build(board: Board, core: BoardCore, folder: Path) -> list[str]:
-    """Write the platform's build files for `core` on `board` into `folder`; returns their names."""
-    plan = board.make_platform().build(BoardTop(board, core), name=PLATFORM_TOP, do_build=False)
+def write_board_build(board: Board, core_verilog: str, folder: Path) -> list[str]:
+    """Write the platform's build files for the core (its Verilog text) on `board` into `folder`;
+    returns their names."""
+    platform = board.make_platform()
+    platform.add_file(f"{BOARD_TOP}.v", core_verilog)
+    plan = platform.build(BoardTop(board), name=PLATFORM_TOP, do_build=False)
     plan.extract(folder)
     return sorted(plan.files)
 

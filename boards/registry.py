@@ -67,6 +67,14 @@ class Board:
         """The part's resources (an industrial-grade "xc7a35ti" has those of "xc7a35t")."""
         return PART_RESOURCES[re.match(r"xc7a\d+t", self.device)[0]]
 
+    def utilisation(self, resources: dict) -> dict:
+        """A synthesis estimate's resources in percent of the part: LUTs (logic and LUTRAM), FFs,
+        block RAM (36 Kb units, two BRAM18 to one), DSPs."""
+        part = self.resources
+        used = {"LUT": resources["LUT"] + resources.get("LUTRAM", 0), "FF": resources["FF"],
+                "BRAM36": resources["BRAM36"] + resources["BRAM18"] / 2, "DSP": resources["DSP48"]}
+        return {k: {"used": used[k], "available": part[k], "percent": round(100 * used[k] / part[k], 2)} for k in used}
+
 
 BOARDS = {b.name: b for b in [
     Board("arty-a7-35", "Digilent Arty A7-35T", ArtyA7_35Platform),

@@ -1,8 +1,8 @@
-"""The snnc ONNX dialect (SPEC section 3): the `snnc.LIF` model-local function and a model writer.
+"""The snnc ONNX dialect (docs/spec.md section 3): the `snnc.LIF` model-local function and a model writer.
 
 The LIF node is defined as an ONNX function built from standard ops (a `Scan` over time), so
 onnxruntime runs an exported model as it is.  With power-of-two scales and every value on the
-state grid, the float arithmetic below is exact and equals the integer semantics of SPEC section 2:
+state grid, the float arithmetic below is exact and equals the integer semantics of docs/spec.md section 2:
 
     u = floor(beta * v / lsb) * lsb + I;  s = u >= theta;  r = u - theta*s  (or u*(1-s));
     v = L[#{k : M_k < r}]  with M_k = floor((L_k + L_{k+1}) / (2 lsb)) * lsb,   or clip(r, vmin, vmax)
@@ -17,12 +17,12 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
+from .geometry import conv_out_shape
+
 DOMAIN = "snnc"
 DOMAIN_VERSION = 1
 OPSET = 21
 IR_VERSION = 10
-RESET_MODES = ("subtract", "zero")
-STATE_QUANT_MODES = ("none", "uniform", "threshold_centered")
 FLOAT_MAX = float(np.finfo(np.float32).max)
 
 
@@ -39,7 +39,7 @@ def _default(name: str, value) -> AttributeProto:
 
 def lif_function() -> onnx.FunctionProto:
     """The `snnc.LIF` function: input X [T, B, ...] currents, output Y [T, B, ...] spikes (float 0/1)."""
-    F, I = AttributeProto.FLOAT, AttributeProto.INT
+    F = AttributeProto.FLOAT
     mk = helper.make_node
     c = lambda name, value: mk("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32)))
     nodes = [
@@ -87,8 +87,10 @@ def lif_function() -> onnx.FunctionProto:
         attribute_protos=[
             _default("reset", "subtract"), _default("state_lsb", 0.0), _default("state_quant", "none"),
             _default("state_levels", []), _default("state_min", -FLOAT_MAX), _default("state_max", FLOAT_MAX),
+            _default("order", "snnc"),  # "snntorch" (docs/spec.md section 2) is refused by the importer for now
         ],
-        doc_string="Leaky integrate-and-fire over time (axis 0); SPEC section 2 semantics on the state_lsb grid.",
+        doc_string="Leaky integrate-and-fire over time (axis 0); the integer semantics of snnc's docs/spec.md "
+                   "section 2 on the state_lsb grid.",
     )
 
 
@@ -182,7 +184,7 @@ class ModelWriter:
         name = name or self._fresh("conv")
         c, h, wd = self.shape
         co, _, kh, kw = np.shape(weight)
-        ho, wo = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+        _, ho, wo = conv_out_shape(co, (c, h, wd), (kh, kw), stride, padding)
         w = self._weight(name + "_W", weight, scale, bits, 0 if np.ndim(scale) else None)
         mk = helper.make_node
         self.inits.append(numpy_helper.from_array(np.array([-1, c, h, wd], np.int64), name + "_fold_shape"))

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .geometry import conv_out_shape
+
 
 @dataclass(frozen=True, eq=False)
 class Synapse:
@@ -34,10 +36,7 @@ class Synapse:
     def out_shape(self) -> tuple[int, ...]:
         if self.kind == "dense":
             return (self.weight.shape[0],)
-        kh, kw = self.weight.shape[2:]
-        h, w = self.in_shape[1:]
-        p, s = self.padding, self.stride
-        return self.weight.shape[0], (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+        return conv_out_shape(self.weight.shape[0], self.in_shape, self.weight.shape[2:], self.stride, self.padding)
 
 
 @dataclass(frozen=True, eq=False)

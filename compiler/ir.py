@@ -2,7 +2,7 @@
 
 All values are integers in units of the LSB of the LIF population that the layer feeds.  Layers
 run in order inside one timestep.  A synapse (Dense, Conv2d) turns 0/1 spikes into currents
-I = (W s) << shift + b, the LIF that follows turns currents into spikes (SPEC section 2).
+I = (W s) << shift + b, the LIF that follows turns currents into spikes (docs/spec.md section 2).
 Flatten reshapes spikes [C, H, W] -> [C*H*W] (C-order).  Register widths are zero until the
 `size_registers` pass has proven them from bounds.
 
@@ -19,25 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .contracts import RESET_MODES, STATE_QUANT_MODES, weight_range
 from .errors import SnncError
+from .geometry import conv_out_shape
 
-FORMAT_VERSION = 1
-
-
-def signed_bits(lo: int, hi: int) -> int:
-    """Width of the smallest two's-complement register holding every integer in [lo, hi]."""
-    n = 1
-    while not (-(1 << (n - 1)) <= lo and hi <= (1 << (n - 1)) - 1):
-        n += 1
-    return n
-
-
-def weight_range(bits: int) -> tuple[int, int]:
-    """Stored weight values for a width: 1 bit is binary {-1, +1}, else symmetric narrow range."""
-    if bits == 1:
-        return -1, 1
-    q = (1 << (bits - 1)) - 1
-    return -q, q
+FORMAT_VERSION = 2  # 2: synapses carry current_bits and accumulator_bits (was one acc_bits)
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +32,9 @@ class Dense:
 
     weight: int64 [n_out, n_in], each value fits `weight_bits` (1 bit means {-1, +1}).
     shift: int64 [n_out], >= 0 (a power-of-two factor between weight scale and LSB, per output).
-    bias: int64 [n_out] in LSB units.  acc_bits: signed width of I.
+    bias: int64 [n_out] in LSB units.  Proven by size_registers: accumulator_bits, the signed width
+    of the raw sum of weights over any set of input spikes (what the engine's accumulator RAM
+    holds); current_bits, the signed width of I (shifted, biased) and of every raw sum.
     """
 
     name: str
@@ -54,7 +42,8 @@ class Dense:
     bias: np.ndarray
     shift: np.ndarray
     weight_bits: int
-    acc_bits: int = 0
+    current_bits: int = 0
+    accumulator_bits: int = 0
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -78,13 +67,12 @@ class Conv2d:
     in_shape: tuple[int, int, int]
     stride: int = 1
     padding: int = 0
-    acc_bits: int = 0
+    current_bits: int = 0
+    accumulator_bits: int = 0
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
-        c, h, w = self.weight.shape[0], *self.in_shape[1:]
-        kh, kw = self.weight.shape[2:]
-        return c, (h + 2 * self.padding - kh) // self.stride + 1, (w + 2 * self.padding - kw) // self.stride + 1
+        return conv_out_shape(self.weight.shape[0], self.in_shape, self.weight.shape[2:], self.stride, self.padding)
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,7 +89,7 @@ class Flatten:
 
 @dataclass(frozen=True, eq=False)
 class LIF:
-    """A population of integer LIF neurons (SPEC section 2), all values in LSB units.
+    """A population of integer LIF neurons (docs/spec.md section 2), all values in LSB units.
 
     theta: firing threshold (> 0).  Leak beta = leak_b / 2**leak_f, 0 <= leak_b <= 2**leak_f.
     reset: "subtract" or "zero".  state_quant: "none" (clamp to [v_min, v_max]) or a level set
@@ -221,12 +209,12 @@ def _check_lif(layer: LIF, where: str) -> None:
         raise SnncError(f"{where}: threshold must be > 0 LSB, got {layer.theta}")
     if layer.leak_f < 0 or not 0 <= layer.leak_b <= (1 << layer.leak_f):
         raise SnncError(f"{where}: leak {layer.leak_b}/2**{layer.leak_f} is not in [0, 1]")
-    if layer.reset not in ("subtract", "zero"):
-        raise SnncError(f"{where}: reset must be 'subtract' or 'zero', got '{layer.reset}'")
+    if layer.reset not in RESET_MODES:
+        raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{layer.reset}'")
     if layer.state_quant == "none":
         if layer.levels is not None or not layer.v_min <= 0 <= layer.v_max:
             raise SnncError(f"{where}: unquantized state needs v_min <= 0 <= v_max and no levels")
-    elif layer.state_quant in ("uniform", "threshold_centered"):
+    elif layer.state_quant in STATE_QUANT_MODES:
         lv = layer.levels
         k = 0 if lv is None else len(lv)
         if k < 2 or k & (k - 1) or np.any(np.diff(lv) <= 0):

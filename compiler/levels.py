@@ -1,4 +1,4 @@
-"""Membrane state level sets and the state codec (SPEC section 2).
+"""Membrane state level sets and the state codec (docs/spec.md section 2).
 
 The level constructions follow snnTorch's `state_quant` (SQUAT, arXiv 2404.19668): states live in
 [-theta*(1+lower_limit), theta*(1+upper_limit)]; uniform levels are evenly spaced over it, and

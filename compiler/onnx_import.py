@@ -1,4 +1,4 @@
-"""ONNX import: read a dialect model (SPEC section 3) into a real-valued `Graph`.
+"""ONNX import: read a dialect model (docs/spec.md section 3) into a real-valued `Graph`.
 
 The graph must be one chain from the spike input to the last LIF.  Time and batch may be folded
 into one axis by `Reshape` (for `Conv` and `Gemm`, which want [N, ...]) and unfolded again; the
@@ -14,13 +14,16 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .dialect import DOMAIN, RESET_MODES, STATE_QUANT_MODES
+from .contracts import RESET_MODES, STATE_QUANT_MODES
+from .dialect import DOMAIN
 from .errors import SnncError
 from .graph import Flatten, Graph, Neuron, Synapse
 
 # Nodes that only compute Reshape targets from shapes; they never touch spike or current data.
 SHAPE_PLUMBING = {"Shape", "Slice", "Concat", "Gather", "Unsqueeze", "Squeeze", "Cast", "Constant", "Identity"}
 QUANT_DTYPE_BITS = {"int4": 4, "int8": 8}
+LIF_ATTRIBUTES = {"beta", "threshold", "reset", "state_lsb", "state_quant", "state_levels", "state_min", "state_max",
+                  "order"}
 
 
 def load_model(path: str | Path) -> onnx.ModelProto:
@@ -125,6 +128,13 @@ def _neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
         raise SnncError(f"{_where(node)}: not a neuron")
     a = _attrs(node)
     where = _where(node)
+    unknown = sorted(set(a) - LIF_ATTRIBUTES)
+    if unknown:
+        raise SnncError(f"{where}: unknown attribute '{unknown[0]}'")
+    order = a.get("order", "snnc")
+    if (order.decode() if isinstance(order, bytes) else order) != "snnc":
+        raise SnncError(f"{where}: order '{order.decode() if isinstance(order, bytes) else order}' is not supported "
+                        "yet (only 'snnc'; docs/spec.md section 2)")
     for key in ("beta", "threshold"):
         if key not in a:
             raise SnncError(f"{where}: missing attribute '{key}'")

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from . import ir, levels
+from .contracts import fit_bits, pow2_quantize
 from .errors import SnncError
+from .geometry import signed_bits
 from .graph import Flatten, Graph, Neuron, Synapse
 from .onnx_import import import_onnx
 
@@ -37,34 +40,6 @@ class Options:
     state_bits: int | None = None
     state_quant: str | None = None
     per_channel: bool = False
-
-
-def fit_bits(q: np.ndarray) -> int:
-    """Smallest width whose weight range (ir.weight_range) holds every value of q."""
-    q = np.asarray(q)
-    if q.size and np.all(np.abs(q) == 1):
-        return 1
-    amax = int(np.abs(q).max(initial=0))
-    return max(2, amax.bit_length() + 1)
-
-
-def pow2_quantize(w: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
-    """Quantize real weights to `bits` (1: {-1, +1}; else symmetric narrow range) with the
-    power-of-two scale that minimizes the squared error.  Returns (q int64, scale)."""
-    w = np.asarray(w, np.float64)
-    amax = float(np.abs(w).max(initial=0.0))
-    if amax == 0.0:
-        return (np.ones if bits == 1 else np.zeros)(w.shape, np.int64), 1.0
-    qmax = 1 if bits == 1 else (1 << (bits - 1)) - 1
-    best = None
-    e_hi = math.ceil(math.log2(amax / qmax))  # the smallest power-of-two scale that clips nothing
-    for e in range(e_hi - 8, e_hi + 2):
-        s = 2.0 ** e
-        q = np.where(w >= 0, 1, -1) if bits == 1 else np.clip(np.round(w / s), -qmax, qmax)
-        err = float(np.sum((q * s - w) ** 2))
-        if best is None or err < best[0]:
-            best = (err, q.astype(np.int64), s)
-    return best[1], best[2]
 
 
 def _error_note(name: str, what: str, exact: np.ndarray, approx: np.ndarray) -> str:
@@ -207,23 +182,32 @@ def _register_range(bits: int) -> tuple[int, int]:
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
 
+def raw_sum_bounds(syn: ir.Dense | ir.Conv2d) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel [min, max] of the raw weight sum over all 0/1 inputs: the sum of the
+    negative and of the positive weights (int64 [n_out] each)."""
+    w = syn.weight.reshape(syn.weight.shape[0], -1)
+    return np.where(w < 0, w, 0).sum(axis=1), np.where(w > 0, w, 0).sum(axis=1)
+
+
 def current_bounds(syn: ir.Dense | ir.Conv2d) -> tuple[np.ndarray, np.ndarray]:
     """Per-output-channel [min, max] of the current over all 0/1 inputs (int64 [n_out] each)."""
-    w = syn.weight.reshape(syn.weight.shape[0], -1)
-    pos, neg = np.where(w > 0, w, 0).sum(axis=1), np.where(w < 0, w, 0).sum(axis=1)
+    neg, pos = raw_sum_bounds(syn)
     return (neg << syn.shift) + syn.bias, (pos << syn.shift) + syn.bias
 
 
-def size_registers(net: ir.Network, opts: Options = Options()) -> ir.Network:
+def size_registers(net: ir.Network) -> ir.Network:
     """Bounds analysis: the smallest signed width for every synaptic accumulator and membrane
     datapath, proven from weight sums and the state clamp range, so nothing can overflow."""
     out, notes = [], list(net.notes)
     for i, layer in enumerate(net.layers):
         if isinstance(layer, (ir.Dense, ir.Conv2d)):
             lo, hi = current_bounds(layer)
-            w = layer.weight.reshape(layer.weight.shape[0], -1)
-            partial_lo, partial_hi = int(np.where(w < 0, w, 0).sum(axis=1).min()), int(np.where(w > 0, w, 0).sum(axis=1).max())
-            layer = replace(layer, acc_bits=ir.signed_bits(min(int(lo.min()), partial_lo), max(int(hi.max()), partial_hi)))
+            neg, pos = raw_sum_bounds(layer)
+            raw_lo, raw_hi = int(neg.min()), int(pos.max())
+            # the accumulator RAM holds raw sums (0 included: it starts cleared); the current
+            # datapath holds the shifted, biased current and every raw sum on the way to it
+            layer = replace(layer, accumulator_bits=signed_bits(min(raw_lo, 0), max(raw_hi, 0)),
+                            current_bits=signed_bits(min(int(lo.min()), raw_lo), max(int(hi.max()), raw_hi)))
         elif isinstance(layer, ir.LIF):
             lo, hi = current_bounds(net.layers[i - 1])
             i_lo, i_hi = int(lo.min()), int(hi.max())
@@ -234,8 +218,8 @@ def size_registers(net: ir.Network, opts: Options = Options()) -> ir.Network:
             r = (min(u[0], 0), r_hi)
             span = [*prod, *u, *r, layer.theta]
             code_bits = None if layer.levels is None else len(layer.levels).bit_length() - 1
-            layer = replace(layer, membrane_bits=ir.signed_bits(min(span), max(span)),
-                            state_bits=code_bits or ir.signed_bits(layer.v_min, layer.v_max))
+            layer = replace(layer, membrane_bits=signed_bits(min(span), max(span)),
+                            state_bits=code_bits or signed_bits(layer.v_min, layer.v_max))
             if max(abs(u[0]), abs(u[1])) >= FLOAT32_EXACT:
                 notes.append(f"{layer.name}: membrane values reach 2**24; onnxruntime's float32 run of the model "
                              "may round where the integer design does not")
@@ -243,7 +227,10 @@ def size_registers(net: ir.Network, opts: Options = Options()) -> ir.Network:
     return replace(net, layers=tuple(out), notes=tuple(notes))
 
 
-PIPELINE = (quantize_weights, quantize_states, lower_to_integers, size_registers)
+def pipeline(opts: Options) -> tuple:
+    """The passes after import, in order, each IR in, IR out (those that take options bound to them)."""
+    return (partial(quantize_weights, opts=opts), partial(quantize_states, opts=opts),
+            partial(lower_to_integers, opts=opts), size_registers)
 
 
 def compile_onnx(path: str | Path, opts: Options = Options()) -> ir.Network:
@@ -253,6 +240,6 @@ def compile_onnx(path: str | Path, opts: Options = Options()) -> ir.Network:
     if opts.state_bits is not None and not 1 <= opts.state_bits <= 16:
         raise SnncError(f"--state-bits must be between 1 and 16, got {opts.state_bits}")
     rep = import_onnx(path)
-    for compiler_pass in PIPELINE:
-        rep = compiler_pass(rep, opts)
+    for compiler_pass in pipeline(opts):
+        rep = compiler_pass(rep)
     return rep

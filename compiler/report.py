@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import ir
+from .geometry import LayerGeometry
 
 
 def report_dict(net: ir.Network) -> dict:
@@ -12,8 +13,8 @@ def report_dict(net: ir.Network) -> dict:
         if isinstance(layer, (ir.Dense, ir.Conv2d)):
             row.update(weight_bits=layer.weight_bits, weights=int(layer.weight.size),
                        weight_memory_bits=int(layer.weight.size * layer.weight_bits),
-                       shift=sorted({int(s) for s in layer.shift}), acc_bits=layer.acc_bits,
-                       fan_out=_fan_out(layer))
+                       shift=sorted({int(s) for s in layer.shift}), current_bits=layer.current_bits,
+                       accumulator_bits=layer.accumulator_bits, fan_out=LayerGeometry(layer).fan_out)
         elif isinstance(layer, ir.LIF):
             row.update(neurons=layer.size, theta=layer.theta, leak=f"{layer.leak_b}/2^{layer.leak_f}",
                        reset=layer.reset, state_quant=layer.state_quant, lsb=layer.lsb,
@@ -32,14 +33,6 @@ def report_dict(net: ir.Network) -> dict:
     }
 
 
-def _fan_out(layer: ir.Dense | ir.Conv2d) -> int:
-    """Most currents one input spike touches (the event-driven work per spike)."""
-    if isinstance(layer, ir.Dense):
-        return int(layer.weight.shape[0])
-    co, _, kh, kw = layer.weight.shape
-    return int(co * -(-kh // layer.stride) * -(-kw // layer.stride))
-
-
 def format_report(rep: dict) -> str:
     """A readable text table of report_dict's content."""
     lines = [f"snnc report: {rep['network']}  input {rep['input_shape']} -> output {rep['output_shape']}", ""]
@@ -48,7 +41,8 @@ def format_report(rep: dict) -> str:
     for r in rep["layers"]:
         if r["kind"] in ("Dense", "Conv2d"):
             detail = (f"weights {r['weights']} x {r['weight_bits']} b = {r['weight_memory_bits']} b, "
-                      f"shift {r['shift']}, accumulator {r['acc_bits']} b, fan-out {r['fan_out']}")
+                      f"shift {r['shift']}, current {r['current_bits']} b, accumulator {r['accumulator_bits']} b, "
+                      f"fan-out {r['fan_out']}")
         elif r["kind"] == "LIF":
             detail = (f"theta {r['theta']}, leak {r['leak']}, reset {r['reset']}, state {r['state_quant']} "
                       f"{r['state_bits']} b/neuron = {r['state_memory_bits']} b, range {r['state_range']}, "

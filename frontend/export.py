@@ -1,4 +1,4 @@
-"""Export an `SNN` to the snnc ONNX dialect (SPEC section 3).
+"""Export an `SNN` to the snnc ONNX dialect (docs/spec.md section 3).
 
 Quantized synapses become INT4/INT8 initializers with a power-of-two DequantizeLinear scale; float
 synapses stay float (then `snnc compile --bits N` quantizes them).  Each LIF becomes an `snnc.LIF`
@@ -22,7 +22,7 @@ from torch import nn
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 
-from .layers import SNN, QuantConv2d, QuantLinear, QuantSynapse
+from .layers import SNN, QuantLinear, QuantSynapse
 from .lif import LIF
 
 INT4_MAX = 7

@@ -1,6 +1,6 @@
 """Leaky integrate-and-fire neurons over [T, B, ...] with SQUAT state quantization.
 
-On a grid (an LSB, a power of two) the forward pass is SPEC section 2 exactly, in training and in
+On a grid (an LSB, a power of two) the forward pass is docs/spec.md section 2 exactly, in training and in
 eval mode alike:
 
     u = floor(beta*v / lsb)*lsb + I;  s = u >= theta;  r = u - theta*s (or u*(1-s));  v = Q(r)
@@ -25,10 +25,9 @@ import torch
 from torch import nn
 
 from snnc.compiler import levels as level_sets
+from snnc.compiler.contracts import RESET_MODES, STATE_QUANT_MODES
 
 SURROGATES = ("fast_sigmoid", "atan")
-STATE_QUANT = ("none", "uniform", "threshold_centered")
-RESETS = ("subtract", "zero")
 
 
 class SpikeFunction(torch.autograd.Function):
@@ -75,8 +74,8 @@ class LIF(nn.Module):
             raise ValueError(f"beta must be in [0, 1], got {beta}")
         if threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
-        for name, value, allowed in (("reset", reset, RESETS), ("surrogate", surrogate, SURROGATES),
-                                     ("state_quant", state_quant, STATE_QUANT)):
+        for name, value, allowed in (("reset", reset, RESET_MODES), ("surrogate", surrogate, SURROGATES),
+                                     ("state_quant", state_quant, STATE_QUANT_MODES)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got '{value}'")
         self.beta_frac_bits = beta_frac_bits

@@ -3,7 +3,9 @@
 Every quantizer maps a float weight tensor to `(w_q, q, scale)`: the quantized weight the forward
 pass uses (gradients reach the float weight through it), the integer codes, and the power-of-two
 scale with `w_q == q * scale` exactly in eval mode.  Power-of-two scales are what the snnc ONNX
-dialect needs for a bit-exact deployment (SPEC section 3): the scale is a shift in hardware.
+dialect needs for a bit-exact deployment (docs/spec.md section 3): the scale is a shift in hardware.
+The scale search and the stored range are the compiler's own (`snnc.compiler.contracts`), so a
+model trained here and `snnc compile --bits` pick the same scale for the same weights.
 
     UniformQuantizer(bits)     symmetric narrow range [-(2**(b-1)-1), 2**(b-1)-1], straight-through
     TernaryQuantizer()         {-1, 0, +1}, threshold 0.7*mean|w| (Li & Liu, ternary weight networks)
@@ -20,26 +22,17 @@ import math
 import torch
 from torch import nn
 
-SCALE_SEARCH = 10  # power-of-two scales tried below the one that clips nothing
+from snnc.compiler import contracts
 
 
 def qmax(bits: int) -> int:
     """Largest code of a symmetric narrow-range `bits`-bit quantizer (1 for binary and ternary)."""
-    return 1 if bits <= 2 else (1 << (bits - 1)) - 1
+    return contracts.weight_range(bits)[1]
 
 
 def pow2_scale(w: torch.Tensor, bits: int) -> float:
     """The power-of-two scale with the least squared rounding error for `bits` (uniform staircase)."""
-    w = w.detach().double()
-    amax = float(w.abs().max()) if w.numel() else 0.0
-    if amax == 0.0:
-        return 1.0
-    top = qmax(bits)
-    e_hi = math.ceil(math.log2(amax / top))
-    exps = torch.arange(e_hi - SCALE_SEARCH, e_hi + 1, dtype=torch.float64)
-    scales = (2.0 ** exps).view(-1, *([1] * w.dim()))
-    err = ((torch.clamp(torch.round(w / scales), -top, top) * scales - w) ** 2).flatten(1).sum(1)
-    return float(2.0 ** exps[int(torch.argmin(err))])
+    return contracts.pow2_scale(w.detach().double().cpu().numpy(), bits)
 
 
 def nearest_pow2(x: float) -> float:

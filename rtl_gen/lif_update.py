@@ -1,4 +1,4 @@
-"""LIFUpdate: one lane's integer LIF step, pipelined over two register stages (SPEC section 2).
+"""LIFUpdate: one lane's integer LIF step, pipelined over two register stages (docs/spec.md section 2).
 
     stage 1: v = first ? 0 : decode(state);  leak = (B * v) >> F   (B*v as shifts and adds)
     stage 2: u = leak + I;  s = u >= theta;  r = u - theta*s  or  u*(1-s)

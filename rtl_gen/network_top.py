@@ -11,57 +11,53 @@ was scattering or updating.  `dbg_layer`, `dbg_addr` -> `dbg_state` read stored 
 """
 from __future__ import annotations
 
-from amaranth import Array, Module, ResetInserter, Signal, unsigned
+from amaranth import Array, Module, ResetInserter, Signal, Value
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
+from snnc.compiler.geometry import EDGE_FIFO_DEPTH, index_range, network_tokens
 
-from .layer_engine import Geometry, LayerEngine
-from .spikes import SpikeToken, spike_stream
+from .layer_engine import LayerEngine
+from .spikes import spike_stream, spike_token
 
 COUNT_BITS = 16
 CYCLE_BITS = 32
-IN_DEPTH = OUT_DEPTH = 512  # spike token FIFOs at the network's edges
 
 
 class NetworkTop(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = IN_DEPTH, out_depth: int = OUT_DEPTH):
+    def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH):
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
-        self.engines = [LayerEngine(net.layers[i - 1], layer, lanes)
-                        for i, layer in enumerate(net.layers) if isinstance(layer, ir.LIF)]
+        self.tokens = network_tokens(net)
+        self.engines = [LayerEngine(net.synapse_of(lif), lif, lanes, self.tokens) for lif in net.lifs]
         self.n_out = int(net.lifs[-1].size)
         max_groups = max(e.geo.groups for e in self.engines)
-        state_width = max(e.geo.lanes * e.state_bits for e in self.engines)
+        state_width = max(Value.cast(e.dbg_state).shape().width for e in self.engines)
         super().__init__({
             "start": In(1), "n_steps": In(16), "done": Out(1),
-            "i_spikes": In(spike_stream()), "o_spikes": Out(spike_stream()),
-            "count_addr": In(range(max(self.n_out, 2))), "count_data": Out(COUNT_BITS),
+            "i_spikes": In(spike_stream(self.tokens)), "o_spikes": Out(spike_stream(self.tokens)),
+            "count_addr": In(index_range(self.n_out)), "count_data": Out(COUNT_BITS),
             "cycles": Out(CYCLE_BITS),
-            "busy_sel": In(range(max(len(self.engines), 2))), "busy_cycles": Out(CYCLE_BITS),
-            "dbg_layer": In(range(max(len(self.engines), 2))), "dbg_addr": In(range(max(max_groups, 2))),
+            "busy_sel": In(index_range(len(self.engines))), "busy_cycles": Out(CYCLE_BITS),
+            "dbg_layer": In(index_range(len(self.engines))), "dbg_addr": In(index_range(max_groups)),
             "dbg_state": Out(state_width),
         })
 
     def elaborate(self, platform):
         m = Module()
         reset = ResetInserter(self.start)
-        m.submodules.in_fifo = in_fifo = reset(fifo.SyncFIFOBuffered(width=SpikeToken.size, depth=self.in_depth))
-        m.submodules.out_fifo = out_fifo = reset(fifo.SyncFIFOBuffered(width=SpikeToken.size, depth=self.out_depth))
+        width = spike_token(self.tokens).size
+        m.submodules.in_fifo = in_fifo = reset(fifo.SyncFIFOBuffered(width=width, depth=self.in_depth))
+        m.submodules.out_fifo = out_fifo = reset(fifo.SyncFIFOBuffered(width=width, depth=self.out_depth))
         for i, engine in enumerate(self.engines):
             m.submodules[f"layer{i}"] = reset(engine)
 
-        m.d.comb += [in_fifo.w_data.eq(self.i_spikes.payload.as_value()), in_fifo.w_en.eq(self.i_spikes.valid),
-                     self.i_spikes.ready.eq(in_fifo.w_rdy)]
         first, last = self.engines[0], self.engines[-1]
-        m.d.comb += [first.i_spikes.payload.eq(in_fifo.r_data), first.i_spikes.valid.eq(in_fifo.r_rdy),
-                     in_fifo.r_en.eq(first.i_spikes.ready)]
-        for up, down in zip(self.engines, self.engines[1:]):
-            wiring.connect(m, up.o_spikes, down.i_spikes)
-        m.d.comb += [out_fifo.w_data.eq(last.o_spikes.payload.as_value()), out_fifo.w_en.eq(last.o_spikes.valid),
-                     last.o_spikes.ready.eq(out_fifo.w_rdy),
-                     self.o_spikes.payload.eq(out_fifo.r_data), self.o_spikes.valid.eq(out_fifo.r_rdy),
-                     out_fifo.r_en.eq(self.o_spikes.ready)]
+        chain = [(wiring.flipped(self.i_spikes), in_fifo.w_stream), (in_fifo.r_stream, first.i_spikes),
+                 *((up.o_spikes, down.i_spikes) for up, down in zip(self.engines, self.engines[1:])),
+                 (last.o_spikes, out_fifo.w_stream), (out_fifo.r_stream, wiring.flipped(self.o_spikes))]
+        for source, sink in chain:
+            connect_streams(m, source, sink)
 
         # counters (cleared by start)
         token = last.o_spikes.payload
@@ -89,13 +85,13 @@ class NetworkTop(wiring.Component):
                      self.busy_cycles.eq(Array(busy)[self.busy_sel])]
         for engine in self.engines:
             m.d.comb += engine.dbg_addr.eq(self.dbg_addr)
-        m.d.comb += self.dbg_state.eq(Array(e.dbg_state for e in self.engines)[self.dbg_layer])
+        m.d.comb += self.dbg_state.eq(Array(e.dbg_state.as_value() for e in self.engines)[self.dbg_layer])
         return m
 
 
-def cycle_budget(net: ir.Network, lanes: int, n_tokens: int, n_steps: int) -> int:
-    """A generous upper bound on the cycles from start to done for one sample of `n_tokens` input
-    tokens over `n_steps` timesteps: every token times the slowest scatter, every update, 4x."""
-    geos = [Geometry(net.synapse_of(lif), lanes) for lif in net.lifs]
-    worst = n_tokens * max(g.go * g.max_row_taps * g.max_col_taps + 2 for g in geos)
-    return 4 * (worst + n_steps * sum(g.groups + 16 for g in geos)) + 10_000
+
+def connect_streams(m: Module, source, sink) -> None:
+    """valid/ready/payload from a stream source to a sink; unlike wiring.connect, the payloads may
+    differ in shape (a FIFO's plain bits against a spike-token struct) as long as they are as wide."""
+    assert Value.cast(source.payload).shape().width == Value.cast(sink.payload).shape().width
+    m.d.comb += [sink.payload.eq(source.payload), sink.valid.eq(source.valid), source.ready.eq(sink.ready)]

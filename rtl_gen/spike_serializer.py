@@ -11,26 +11,31 @@ from amaranth import Module, Signal, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from snnc.compiler.contracts import SpikeTokens
+
 from .arith import times
-from .spikes import ADDR_BITS, spike_stream
+from .spikes import spike_stream
 
 
-def mask_layout(lanes: int) -> data.StructLayout:
-    return data.StructLayout({"base": unsigned(ADDR_BITS), "mask": unsigned(lanes), "eot": 1})
+def mask_layout(lanes: int, tokens: SpikeTokens) -> data.StructLayout:
+    return data.StructLayout({"base": unsigned(tokens.address_bits), "mask": unsigned(lanes), "eot": 1})
 
 
 class SpikeSerializer(wiring.Component):
-    def __init__(self, lanes: int, lane_stride: int, depth: int):
-        self.lanes, self.lane_stride, self.depth = lanes, lane_stride, depth
+    """lanes: mask width; lane_stride: address distance between lanes; depth: queued masks;
+    tokens: the spike-token encoding of the output stream."""
+
+    def __init__(self, lanes: int, lane_stride: int, depth: int, tokens: SpikeTokens):
+        self.lanes, self.lane_stride, self.depth, self.tokens = lanes, lane_stride, depth, tokens
         super().__init__({
-            "i_masks": In(stream.Signature(mask_layout(lanes))),
-            "o_spikes": Out(spike_stream()),
+            "i_masks": In(stream.Signature(mask_layout(lanes, tokens))),
+            "o_spikes": Out(spike_stream(tokens)),
             "empty": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        layout = mask_layout(self.lanes)
+        layout = mask_layout(self.lanes, self.tokens)
         m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=layout.size, depth=self.depth)
         m.d.comb += [queue.w_data.eq(self.i_masks.payload.as_value()), queue.w_en.eq(self.i_masks.valid),
                      self.i_masks.ready.eq(queue.w_rdy)]

@@ -1,4 +1,4 @@
-"""StateCodec: the stored membrane state <-> its integer value (SPEC section 2).
+"""StateCodec: the stored membrane state <-> its integer value (docs/spec.md section 2).
 
 With a level set, the stored state is a code of log2(K) bits: `decode` reads the level from a
 constant table (a ROM of K entries), `encode` counts the floored midpoints strictly below the

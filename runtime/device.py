@@ -12,24 +12,18 @@ is an error, never a result.
 """
 from __future__ import annotations
 
-import json
-
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from snnc.compiler import ir
+from snnc.compiler import build_folder, ir
+from snnc.compiler import contracts as hp
 from snnc.compiler.errors import SnncError
-from snnc.rtl_gen import host_protocol as hp
-from snnc.rtl_gen.board_core import uart_divisor
-from snnc.rtl_gen.network_top import cycle_budget
+from snnc.compiler.geometry import cycle_budget
 from snnc.sim import golden
 
 from .protocol import HostProtocol, Link, LinkError
-
-BUILD_CONFIG = "build.json"
-IR_STEM = "network"
 
 
 @dataclass(frozen=True)
@@ -41,49 +35,38 @@ class Inference:
     cycles: int | None
 
 
-def load_board_build(build: Path) -> tuple[ir.Network, dict]:
-    build = Path(build)
-    if not (build / f"{IR_STEM}.json").is_file() or not (build / BUILD_CONFIG).is_file():
-        raise SnncError(f"{build}: not an snnc build folder (no {IR_STEM}.json); run snnc compile first")
-    return ir.load(build / IR_STEM), json.loads((build / BUILD_CONFIG).read_text())
-
-
-def input_tokens(sample: np.ndarray) -> np.ndarray:
-    """One sample's spikes [T, ...] -> u16 tokens: each timestep's addresses, then EOT_TOKEN."""
-    flat = sample.reshape(sample.shape[0], -1)
-    out = []
-    for row in flat:
-        out += np.flatnonzero(row).tolist() + [hp.EOT_TOKEN]
-    return np.array(out, np.uint16)
+def input_tokens(net: ir.Network, sample: np.ndarray) -> np.ndarray:
+    """One sample's spikes [T, ...] -> the host link's u16 input tokens (contracts.link_tokens)."""
+    return hp.link_tokens(int(np.prod(net.input_shape)), "network input").encode(sample).astype(np.uint16)
 
 
 class Device:
-    def __init__(self, net: ir.Network, config: dict, link: Link | None):
-        self.net, self.config, self.link = net, config, link
+    def __init__(self, net: ir.Network, settings: build_folder.BuildSettings, link: Link | None):
+        self.net, self.settings, self.link = net, settings, link
         self.n_out = int(net.lifs[-1].size)
         self.protocol = None
         if link is not None:
-            if "board" not in config:
+            if settings.board is None:
                 raise SnncError("this build has no board: compile it with --board NAME to run it over a link")
-            self.protocol = HostProtocol(link, config["baud"])
+            self.protocol = HostProtocol(link, settings.baud)
             self.identity = self._check_identity()
 
     @classmethod
     def golden(cls, build: Path) -> "Device":
-        return cls(*load_board_build(build), None)
+        return cls(*build_folder.load(build), None)
 
     @classmethod
     def simulated(cls, build: Path, simulator: str = "verilator", wrap=None) -> "Device":
         """The build's BoardCore in simulation; `wrap(link)` may put a FaultyLink around it."""
         from .sim_link import SimLink
 
-        net, config = load_board_build(build)
-        if "board" not in config:
+        net, settings = build_folder.load(build)
+        if settings.board is None:
             raise SnncError(f"{build}: no board in this build; compile with --board NAME to simulate the board")
-        link = SimLink((Path(build) / config["board_verilog"]).read_text(), config["clk_hz"],
-                       uart_divisor(config["clk_hz"], config["baud"]), simulator, Path(build) / "sim")
+        link = SimLink((Path(build) / settings.board_verilog).read_text(), settings.clk_hz,
+                       hp.uart_divisor(settings.clk_hz, settings.baud), simulator, Path(build) / build_folder.SIM_DIR)
         try:
-            return cls(net, config, wrap(link) if wrap else link)
+            return cls(net, settings, wrap(link) if wrap else link)
         except BaseException:
             link.close()
             raise
@@ -92,12 +75,12 @@ class Device:
     def serial(cls, build: Path, port: str) -> "Device":
         from .serial_link import SerialLink
 
-        net, config = load_board_build(build)
-        if "board" not in config:
+        net, settings = build_folder.load(build)
+        if settings.board is None:
             raise SnncError(f"{build}: no board in this build; compile with --board NAME")
-        link = SerialLink(port, config["baud"])
+        link = SerialLink(port, settings.baud)
         try:
-            return cls(net, config, link)
+            return cls(net, settings, link)
         except BaseException:
             link.close()
             raise
@@ -121,9 +104,9 @@ class Device:
             raise LinkError(f"the device is not an snnc board of protocol {hp.PROTOCOL_VERSION} "
                             f"(magic {ident['magic']:#06x}, version {ident['version']})")
         board_hash = ident["hash_lo"] | ident["hash_hi"] << 16
-        if board_hash != self.config["identity"]:
+        if board_hash != self.settings.identity:
             raise LinkError(f"the board runs another network (design {board_hash:08x}, this build is "
-                            f"{self.config['identity']:08x}): program it with this build's bitstream")
+                            f"{self.settings.identity:08x}): program it with this build's bitstream")
         return ident
 
     def infer(self, sample: np.ndarray) -> Inference:
@@ -136,15 +119,14 @@ class Device:
 
     def _infer_on_board(self, x: np.ndarray) -> Inference:
         p, ident, n_steps = self.protocol, self.identity, x.shape[0]
-        tokens = input_tokens(x)
+        tokens = input_tokens(self.net, x)
         if len(tokens) > ident["in_depth"]:
             raise SnncError(f"the sample has {len(tokens)} input tokens (spikes + timesteps), the board's "
                             f"input buffer holds {ident['in_depth']}: use fewer timesteps or a larger buffer")
         chunk = ident["max_payload"] // 2 - 1
         for start in range(0, len(tokens), chunk):
             p.transact(hp.CMD_LOAD, [start, *tokens[start:start + chunk]])
-        clk = self.config["clk_hz"]
-        budget_s = cycle_budget(self.net, self.config["lanes"], len(tokens), n_steps) / clk
+        budget_s = cycle_budget(self.net, self.settings.lanes, len(tokens), n_steps) / self.settings.clk_hz
         cycles_lo, cycles_hi, n_tokens_out, flags = p.transact(hp.CMD_RUN, [len(tokens), n_steps], 4, budget_s)
         cycles = cycles_lo | cycles_hi << 16
         if flags & hp.FLAG_OUTPUT_OVERFLOW:
@@ -158,18 +140,13 @@ class Device:
         for start in range(0, n_tokens_out, step):
             count = min(step, n_tokens_out - start)
             out_tokens += p.transact(hp.CMD_READ_SPIKES, [start, count], count)
-        spikes = np.zeros((n_steps, self.n_out), np.uint8)
-        t = 0
-        for tok in out_tokens:
-            if tok == hp.EOT_TOKEN:
-                t += 1
-            elif t >= n_steps or tok >= self.n_out:
-                raise LinkError(f"READ_SPIKES: token {tok} at timestep {t} is out of range")
-            else:
-                spikes[t, tok] = 1
-        if t != n_steps or not np.array_equal(spikes.sum(axis=0), counts):
-            raise LinkError(f"the board's output is inconsistent: {t} of {n_steps} timesteps, spike counts "
-                            f"{spikes.sum(axis=0).tolist()} against counters {counts.tolist()}")
+        try:
+            spikes = hp.link_tokens(self.n_out, "network output").decode(out_tokens, n_steps, self.n_out)
+        except SnncError as e:
+            raise LinkError(f"READ_SPIKES: {e}") from None
+        if not np.array_equal(spikes.sum(axis=0), counts):
+            raise LinkError(f"the board's output is inconsistent: spike counts {spikes.sum(axis=0).tolist()} "
+                            f"against counters {counts.tolist()}")
         return Inference(spikes, counts, cycles)
 
     def run(self, spikes: np.ndarray, progress=None) -> tuple[np.ndarray, list[int | None]]:

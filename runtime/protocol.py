@@ -1,4 +1,4 @@
-"""Host side of the framed protocol (`snnc.rtl_gen.host_protocol`): frames, CRC, bounded retries.
+"""Host side of the framed protocol (`snnc.compiler.contracts`): frames, CRC, bounded retries.
 
 A `Link` moves bytes: `write(data)`, `read(n, timeout_s)` (up to n bytes, waiting at most
 timeout_s of the board's time), `close()`.  `HostProtocol.transact` sends one command and returns
@@ -12,8 +12,8 @@ import binascii
 import struct
 from typing import Protocol
 
+from snnc.compiler import contracts as hp
 from snnc.compiler.errors import SnncError
-from snnc.rtl_gen import host_protocol as hp
 
 
 class LinkError(SnncError):
@@ -31,7 +31,7 @@ class Link(Protocol):
 
 
 def crc16(data: bytes) -> int:
-    return binascii.crc_hqx(data, 0xFFFF)
+    return binascii.crc_hqx(data, hp.CRC_INIT)
 
 
 def frame(sync: int, code: int, payload: bytes) -> bytes:
@@ -94,7 +94,7 @@ class HostProtocol:
             raise LinkError("no reply sync byte in the received bytes")
         header = self._read_exactly(3, timeout, "header")
         status, length = struct.unpack("<BH", header)
-        if length % 2 or length > 2 * 65535:
+        if length % 2:
             raise LinkError(f"reply with an impossible length {length}")
         rest = self._read_exactly(length + hp.CRC_BYTES, timeout + length * self.byte_s, "payload")
         payload, (crc,) = rest[:length], struct.unpack("<H", rest[length:])

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from snnc.compiler.errors import SnncError
-from snnc.rtl_gen import BOARD_TOP_NAME
+from snnc.compiler.contracts import BOARD_TOP
 from snnc.sim import rtl
 from snnc.sim.uart_bench import PERIOD_NS
 
@@ -30,9 +30,9 @@ class SimLink:
         from cocotb_tools.runner import get_runner
 
         self.clk_hz = clk_hz
-        work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl")
+        work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
         # optimised C++: the UART makes these runs long (hundreds of cycles per bit)
-        build_dir = rtl.build(verilog, simulator, work_dir, top=BOARD_TOP_NAME, optimize=True)
+        build_dir = rtl.build(verilog, simulator, work_dir, top=BOARD_TOP, optimize=True)
         listener = socket.create_server(("127.0.0.1", 0))
         listener.settimeout(300)
         self._tmp = tempfile.TemporaryDirectory(dir=build_dir)
@@ -42,7 +42,7 @@ class SimLink:
 
         def simulate():
             try:
-                get_runner(simulator).test(hdl_toplevel=BOARD_TOP_NAME, hdl_toplevel_lang="verilog",
+                get_runner(simulator).test(hdl_toplevel=BOARD_TOP, hdl_toplevel_lang="verilog",
                                            test_module="snnc.sim.uart_bench", build_dir=build_dir,
                                            test_dir=self._tmp.name, extra_env=env, log_file=self.log,
                                            results_xml=str(Path(self._tmp.name) / "results.xml"))

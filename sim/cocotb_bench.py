@@ -17,7 +17,8 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 
 
-async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int, poll: int, max_cycles: int) -> np.ndarray:
+async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int, poll: int, max_cycles: int,
+                     address_bits: int) -> np.ndarray:
     """Returns the output spikes [T, n_out] of one sample.  `poll` is at most half of the in/out
     FIFO depths, so skipping `poll` cycles can neither starve the network nor fill the output."""
     dut.n_steps.value = n_steps
@@ -43,10 +44,10 @@ async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int, poll: in
         if took_in:
             i += 1
         if got_out:
-            if payload >> 16:
+            if payload >> address_bits:  # the end-of-timestep token (contracts.SpikeTokens)
                 t += 1
             else:
-                out[t, payload & 0xFFFF] = 1
+                out[t, payload] = 1
         if not took_in and not got_out:
             dut.i_spikes__valid.value = 0
             dut.o_spikes__ready.value = 0
@@ -70,7 +71,7 @@ async def read_port(dut, sel_name: str, sel: int, out_name: str) -> int:
 async def run_job(dut):
     job = np.load(os.environ["SNNC_JOB"])
     n_steps, n_out = int(job["n_steps"]), int(job["n_out"])
-    groups, counts_n = job["groups"], n_out
+    groups = job["groups"]
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns", impl="gpi").start())  # C++ clock: no Python per edge
     dut.start.value = 0
     dut.rst.value = 1
@@ -79,10 +80,11 @@ async def run_job(dut):
     outputs, states, cycles, busy, counts = [], [], [], [], []
     for b in range(int(job["batch"])):
         tokens = job["tokens"][job["offsets"][b]:job["offsets"][b + 1]]
-        outputs.append(await run_sample(dut, tokens, n_steps, n_out, int(job["poll"]), int(job["max_cycles"])))
+        outputs.append(await run_sample(dut, tokens, n_steps, n_out, int(job["poll"]), int(job["max_cycles"]),
+                                        int(job["address_bits"])))
         cycles.append(int(dut.cycles.value))
         busy.append([await read_port(dut, "busy_sel", layer, "busy_cycles") for layer in range(len(groups))])
-        counts.append([await read_port(dut, "count_addr", k, "count_data") for k in range(counts_n)])
+        counts.append([await read_port(dut, "count_addr", k, "count_data") for k in range(n_out)])
         layer_states = []
         for layer, n_groups in enumerate(groups):
             dut.dbg_layer.value = layer

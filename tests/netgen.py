@@ -9,12 +9,11 @@ import onnx
 
 from snnc.compiler import levels as codec
 from snnc.compiler.dialect import ModelWriter
-from snnc.compiler.ir import weight_range
+from snnc.compiler.contracts import RESET_MODES, STATE_QUANT_MODES, weight_range
 
+RESETS, STATE_MODES = RESET_MODES, STATE_QUANT_MODES
 WEIGHT_BITS = (1, 2, 4, 8)
 STATE_BITS = (2, 3, 4, 8)
-STATE_MODES = ("none", "uniform", "threshold_centered")
-RESETS = ("subtract", "zero")
 
 
 @dataclass(frozen=True)
@@ -87,3 +86,15 @@ def random_model(rng: np.random.Generator, in_features: int, specs: list[LayerSp
 def random_spikes(rng: np.random.Generator, model: onnx.ModelProto, t_steps: int, batch: int) -> np.ndarray:
     dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[2:]]
     return (rng.random((t_steps, batch, *dims)) < rng.uniform(0.1, 0.7)).astype(np.float32)
+
+
+def float_mlp_model(path, rng):
+    """A float 24-20-5 MLP (subtract then zero reset) written to `path`: the small model of the
+    CLI, board and runtime tests; snnc compile quantizes it."""
+    w = ModelWriter((24,))
+    w.dense(rng.normal(0, 0.4, (24, 20)), bits=None, name="fc1")
+    w.lif(beta=0.875, threshold=1.0, name="lif1")
+    w.dense(rng.normal(0, 0.6, (20, 5)), bits=None, name="fc2")
+    w.lif(beta=0.75, threshold=1.0, reset="zero", name="lif2")
+    onnx.save(w.model(), path)
+    return path

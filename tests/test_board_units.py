@@ -1,33 +1,27 @@
-"""Board core parts in Amaranth's simulator: the CRC-16 update against binascii, the UART
-transmitter looped into the receiver, the receiver's framing check, constant products."""
-import binascii
+"""Board core parts in Amaranth's simulator: the UART transmitter looped into the receiver, the
+receiver's framing check, constant products; the frame receiver, the reply sender and the command
+dispatcher against the host runtime's own framing (snnc.runtime.protocol) and the golden model."""
 import random
+import struct
 
+import numpy as np
 import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
+from snnc.compiler import contracts as hp
+from snnc.compiler import ir
+from snnc.compiler.passes import size_registers
 from snnc.rtl_gen.arith import times
-from snnc.rtl_gen.board_core import crc16_update
+from snnc.rtl_gen.dispatcher import Dispatcher
+from snnc.rtl_gen.frame_receiver import FrameReceiver
+from snnc.rtl_gen.network_top import NetworkTop
+from snnc.rtl_gen.reply_sender import ReplySender
 from snnc.rtl_gen.uart_rx import UartRx
 from snnc.rtl_gen.uart_tx import UartTx
-
-
-def test_crc16_update_matches_binascii():
-    crc, byte, out = Signal(16), Signal(8), Signal(16)
-    m = Module()
-    m.d.comb += out.eq(crc16_update(crc, byte))
-    sim = Simulator(m)
-
-    async def bench(ctx):
-        rng = random.Random(0)
-        for c, b in [(0xFFFF, 0), (0, 0xFF)] + [(rng.randrange(1 << 16), rng.randrange(256)) for _ in range(500)]:
-            ctx.set(crc, c)
-            ctx.set(byte, b)
-            assert ctx.get(out) == binascii.crc_hqx(bytes([b]), c)
-
-    sim.add_testbench(bench)
-    sim.run()
+from snnc.runtime.device import input_tokens
+from snnc.runtime.protocol import frame, words_to_bytes
+from snnc.sim import golden
 
 
 @pytest.mark.parametrize("divisor", [4, 7, 16])
@@ -70,8 +64,8 @@ def test_uart_rx_drops_a_byte_without_stop_bit():
 
     async def line(ctx):
         ctx.set(dut.o_bytes.ready, 1)
-        for frame in ([0, 1, 0, 1, 0, 0, 1, 1, 0, 0], [0, 1, 1, 0, 0, 1, 0, 1, 0, 1]):  # stop bit 0, then 1
-            for bit in frame:
+        for bits in ([0, 1, 0, 1, 0, 0, 1, 1, 0, 0], [0, 1, 1, 0, 0, 1, 0, 1, 0, 1]):  # stop bit 0, then 1
+            for bit in bits:
                 ctx.set(dut.rx, bit)
                 for _ in range(divisor):
                     await ctx.tick()
@@ -104,3 +98,173 @@ def test_times_constant(k):
 
     sim.add_testbench(bench)
     sim.run()
+
+
+# ---- frame receiver ------------------------------------------------------------------------------
+
+def receive(chunks, timeout=40):
+    """Feed byte chunks (each followed by `gap` idle cycles) to a FrameReceiver; returns the frames
+    it offered as (cmd, length, crc_ok, payload words) and the bad_frame flag at the end."""
+    dut = FrameReceiver(timeout)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    frames, flags = [], []
+
+    async def bench(ctx):
+        for data, gap in chunks:
+            for byte in data:
+                ctx.set(dut.i_bytes.payload, byte)
+                ctx.set(dut.i_bytes.valid, 1)
+                await ctx.tick()
+                ctx.set(dut.i_bytes.valid, 0)
+                await ctx.tick()  # a UART delivers a byte at most every 10 bit times
+                if ctx.get(dut.frame.valid):
+                    cmd, length, ok = (ctx.get(getattr(dut.frame.payload, f)) for f in ("cmd", "length", "crc_ok"))
+                    words = []
+                    for i in range(length // 2):
+                        ctx.set(dut.stage_addr, i)
+                        await ctx.tick()
+                        words.append(ctx.get(dut.stage_data))
+                    frames.append((cmd, length, ok, words))
+                    ctx.set(dut.frame.ready, 1)
+                    await ctx.tick()
+                    ctx.set(dut.frame.ready, 0)
+            await ctx.tick().repeat(gap + 1)
+        flags.append(ctx.get(dut.bad_frame))
+
+    sim.add_testbench(bench)
+    sim.run()
+    return frames, flags[0]
+
+
+def test_frame_receiver_takes_good_frames_and_flags_bad_ones():
+    good = frame(hp.SYNC_REQUEST, hp.CMD_LOAD, words_to_bytes([7, 0x1234, 0xFFFF]))
+    ident = frame(hp.SYNC_REQUEST, hp.CMD_IDENT, b"")
+    frames, bad = receive([(b"\x00\x13" + good, 0), (ident, 0)])  # noise before the sync byte is skipped
+    assert frames == [(hp.CMD_LOAD, 6, 1, [7, 0x1234, 0xFFFF]), (hp.CMD_IDENT, 0, 1, [])] and not bad
+    corrupt = bytearray(good)
+    corrupt[6] ^= 0x40
+    frames, bad = receive([(bytes(corrupt), 0)])
+    assert frames == [(hp.CMD_LOAD, 6, 0, [7, 0x1234 ^ 0x40, 0xFFFF])] and bad  # offered, for a BAD_CRC reply
+
+
+def test_frame_receiver_drops_odd_long_and_stalled_frames():
+    odd = bytes([hp.SYNC_REQUEST, hp.CMD_LOAD, 3, 0, 1, 2, 3, 0, 0])
+    long = bytes([hp.SYNC_REQUEST, hp.CMD_LOAD]) + struct.pack("<H", hp.MAX_PAYLOAD + 2)
+    good = frame(hp.SYNC_REQUEST, hp.CMD_READ, b"")
+    for chunks in ([(odd, 0)], [(long, 0)], [(good[:4], 100)]):
+        frames, bad = receive(chunks)
+        assert frames == [] and bad
+    frames, bad = receive([(good[:4], 100), (good, 0)])  # the stalled frame is dropped, the next one taken
+    assert frames == [(hp.CMD_READ, 0, 1, [])] and not bad
+
+
+# ---- reply sender --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, words, stall", [(hp.STATUS_OK, [], 0), (hp.STATUS_BAD_CRC, [], 3),
+                                                  (hp.STATUS_OK, [1, 0xBEEF, 0, 0xFFFF, 42], 0),
+                                                  (hp.STATUS_OK, list(range(300, 320)), 5)])
+def test_reply_sender_frames_like_the_host_expects(status, words, stall):
+    dut = ReplySender()
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sent, done = [], []
+
+    async def source(ctx):  # the word source answers its index combinationally (the sender waits anyway)
+        async for _clk, _rst, index in ctx.tick().sample(dut.word_index):
+            ctx.set(dut.word_data, words[index] if index < len(words) else 0xDEAD)
+
+    async def bench(ctx):
+        ctx.set(dut.i_reply.payload.status, status)
+        ctx.set(dut.i_reply.payload.n_words, len(words))
+        ctx.set(dut.i_reply.valid, 1)
+        await ctx.tick().until(dut.i_reply.ready)
+        ctx.set(dut.i_reply.valid, 0)
+        while not done:
+            ctx.set(dut.o_bytes.ready, 0)
+            await ctx.tick().repeat(stall + 1)  # a UART takes a byte every so often
+            ctx.set(dut.o_bytes.ready, 1)
+            if ctx.get(dut.o_bytes.valid):
+                sent.append(ctx.get(dut.o_bytes.payload))
+                if ctx.get(dut.done):
+                    done.append(True)
+            await ctx.tick()
+        assert ctx.get(dut.i_reply.ready)
+
+    sim.add_process(source)
+    sim.add_testbench(bench)
+    sim.run_until(1e-8 * 20 * (len(words) * 2 + 8) * (stall + 3))
+    assert bytes(sent) == frame(hp.SYNC_REPLY, status, words_to_bytes(words))
+
+
+# ---- dispatcher ----------------------------------------------------------------------------------
+
+def tiny_network():
+    w = np.array([[3, -1, 2], [1, 2, -2]])  # 3 inputs, 2 neurons
+    syn = ir.Dense("fc", w, np.zeros(2, np.int64), np.zeros(2, np.int64), 3)
+    lif = ir.LIF("lif", (2,), 3, 1, 1, "subtract", "none", -16, 15)
+    return size_registers(ir.validate(ir.Network("tiny", (3,), (syn, lif))))
+
+
+def test_dispatcher_runs_commands_on_the_network():
+    net = tiny_network()
+    identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": 0x1111, "hash_hi": 0x2222,
+                "n_in": 3, "n_out": 2, "in_depth": 64, "out_depth": 64, "max_payload": hp.MAX_PAYLOAD, "lanes": 1}
+    dut = Dispatcher(NetworkTop(net, 1), identity, 64, 64)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    x = (np.random.default_rng(3).random((6, 3)) < 0.6).astype(np.uint8)
+    want = golden.run(net, x[:, None])[:, 0]
+    staged = {"words": []}
+
+    async def staging(ctx):  # the receiver's staging memory: one cycle of read latency
+        async for _clk, _rst, addr in ctx.tick().sample(dut.stage_addr):
+            words = staged["words"]
+            ctx.set(dut.stage_data, words[addr] if addr < len(words) else 0)
+
+    async def command(ctx, cmd, words=(), crc_ok=1):
+        """Offer one frame; returns (status, reply words)."""
+        staged["words"] = list(words)
+        ctx.set(dut.frame.payload.cmd, cmd)
+        ctx.set(dut.frame.payload.length, 2 * len(words))
+        ctx.set(dut.frame.payload.crc_ok, crc_ok)
+        ctx.set(dut.frame.valid, 1)
+        await ctx.tick().until(dut.o_reply.valid)
+        status, n = ctx.get(dut.o_reply.payload.status), ctx.get(dut.o_reply.payload.n_words)
+        ctx.set(dut.o_reply.ready, 1)
+        await ctx.tick()
+        ctx.set(dut.o_reply.ready, 0)
+        reply = []
+        for i in range(n):
+            ctx.set(dut.word_index, i)
+            await ctx.tick().repeat(2)
+            reply.append(ctx.get(dut.word_data))
+        ctx.set(dut.reply_done, 1)
+        assert ctx.get(dut.frame.ready)
+        await ctx.tick()
+        ctx.set(dut.reply_done, 0)
+        ctx.set(dut.frame.valid, 0)
+        await ctx.tick()
+        return status, reply
+
+    async def bench(ctx):
+        assert await command(ctx, hp.CMD_IDENT) == (hp.STATUS_OK, [identity[f] for f in hp.IDENTITY_FIELDS])
+        assert (await command(ctx, hp.CMD_IDENT, crc_ok=0))[0] == hp.STATUS_BAD_CRC
+        assert (await command(ctx, 0x7F))[0] == hp.STATUS_BAD_COMMAND
+        assert (await command(ctx, hp.CMD_LOAD, [63, 1, 2]))[0] == hp.STATUS_BAD_ARGUMENT  # past the buffer
+        tokens = input_tokens(net, x).tolist()
+        assert await command(ctx, hp.CMD_LOAD, [0, *tokens[:5]]) == (hp.STATUS_OK, [])
+        assert await command(ctx, hp.CMD_LOAD, [5, *tokens[5:]]) == (hp.STATUS_OK, [])
+        assert (await command(ctx, hp.CMD_RUN, [len(tokens), 7]))[0] == hp.STATUS_BAD_ARGUMENT  # 6 steps given
+        status, (lo, hi, n_tokens, flags) = await command(ctx, hp.CMD_RUN, [len(tokens), 6])
+        assert status == hp.STATUS_OK and flags == 0 and n_tokens == int(want.sum()) + 6
+        status, read = await command(ctx, hp.CMD_READ)
+        assert status == hp.STATUS_OK and read == [*want.sum(axis=0).tolist(), lo, hi]
+        status, out = await command(ctx, hp.CMD_READ_SPIKES, [0, n_tokens])
+        spikes = hp.link_tokens(2, "output").decode(out, 6, 2)
+        np.testing.assert_array_equal(spikes, want)
+
+    sim.add_process(staging)
+    sim.add_testbench(bench)
+    sim.run()
+    assert want.sum() > 0

@@ -7,7 +7,7 @@ import pytest
 
 from snnc.boards import BOARDS, get_board
 from snnc.cli import main
-from test_rtl_cli import float_model
+from netgen import float_mlp_model as float_model
 
 # Pins from each board's documentation (Digilent reference manuals and master XDC files, Alchitry Au
 # schematic): clock, UART (FPGA rx, FPGA tx), first LED, reset.  amaranth-boards must agree.

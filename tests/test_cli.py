@@ -100,8 +100,16 @@ def bad_beta(model):
     next(a for a in node.attribute if a.name == "beta").f = 1.5
 
 
+def add_attribute(name, value):
+    def edit(model):
+        next(n for n in model.graph.node if n.name == "lif1").attribute.append(helper.make_attribute(name, value))
+    return edit
+
+
 @pytest.mark.parametrize("edit, words", [
     (drop_threshold, ["lif1", "threshold"]),
+    (add_attribute("order", "snntorch"), ["lif1", "order 'snntorch'", "not supported"]),
+    (add_attribute("tau_mem", 2.0), ["lif1", "unknown attribute 'tau_mem'"]),
     (insert_relu, ["act1", "Relu"]),
     (wrong_input_width, ["fc1", "9"]),
     (bad_beta, ["lif2", "beta"]),

@@ -91,9 +91,14 @@ def test_register_widths_hold_proven_bounds(tmp_path):
     dense = net.layers[0]
     w = dense.weight << dense.shift[:, None]
     fits = lambda v, bits: -(1 << (bits - 1)) <= v <= (1 << (bits - 1)) - 1
-    assert fits(int(np.where(w > 0, w, 0).sum(axis=1).max() + dense.bias.max()), dense.acc_bits)
-    assert fits(int(np.where(w < 0, w, 0).sum(axis=1).min() + dense.bias.min()), dense.acc_bits)
-    assert not fits(int(np.abs(w).sum(axis=1).max()) * 4, dense.acc_bits)  # and not wastefully wide
+    assert fits(int(np.where(w > 0, w, 0).sum(axis=1).max() + dense.bias.max()), dense.current_bits)
+    assert fits(int(np.where(w < 0, w, 0).sum(axis=1).min() + dense.bias.min()), dense.current_bits)
+    assert not fits(int(np.abs(w).sum(axis=1).max()) * 4, dense.current_bits)  # and not wastefully wide
+    raw = dense.weight  # the accumulator RAM holds unshifted, bias-free sums, exactly as wide as they need
+    assert fits(int(np.where(raw > 0, raw, 0).sum(axis=1).max()), dense.accumulator_bits)
+    assert fits(int(np.where(raw < 0, raw, 0).sum(axis=1).min()), dense.accumulator_bits)
+    assert not fits(int(np.where(raw > 0, raw, 0).sum(axis=1).max()), dense.accumulator_bits - 1) or \
+        not fits(int(np.where(raw < 0, raw, 0).sum(axis=1).min()), dense.accumulator_bits - 1)
     assert net.layers[1].state_bits == 4 and net.layers[3].state_bits == 8
 
 

@@ -10,11 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples" / "digits"))
 from train import Config, input_shape, load, train  # noqa: E402
-from test_frontend import three_way  # noqa: E402
 
 
 @pytest.mark.parametrize("arch", ["mlp", "conv"])
-def test_trained_digits_model_is_spike_exact_on_the_test_split(tmp_path, arch):
+def test_trained_digits_model_is_spike_exact_on_the_test_split(tmp_path, arch, three_way):
     cfg = Config(arch=arch, epochs=3)
     data = load(cfg.timesteps, cfg.seed)
     model, acc = train(cfg, data, progress=False)

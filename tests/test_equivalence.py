@@ -1,4 +1,4 @@
-"""onnxruntime on the exported file == golden model on the compiled IR, every spike (SPEC 2 and 3)."""
+"""onnxruntime on the exported file == golden model on the compiled IR, every spike (docs/spec.md sections 2 and 3)."""
 import numpy as np
 import onnx
 import onnxruntime as ort

@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -16,25 +15,10 @@ from snnc.frontend import (LIF, SNN, BinaryQuantizer, PruningSchedule, QuantConv
                            TernaryQuantizer, UniformQuantizer, export_onnx, magnitude_prune, make_quantizer,
                            post_training_quantize, sparsity)
 from snnc.frontend.quantizers import WeightQuantizer
-from snnc.sim import golden
 
 
 def is_pow2(x: float) -> bool:
     return x > 0 and math.frexp(x)[0] == 0.5
-
-
-def three_way(model: SNN, x: np.ndarray, path, input_shape=None) -> np.ndarray:
-    """Export `model`, run it in torch (eval), onnxruntime and the golden model; assert all equal."""
-    model.eval()
-    with torch.no_grad():
-        want = model(torch.from_numpy(x.astype(np.float32))).numpy()
-    export_onnx(model, path, x.shape[0], input_shape, check=False)
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got_ort = sess.run(None, {"spikes": x.astype(np.float32)})[0]
-    got_golden = golden.run(compile_onnx(path), x.astype(np.uint8))
-    np.testing.assert_array_equal(got_ort, want)
-    np.testing.assert_array_equal(got_golden, want.astype(np.uint8))
-    return want
 
 
 # --- quantizers -----------------------------------------------------------------------------
@@ -176,8 +160,8 @@ def random_snn(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(random_snn())
-def test_random_models_torch_onnxruntime_golden_agree(tmp_path, case):
+@given(case=random_snn())
+def test_random_models_torch_onnxruntime_golden_agree(tmp_path, case, three_way):
     model, shape, seed = case
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -225,7 +209,7 @@ def test_pruning_schedule_is_monotone_and_reaches_final():
     assert s.sparsity_at(60) > 0.9 * 0.5  # the cubic schedule prunes early
 
 
-def test_post_training_quantization_copies_and_quantizes(tmp_path):
+def test_post_training_quantization_copies_and_quantizes(tmp_path, three_way):
     torch.manual_seed(3)
     float_model = SNN(QuantLinear(16, 12), LIF(), QuantLinear(12, 4), LIF())
     q = post_training_quantize(float_model, "uniform", 4, "threshold_centered", 4)

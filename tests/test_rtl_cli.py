@@ -3,22 +3,11 @@ import json
 import subprocess
 
 import numpy as np
-import onnx
 
 from snnc.cli import main
-from snnc.compiler.dialect import ModelWriter
+from netgen import float_mlp_model as float_model
 from snnc.sim import rtl
 from snnc.sim.rtl import VERILATOR_WAIVERS, verilator_env
-
-
-def float_model(path, rng):
-    w = ModelWriter((24,))
-    w.dense(rng.normal(0, 0.4, (24, 20)), bits=None, name="fc1")
-    w.lif(beta=0.875, threshold=1.0, name="lif1")
-    w.dense(rng.normal(0, 0.6, (20, 5)), bits=None, name="fc2")
-    w.lif(beta=0.75, threshold=1.0, reset="zero", name="lif2")
-    onnx.save(w.model(), path)
-    return path
 
 
 def report_json(capsys, build, *extra):
@@ -26,7 +15,7 @@ def report_json(capsys, build, *extra):
     return json.loads(capsys.readouterr().out)
 
 
-def test_compile_lint_simulate_report(tmp_path, capsys):
+def test_compile_lint_simulate_report(tmp_path, capsys, monkeypatch):
     model = float_model(tmp_path / "m.onnx", np.random.default_rng(0))
     build = tmp_path / "b"
     assert main(["compile", str(model), "--bits", "4", "--state-bits", "4", "--state-quant", "threshold-centered",
@@ -40,9 +29,9 @@ def test_compile_lint_simulate_report(tmp_path, capsys):
 
     x = (np.random.default_rng(1).random((10, 6, 24)) < 0.4).astype(np.uint8)
     np.save(tmp_path / "x.npy", x)
+    monkeypatch.chdir(tmp_path)  # paths as a user types them, relative to where they are
     for engine in ("golden", "rtl"):
-        assert main(["simulate", str(build), "--input", str(tmp_path / "x.npy"),
-                     "--output", str(tmp_path / f"{engine}.npy"), "--engine", engine]) == 0
+        assert main(["simulate", "b", "--input", "x.npy", "--output", f"{engine}.npy", "--engine", engine]) == 0
     golden_out, rtl_out = np.load(tmp_path / "golden.npy"), np.load(tmp_path / "rtl.npy")
     np.testing.assert_array_equal(rtl_out, golden_out)
     assert golden_out.sum() > 0

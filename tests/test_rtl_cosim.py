@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from rtl_cases import active_case
+from snnc.compiler.contracts import SpikeTokens
+from snnc.compiler.geometry import cycle_budget, layer_busy_bound, network_geometry
 from snnc.sim import rtl
 
 DEFAULT_CASES = range(24)
@@ -22,7 +24,20 @@ def check_case(i, tmp_path, simulator):
     for name, states in expected_final_states(net, trace).items():
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
     np.testing.assert_array_equal(result.counts, out.reshape(*out.shape[:2], -1).sum(axis=0))
-    assert np.all(result.cycles > 0)
+    check_cycles(net, x, lanes, trace, result)
+
+
+def check_cycles(net, x, lanes, trace, result):
+    """The cycle model of snnc.compiler.geometry bounds what the RTL measured: each engine's busy
+    cycles from the spikes it was actually given, the whole run by cycle_budget (the board's RUN
+    timeout) from the input tokens alone."""
+    inputs = [x] + [trace.outputs[lif.name] for lif in net.lifs[:-1]]
+    for b in range(x.shape[1]):
+        n_tokens = len(SpikeTokens.for_neurons(x[0, b].size).encode(x[:, b]))
+        assert 0 < result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
+        for lif, geo, spikes in zip(net.lifs, network_geometry(net, lanes), inputs):
+            bound = layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])
+            assert result.busy[lif.name][b] <= bound, (lif.name, b, int(result.busy[lif.name][b]), bound)
 
 
 @pytest.mark.parametrize("i", DEFAULT_CASES)

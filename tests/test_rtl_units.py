@@ -70,7 +70,7 @@ def test_codec_exhaustive(mode, bits):
 ])
 def test_lif_update_matches_golden(levels, reset, leak):
     syn, lif = sized(lif_of(levels, reset=reset, leak=leak), [60, -60])
-    dut = LIFUpdate(lif, syn.acc_bits)
+    dut = LIFUpdate(lif, syn.current_bits)
     rng = np.random.default_rng(0)
     currents = rng.integers(-60, 61, 200)
     expected_spikes, expected_states, v = [], [], np.zeros(1, np.int64)

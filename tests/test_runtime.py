@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
+from netgen import float_mlp_model as float_model
 from snnc.cli import main
-from snnc.rtl_gen.board_core import uart_divisor
+from snnc.compiler import build_folder
+from snnc.compiler import contracts as hp
 from snnc.runtime import Device, LinkError
-from snnc.runtime.device import load_board_build
 from snnc.runtime.sim_link import FaultyLink, SimLink
-from test_rtl_cli import float_model
 
 BAUD = "3000000"  # the simulation runs every UART bit; the fastest rate keeps the tests short
 
@@ -81,11 +81,11 @@ def test_board_with_another_network_is_refused(build, tmp_path):
     config = json.loads((build / "build.json").read_text())
     other_config = json.loads((other / "build.json").read_text())
     assert other_config["identity"] != config["identity"]
-    link = SimLink((other / "snnc_board.v").read_text(), 100e6, uart_divisor(100e6, int(BAUD)), work_dir=other / "sim")
+    link = SimLink((other / "snnc_board.v").read_text(), 100e6, hp.uart_divisor(100e6, int(BAUD)), work_dir=other / "sim")
     try:
         with pytest.raises(LinkError, match=f"the board runs another network \\(design {other_config['identity']:08x}, "
                                             f"this build is {config['identity']:08x}\\)"):
-            Device(*load_board_build(build), link)
+            Device(*build_folder.load(build), link)
     finally:
         link.close()
 
@@ -117,7 +117,6 @@ def test_snnc_run_errors(build, tmp_path, capsys):
 
 
 def test_board_rejects_bad_commands(build, spikes, reference):
-    from snnc.rtl_gen import host_protocol as hp
     from snnc.runtime import input_tokens
 
     with Device.simulated(build) as d:
@@ -126,7 +125,7 @@ def test_board_rejects_bad_commands(build, spikes, reference):
             p.transact(0x7F)
         with pytest.raises(LinkError, match="LOAD: the board answered 'bad argument'"):
             p.transact(hp.CMD_LOAD, [4095, 1, 2])  # past the end of the input buffer
-        tokens = input_tokens(spikes[:, 0])
+        tokens = input_tokens(d.net, spikes[:, 0])
         p.transact(hp.CMD_LOAD, [0, *tokens])
         with pytest.raises(LinkError, match="RUN: the board answered 'bad argument'"):
             p.transact(hp.CMD_RUN, [len(tokens), 9], 4, 0.01)  # 8 timestep ends for 9 timesteps

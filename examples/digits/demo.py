@@ -24,12 +24,11 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).parent))
 from train import Config, as_input, load, train  # noqa: E402
 
-from snnc.cli import main as snnc, synthesis_of, utilisation  # noqa: E402
 from snnc.boards import get_board  # noqa: E402
-from snnc.compiler import ir  # noqa: E402
+from snnc.build import BuildConfig, build, synthesis  # noqa: E402
+from snnc.compiler.errors import SnncError  # noqa: E402
 from snnc.frontend import export_onnx  # noqa: E402
 from snnc.runtime import Device  # noqa: E402
-from snnc.runtime.device import load_board_build  # noqa: E402
 from snnc.sim import golden  # noqa: E402
 
 
@@ -53,13 +52,15 @@ def main() -> int:
     _, float_acc = train(Config(weights="float", state_quant="none", epochs=args.epochs, seed=args.seed), data)
     model, qat_acc = train(cfg, data)
 
-    onnx_path, build = args.output / "digits.onnx", args.output / f"digits_{args.board}"
+    onnx_path, build_dir = args.output / "digits.onnx", args.output / f"digits_{args.board}"
     print(f"[2/5] export {onnx_path}, snnc compile --bits 4 --board {args.board}")
     export_onnx(model, onnx_path, cfg.timesteps, (64,))
-    if snnc(["compile", str(onnx_path), "--bits", "4", "--board", args.board, "--baud", str(args.baud),
-             "--lanes", str(args.lanes), "-o", str(build)]) != 0:
+    try:
+        result = build(BuildConfig(onnx_path, build_dir, bits=4, lanes=args.lanes, board=args.board, baud=args.baud))
+    except SnncError as e:
+        print(f"snnc: error: {e}", file=sys.stderr)
         return 1
-    net, config = load_board_build(build)
+    net, settings = result.net, result.settings
 
     print("[3/5] golden model on the whole test split")
     x, y = data.x_test, data.y_test
@@ -71,16 +72,16 @@ def main() -> int:
 
     n = min(args.rtl_samples, x.shape[1])
     print(f"[4/5] the board core in Verilator over its UART ({args.baud} baud), {n} samples")
-    with Device.simulated(build) as device:
+    with Device.simulated(build_dir) as device:
         out, cycles = device.run(x[:, :n], progress=lambda r: tqdm(r, unit="sample", leave=False))
     rtl_acc = float((golden.classify(out) == y[:n]).mean())
     per_sample = [np.array_equal(out[:, b], ref[:, b].reshape(out[:, b].shape)) for b in range(n)]
     agreement = 100.0 * np.mean(per_sample)
 
     print("[5/5] Yosys synth_xilinx of the board core")
-    util = utilisation(synthesis_of(build, config)["resources"], get_board(args.board))
-
     board = get_board(args.board)
+    util = board.utilisation(synthesis(build_dir, settings)["resources"])
+
     rows = [
         ("float model (PyTorch), test split", f"{100 * float_acc:.2f}%"),
         ("QAT W4 / S4 threshold-centered (PyTorch)", f"{100 * qat_acc:.2f}%"),
@@ -93,7 +94,7 @@ def main() -> int:
     ] + [(f"{k} on {board.part}", f"{u['used']:g} / {u['available']} ({u['percent']:.2f}%)") for k, u in util.items()]
     width = max(len(r[0]) for r in rows)
     table = "\n".join([f"snnc demo: digits 64-128-10 on {board.title}, {args.lanes} lanes, design "
-                       f"{config['identity']:08x}", "-" * (width + 40)] +
+                       f"{settings.identity:08x}", "-" * (width + 40)] +
                       [f"{k.ljust(width)}  {v}" for k, v in rows])
     print("\n" + table)
     (args.output / "demo.txt").write_text(table + "\n")

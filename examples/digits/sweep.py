@@ -130,7 +130,7 @@ def write_markdown(rows, seeds: list[int], command: str, minutes: float, path: P
         "timesteps (train spikes re-sampled each epoch, test spikes fixed per seed). Network 64-128-10 LIF",
         "(beta 0.875, threshold 1, reset subtract), 40 epochs of Adam (lr 2e-3, cosine), batch 64, cross-entropy",
         "on spike counts. Accuracy is the mean over seeds, +- the standard deviation, then each seed's value.",
-        "Every quantized model runs the integer semantics of SPEC section 2 in eval mode, so these numbers are",
+        "Every quantized model runs the integer semantics of docs/spec.md section 2 in eval mode, so these numbers are",
         "what `snnc compile` and the RTL produce on the same spikes.",
         "",
         "## The deployment configuration",

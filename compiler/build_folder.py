@@ -1,0 +1,164 @@
+"""The BUILD_DIR format (docs/spec.md section 4): file names, the settings file, loading with
+checks, and the atomic writes every stage uses.  The build library writes build folders, the
+simulators and the host runtime read them; none of it needs Amaranth.
+
+    .snnc-build       marker: snnc wrote this folder (another folder is never overwritten)
+    build.json        BuildSettings: lanes, Verilog names, and for a board build its clock, baud, identity
+    network.json/.npz the fixed-point IR (ir.save)
+    snnc_top.v        the network's Verilog; snnc_board.v the board core's, for a board build
+    vivado/           the board's Vivado project (Amaranth's Xilinx platform)
+    report.json/.txt  the build report; synth/ the cached Yosys estimate; rtl_run.json the last RTL run
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import ir
+from .errors import SnncError
+
+MARKER = ".snnc-build"
+SETTINGS = "build.json"
+IR_STEM = "network"
+RTL_RUN = "rtl_run.json"
+REPORT_JSON, REPORT_TEXT = "report.json", "report.txt"
+SYNTH_DIR = "synth"
+SIM_DIR = "sim"
+BOARD_FILES = "vivado"
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """build.json.  lanes: requested lanes per layer; top/verilog: the network's module and file;
+    for a board build: board name, part, clock (Hz), UART baud, 32-bit design identity and the
+    board core's Verilog file."""
+
+    lanes: int
+    top: str
+    verilog: str
+    board: str | None = None
+    part: str | None = None
+    clk_hz: float | None = None
+    baud: int | None = None
+    identity: int | None = None
+    board_verilog: str | None = None
+    board_files: str | None = None
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, doc, where: str) -> "BuildSettings":
+        if not isinstance(doc, dict):
+            raise SnncError(f"{where}: not a JSON object")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(doc) - names)
+        if unknown:
+            raise SnncError(f"{where}: unknown field '{unknown[0]}'")
+        types = {"lanes": int, "top": str, "verilog": str, "board": str, "part": str, "clk_hz": (int, float),
+                 "baud": int, "identity": int, "board_verilog": str, "board_files": str}
+        for name in ("lanes", "top", "verilog"):
+            if name not in doc:
+                raise SnncError(f"{where}: field '{name}' is missing")
+        for name, value in doc.items():
+            if not isinstance(value, types[name]) or isinstance(value, bool):
+                raise SnncError(f"{where}: field '{name}' must be {getattr(types[name], '__name__', 'a number')}, "
+                                f"got {value!r}")
+        if doc["lanes"] < 1:
+            raise SnncError(f"{where}: field 'lanes' must be at least 1, got {doc['lanes']}")
+        board_fields = ("part", "clk_hz", "baud", "identity", "board_verilog", "board_files")
+        if "board" in doc:
+            missing = [f for f in board_fields if f not in doc]
+            if missing:
+                raise SnncError(f"{where}: board build without field '{missing[0]}'")
+            if not doc["clk_hz"] > 0 or not 0 < doc["baud"] or not 0 <= doc["identity"] < 1 << 32:
+                raise SnncError(f"{where}: clk_hz, baud or identity out of range")
+        for name in ("verilog", "board_verilog", "board_files"):
+            if name in doc and (Path(doc[name]).name != doc[name] or doc[name] in ("", ".", "..")):
+                raise SnncError(f"{where}: field '{name}' must be a file name in the build folder, got {doc[name]!r}")
+        return cls(**doc)
+
+
+def is_build(path: Path) -> bool:
+    return (Path(path) / IR_STEM).with_suffix(".json").is_file() and (Path(path) / SETTINGS).is_file()
+
+
+def load(build: Path) -> tuple[ir.Network, BuildSettings]:
+    """The IR and the settings of a BUILD_DIR, both checked; SnncError naming the file and field."""
+    build = Path(build)
+    if not is_build(build):
+        raise SnncError(f"{build}: not an snnc build folder (no {IR_STEM}.json); run snnc compile first")
+    where = str(build / SETTINGS)
+    try:
+        doc = json.loads((build / SETTINGS).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise SnncError(f"{where}: not readable JSON ({type(e).__name__})") from None
+    return ir.load(build / IR_STEM), BuildSettings.from_json(doc, where)
+
+
+def load_json(path: Path) -> dict | None:
+    """A JSON object written by snnc in a build folder, None if absent; SnncError if damaged."""
+    if not Path(path).exists():
+        return None
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise SnncError(f"{path}: not readable JSON ({type(e).__name__}); delete it to start over") from None
+    if not isinstance(doc, dict):
+        raise SnncError(f"{path}: not a JSON object; delete it to start over")
+    return doc
+
+
+@contextlib.contextmanager
+def new_build(path: Path):
+    """Yield a fresh temporary folder beside `path` that replaces it if the block succeeds.
+    A non-empty folder that snnc did not write is never replaced."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SnncError(f"{path}: exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not (path / MARKER).exists():
+        raise SnncError(f"{path}: folder is not empty and was not created by snnc; choose another -o")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        (tmp / MARKER).write_text("written by snnc compile\n")
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_json(path: Path, doc: dict) -> None:
+    """Write a JSON file of a build folder (its sub-folder made if needed) so that a failure
+    leaves the old file (or none), never a partial one."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(Path(path), lambda f: f.write((json.dumps(doc, indent=1) + "\n").encode()))
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """Write a .npy file the user named so that a failure leaves no partial file behind."""
+    _write_atomic(Path(path), lambda f: np.save(f, array))
+
+
+def _write_atomic(path: Path, write) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SnncError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

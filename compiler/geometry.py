@@ -1,0 +1,168 @@
+"""Hardware geometry: the one place where a layer's shapes, neuron groups, kernel taps, fan-out,
+RAM widths and depths, spike-address widths and cycle costs are computed.  The compiler (shapes,
+reports), the RTL generator (memories, counters, tables), the simulators (state read-back) and
+the runtime (timeouts) all read them from here.
+
+A synapse + LIF layer runs on an event-driven engine with P lanes (docs/rtl.md).  Dense is the
+1x1 case of a convolution: C_in = inputs, H = W = 1, C_out = outputs.  Neurons are grouped P output
+channels at a time: group (og, pixel) holds neurons (og*P + lane, pixel) for lane < P, so there
+are ceil(C_out / P) * H_out * W_out groups, each one word of every per-neuron RAM.
+"""
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+
+from .contracts import SpikeTokens
+
+
+def conv_out_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a convolution along one axis (may be < 1 when the kernel does not fit)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def conv_out_shape(c_out: int, in_shape: tuple[int, int, int], kernel: tuple[int, int], stride: int,
+                   padding: int) -> tuple[int, int, int]:
+    """[C_out, H_out, W_out] of a 2-D convolution of an input [C, H, W]."""
+    return (int(c_out), conv_out_size(in_shape[1], kernel[0], stride, padding),
+            conv_out_size(in_shape[2], kernel[1], stride, padding))
+
+
+def signed_bits(lo: int, hi: int) -> int:
+    """Width of the smallest two's-complement register holding every integer in [lo, hi]."""
+    return max((int(x) if x >= 0 else ~int(x)).bit_length() + 1 for x in (lo, hi))
+
+
+def unsigned_bits(n: int) -> int:
+    """Width of an unsigned counter or address that holds 0..n (at least 1 bit)."""
+    return max(1, int(n).bit_length())
+
+
+def index_range(n: int) -> range:
+    """The values of an index or address into n things, as an RTL signal shape: range(max(n, 2)),
+    so it has at least 1 bit (Verilog has no zero-width wires)."""
+    return range(max(int(n), 2))
+
+
+def _taps(y: int, size_out: int, kernel: int, stride: int, padding: int) -> tuple[tuple[int, int], ...]:
+    """(output coordinate, kernel offset) pairs that input coordinate y feeds along one axis."""
+    return tuple((o, y + padding - o * stride) for o in range(size_out) if 0 <= y + padding - o * stride < kernel)
+
+
+class LayerGeometry:
+    """The integer layout of one synapse (ir.Dense or ir.Conv2d) on an engine of `lanes` lanes.
+
+    c, h, w: input; kh, kw, stride, pad: kernel; co, ho, wo: output; lanes (at most co);
+    go = ceil(co / lanes) channel groups; groups = go * ho * wo neuron groups (RAM words).
+    """
+
+    def __init__(self, synapse, lanes: int = 1):
+        self.synapse = synapse
+        if synapse.weight.ndim == 2:  # Dense
+            (self.c, self.h, self.w), (self.kh, self.kw), self.stride, self.pad = (synapse.weight.shape[1], 1, 1), (1, 1), 1, 0
+        else:
+            (self.c, self.h, self.w), (self.kh, self.kw) = synapse.in_shape, synapse.weight.shape[2:]
+            self.stride, self.pad = synapse.stride, synapse.padding
+        self.co, self.ho, self.wo = conv_out_shape(synapse.weight.shape[0], (self.c, self.h, self.w),
+                                                   (self.kh, self.kw), self.stride, self.pad)
+        self.lanes = max(1, min(int(lanes), self.co))
+        self.go = -(-self.co // self.lanes)
+        self.pixels = self.ho * self.wo
+        self.groups = self.go * self.pixels
+        self.inputs = self.c * self.h * self.w
+
+    @cached_property
+    def row_taps(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """For each input row y: the (output row, kernel row) pairs it feeds."""
+        return tuple(_taps(y, self.ho, self.kh, self.stride, self.pad) for y in range(self.h))
+
+    @cached_property
+    def col_taps(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        return tuple(_taps(x, self.wo, self.kw, self.stride, self.pad) for x in range(self.w))
+
+    max_row_taps = property(lambda self: max(1, max(len(t) for t in self.row_taps)))
+    max_col_taps = property(lambda self: max(1, max(len(t) for t in self.col_taps)))
+
+    @property
+    def fan_out(self) -> int:
+        """Most currents one input spike touches (the event-driven work of one spike)."""
+        return self.co * max(len(t) for t in self.row_taps) * max(len(t) for t in self.col_taps)
+
+    @property
+    def cycles_per_spike(self) -> int:
+        """Scatter cycles of the costliest input spike: one weight row of P lanes per cycle."""
+        return max(1, self.go * max(len(t) for t in self.row_taps) * max(len(t) for t in self.col_taps))
+
+    @cached_property
+    def weight_rows(self) -> np.ndarray:
+        """The weight RAM's rows, int64 [c*kh*kw*go, lanes]: row ((c*kh + ky)*kw + kx)*go + og holds
+        output channels og*P .. og*P+P-1 (zeros past co)."""
+        wgt = self.synapse.weight
+        wgt = wgt[:, :, None, None] if wgt.ndim == 2 else wgt
+        padded = np.zeros((self.go * self.lanes, self.c, self.kh, self.kw), np.int64)
+        padded[: self.co] = wgt
+        return padded.reshape(self.go, self.lanes, self.c, self.kh, self.kw).transpose(2, 3, 4, 0, 1) \
+            .reshape(-1, self.lanes)
+
+    @property
+    def accumulator_bits(self) -> int:
+        """Width of one raw accumulator (unshifted, bias-free weight sum), proven by size_registers."""
+        return self.synapse.accumulator_bits
+
+    def memory_bits(self, state_bits: int, double_buffered: bool = True) -> dict[str, int]:
+        """Bits of each RAM of the engine: the weights, the accumulator banks, the state words."""
+        return {"weight": len(self.weight_rows) * self.lanes * self.synapse.weight_bits,
+                "accumulator": (2 if double_buffered else 1) * self.groups * self.lanes * self.accumulator_bits,
+                "state": self.groups * self.lanes * state_bits}
+
+    def neuron_index(self, group: int, lane: int) -> int | None:
+        """The flat C-order index of the neuron in (group, lane), None for a padding lane."""
+        og, pixel = divmod(group, self.pixels)
+        channel = og * self.lanes + lane
+        return channel * self.pixels + pixel if channel < self.co else None
+
+
+# ---- the network ---------------------------------------------------------------------------------
+
+EDGE_FIFO_DEPTH = 512  # spike tokens the network's input and output FIFOs hold
+
+
+def network_geometry(net, lanes: int) -> list[LayerGeometry]:
+    """One LayerGeometry per LIF of an ir.Network, in order."""
+    return [LayerGeometry(net.synapse_of(lif), lanes) for lif in net.lifs]
+
+
+def network_tokens(net) -> SpikeTokens:
+    """The spike-token encoding of every stream inside a network's design: wide enough for its
+    input and for every layer's neurons."""
+    sizes = [math.prod(net.input_shape)] + [lif.size for lif in net.lifs]
+    return SpikeTokens.for_neurons(max(sizes))
+
+
+# ---- cycles --------------------------------------------------------------------------------------
+# What the engine spends (docs/rtl.md): each input spike takes one cycle to be accepted and
+# `cycles_per_spike` cycles of scatter; each timestep's update takes one cycle per group, plus the
+# LIF pipeline, the serializer's end-of-timestep token and the bank hand-over.
+
+TOKEN_ACCEPT_CYCLES = 1      # the cycle an input token (spike or end of timestep) is taken
+UPDATE_OVERHEAD_CYCLES = 8   # update pipeline fill (memory + LIF latency), drain, bank swap
+START_CYCLES = 4             # start pulse to the first token taken, besides clearing the accumulators
+
+
+def layer_busy_bound(geo: LayerGeometry, n_spikes: int, n_steps: int) -> int:
+    """Upper bound on the cycles one engine is busy (scattering or updating) for n_spikes input
+    spikes over n_steps timesteps."""
+    return n_spikes * geo.cycles_per_spike + n_steps * (geo.groups + UPDATE_OVERHEAD_CYCLES)
+
+
+def cycle_budget(net, lanes: int, n_tokens: int, n_steps: int) -> int:
+    """Upper bound on the cycles from start to done for one sample of `n_tokens` input tokens
+    over `n_steps` timesteps, every engine working in turn (no overlap): the first layer scatters
+    the input's spikes, a later one at most every neuron of the layer before at every step.
+    A board that has not answered RUN after this many cycles has failed."""
+    geos = network_geometry(net, lanes)
+    fan_in = [n_tokens] + [n_steps * lif.size for lif in net.lifs[:-1]]
+    work = sum(layer_busy_bound(g, n, n_steps) + TOKEN_ACCEPT_CYCLES * (n + n_steps) for g, n in zip(geos, fan_in))
+    return work + max(g.groups for g in geos) + START_CYCLES

@@ -1,0 +1,120 @@
+"""NeuronUpdate: the update side of a layer engine (docs/rtl.md).
+
+After `start`, one group per cycle: read its P accumulators (from the bank the scatter has just
+filled) and P stored states, current = (acc << shift) + bias per lane, P LIF datapaths (LIFUpdate),
+the new states written back, the group's accumulators cleared for the next timestep, and the
+group's spike mask queued to the SpikeSerializer, which emits the spike addresses and, after the
+last group, the end-of-timestep token.  The first timestep after a reset reads every state as 0.
+
+Ports: `start` in; `idle` out (no update running and no spike left to emit: the engine may start
+the next one); `acc_rd_addr` -> `acc_rd_data` (one cycle later), `acc_clr_addr`/`acc_clr_en`: the
+drained bank; `o_spikes` spike stream; `dbg_addr` -> `dbg_state` reads a group's stored states;
+`busy` (an update is running).
+"""
+from __future__ import annotations
+
+import numpy as np
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from snnc.compiler import ir
+from snnc.compiler.contracts import SpikeTokens
+from snnc.compiler.geometry import LayerGeometry, index_range, signed_bits
+
+from .arith import times
+from .lif_update import LATENCY, LIFUpdate
+from .scatter import accumulator_layout
+from .spike_serializer import SpikeSerializer
+from .spikes import spike_stream
+from .state_codec import state_shape
+
+
+def state_layout(geo: LayerGeometry, lif: ir.LIF) -> data.ArrayLayout:
+    return data.ArrayLayout(state_shape(lif), geo.lanes)
+
+
+class NeuronUpdate(wiring.Component):
+    def __init__(self, geo: LayerGeometry, lif: ir.LIF, tokens: SpikeTokens):
+        self.geo, self.lif, self.tokens = geo, lif, tokens
+        super().__init__({
+            "start": In(1), "idle": Out(1), "busy": Out(1),
+            "acc_rd_addr": Out(index_range(geo.groups)), "acc_rd_data": In(accumulator_layout(geo)),
+            "acc_clr_addr": Out(index_range(geo.groups)), "acc_clr_en": Out(1),
+            "o_spikes": Out(spike_stream(tokens)),
+            "dbg_addr": In(index_range(geo.groups)), "dbg_state": Out(state_layout(geo, lif)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        g, lif, P = self.geo, self.lif, self.geo.lanes
+        m.submodules.state = smem = memory.Memory(shape=state_layout(g, lif), depth=max(g.groups, 2), init=[])
+        s_rd, s_wr, s_dbg = smem.read_port(), smem.write_port(), smem.read_port()
+        m.d.comb += [s_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(s_dbg.data)]
+
+        running = Signal()
+        first = Signal(init=1)  # the first timestep after a reset: the stored state reads as 0
+        u_g, u_og, u_pix = Signal(range(g.groups + 1)), Signal(range(g.go + 1)), Signal(range(g.pixels + 1))
+        with m.If(self.start):
+            m.d.sync += [running.eq(1), u_g.eq(0), u_og.eq(0), u_pix.eq(0)]
+        issuing = running & (u_g < g.groups)
+        with m.If(issuing):
+            m.d.sync += u_g.eq(u_g + 1)
+            with m.If(u_pix == g.pixels - 1):
+                m.d.sync += [u_pix.eq(0), u_og.eq(u_og + 1)]
+            with m.Else():
+                m.d.sync += u_pix.eq(u_pix + 1)
+        m.d.comb += [self.acc_rd_addr.eq(u_g), s_rd.addr.eq(u_g)]
+
+        # pipeline bookkeeping: stage 1 = memory data, stages 2.. = LIF latency
+        depth = 1 + LATENCY
+        pv = [Signal(name=f"pv{i}") for i in range(depth + 1)]
+        pg = [Signal(index_range(g.groups), name=f"pg{i}") for i in range(depth + 1)]
+        pog = [Signal(index_range(g.go), name=f"pog{i}") for i in range(depth + 1)]
+        ppix = [Signal(index_range(g.pixels), name=f"ppix{i}") for i in range(depth + 1)]
+        m.d.comb += [pv[0].eq(issuing), pg[0].eq(u_g), pog[0].eq(u_og), ppix[0].eq(u_pix)]
+        for i in range(depth):
+            m.d.sync += [pv[i + 1].eq(pv[i]), pg[i + 1].eq(pg[i]), pog[i + 1].eq(pog[i]), ppix[i + 1].eq(ppix[i])]
+        m.d.comb += [self.acc_clr_addr.eq(pg[1]), self.acc_clr_en.eq(pv[1])]
+
+        units = []
+        for lane, (shift, bias) in enumerate(zip(*self._lane_params())):
+            m.submodules[f"lif{lane}"] = unit = LIFUpdate(lif, g.synapse.current_bits)
+            shift, bias = (v if isinstance(v, int) else v[pog[1]] for v in (shift, bias))
+            m.d.comb += [unit.valid_in.eq(pv[1]), unit.first.eq(first), unit.state_in.eq(s_rd.data[lane]),
+                         unit.current.eq((self.acc_rd_data[lane] << shift) + bias)]
+            units.append(unit)
+
+        last = depth
+        m.submodules.serializer = ser = SpikeSerializer(P, g.pixels, g.groups + 2, self.tokens)
+        wiring.connect(m, wiring.flipped(self.o_spikes), ser.o_spikes)
+        valid_lanes = Array(Const(sum(1 << lane for lane in range(P) if og * P + lane < g.co), P) for og in range(g.go))
+        mask = Cat(unit.spike for unit in units) & valid_lanes[pog[last]]
+        m.d.comb += [s_wr.addr.eq(pg[last]), s_wr.data.eq(Cat(unit.state_out for unit in units)),
+                     s_wr.en.eq(pv[last].replicate(len(s_wr.en)))]
+        drained = running & (u_g == g.groups) & ~Cat(*pv[1:]).any()
+        m.d.comb += [ser.i_masks.valid.eq((pv[last] & (mask != 0)) | drained),
+                     ser.i_masks.payload.base.eq(times(pog[last], P * g.pixels) + ppix[last]),
+                     ser.i_masks.payload.mask.eq(Mux(drained, 0, mask)),
+                     ser.i_masks.payload.eot.eq(drained)]
+        with m.If(drained):
+            m.d.sync += [running.eq(0), first.eq(0)]
+        m.d.comb += [self.idle.eq(~running & ser.empty), self.busy.eq(running)]
+        return m
+
+    def _lane_params(self):
+        """Per lane, the shift and the bias: an int when every channel group has the same value,
+        else an Array over the channel groups."""
+        g, syn = self.geo, self.geo.synapse
+        out = []
+        for values, is_signed in ((syn.shift, False), (syn.bias, True)):
+            padded = np.zeros(g.go * g.lanes, np.int64)
+            padded[: g.co] = values
+            per_lane = padded.reshape(g.go, g.lanes)
+            if np.all(per_lane == per_lane[0, 0]):
+                out.append([int(per_lane[0, 0])] * g.lanes)
+            else:
+                lo, hi = int(per_lane.min()), int(per_lane.max())
+                shape = signed(signed_bits(lo, hi)) if is_signed else unsigned(max(hi.bit_length(), 1))
+                out.append([Array(Const(int(v), shape) for v in per_lane[:, lane]) for lane in range(g.lanes)])
+        return out

@@ -1,0 +1,130 @@
+"""Scatter: the accumulate side of a layer engine (docs/rtl.md).
+
+Each input spike (c, y, x) touches, for every kernel tap (ky, kx) whose output (oy, ox) exists,
+every channel group og (snnc.compiler.geometry).  One step per cycle: read one weight row of P
+lanes from the weight RAM and add it into the P accumulators of group (og, oy, ox) in the bank the
+engine gives the scatter.  The read-modify-write takes one cycle; a read of the group written the
+cycle before gets the written data (write forwarding), so back-to-back steps on one group need no
+stall.  A spike costs max(1, taps * ceil(C_out/P)) cycles.
+
+An end-of-timestep token is taken and held (`timestep_done` once the last write has landed) until
+the engine `swap`s the banks; no spike is taken meanwhile, nor while `hold` is high (the engine
+clears the banks after a reset).
+
+Ports: `i_spikes` spike stream; `acc_rd_addr` -> `acc_rd_data` (one cycle later) and
+`acc_wr_addr`/`acc_wr_data`/`acc_wr_en`: the accumulator bank (P signed accumulator_bits lanes);
+`hold`, `swap` in; `timestep_done`, `busy` (a spike is being scattered) out.
+"""
+from __future__ import annotations
+
+from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from snnc.compiler.contracts import SpikeTokens
+from snnc.compiler.geometry import LayerGeometry, index_range
+
+from .arith import times
+from .spikes import spike_stream
+
+
+def weight_layout(geo: LayerGeometry) -> data.ArrayLayout:
+    """A weight RAM row: P lanes; 1-bit weights store b for the value 2b-1 (binary {-1, +1})."""
+    wb = geo.synapse.weight_bits
+    return data.ArrayLayout(unsigned(1) if wb == 1 else signed(wb), geo.lanes)
+
+
+def accumulator_layout(geo: LayerGeometry) -> data.ArrayLayout:
+    return data.ArrayLayout(signed(geo.accumulator_bits), geo.lanes)
+
+
+class Scatter(wiring.Component):
+    def __init__(self, geo: LayerGeometry, tokens: SpikeTokens):
+        self.geo = g = geo
+        super().__init__({
+            "i_spikes": In(spike_stream(tokens)),
+            "acc_rd_addr": Out(index_range(g.groups)), "acc_rd_data": In(accumulator_layout(g)),
+            "acc_wr_addr": Out(index_range(g.groups)), "acc_wr_data": Out(accumulator_layout(g)), "acc_wr_en": Out(1),
+            "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        g = self.geo
+        rows = g.weight_rows
+        stored = (rows + 1) // 2 if g.synapse.weight_bits == 1 else rows
+        # depth at least 2: a depth-1 memory has a zero-width address, which Verilog cannot express
+        m.submodules.weights = wmem = memory.Memory(shape=weight_layout(g), depth=max(len(stored), 2),
+                                                    init=[list(map(int, r)) for r in stored])
+        w_rd = wmem.read_port()
+
+        # the event being scattered and the step within it: row tap ti, column tap tk, channel group og
+        ev_valid = Signal()
+        ev_c, ev_y, ev_x = Signal(index_range(g.c)), Signal(index_range(g.h)), Signal(index_range(g.w))
+        ti, tk = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
+        og = Signal(range(g.go + 1))
+        row_n, col_n = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
+        m.d.comb += [row_n.eq(Array(Const(len(t), range(g.max_row_taps + 1)) for t in g.row_taps)[ev_y]),
+                     col_n.eq(Array(Const(len(t), range(g.max_col_taps + 1)) for t in g.col_taps)[ev_x])]
+        flat = lambda taps, n: [taps[i][j] if j < len(taps[i]) else (0, 0) for i in range(len(taps)) for j in range(n)]
+        rows_t, cols_t = flat(g.row_taps, g.max_row_taps), flat(g.col_taps, g.max_col_taps)
+        row_i, col_i = times(ev_y, g.max_row_taps) + ti, times(ev_x, g.max_col_taps) + tk
+        oy = Array(Const(t[0], index_range(g.ho)) for t in rows_t)[row_i]
+        ky = Array(Const(t[1], index_range(g.kh)) for t in rows_t)[row_i]
+        ox = Array(Const(t[0], index_range(g.wo)) for t in cols_t)[col_i]
+        kx = Array(Const(t[1], index_range(g.kw)) for t in cols_t)[col_i]
+
+        has_work = Signal()  # a step is issued this cycle
+        m.d.comb += has_work.eq(ev_valid & (row_n != 0) & (col_n != 0))
+        last_step = (og == g.go - 1) & (tk == col_n - 1) & (ti == row_n - 1)
+        with m.If(has_work):
+            with m.If(og == g.go - 1):
+                m.d.sync += og.eq(0)
+                with m.If(tk == col_n - 1):
+                    m.d.sync += [tk.eq(0), ti.eq(ti + 1)]
+                with m.Else():
+                    m.d.sync += tk.eq(tk + 1)
+            with m.Else():
+                m.d.sync += og.eq(og + 1)
+        event_done = ~ev_valid | ~has_work | last_step
+
+        # read-modify-write of the issued step's group, one cycle behind the issue
+        rmw_valid = Signal()
+        rmw_addr = Signal(index_range(g.groups))
+        acc_addr = times(times(og, g.ho) + oy, g.wo) + ox
+        m.d.comb += [w_rd.addr.eq(times(times(times(ev_c, g.kh) + ky, g.kw) + kx, g.go) + og),
+                     self.acc_rd_addr.eq(acc_addr)]
+        m.d.sync += [rmw_valid.eq(has_work), rmw_addr.eq(acc_addr)]
+        new_acc = Signal(accumulator_layout(g))
+        fwd = Signal()  # the group read now was written last cycle: take that write, not the RAM's old word
+        fwd_data = Signal(accumulator_layout(g))
+        m.d.sync += [fwd.eq(has_work & rmw_valid & (rmw_addr == acc_addr)), fwd_data.eq(new_acc)]
+        old = Mux(fwd, fwd_data.as_value(), self.acc_rd_data.as_value())
+        old = accumulator_layout(g)(old)
+        for lane in range(g.lanes):
+            wval = w_rd.data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_rd.data[lane]
+            m.d.comb += new_acc[lane].eq(old[lane] + wval)
+        m.d.comb += [self.acc_wr_addr.eq(rmw_addr), self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(rmw_valid)]
+
+        # input: spikes start events; an end-of-timestep token waits for the engine's swap
+        eot_taken = Signal()
+        m.d.comb += self.i_spikes.ready.eq(event_done & ~eot_taken & ~self.hold)
+        with m.If(self.i_spikes.valid & self.i_spikes.ready):
+            with m.If(self.i_spikes.payload.eot):
+                m.d.sync += [eot_taken.eq(1), ev_valid.eq(0)]
+            with m.Else():
+                addr = self.i_spikes.payload.addr
+                m.d.sync += [ev_valid.eq(1), ti.eq(0), tk.eq(0), og.eq(0)]
+                if g.h * g.w == 1:
+                    m.d.sync += ev_c.eq(addr)
+                else:
+                    hw, n = g.h * g.w, g.inputs
+                    m.d.sync += [ev_c.eq(Array(Const(i // hw, index_range(g.c)) for i in range(n))[addr]),
+                                 ev_y.eq(Array(Const(i // g.w % g.h, index_range(g.h)) for i in range(n))[addr]),
+                                 ev_x.eq(Array(Const(i % g.w, index_range(g.w)) for i in range(n))[addr])]
+        with m.Elif(event_done):
+            m.d.sync += ev_valid.eq(0)
+        with m.If(self.swap):
+            m.d.sync += eot_taken.eq(0)
+        m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid)]
+        return m

@@ -1,0 +1,176 @@
+"""The build library: `snnc compile`, `simulate` and `report` as library steps over one config
+(FINN's build_dataflow is the model).  The command line, the examples and the tests call these;
+the BUILD_DIR format itself is `snnc.compiler.build_folder`.
+
+    cfg = BuildConfig("model.onnx", "build", bits=4, lanes=4, board="arty-a7-35")
+    result = build(cfg)                       # runs BUILD_STEPS in order, then writes BUILD_DIR whole
+    out = simulate("build", spikes, "rtl")    # golden or RTL; an RTL run's cycles go into the report
+    rep = report("build")                     # compiler + design + synthesis + board + measured cycles
+
+Each step takes the config and the build so far and returns it with its part added; a step that
+finds a user error raises SnncError before anything is written.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from snnc import boards
+from snnc.compiler import Network, build_folder, ir
+from snnc.compiler import contracts as hp
+from snnc.compiler.build_folder import BuildSettings
+from snnc.compiler.contracts import NETWORK_TOP, BOARD_TOP
+from snnc.compiler.errors import SnncError
+from snnc.compiler.passes import Options, compile_onnx
+from snnc.sim import golden
+
+from .report import build_report, format_build_report
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """What to build.  model: the ONNX file; output: BUILD_DIR; bits/state_bits/state_quant/
+    per_channel: compiler options (None keeps the model's choice); lanes: neuron lanes per layer;
+    board: a name from `snnc boards` (adds the board core and its Vivado project); baud: the
+    board's UART rate; synth: run Vivado on the board build."""
+
+    model: Path
+    output: Path
+    bits: int | None = None
+    state_bits: int | None = None
+    state_quant: str | None = None
+    per_channel: bool = False
+    lanes: int = 1
+    board: str | None = None
+    baud: int = hp.DEFAULT_BAUD
+    synth: bool = False
+
+
+@dataclass(frozen=True)
+class Build:
+    """A build in progress: the IR, the settings, and the files to write (name -> text)."""
+
+    net: Network | None = None
+    settings: BuildSettings | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def step_check_config(cfg: BuildConfig, b: Build) -> Build:
+    """Refuse impossible requests before any work: lanes, the baud rate on the board's clock, Vivado."""
+    if cfg.lanes < 1:
+        raise SnncError(f"--lanes must be at least 1, got {cfg.lanes}")
+    if cfg.board:
+        board = boards.get_board(cfg.board)
+        hp.uart_divisor(board.clock_hz, cfg.baud)
+    if cfg.synth and not cfg.board:
+        raise SnncError("--synth runs Vivado on a board build: give --board NAME")
+    if cfg.synth and shutil.which("vivado") is None:
+        raise SnncError("--synth needs Vivado: 'vivado' is not on PATH (leave --synth out to write the script only)")
+    return b
+
+
+def step_compile(cfg: BuildConfig, b: Build) -> Build:
+    """ONNX -> the sized fixed-point IR (snnc.compiler.passes.pipeline)."""
+    net = compile_onnx(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel))
+    return replace(b, net=net, settings=BuildSettings(lanes=cfg.lanes, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
+
+
+def step_network_verilog(cfg: BuildConfig, b: Build) -> Build:
+    from snnc.rtl_gen import network_verilog
+
+    return replace(b, files={**b.files, b.settings.verilog: network_verilog(b.net, cfg.lanes)})
+
+
+def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
+    """The board core (network, UART, host protocol), elaborated once: its Verilog is simulated
+    as it is and added to the board's Vivado project."""
+    if not cfg.board:
+        return b
+    from snnc.rtl_gen import board_verilog
+
+    board = boards.get_board(cfg.board)
+    identity = hp.design_hash(ir.fingerprint(b.net), cfg.lanes)
+    settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.baud,
+                       identity=identity, board_verilog=f"{BOARD_TOP}.v", board_files=build_folder.BOARD_FILES)
+    text = board_verilog(b.net, cfg.lanes, board.clock_hz, cfg.baud, identity)
+    return replace(b, settings=settings, files={**b.files, settings.board_verilog: text})
+
+
+BUILD_STEPS = (step_check_config, step_compile, step_network_verilog, step_board_verilog)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    net: Network
+    settings: BuildSettings
+    report: dict
+
+
+def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
+    """Run the steps, then write BUILD_DIR: in a temporary folder beside it, moved into place whole."""
+    b = Build()
+    for step in steps:
+        b = step(cfg, b)
+    rep = build_report(b.net, b.settings)
+    with build_folder.new_build(cfg.output) as tmp:
+        ir.save(b.net, tmp / build_folder.IR_STEM)
+        for name, text in b.files.items():
+            (tmp / name).write_text(text)
+        if b.settings.board:
+            board = boards.get_board(b.settings.board)
+            boards.write_board_build(board, b.files[b.settings.board_verilog], tmp / build_folder.BOARD_FILES)
+            if cfg.synth:
+                boards.run_vivado(tmp / build_folder.BOARD_FILES)
+        build_folder.save_json(tmp / build_folder.SETTINGS, b.settings.to_json())
+        build_folder.save_json(tmp / build_folder.REPORT_JSON, rep)
+        (tmp / build_folder.REPORT_TEXT).write_text(format_build_report(rep))
+    return BuildResult(Path(cfg.output), b.net, b.settings, rep)
+
+
+def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simulator: str = "verilator") -> np.ndarray:
+    """Run a build on spikes [T, B, *input_shape]; returns the output spikes uint8 [T, B, N_out].
+    An RTL run records its cycle counters in the build (the report shows them)."""
+    build_dir = Path(build_dir)
+    net, settings = build_folder.load(build_dir)
+    if engine == "golden":
+        out = golden.run(net, spikes)
+    elif engine == "rtl":
+        from snnc.sim import rtl
+
+        result = rtl.run(net, spikes, settings.lanes, simulator, build_dir / build_folder.SIM_DIR,
+                         (build_dir / settings.verilog).read_text())
+        out = result.outputs
+        build_folder.save_json(build_dir / build_folder.RTL_RUN, {
+            "simulator": simulator, "timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]),
+            "cycles_per_inference": result.cycles.tolist(),
+            "busy_cycles": {name: v.tolist() for name, v in result.busy.items()}})
+    else:
+        raise SnncError(f"unknown engine '{engine}' (choose golden or rtl)")
+    return out.reshape(*out.shape[:2], -1).astype(np.uint8)  # [T, B, N_out], also after a conv output layer
+
+
+def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
+    """Yosys' estimate of the build's design (the whole board core, UART included, for a board
+    build; the network otherwise), cached in BUILD_DIR/synth."""
+    from snnc.rtl_gen.synthesis import synthesize
+
+    cache = Path(build_dir) / build_folder.SYNTH_DIR / "synth.json"
+    cached = build_folder.load_json(cache)
+    if cached is None:
+        top = BOARD_TOP if settings.board else NETWORK_TOP
+        if log:
+            log(f"synthesizing {top} with Yosys synth_xilinx -family xc7 (cached in BUILD_DIR/{build_folder.SYNTH_DIR}) ...")
+        cached = synthesize(Path(build_dir) / (settings.board_verilog or settings.verilog), cache.parent, top)
+        build_folder.save_json(cache, cached)
+    return cached
+
+
+def report(build_dir: Path, synth: bool = True, log=None) -> dict:
+    """The report of a build: the compiler's, the design's RAMs, Yosys' estimate (and the board's
+    utilisation) unless synth=False, and the cycles of the last RTL run."""
+    net, settings = build_folder.load(build_dir)
+    run = build_folder.load_json(Path(build_dir) / build_folder.RTL_RUN)
+    return build_report(net, settings, synthesis(build_dir, settings, log) if synth else None, run)

@@ -1,0 +1,62 @@
+"""The build report: the compiler's report (widths, memories, notes), the generated design (per
+layer lanes, groups and RAM bits from snnc.compiler.geometry), Yosys' resource estimate with the
+board's utilisation, and the cycles of the last RTL run; as a dict (JSON) and as text."""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc import boards
+from snnc.compiler import ir
+from snnc.compiler.build_folder import BuildSettings
+from snnc.compiler.geometry import network_geometry
+from snnc.compiler.report import format_report, report_dict
+
+RAM_KINDS = ("weight", "accumulator", "state")
+
+
+def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = None, run: dict | None = None) -> dict:
+    rep = report_dict(net)
+    layers = []
+    for lif, geo in zip(net.lifs, network_geometry(net, settings.lanes)):
+        layers.append({"layer": lif.name, "lanes": geo.lanes, "groups": geo.groups,
+                       "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.accumulator_bits,
+                       "current_bits": geo.synapse.current_bits, "ram_bits": geo.memory_bits(lif.state_bits)})
+    rep["design"] = {"top": settings.top, "lanes": settings.lanes, "layers": layers,
+                     "ram_bits": {k: sum(d["ram_bits"][k] for d in layers) for k in RAM_KINDS}}
+    rep["synthesis"] = synth
+    if settings.board:
+        board = boards.get_board(settings.board)
+        rep["board"] = {"name": board.name, "part": board.part, "clock_hz": board.clock_hz,
+                        "utilisation": board.utilisation(synth["resources"]) if synth else None}
+    if run:
+        cycles = float(np.mean(run["cycles_per_inference"]))
+        rep["simulation"] = {**run, "mean_cycles_per_inference": cycles,
+                             "mean_cycles_per_timestep": cycles / run["timesteps"]}
+    return rep
+
+
+def format_build_report(rep: dict) -> str:
+    lines = [format_report(rep).rstrip("\n"), "",
+             f"generated design ({rep['design']['top']}, {rep['design']['lanes']} lanes):"]
+    for d in rep["design"]["layers"]:
+        r = d["ram_bits"]
+        lines.append(f"  {d['layer']:<18} {d['groups']} groups x {d['lanes']} lanes, state "
+                     f"{d['state_bits_per_neuron']} bits/neuron, RAM bits: weights {r['weight']}, "
+                     f"accumulators {r['accumulator']} (2 banks of {d['accumulator_bits']} b), states {r['state']}")
+    total = rep["design"]["ram_bits"]
+    lines.append(f"  total RAM bits: weights {total['weight']}, accumulators {total['accumulator']}, "
+                 f"states {total['state']}")
+    synth = rep.get("synthesis")
+    if synth:
+        lines += ["", f"Artix-7 estimate ({synth['tool']} synth_xilinx -family xc7):",
+                  "  " + "  ".join(f"{k} {v}" for k, v in synth["resources"].items()),
+                  f"  longest combinational path: {synth['lut_levels']} LUT levels"]
+    board = rep.get("board")
+    if board and board["utilisation"]:
+        lines += [f"  {board['name']} ({board['part']}): " + ", ".join(
+            f"{k} {u['used']:g}/{u['available']} ({u['percent']:.1f}%)" for k, u in board["utilisation"].items())]
+    sim = rep.get("simulation")
+    if sim:
+        lines += ["", f"cycles ({sim['simulator']}, {sim['samples']} samples x {sim['timesteps']} timesteps): "
+                  f"{sim['mean_cycles_per_inference']:.0f} per inference, {sim['mean_cycles_per_timestep']:.1f} per timestep"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,181 @@
+"""The layer engine's sub-components in Amaranth's simulator, each against the golden model:
+the Scatter fills an accumulator bank with exactly the raw synaptic sums, the NeuronUpdate turns a
+bank into exactly the golden LIF's spikes and states, timestep after timestep."""
+import numpy as np
+import pytest
+from amaranth import Module, Value
+from amaranth.lib import memory
+from amaranth.sim import Simulator
+
+from snnc.compiler import ir
+from snnc.compiler import levels as codec
+from snnc.compiler.contracts import SpikeTokens
+from snnc.compiler.geometry import LayerGeometry, network_tokens
+from snnc.compiler.passes import size_registers
+from snnc.rtl_gen.neuron_update import NeuronUpdate
+from snnc.rtl_gen.scatter import Scatter, accumulator_layout
+from snnc.sim import golden
+
+
+def conv_net(rng, in_shape=(2, 5, 4), co=3, k=3, stride=1, pad=1, bits=4, levels=True):
+    lo, hi = -(1 << (bits - 1)) + 1, (1 << (bits - 1)) - 1
+    w = rng.integers(lo, hi + 1, (co, in_shape[0], k, k))
+    syn = ir.Conv2d("conv", w, rng.integers(-3, 4, co), rng.integers(0, 2, co), bits, in_shape, stride, pad)
+    theta = 12
+    lv = codec.integerize_levels(codec.threshold_centered_levels(3, theta), 1.0) if levels else None
+    lif = ir.LIF("lif", syn.out_shape, theta, 7, 3, "subtract", "threshold_centered" if levels else "none",
+                 int(lv[0]) if levels else -64, int(lv[-1]) if levels else 63, lv)
+    return size_registers(ir.validate(ir.Network("n", in_shape, (syn, lif))))
+
+
+def pack(values, bits):
+    return sum((int(v) & ((1 << bits) - 1)) << (i * bits) for i, v in enumerate(values))
+
+
+def unpack(word, bits, n, signed=True):
+    out = [(word >> (i * bits)) & ((1 << bits) - 1) for i in range(n)]
+    return [v - (1 << bits) if signed and v >> (bits - 1) else v for v in out]
+
+
+class ScatterHarness:
+    """A Scatter writing into a real accumulator bank, with a second read port to inspect it."""
+
+    def __init__(self, geo, tokens):
+        self.m = Module()
+        self.m.submodules.dut = self.dut = Scatter(geo, tokens)
+        self.m.submodules.bank = bank = memory.Memory(shape=accumulator_layout(geo), depth=max(geo.groups, 2), init=[])
+        rd, wr, self.peek = bank.read_port(), bank.write_port(), bank.read_port(domain="comb")
+        d = self.dut
+        self.m.d.comb += [rd.addr.eq(d.acc_rd_addr), d.acc_rd_data.eq(rd.data), wr.addr.eq(d.acc_wr_addr),
+                          wr.data.eq(d.acc_wr_data), wr.en.eq(d.acc_wr_en)]
+
+
+@pytest.mark.parametrize("lanes, stride, pad", [(1, 1, 1), (2, 1, 1), (4, 2, 0), (3, 1, 0)])
+def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
+    rng = np.random.default_rng(lanes)
+    net = conv_net(rng, stride=stride, pad=pad)
+    syn = net.layers[0]
+    geo, tokens = LayerGeometry(syn, lanes), network_tokens(net)
+    h = ScatterHarness(geo, tokens)
+    x = (rng.random((2, *syn.in_shape)) < 0.3).astype(np.uint8)  # two timesteps, one scattered at a time
+    plain = ir.Conv2d("raw", syn.weight, np.zeros_like(syn.bias), np.zeros_like(syn.shift), syn.weight_bits,
+                      syn.in_shape, stride, pad)
+    sim = Simulator(h.m)
+    sim.add_clock(1e-8)
+    ab = geo.accumulator_bits
+
+    async def bench(ctx):
+        d = h.dut
+        expect = np.zeros(syn.out_shape, np.int64)
+        for t in range(len(x)):
+            expect = expect + golden.synaptic_current(plain, x[t:t + 1])[0]  # the bank is not cleared here
+            cycles = 0
+            for token in tokens.encode(x[t:t + 1])[:]:
+                ctx.set(d.i_spikes.payload.as_value(), int(token))
+                ctx.set(d.i_spikes.valid, 1)
+                await ctx.tick().until(d.i_spikes.ready)
+                cycles += 1
+            ctx.set(d.i_spikes.valid, 0)
+            while not ctx.get(d.timestep_done):
+                await ctx.tick()
+                cycles += 1
+            assert not ctx.get(d.i_spikes.ready)  # held until the swap
+            ctx.set(d.swap, 1)
+            await ctx.tick()
+            ctx.set(d.swap, 0)
+            assert cycles <= x[t].sum() * (geo.cycles_per_spike + 1) + 3
+            got = np.zeros(syn.out_shape, np.int64)
+            for g in range(geo.groups):
+                ctx.set(h.peek.addr, g)
+                for lane, v in enumerate(unpack(ctx.get(Value.cast(h.peek.data)), ab, geo.lanes)):
+                    n = geo.neuron_index(g, lane)
+                    if n is not None:
+                        got.reshape(-1)[n] = v
+            np.testing.assert_array_equal(got, expect, err_msg=f"timestep {t}")
+
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("lanes, levels", [(1, True), (2, True), (4, False), (3, False)])
+def test_neuron_update_equals_golden_lif(lanes, levels):
+    rng = np.random.default_rng(10 + lanes)
+    net = conv_net(rng, levels=levels)
+    syn, lif = net.layers
+    geo, tokens = LayerGeometry(syn, lanes), network_tokens(net)
+    dut = NeuronUpdate(geo, lif, tokens)
+    steps = 5
+    raw = rng.integers(-20, 21, (steps, *syn.out_shape))  # raw sums the scatter would have left
+    current = (raw << syn.shift[None, :, None, None]) + syn.bias[None, :, None, None]
+    v = np.zeros(lif.shape, np.int64)
+    want_spikes, want_states = [], []
+    for t in range(steps):
+        s, v = golden.lif_step(lif, v, current[t])
+        want_spikes.append(s)
+        want_states.append(codec.encode(v, lif.levels) if levels else v)
+    ab, sb = geo.accumulator_bits, lif.state_bits
+    banks = [{g: pack([raw[t].reshape(-1)[n] if (n := geo.neuron_index(g, ln)) is not None else 0
+                       for ln in range(geo.lanes)], ab) for g in range(geo.groups)} for t in range(steps)]
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    got_spikes, cleared = [], []
+
+    async def bank_model(ctx):  # the drained bank: one cycle of read latency, clears recorded
+        t = 0
+        edges = ctx.tick().sample(dut.acc_rd_addr, dut.acc_clr_en, dut.acc_clr_addr, dut.o_spikes.valid,
+                                  dut.o_spikes.payload.eot)
+        async for _clk, _rst, addr, clr, clr_addr, valid, eot in edges:
+            ctx.set(Value.cast(dut.acc_rd_data), banks[min(t, steps - 1)].get(addr, 0))
+            if clr:
+                cleared.append(clr_addr)
+            if valid and eot:
+                t += 1
+
+    async def bench(ctx):
+        ctx.set(dut.o_spikes.ready, 1)
+        for t in range(steps):
+            while not ctx.get(dut.idle):
+                await ctx.tick()
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            spikes = np.zeros(lif.size, np.uint8)
+            while True:
+                await ctx.tick()
+                if ctx.get(dut.o_spikes.valid):
+                    if ctx.get(dut.o_spikes.payload.eot):
+                        break
+                    spikes[ctx.get(dut.o_spikes.payload.addr)] = 1
+            got_spikes.append(spikes)
+            while not ctx.get(dut.idle):
+                await ctx.tick()
+            states = np.zeros(lif.size, np.int64)
+            for g in range(geo.groups):
+                ctx.set(dut.dbg_addr, g)
+                await ctx.tick()
+                word = ctx.get(Value.cast(dut.dbg_state))
+                for ln, value in enumerate(unpack(word, sb, geo.lanes, signed=not levels)):
+                    if (n := geo.neuron_index(g, ln)) is not None:
+                        states[n] = value
+            np.testing.assert_array_equal(states, want_states[t].reshape(-1), err_msg=f"states at {t}")
+
+    sim.add_process(bank_model)
+    sim.add_testbench(bench)
+    sim.run_until(1e-8 * 4000)
+    assert len(got_spikes) == steps
+    for t in range(steps):
+        np.testing.assert_array_equal(got_spikes[t], want_spikes[t].reshape(-1), err_msg=f"spikes at {t}")
+    assert sorted(set(cleared)) == list(range(geo.groups))
+    assert sum(s.sum() for s in got_spikes) > 0
+
+
+def test_spike_tokens_put_the_end_marker_above_every_address():
+    for n in (1, 2, 3, 255, 256, 257, 65_535, 65_536, 65_537, 100_000):
+        tokens = SpikeTokens.for_neurons(n)
+        assert n - 1 < tokens.eot and tokens.eot < 1 << tokens.token_bits
+        assert (n - 1).bit_length() <= tokens.address_bits <= max(1, (n - 1).bit_length())
+    x = np.zeros((2, 70_000), np.uint8)
+    x[0, [0, 65_536, 69_999]] = 1
+    tokens = SpikeTokens.for_neurons(70_000)
+    assert tokens.encode(x).tolist() == [0, 65_536, 69_999, 1 << 17, 1 << 17]
+    np.testing.assert_array_equal(tokens.decode(tokens.encode(x), 2, 70_000), x)
