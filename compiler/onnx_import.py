@@ -22,8 +22,9 @@ from .graph import Flatten, Graph, Neuron, Synapse
 # Nodes that only compute Reshape targets from shapes; they never touch spike or current data.
 SHAPE_PLUMBING = {"Shape", "Slice", "Concat", "Gather", "Unsqueeze", "Squeeze", "Cast", "Constant", "Identity"}
 QUANT_DTYPE_BITS = {"int4": 4, "int8": 8}
-LIF_ATTRIBUTES = {"beta", "threshold", "reset", "state_lsb", "state_quant", "state_levels", "state_min", "state_max",
-                  "order"}
+_F, _S = onnx.AttributeProto.FLOAT, onnx.AttributeProto.STRING
+LIF_ATTRIBUTES = {"beta": _F, "threshold": _F, "reset": _S, "state_lsb": _F, "state_quant": _S,
+                  "state_levels": onnx.AttributeProto.FLOATS, "state_min": _F, "state_max": _F, "order": _S}
 
 
 def load_model(path: str | Path) -> onnx.ModelProto:
@@ -37,6 +38,14 @@ def load_model(path: str | Path) -> onnx.ModelProto:
         raise SnncError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
     if not model.graph.node:
         raise SnncError(f"{path}: not an ONNX model (no graph nodes)")
+    g = model.graph
+    names = [("graph name", g.name)] + [(f"node {i} name", n.name) for i, n in enumerate(g.node)] + \
+        [(f"tensor name of node {i}", t) for i, n in enumerate(g.node) for t in (*n.input, *n.output)] + \
+        [("initializer name", t.name) for t in g.initializer] + [("graph input or output name", v.name)
+                                                                  for v in (*g.input, *g.output)]
+    bad = next((what for what, name in names if not isinstance(name, str)), None)
+    if bad:  # protobuf hands out bytes where a string field is not valid UTF-8
+        raise SnncError(f"{path}: the {bad} is not valid UTF-8 text")
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
@@ -72,13 +81,24 @@ class _Reader:
         self.input_shape = tuple(feats)
 
     def value(self, name: str, node: onnx.NodeProto) -> np.ndarray:
-        """A constant tensor (initializer or Constant node) as numpy."""
-        if name in self.consts:
-            return numpy_helper.to_array(self.consts[name])
+        """A constant tensor (initializer or Constant node, any of its value_* forms) as numpy,
+        checked finite."""
         src = self.producer.get(name)
-        if src is not None and src.op_type == "Constant":
-            return numpy_helper.to_array(src.attribute[0].t)
-        raise SnncError(f"{_where(node)}: input '{name}' must be a constant")
+        try:
+            if name in self.consts:
+                array = numpy_helper.to_array(self.consts[name])
+            elif src is not None and src.op_type == "Constant" and len(src.attribute) == 1:
+                value = onnx.helper.get_attribute_value(src.attribute[0])
+                array = numpy_helper.to_array(value) if isinstance(value, onnx.TensorProto) else np.asarray(value)
+            else:
+                raise SnncError(f"{_where(node)}: input '{name}' must be a constant")
+        except (ValueError, TypeError) as e:  # a tensor whose data does not match its type or shape
+            raise SnncError(f"{_where(node)}: constant '{name}' is malformed ({e})") from None
+        if array.dtype.kind not in "biuf" and str(array.dtype) not in QUANT_DTYPE_BITS:  # int4 is ml_dtypes
+            raise SnncError(f"{_where(node)}: constant '{name}' must be numeric, not {array.dtype}")
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise SnncError(f"{_where(node)}: constant '{name}' holds NaN or infinite values")
+        return array
 
     def weight(self, name: str, node: onnx.NodeProto, out_axis: int):
         """(real weight, q or None, per-output scale or None, bits or None) of a weight input."""
@@ -110,6 +130,16 @@ class _Reader:
         bshape[out_axis] = n_out
         return q * scale.reshape(bshape), q, scale, bits
 
+    def synapse_weight(self, node: onnx.NodeProto, ndim: int, out_axis: int):
+        """weight() of a synapse's weight input, checked for its rank and for neurons."""
+        w, q, scale, bits = self.weight(node.input[1], node, out_axis)
+        if w.ndim != ndim:
+            raise SnncError(f"{_where(node)}: weight must have {ndim} dimensions, has shape {list(w.shape)}")
+        if 0 in w.shape:
+            raise SnncError(f"{_where(node)}: weight shape {list(w.shape)} has a zero-sized dimension (a layer "
+                            "without neurons or inputs)")
+        return w, q, scale, bits
+
     def data_consumer(self, name: str) -> onnx.NodeProto | None:
         """The one node that reads `name`'s values (Shape nodes read only its shape)."""
         users = [n for n in self.consumers.get(name, []) if n.op_type != "Shape"]
@@ -123,18 +153,35 @@ def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _lif_attributes(node: onnx.NodeProto) -> dict:
+    """The LIF node's attributes by name, each checked for its type (and floats for finiteness)."""
+    where, out = _where(node), {}
+    for attr in node.attribute:
+        kind = LIF_ATTRIBUTES.get(attr.name)
+        if kind is None:
+            raise SnncError(f"{where}: unknown attribute '{attr.name}'")
+        if attr.type != kind:
+            raise SnncError(f"{where}: attribute '{attr.name}' must be {onnx.AttributeProto.AttributeType.Name(kind)}, "
+                            f"not {onnx.AttributeProto.AttributeType.Name(attr.type)}")
+        value = onnx.helper.get_attribute_value(attr)
+        if kind == onnx.AttributeProto.STRING:
+            try:
+                value = value.decode()
+            except UnicodeDecodeError:
+                raise SnncError(f"{where}: attribute '{attr.name}' is not UTF-8 text") from None
+        elif not np.all(np.isfinite(np.asarray(value, np.float64))):
+            raise SnncError(f"{where}: attribute '{attr.name}' must be finite, got {value}")
+        out[attr.name] = value
+    return out
+
+
 def _neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
     if node.domain != DOMAIN or node.op_type != "LIF":
         raise SnncError(f"{_where(node)}: not a neuron")
-    a = _attrs(node)
+    a = _lif_attributes(node)
     where = _where(node)
-    unknown = sorted(set(a) - LIF_ATTRIBUTES)
-    if unknown:
-        raise SnncError(f"{where}: unknown attribute '{unknown[0]}'")
-    order = a.get("order", "snnc")
-    if (order.decode() if isinstance(order, bytes) else order) != "snnc":
-        raise SnncError(f"{where}: order '{order.decode() if isinstance(order, bytes) else order}' is not supported "
-                        "yet (only 'snnc'; docs/spec.md section 2)")
+    if a.get("order", "snnc") != "snnc":
+        raise SnncError(f"{where}: order '{a['order']}' is not supported yet (only 'snnc'; docs/spec.md section 2)")
     for key in ("beta", "threshold"):
         if key not in a:
             raise SnncError(f"{where}: missing attribute '{key}'")
@@ -143,8 +190,7 @@ def _neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
         raise SnncError(f"{where}: beta must be in [0, 1], got {beta:g}")
     if not theta > 0:
         raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
-    decode = lambda v: v.decode() if isinstance(v, bytes) else v
-    reset, sq = decode(a.get("reset", "subtract")), decode(a.get("state_quant", "none"))
+    reset, sq = a.get("reset", "subtract"), a.get("state_quant", "none")
     if reset not in RESET_MODES:
         raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{reset}'")
     if sq not in STATE_QUANT_MODES:
@@ -159,7 +205,7 @@ def _neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
             raise SnncError(f"{where}: state_levels given but state_quant is 'none'")
         if k < 2 or k & (k - 1) or np.any(np.diff(levels) <= 0):
             raise SnncError(f"{where}: state_levels must be 2**bits strictly ascending values, got {k}")
-        if lsb is not None and np.any(np.abs(levels / lsb - np.round(levels / lsb)) > 1e-9):
+        if lsb is not None and not np.allclose(np.round(levels / lsb) * lsb, levels, rtol=1e-9, atol=0):
             raise SnncError(f"{where}: state_levels are not multiples of state_lsb {lsb:g}")
     smin, smax = a.get("state_min"), a.get("state_max")
     if smin is not None and smax is not None and not smin <= 0 <= smax:
@@ -222,6 +268,10 @@ def import_onnx(path: str | Path) -> Graph:
             raise SnncError(f"{_where(node)}: op not supported by the snnc dialect (outside the layer chain)")
     if pending_synapse is not None or not layers:
         raise SnncError(f"{path}: the graph output must be the spikes of the last LIF")
+    try:  # the dialect holds; now ONNX's own type and shape inference, as onnxruntime will run it
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        raise SnncError(f"{path}: invalid ONNX model: {str(e).strip().splitlines()[0]}") from None
     if isinstance(layers[-1], Flatten):
         layers.pop()  # a trailing flatten only reshapes the output; the IR reports it flat anyway
     return Graph(model.graph.name or Path(path).stem, r.input_shape, tuple(layers))
@@ -233,7 +283,7 @@ def _synapse(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: b
     if op == "MatMul":
         if len(shape) != 1:
             raise SnncError(f"{where}: MatMul needs flat features, gets shape {shape} (add a Flatten/Reshape)")
-        w, q, scale, bits = r.weight(node.input[1], node, out_axis=1)
+        w, q, scale, bits = r.synapse_weight(node, 2, out_axis=1)
         to_out = lambda x: None if x is None else x.T
         w, q = w.T, to_out(q)
         bias = np.zeros(w.shape[0])
@@ -243,21 +293,26 @@ def _synapse(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: b
         if a.get("transA", 0) or a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0:
             raise SnncError(f"{where}: only Gemm with transA=0, alpha=1, beta=1 is supported")
         trans_b = a.get("transB", 0)
-        w, q, scale, bits = r.weight(node.input[1], node, out_axis=0 if trans_b else 1)
+        w, q, scale, bits = r.synapse_weight(node, 2, out_axis=0 if trans_b else 1)
         if not trans_b:
             w, q = w.T, None if q is None else q.T
         bias = r.value(node.input[2], node).astype(np.float64).reshape(-1) if len(node.input) > 2 and node.input[2] else np.zeros(w.shape[0])
     else:  # Conv
         if not folded or len(shape) != 3:
             raise SnncError(f"{where}: Conv needs input [T*B, C, H, W] (fold time and batch with a Reshape)")
-        w, q, scale, bits = r.weight(node.input[1], node, out_axis=0)
-        if w.ndim != 4:
-            raise SnncError(f"{where}: only 2-D convolution is supported")
-        strides, pads = a.get("strides", [1, 1]), a.get("pads", [0, 0, 0, 0])
-        if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])) or len(set(strides)) != 1 \
-                or len(set(pads)) != 1 or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        w, q, scale, bits = r.synapse_weight(node, 4, out_axis=0)
+        strides, pads = list(a.get("strides", [1, 1])), list(a.get("pads", [0, 0, 0, 0]))
+        if a.get("group", 1) != 1 or list(a.get("dilations", [1, 1])) != [1, 1] or len(strides) != 2 \
+                or len(set(strides)) != 1 or len(pads) != 4 or len(set(pads)) != 1 \
+                or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             raise SnncError(f"{where}: only group=1, dilation 1, equal strides and equal explicit pads are supported")
+        if strides[0] < 1 or pads[0] < 0:
+            raise SnncError(f"{where}: strides must be >= 1 and pads >= 0, got {strides} and {pads}")
+        if "kernel_shape" in a and list(a["kernel_shape"]) != list(w.shape[2:]):
+            raise SnncError(f"{where}: kernel_shape {list(a['kernel_shape'])} differs from the weight's {list(w.shape[2:])}")
         bias = r.value(node.input[2], node).astype(np.float64).reshape(-1) if len(node.input) > 2 and node.input[2] else np.zeros(w.shape[0])
+        if bias.shape != (w.shape[0],):
+            raise SnncError(f"{where}: bias has shape {list(bias.shape)}, expected [{w.shape[0]}]")
         syn = Synapse(name, "conv2d", w, bias, shape, q, scale, bits, int(strides[0]), int(pads[0]))
         if w.shape[1] != shape[0]:
             raise SnncError(f"{where}: weight has {w.shape[1]} input channels, input has {shape[0]}")

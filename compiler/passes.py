@@ -30,6 +30,11 @@ DEFAULT_REGISTER_BITS = 16  # unquantized state with no state_min/state_max: a 1
 MAX_LEAK_FRAC_BITS = 16
 MAX_GRID_REFINEMENT = 12  # how many halvings of the weight LSB a float model's state grid may take
 FLOAT32_EXACT = 1 << 24
+# Every integer the compiler derives (weights on the grid, shifts, biases, thresholds, levels, clamp
+# bounds) is at most 2**GRID_BITS in magnitude, and every proven bound (currents, membranes) at most
+# 2**VALUE_BITS: far inside int64 (and float64's exact integers, which the golden model's products use).
+GRID_BITS = 40
+VALUE_BITS = 52
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,9 @@ def _choose_lsb(neuron: Neuron, syn: Synapse) -> float:
         if units >= 1 and abs(units - round(units)) <= units / 64 and levels_ok:
             return lsb
         lsb /= 2
-    raise SnncError(f"LIF '{neuron.name}': no state grid up to {MAX_GRID_REFINEMENT} halvings below "
-                    "the weight scale places the threshold and levels; set state_lsb in the model")
+    raise SnncError(f"LIF '{neuron.name}': no state grid up to {MAX_GRID_REFINEMENT} halvings below the weight "
+                    f"scale {float(np.min(syn.scale)):g} of synapse '{syn.name}' places the threshold "
+                    f"{neuron.threshold:g} and the levels; set state_lsb in the model")
 
 
 def _leak(beta: float) -> tuple[int, int, bool]:
@@ -139,18 +145,28 @@ def lower_to_integers(graph: Graph, opts: Options) -> ir.Network:
     return ir.validate(net)
 
 
+def on_grid(values, lsb: float, where: str, what: str) -> np.ndarray:
+    """Real values -> integers in units of lsb (int64, rounded); SnncError naming the layer and
+    field when one is not finite or beyond 2**GRID_BITS."""
+    units = np.asarray(values, np.float64) / lsb
+    if not np.all(np.isfinite(units)) or np.any(np.abs(units) > 2.0 ** GRID_BITS):
+        worst = float(np.max(np.abs(np.asarray(values, np.float64))))
+        raise SnncError(f"{where}: {what} {worst:g} is beyond 2**{GRID_BITS} steps of the state grid {lsb:g}")
+    return np.round(units).astype(np.int64)
+
+
 def _integer_synapse(syn: Synapse, lsb: float, notes: list[str]) -> ir.Dense | ir.Conv2d:
-    ratio = syn.scale / lsb  # weight step in LSB units, per output channel
-    shift = np.round(np.log2(ratio)).astype(np.int64)
-    if np.all(ratio == 2.0 ** shift) and np.all(shift >= 0):
+    ratio = on_grid(syn.scale, lsb, f"synapse '{syn.name}'", "weight scale") if np.all(syn.scale >= lsb) else None
+    shift = np.round(np.log2(syn.scale / lsb)).astype(np.int64) if ratio is not None else None
+    if ratio is not None and np.all(syn.scale / lsb == 2.0 ** shift):
         weight, bits = syn.q, syn.bits
     else:  # the weight step is not a power-of-two multiple of the grid: store weights in LSB units
-        weight = np.round(syn.weight / lsb).astype(np.int64)
-        shift, bits = np.zeros(len(ratio), np.int64), fit_bits(weight)
+        weight = on_grid(syn.weight, lsb, f"synapse '{syn.name}'", "weight")
+        shift, bits = np.zeros(len(syn.scale), np.int64), fit_bits(weight)
         notes.append(_error_note(syn.name, f"weight scale is not a power-of-two multiple of the state grid "
                                  f"{lsb:g}: weights rounded to {bits}-bit integers on the grid",
                                  syn.weight, weight * lsb))
-    bias = np.round(syn.bias / lsb).astype(np.int64)
+    bias = on_grid(syn.bias, lsb, f"synapse '{syn.name}'", "bias")
     if np.any(bias * lsb != syn.bias):
         notes.append(_error_note(syn.name, f"bias rounded to the grid {lsb:g}", syn.bias, bias * lsb))
     if syn.kind == "dense":
@@ -159,18 +175,23 @@ def _integer_synapse(syn: Synapse, lsb: float, notes: list[str]) -> ir.Dense | i
 
 
 def _integer_lif(n: Neuron, lsb: float, opts: Options, notes: list[str]) -> ir.LIF:
-    theta = max(1, int(round(n.threshold / lsb)))
+    where = f"LIF '{n.name}'"
+    theta = int(on_grid(n.threshold, lsb, where, "threshold"))
+    if theta < 1:
+        raise SnncError(f"{where}: threshold {n.threshold:g} is below half a step of the state grid {lsb:g}")
     if theta * lsb != n.threshold:
         notes.append(f"{n.name}: threshold {n.threshold:g} rounded to {theta} x {lsb:g} = {theta * lsb:g}")
     leak_b, leak_f, exact = _leak(n.beta)
     if not exact:
         notes.append(f"{n.name}: beta {n.beta:g} rounded to {leak_b}/2**{leak_f} = {leak_b / (1 << leak_f):.6g}")
     if n.levels is not None:
+        on_grid(n.levels, lsb, where, "state level")
         lv = levels.integerize_levels(n.levels, lsb)
         if np.any(lv * lsb != n.levels):
             notes.append(_error_note(n.name, f"state levels rounded to the grid {lsb:g}", n.levels, lv * lsb))
         v_min, v_max = int(lv[0]), int(lv[-1])
     elif n.state_min is not None and n.state_max is not None:
+        on_grid([n.state_min, n.state_max], lsb, where, "state_min/state_max")
         lv, v_min, v_max = None, math.ceil(n.state_min / lsb), math.floor(n.state_max / lsb)
     else:
         lv, (v_min, v_max) = None, _register_range(opts.state_bits or DEFAULT_REGISTER_BITS)
@@ -190,8 +211,13 @@ def raw_sum_bounds(syn: ir.Dense | ir.Conv2d) -> tuple[np.ndarray, np.ndarray]:
 
 
 def current_bounds(syn: ir.Dense | ir.Conv2d) -> tuple[np.ndarray, np.ndarray]:
-    """Per-output-channel [min, max] of the current over all 0/1 inputs (int64 [n_out] each)."""
+    """Per-output-channel [min, max] of the current over all 0/1 inputs (int64 [n_out] each);
+    SnncError naming the synapse when they reach 2**VALUE_BITS."""
     neg, pos = raw_sum_bounds(syn)
+    reach = max(float(np.max(np.abs(b.astype(np.float64) * 2.0 ** syn.shift + syn.bias))) for b in (neg, pos))
+    if reach >= 2.0 ** VALUE_BITS:
+        raise SnncError(f"synapse '{syn.name}': currents reach {reach:.3g} LSBs, beyond the 2**{VALUE_BITS} the "
+                        "integer datapath proves exact (weights, shifts or biases far too large for the state grid)")
     return (neg << syn.shift) + syn.bias, (pos << syn.shift) + syn.bias
 
 
