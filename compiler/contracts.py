@@ -84,20 +84,32 @@ def pow2_quantize(w: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
 
 # ---- spike tokens --------------------------------------------------------------------------------
 
+def field_bits(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Bits of each index field of a packed address into `shape` (0 for a dimension of 1)."""
+    return tuple((int(d) - 1).bit_length() for d in shape)
+
+
 @dataclass(frozen=True)
 class SpikeTokens:
-    """The token encoding of one spike stream: a timestep is the flat C-order addresses of the
-    neurons that fired, then one end-of-timestep token.  A token is an unsigned integer of
-    `token_bits` = address_bits + 1; the end-of-timestep token is 2**address_bits, above every
-    address, so it can never collide with one.  In hardware the same bits are the
-    `{addr, eot}` struct of `snnc.rtl_gen.spikes` (eot the top bit)."""
+    """The token encoding of one spike stream.  A timestep is the addresses of the neurons that
+    fired, in C order, then one end-of-timestep token.  An address packs the neuron's index along
+    each dimension of `shape` into its own bit field, C-order (for [C, H, W]: c, then y, then x in
+    the low bits), so hardware reads the fields by slicing, without division; for a flat shape [N]
+    it is the index itself.  A token is an unsigned integer of address_bits + 1 bits (address_bits
+    at least the packed width); the end-of-timestep token is 2**address_bits, above every address,
+    so it can never collide with one.  In hardware the same bits are the `{addr, eot}` struct of
+    `snnc.rtl_gen.spikes`."""
 
+    shape: tuple[int, ...]
     address_bits: int
 
     @classmethod
-    def for_neurons(cls, n: int) -> "SpikeTokens":
-        """The narrowest encoding that addresses n neurons (at least 1 address bit)."""
-        return cls(max(1, (int(n) - 1).bit_length()))
+    def for_shape(cls, shape, address_bits: int | None = None) -> "SpikeTokens":
+        """The encoding of a stream of neurons of `shape`, as wide as it needs or `address_bits`."""
+        packed = max(1, sum(field_bits(tuple(shape))))
+        if address_bits is not None and address_bits < packed:
+            raise ValueError(f"{address_bits} address bits cannot hold shape {tuple(shape)}")
+        return cls(tuple(int(d) for d in shape), packed if address_bits is None else address_bits)
 
     @property
     def token_bits(self) -> int:
@@ -107,32 +119,53 @@ class SpikeTokens:
     def eot(self) -> int:
         return 1 << self.address_bits
 
+    def pack(self, flat: np.ndarray) -> np.ndarray:
+        """Flat C-order neuron indices -> packed addresses (int64)."""
+        index = np.unravel_index(np.asarray(flat, np.int64), self.shape)
+        out, shift = np.zeros(np.shape(flat), np.int64), 0
+        for i, bits in reversed(list(zip(index, field_bits(self.shape)))):
+            out |= i.astype(np.int64) << shift
+            shift += bits
+        return out
+
+    def unpack(self, address: np.ndarray) -> np.ndarray:
+        """Packed addresses -> flat C-order indices (int64); -1 where a field is out of range."""
+        address, flat, shift = np.asarray(address, np.int64), 0, 0
+        valid = np.ones(np.shape(address), bool)
+        stride = 1
+        for d, bits in reversed(list(zip(self.shape, field_bits(self.shape)))):
+            i = (address >> shift) & ((1 << bits) - 1)
+            valid &= i < d
+            flat, stride, shift = flat + i * stride, stride * d, shift + bits
+        valid &= (address >> shift) == 0
+        return np.where(valid, flat, -1)
+
     def encode(self, spikes: np.ndarray) -> np.ndarray:
-        """One sample's spikes [T, ...] (0/1) -> tokens int64: each timestep's addresses, then eot."""
-        flat = np.asarray(spikes).reshape(spikes.shape[0], -1)
-        if flat.shape[1] > self.eot:
-            raise SnncError(f"{flat.shape[1]} neurons do not fit {self.address_bits}-bit spike addresses")
+        """One sample's spikes [T, *shape] (0/1) -> tokens int64: each timestep's addresses, then eot."""
+        flat = np.asarray(spikes).reshape(len(spikes), -1)
+        if flat.shape[1] != int(np.prod(self.shape)):
+            raise SnncError(f"spikes of {flat.shape[1]} neurons do not fit a stream of shape {list(self.shape)}")
         out = []
         for row in flat:
-            out += np.flatnonzero(row).tolist() + [self.eot]
+            out += self.pack(np.flatnonzero(row)).tolist() + [self.eot]
         return np.array(out, np.int64)
 
-    def decode(self, tokens, n_steps: int, n: int) -> np.ndarray:
-        """Tokens -> spikes uint8 [n_steps, n]; SnncError on an address out of range or a timestep
-        count that is not n_steps."""
-        spikes = np.zeros((n_steps, n), np.uint8)
-        t = 0
-        for tok in tokens:
-            tok = int(tok)
-            if tok == self.eot:
-                t += 1
-            elif t >= n_steps or not 0 <= tok < n:
-                raise SnncError(f"spike token {tok} at timestep {t} is out of range ({n} neurons, {n_steps} steps)")
-            else:
-                spikes[t, tok] = 1
-        if t != n_steps:
-            raise SnncError(f"the spike stream closed {t} timesteps, expected {n_steps}")
-        return spikes
+    def decode(self, tokens, n_steps: int) -> np.ndarray:
+        """Tokens -> spikes uint8 [n_steps, prod(shape)] (flat); SnncError on an address out of range
+        or a timestep count that is not n_steps."""
+        tokens = np.asarray(tokens, np.int64)
+        ends = np.flatnonzero(tokens == self.eot)
+        if len(ends) != n_steps or (len(ends) and ends[-1] != len(tokens) - 1):
+            raise SnncError(f"the spike stream closed {len(ends)} timesteps, expected {n_steps}")
+        step = np.cumsum(tokens == self.eot) - (tokens == self.eot)
+        spikes = tokens != self.eot
+        flat = self.unpack(tokens[spikes])
+        if np.any(flat < 0):
+            raise SnncError(f"spike token {int(tokens[spikes][flat < 0][0])} is not an address of a neuron of "
+                            f"shape {list(self.shape)}")
+        out = np.zeros((n_steps, int(np.prod(self.shape))), np.uint8)
+        out[step[spikes], flat] = 1
+        return out
 
 
 # ---- design interface ----------------------------------------------------------------------------
@@ -159,7 +192,7 @@ BOARD_TOP = "snnc_board"   # BoardCore: clk, rst, rx, tx, leds
 #   READ         ()                    -> (count[0..n_out-1], cycles lo, cycles hi)
 #   READ_SPIKES  (offset, count)       -> output tokens offset..offset+count-1
 # A token on the link is one u16 word: the input (LOAD) and output (READ_SPIKES) tokens use the
-# SpikeTokens of the network's input and output layer, whose token_bits must be at most 16.
+# SpikeTokens of the network's input and output shapes (link_tokens), whose token_bits must be at most 16.
 # The board acts on a frame only after its CRC checks; a frame whose bytes stop for
 # FRAME_TIMEOUT_S is dropped without a reply.
 
@@ -170,7 +203,7 @@ CRC_BYTES = 2
 CRC_INIT = 0xFFFF
 WORD_BITS = 16
 MAX_PAYLOAD = 512     # bytes in one host -> board frame (the board's staging buffer)
-PROTOCOL_VERSION = 2  # 2: tokens use the network's SpikeTokens (eot = 2**address_bits)
+PROTOCOL_VERSION = 2  # 2: tokens are SpikeTokens (packed addresses, eot = 2**address_bits); 1 used 0xFFFF
 MAGIC = 0x4E53        # "SN"
 FRAME_TIMEOUT_S = 2e-3
 
@@ -208,11 +241,11 @@ def uart_divisor(clk_hz: float, baud: int) -> int:
     return divisor
 
 
-def link_tokens(n: int, what: str) -> SpikeTokens:
-    """The SpikeTokens of a layer of n neurons on the host link; SnncError if a token cannot be one
+def link_tokens(shape: tuple[int, ...], what: str) -> SpikeTokens:
+    """The SpikeTokens of a layer of `shape` on the host link; SnncError if a token cannot be one
     16-bit word."""
-    tokens = SpikeTokens.for_neurons(n)
+    tokens = SpikeTokens.for_shape(shape)
     if tokens.token_bits > WORD_BITS:
-        raise SnncError(f"{what}: {n} neurons need {tokens.token_bits}-bit spike tokens; the host "
-                        f"protocol carries at most {WORD_BITS} bits ({(1 << (WORD_BITS - 1))} neurons)")
+        raise SnncError(f"{what} of shape {list(shape)} needs {tokens.token_bits}-bit spike tokens; the host "
+                        f"protocol carries at most {WORD_BITS} bits")
     return tokens

@@ -10,7 +10,6 @@ are ceil(C_out / P) * H_out * W_out groups, each one word of every per-neuron RA
 """
 from __future__ import annotations
 
-import math
 from functools import cached_property
 
 import numpy as np
@@ -134,11 +133,13 @@ def network_geometry(net, lanes: int) -> list[LayerGeometry]:
     return [LayerGeometry(net.synapse_of(lif), lanes) for lif in net.lifs]
 
 
-def network_tokens(net) -> SpikeTokens:
-    """The spike-token encoding of every stream inside a network's design: wide enough for its
-    input and for every layer's neurons."""
-    sizes = [math.prod(net.input_shape)] + [lif.size for lif in net.lifs]
-    return SpikeTokens.for_neurons(max(sizes))
+def stream_tokens(net) -> list[SpikeTokens]:
+    """The spike-token encoding of every stream inside a network's design, in order: the input
+    (into the first engine), then each LIF's output (into the next engine; the last one out of
+    the network).  All share one address width, the widest packed address among them."""
+    shapes = [tuple(net.input_shape)] + [tuple(lif.shape) for lif in net.lifs]
+    width = max(SpikeTokens.for_shape(s).address_bits for s in shapes)
+    return [SpikeTokens.for_shape(s, width) for s in shapes]
 
 
 # ---- cycles --------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ sender reports `reply_done`.
   READ_SPIKES  output buffer words
 
 Tokens in the buffers are the host link's (one u16 word each, `contracts.link_tokens` of the
-input and output layers); they are translated to and from the network's own spike tokens here.
+input and output shapes): the network's own packed addresses, narrower, with the end-of-timestep
+token at their own width; they are translated to and from the network's tokens here.
 `running` is high while RUN works.
 """
 from __future__ import annotations
@@ -35,8 +36,8 @@ class Dispatcher(wiring.Component):
     def __init__(self, network: NetworkTop, identity: dict[str, int], in_depth: int, out_depth: int):
         self.network, self.identity = network, identity
         self.in_depth, self.out_depth = in_depth, out_depth
-        self.in_tokens = hp.link_tokens(identity["n_in"], "network input")
-        self.out_tokens = hp.link_tokens(identity["n_out"], "network output")
+        self.in_tokens = hp.link_tokens(network.net.input_shape, "the network input")
+        self.out_tokens = hp.link_tokens(network.net.lifs[-1].shape, "the network output")
         super().__init__({
             "frame": In(stream.Signature(Frame)),
             "stage_addr": Out(range(hp.MAX_PAYLOAD // 2)), "stage_data": In(16),

@@ -27,12 +27,13 @@ from .spikes import spike_stream
 
 
 class LayerEngine(wiring.Component):
-    def __init__(self, syn: ir.Dense | ir.Conv2d, lif: ir.LIF, lanes: int, tokens: SpikeTokens):
+    def __init__(self, syn: ir.Dense | ir.Conv2d, lif: ir.LIF, lanes: int, in_tokens: SpikeTokens,
+                 out_tokens: SpikeTokens):
         self.geo = g = LayerGeometry(syn, lanes)
-        self.lif, self.tokens = lif, tokens
+        self.lif, self.in_tokens, self.out_tokens = lif, in_tokens, out_tokens
         super().__init__({
-            "i_spikes": In(spike_stream(tokens)),
-            "o_spikes": Out(spike_stream(tokens)),
+            "i_spikes": In(spike_stream(in_tokens.address_bits)),
+            "o_spikes": Out(spike_stream(out_tokens.address_bits)),
             "dbg_addr": In(index_range(g.groups)),
             "dbg_state": Out(state_layout(g, lif)),
             "scatter_busy": Out(1),
@@ -42,8 +43,8 @@ class LayerEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g = self.geo
-        m.submodules.scatter = scatter = Scatter(g, self.tokens)
-        m.submodules.update = update = NeuronUpdate(g, self.lif, self.tokens)
+        m.submodules.scatter = scatter = Scatter(g, self.in_tokens)
+        m.submodules.update = update = NeuronUpdate(g, self.lif, self.out_tokens)
         wiring.connect(m, wiring.flipped(self.i_spikes), scatter.i_spikes)
         wiring.connect(m, wiring.flipped(self.o_spikes), update.o_spikes)
         m.d.comb += [update.dbg_addr.eq(self.dbg_addr), self.dbg_state.eq(update.dbg_state),

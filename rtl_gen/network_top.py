@@ -2,10 +2,10 @@
 spike FIFO, an output spike FIFO, per-class spike counters, start/done and cycle counters.
 
 Protocol: pulse `start` (with `n_steps` = T) to reset every layer and counter; then write the
-input's spike tokens (each timestep's addresses, then an end-of-timestep token) into `i_spikes`.
-`done` rises when the output layer has closed T timesteps.  The output layer's tokens can be read
-from `o_spikes` (or ignored: `o_ready_always` drops them after counting, for a board that only
-wants the counts).  `count_addr` -> `count_data` reads the spike count of one output neuron;
+input's spike tokens (each timestep's packed addresses, then an end-of-timestep token: the
+SpikeTokens of `geometry.stream_tokens`) into `i_spikes`.  `done` rises when the output layer has
+closed T timesteps.  The output layer's tokens come out of `o_spikes` (the consumer must take
+them).  `count_addr` -> `count_data` reads the spike count of one output neuron (C-order index);
 `cycles` counts from start to done; `busy_sel` -> `busy_cycles` counts the cycles a layer's engine
 was scattering or updating.  `dbg_layer`, `dbg_addr` -> `dbg_state` read stored state codes.
 """
@@ -16,10 +16,10 @@ from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import EDGE_FIFO_DEPTH, index_range, network_tokens
+from snnc.compiler.geometry import EDGE_FIFO_DEPTH, index_range, stream_tokens
 
 from .layer_engine import LayerEngine
-from .spikes import spike_stream, spike_token
+from .spikes import flat_index, spike_stream, spike_token
 
 COUNT_BITS = 16
 CYCLE_BITS = 32
@@ -28,14 +28,15 @@ CYCLE_BITS = 32
 class NetworkTop(wiring.Component):
     def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH):
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
-        self.tokens = network_tokens(net)
-        self.engines = [LayerEngine(net.synapse_of(lif), lif, lanes, self.tokens) for lif in net.lifs]
+        self.tokens = tokens = stream_tokens(net)
+        self.engines = [LayerEngine(net.synapse_of(lif), lif, lanes, tokens[i], tokens[i + 1])
+                        for i, lif in enumerate(net.lifs)]
         self.n_out = int(net.lifs[-1].size)
         max_groups = max(e.geo.groups for e in self.engines)
         state_width = max(Value.cast(e.dbg_state).shape().width for e in self.engines)
         super().__init__({
             "start": In(1), "n_steps": In(16), "done": Out(1),
-            "i_spikes": In(spike_stream(self.tokens)), "o_spikes": Out(spike_stream(self.tokens)),
+            "i_spikes": In(spike_stream(tokens[0].address_bits)), "o_spikes": Out(spike_stream(tokens[-1].address_bits)),
             "count_addr": In(index_range(self.n_out)), "count_data": Out(COUNT_BITS),
             "cycles": Out(CYCLE_BITS),
             "busy_sel": In(index_range(len(self.engines))), "busy_cycles": Out(CYCLE_BITS),
@@ -46,7 +47,7 @@ class NetworkTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         reset = ResetInserter(self.start)
-        width = spike_token(self.tokens).size
+        width = spike_token(self.tokens[0].address_bits).size
         m.submodules.in_fifo = in_fifo = reset(fifo.SyncFIFOBuffered(width=width, depth=self.in_depth))
         m.submodules.out_fifo = out_fifo = reset(fifo.SyncFIFOBuffered(width=width, depth=self.out_depth))
         for i, engine in enumerate(self.engines):
@@ -74,7 +75,8 @@ class NetworkTop(wiring.Component):
             with m.If(taken & token.eot):
                 m.d.sync += steps_done.eq(steps_done + 1)
             with m.If(taken & ~token.eot):
-                m.d.sync += counts[token.addr].eq(counts[token.addr] + 1)
+                neuron = flat_index(self.tokens[-1], token.addr)  # counters are in C order
+                m.d.sync += counts[neuron].eq(counts[neuron] + 1)
             with m.If(running & ~self.done):
                 m.d.sync += self.cycles.eq(self.cycles + 1)
                 for engine, b in zip(self.engines, busy):

@@ -19,14 +19,14 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.contracts import SpikeTokens
+from snnc.compiler.contracts import SpikeTokens, field_bits
 from snnc.compiler.geometry import LayerGeometry, index_range, signed_bits
 
 from .arith import times
 from .lif_update import LATENCY, LIFUpdate
 from .scatter import accumulator_layout
 from .spike_serializer import SpikeSerializer
-from .spikes import spike_stream
+from .spikes import packed_address, spike_stream
 from .state_codec import state_shape
 
 
@@ -36,12 +36,13 @@ def state_layout(geo: LayerGeometry, lif: ir.LIF) -> data.ArrayLayout:
 
 class NeuronUpdate(wiring.Component):
     def __init__(self, geo: LayerGeometry, lif: ir.LIF, tokens: SpikeTokens):
+        """tokens: the encoding of the outgoing spikes (shape lif.shape)."""
         self.geo, self.lif, self.tokens = geo, lif, tokens
         super().__init__({
             "start": In(1), "idle": Out(1), "busy": Out(1),
             "acc_rd_addr": Out(index_range(geo.groups)), "acc_rd_data": In(accumulator_layout(geo)),
             "acc_clr_addr": Out(index_range(geo.groups)), "acc_clr_en": Out(1),
-            "o_spikes": Out(spike_stream(tokens)),
+            "o_spikes": Out(spike_stream(tokens.address_bits)),
             "dbg_addr": In(index_range(geo.groups)), "dbg_state": Out(state_layout(geo, lif)),
         })
 
@@ -54,27 +55,28 @@ class NeuronUpdate(wiring.Component):
 
         running = Signal()
         first = Signal(init=1)  # the first timestep after a reset: the stored state reads as 0
-        u_g, u_og, u_pix = Signal(range(g.groups + 1)), Signal(range(g.go + 1)), Signal(range(g.pixels + 1))
+        # the group walked: u_g = (og * ho + oy) * wo + ox
+        u_g, u_og = Signal(range(g.groups + 1)), Signal(range(g.go + 1))
+        u_oy, u_ox = Signal(index_range(g.ho)), Signal(index_range(g.wo))
         with m.If(self.start):
-            m.d.sync += [running.eq(1), u_g.eq(0), u_og.eq(0), u_pix.eq(0)]
+            m.d.sync += [running.eq(1), u_g.eq(0), u_og.eq(0), u_oy.eq(0), u_ox.eq(0)]
         issuing = running & (u_g < g.groups)
         with m.If(issuing):
-            m.d.sync += u_g.eq(u_g + 1)
-            with m.If(u_pix == g.pixels - 1):
-                m.d.sync += [u_pix.eq(0), u_og.eq(u_og + 1)]
-            with m.Else():
-                m.d.sync += u_pix.eq(u_pix + 1)
+            m.d.sync += [u_g.eq(u_g + 1), u_ox.eq(u_ox + 1)]
+            with m.If(u_ox == g.wo - 1):
+                m.d.sync += [u_ox.eq(0), u_oy.eq(u_oy + 1)]
+                with m.If(u_oy == g.ho - 1):
+                    m.d.sync += [u_oy.eq(0), u_og.eq(u_og + 1)]
         m.d.comb += [self.acc_rd_addr.eq(u_g), s_rd.addr.eq(u_g)]
 
         # pipeline bookkeeping: stage 1 = memory data, stages 2.. = LIF latency
         depth = 1 + LATENCY
-        pv = [Signal(name=f"pv{i}") for i in range(depth + 1)]
-        pg = [Signal(index_range(g.groups), name=f"pg{i}") for i in range(depth + 1)]
-        pog = [Signal(index_range(g.go), name=f"pog{i}") for i in range(depth + 1)]
-        ppix = [Signal(index_range(g.pixels), name=f"ppix{i}") for i in range(depth + 1)]
-        m.d.comb += [pv[0].eq(issuing), pg[0].eq(u_g), pog[0].eq(u_og), ppix[0].eq(u_pix)]
-        for i in range(depth):
-            m.d.sync += [pv[i + 1].eq(pv[i]), pg[i + 1].eq(pg[i]), pog[i + 1].eq(pog[i]), ppix[i + 1].eq(ppix[i])]
+        stage = lambda name, shape: [Signal(shape, name=f"{name}{i}") for i in range(depth + 1)]
+        pv, pg, pog = stage("pv", 1), stage("pg", index_range(g.groups)), stage("pog", index_range(g.go))
+        poy, pox = stage("poy", index_range(g.ho)), stage("pox", index_range(g.wo))
+        m.d.comb += [pv[0].eq(issuing), pg[0].eq(u_g), pog[0].eq(u_og), poy[0].eq(u_oy), pox[0].eq(u_ox)]
+        for p in (pv, pg, pog, poy, pox):
+            m.d.sync += [p[i + 1].eq(p[i]) for i in range(depth)]
         m.d.comb += [self.acc_clr_addr.eq(pg[1]), self.acc_clr_en.eq(pv[1])]
 
         units = []
@@ -86,7 +88,9 @@ class NeuronUpdate(wiring.Component):
             units.append(unit)
 
         last = depth
-        m.submodules.serializer = ser = SpikeSerializer(P, g.pixels, g.groups + 2, self.tokens)
+        # lane l of a group is channel og*P + l: one channel field step apart in the packed address
+        lane_stride = 1 << sum(field_bits(self.tokens.shape)[1:])
+        m.submodules.serializer = ser = SpikeSerializer(P, lane_stride, g.groups + 2, self.tokens.address_bits)
         wiring.connect(m, wiring.flipped(self.o_spikes), ser.o_spikes)
         valid_lanes = Array(Const(sum(1 << lane for lane in range(P) if og * P + lane < g.co), P) for og in range(g.go))
         mask = Cat(unit.spike for unit in units) & valid_lanes[pog[last]]
@@ -94,13 +98,20 @@ class NeuronUpdate(wiring.Component):
                      s_wr.en.eq(pv[last].replicate(len(s_wr.en)))]
         drained = running & (u_g == g.groups) & ~Cat(*pv[1:]).any()
         m.d.comb += [ser.i_masks.valid.eq((pv[last] & (mask != 0)) | drained),
-                     ser.i_masks.payload.base.eq(times(pog[last], P * g.pixels) + ppix[last]),
+                     # the end-of-timestep token has address 0 (contracts.SpikeTokens)
+                     ser.i_masks.payload.base.eq(Mux(drained, 0, self._base_address(pog[last], poy[last], pox[last]))),
                      ser.i_masks.payload.mask.eq(Mux(drained, 0, mask)),
                      ser.i_masks.payload.eot.eq(drained)]
         with m.If(drained):
             m.d.sync += [running.eq(0), first.eq(0)]
         m.d.comb += [self.idle.eq(~running & ser.empty), self.busy.eq(running)]
         return m
+
+    def _base_address(self, og, oy, ox):
+        """The packed address of lane 0 of group (og, oy, ox): channel og*P."""
+        channel = times(og, self.geo.lanes)
+        indices = (channel, oy, ox) if len(self.tokens.shape) == 3 else (channel,)
+        return packed_address(self.tokens, *indices)
 
     def _lane_params(self):
         """Per lane, the shift and the bias: an int when every channel group has the same value,

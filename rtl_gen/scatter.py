@@ -17,6 +17,7 @@ Ports: `i_spikes` spike stream; `acc_rd_addr` -> `acc_rd_data` (one cycle later)
 """
 from __future__ import annotations
 
+import numpy as np
 from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
@@ -25,7 +26,7 @@ from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, index_range
 
 from .arith import times
-from .spikes import spike_stream
+from .spikes import address_fields, flat_index, spike_stream
 
 
 def weight_layout(geo: LayerGeometry) -> data.ArrayLayout:
@@ -40,9 +41,14 @@ def accumulator_layout(geo: LayerGeometry) -> data.ArrayLayout:
 
 class Scatter(wiring.Component):
     def __init__(self, geo: LayerGeometry, tokens: SpikeTokens):
+        """tokens: the encoding of the incoming spikes (the upstream layer's shape, or the network's
+        input shape)."""
         self.geo = g = geo
+        self.tokens = tokens
+        if int(np.prod(tokens.shape)) != g.inputs:
+            raise ValueError(f"a stream of shape {tokens.shape} cannot feed {g.inputs} inputs")
         super().__init__({
-            "i_spikes": In(spike_stream(tokens)),
+            "i_spikes": In(spike_stream(tokens.address_bits)),
             "acc_rd_addr": Out(index_range(g.groups)), "acc_rd_data": In(accumulator_layout(g)),
             "acc_wr_addr": Out(index_range(g.groups)), "acc_wr_data": Out(accumulator_layout(g)), "acc_wr_en": Out(1),
             "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1),
@@ -115,13 +121,11 @@ class Scatter(wiring.Component):
             with m.Else():
                 addr = self.i_spikes.payload.addr
                 m.d.sync += [ev_valid.eq(1), ti.eq(0), tk.eq(0), og.eq(0)]
-                if g.h * g.w == 1:
-                    m.d.sync += ev_c.eq(addr)
-                else:
-                    hw, n = g.h * g.w, g.inputs
-                    m.d.sync += [ev_c.eq(Array(Const(i // hw, index_range(g.c)) for i in range(n))[addr]),
-                                 ev_y.eq(Array(Const(i // g.w % g.h, index_range(g.h)) for i in range(n))[addr]),
-                                 ev_x.eq(Array(Const(i % g.w, index_range(g.w)) for i in range(n))[addr])]
+                if g.h * g.w == 1:  # dense: the input's flat index is the channel
+                    m.d.sync += ev_c.eq(flat_index(self.tokens, addr))
+                else:  # conv: the packed address holds (c, y, x)
+                    c, y, x = address_fields(self.tokens, addr)
+                    m.d.sync += [ev_c.eq(c), ev_y.eq(y), ev_x.eq(x)]
         with m.Elif(event_done):
             m.d.sync += ev_valid.eq(0)
         with m.If(self.swap):

@@ -11,31 +11,29 @@ from amaranth import Module, Signal, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler.contracts import SpikeTokens
-
 from .arith import times
 from .spikes import spike_stream
 
 
-def mask_layout(lanes: int, tokens: SpikeTokens) -> data.StructLayout:
-    return data.StructLayout({"base": unsigned(tokens.address_bits), "mask": unsigned(lanes), "eot": 1})
+def mask_layout(lanes: int, address_bits: int) -> data.StructLayout:
+    return data.StructLayout({"base": unsigned(address_bits), "mask": unsigned(lanes), "eot": 1})
 
 
 class SpikeSerializer(wiring.Component):
     """lanes: mask width; lane_stride: address distance between lanes; depth: queued masks;
-    tokens: the spike-token encoding of the output stream."""
+    address_bits: the output stream's address width."""
 
-    def __init__(self, lanes: int, lane_stride: int, depth: int, tokens: SpikeTokens):
-        self.lanes, self.lane_stride, self.depth, self.tokens = lanes, lane_stride, depth, tokens
+    def __init__(self, lanes: int, lane_stride: int, depth: int, address_bits: int):
+        self.lanes, self.lane_stride, self.depth, self.address_bits = lanes, lane_stride, depth, address_bits
         super().__init__({
-            "i_masks": In(stream.Signature(mask_layout(lanes, tokens))),
-            "o_spikes": Out(spike_stream(tokens)),
+            "i_masks": In(stream.Signature(mask_layout(lanes, address_bits))),
+            "o_spikes": Out(spike_stream(address_bits)),
             "empty": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        layout = mask_layout(self.lanes, self.tokens)
+        layout = mask_layout(self.lanes, self.address_bits)
         m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=layout.size, depth=self.depth)
         m.d.comb += [queue.w_data.eq(self.i_masks.payload.as_value()), queue.w_en.eq(self.i_masks.valid),
                      self.i_masks.ready.eq(queue.w_rdy)]

@@ -37,7 +37,7 @@ class Inference:
 
 def input_tokens(net: ir.Network, sample: np.ndarray) -> np.ndarray:
     """One sample's spikes [T, ...] -> the host link's u16 input tokens (contracts.link_tokens)."""
-    return hp.link_tokens(int(np.prod(net.input_shape)), "network input").encode(sample).astype(np.uint16)
+    return hp.link_tokens(net.input_shape, "the network input").encode(sample).astype(np.uint16)
 
 
 class Device:
@@ -141,7 +141,7 @@ class Device:
             count = min(step, n_tokens_out - start)
             out_tokens += p.transact(hp.CMD_READ_SPIKES, [start, count], count)
         try:
-            spikes = hp.link_tokens(self.n_out, "network output").decode(out_tokens, n_steps, self.n_out)
+            spikes = hp.link_tokens(self.net.lifs[-1].shape, "the network output").decode(out_tokens, n_steps)
         except SnncError as e:
             raise LinkError(f"READ_SPIKES: {e}") from None
         if not np.array_equal(spikes.sum(axis=0), counts):

@@ -17,15 +17,15 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 
 
-async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int, poll: int, max_cycles: int,
-                     address_bits: int) -> np.ndarray:
-    """Returns the output spikes [T, n_out] of one sample.  `poll` is at most half of the in/out
-    FIFO depths, so skipping `poll` cycles can neither starve the network nor fill the output."""
+async def run_sample(dut, tokens: np.ndarray, n_steps: int, poll: int, max_cycles: int,
+                     address_bits: int) -> list[int]:
+    """Returns the output tokens of one sample (the caller decodes them).  `poll` is at most half of
+    the in/out FIFO depths, so skipping `poll` cycles can neither starve the network nor fill the output."""
     dut.n_steps.value = n_steps
     dut.start.value = 1
     await RisingEdge(dut.clk)
     dut.start.value = 0
-    out = np.zeros((n_steps, n_out), np.uint8)
+    out = []
     i, t, waited = 0, 0, 0
     while t < n_steps or not int(dut.done.value):
         if waited > max_cycles:
@@ -44,10 +44,8 @@ async def run_sample(dut, tokens: np.ndarray, n_steps: int, n_out: int, poll: in
         if took_in:
             i += 1
         if got_out:
-            if payload >> address_bits:  # the end-of-timestep token (contracts.SpikeTokens)
-                t += 1
-            else:
-                out[t, payload] = 1
+            out.append(payload)
+            t += payload >> address_bits  # the end-of-timestep token (contracts.SpikeTokens)
         if not took_in and not got_out:
             dut.i_spikes__valid.value = 0
             dut.o_spikes__ready.value = 0
@@ -77,11 +75,12 @@ async def run_job(dut):
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
-    outputs, states, cycles, busy, counts = [], [], [], [], []
+    outputs, offsets, states, cycles, busy, counts = [], [0], [], [], [], []
     for b in range(int(job["batch"])):
         tokens = job["tokens"][job["offsets"][b]:job["offsets"][b + 1]]
-        outputs.append(await run_sample(dut, tokens, n_steps, n_out, int(job["poll"]), int(job["max_cycles"]),
-                                        int(job["address_bits"])))
+        outputs += await run_sample(dut, tokens, n_steps, int(job["poll"]), int(job["max_cycles"]),
+                                    int(job["address_bits"]))
+        offsets.append(len(outputs))
         cycles.append(int(dut.cycles.value))
         busy.append([await read_port(dut, "busy_sel", layer, "busy_cycles") for layer in range(len(groups))])
         counts.append([await read_port(dut, "count_addr", k, "count_data") for k in range(n_out)])
@@ -90,5 +89,6 @@ async def run_job(dut):
             dut.dbg_layer.value = layer
             layer_states.append([await read_port(dut, "dbg_addr", a, "dbg_state") for a in range(int(n_groups))])
         states.append(np.array([v for layer in layer_states for v in layer], dtype=object))
-    np.savez(os.environ["SNNC_RESULT"], outputs=np.array(outputs), cycles=np.array(cycles), busy=np.array(busy),
+    np.savez(os.environ["SNNC_RESULT"], outputs=np.array(outputs, np.int64), output_offsets=np.array(offsets),
+             cycles=np.array(cycles), busy=np.array(busy),
              counts=np.array(counts), states=np.array([[str(v) for v in s] for s in states]))

@@ -22,7 +22,7 @@ import numpy as np
 from snnc.compiler import ir
 from snnc.compiler.contracts import NETWORK_TOP, SpikeTokens
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import EDGE_FIFO_DEPTH, cycle_budget, network_geometry, network_tokens
+from snnc.compiler.geometry import EDGE_FIFO_DEPTH, cycle_budget, network_geometry, stream_tokens
 from snnc.sim.golden import check_spikes
 
 SIMULATORS = ("verilator", "icarus")
@@ -148,15 +148,15 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
     build_dir = build(verilog, simulator, work_dir)
     geos = network_geometry(net, lanes)
-    token_format = network_tokens(net)
-    tokens, offsets = spike_tokens(x, token_format)
+    streams = stream_tokens(net)
+    tokens, offsets = spike_tokens(x, streams[0])
     with tempfile.TemporaryDirectory(dir=build_dir) as tmp:
         job, result = Path(tmp) / "job.npz", Path(tmp) / "result.npz"
         poll = EDGE_FIFO_DEPTH // 2  # the bench skips idle stretches this many cycles at a time
         max_cycles = cycle_budget(net, lanes, int(max(np.diff(offsets))), x.shape[0]) + poll
         np.savez(job, tokens=tokens, offsets=offsets, n_steps=x.shape[0], batch=x.shape[1], n_out=net.lifs[-1].size,
                  groups=np.array([g.groups for g in geos]), poll=poll, max_cycles=max_cycles,
-                 address_bits=token_format.address_bits)
+                 address_bits=streams[-1].address_bits)
         os.environ.update(verilator_env())
         get_runner(simulator).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog", test_module="snnc.sim.cocotb_bench", build_dir=build_dir,
                                    test_dir=tmp, extra_env={"SNNC_JOB": str(job), "SNNC_RESULT": str(result)},
@@ -167,7 +167,10 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
         r = np.load(result)
         words = np.array([[int(v) for v in row] for row in r["states"]], dtype=object)
         names = [lif.name for lif in net.lifs]
-        return RtlResult(outputs=r["outputs"].transpose(1, 0, 2).astype(np.uint8),
+        out_offsets = r["output_offsets"]
+        outputs = np.stack([streams[-1].decode(r["outputs"][out_offsets[b]:out_offsets[b + 1]], x.shape[0])
+                            for b in range(x.shape[1])], axis=1)
+        return RtlResult(outputs=outputs,
                          final_states=unpack_states(net, lanes, words), cycles=r["cycles"].astype(np.int64),
                          busy={n: r["busy"][:, i].astype(np.int64) for i, n in enumerate(names)},
                          counts=r["counts"].astype(np.int64))

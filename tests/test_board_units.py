@@ -261,7 +261,7 @@ def test_dispatcher_runs_commands_on_the_network():
         status, read = await command(ctx, hp.CMD_READ)
         assert status == hp.STATUS_OK and read == [*want.sum(axis=0).tolist(), lo, hi]
         status, out = await command(ctx, hp.CMD_READ_SPIKES, [0, n_tokens])
-        spikes = hp.link_tokens(2, "output").decode(out, 6, 2)
+        spikes = hp.link_tokens((2,), "output").decode(out, 6)
         np.testing.assert_array_equal(spikes, want)
 
     sim.add_process(staging)

@@ -10,7 +10,7 @@ from amaranth.sim import Simulator
 from snnc.compiler import ir
 from snnc.compiler import levels as codec
 from snnc.compiler.contracts import SpikeTokens
-from snnc.compiler.geometry import LayerGeometry, network_tokens
+from snnc.compiler.geometry import LayerGeometry, stream_tokens
 from snnc.compiler.passes import size_registers
 from snnc.rtl_gen.neuron_update import NeuronUpdate
 from snnc.rtl_gen.scatter import Scatter, accumulator_layout
@@ -55,7 +55,7 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
     rng = np.random.default_rng(lanes)
     net = conv_net(rng, stride=stride, pad=pad)
     syn = net.layers[0]
-    geo, tokens = LayerGeometry(syn, lanes), network_tokens(net)
+    geo, tokens = LayerGeometry(syn, lanes), stream_tokens(net)[0]
     h = ScatterHarness(geo, tokens)
     x = (rng.random((2, *syn.in_shape)) < 0.3).astype(np.uint8)  # two timesteps, one scattered at a time
     plain = ir.Conv2d("raw", syn.weight, np.zeros_like(syn.bias), np.zeros_like(syn.shift), syn.weight_bits,
@@ -102,7 +102,7 @@ def test_neuron_update_equals_golden_lif(lanes, levels):
     rng = np.random.default_rng(10 + lanes)
     net = conv_net(rng, levels=levels)
     syn, lif = net.layers
-    geo, tokens = LayerGeometry(syn, lanes), network_tokens(net)
+    geo, tokens = LayerGeometry(syn, lanes), stream_tokens(net)[1]
     dut = NeuronUpdate(geo, lif, tokens)
     steps = 5
     raw = rng.integers(-20, 21, (steps, *syn.out_shape))  # raw sums the scatter would have left
@@ -145,7 +145,7 @@ def test_neuron_update_equals_golden_lif(lanes, levels):
                 if ctx.get(dut.o_spikes.valid):
                     if ctx.get(dut.o_spikes.payload.eot):
                         break
-                    spikes[ctx.get(dut.o_spikes.payload.addr)] = 1
+                    spikes[tokens.unpack(ctx.get(dut.o_spikes.payload.addr))] = 1
             got_spikes.append(spikes)
             while not ctx.get(dut.idle):
                 await ctx.tick()
@@ -171,11 +171,26 @@ def test_neuron_update_equals_golden_lif(lanes, levels):
 
 def test_spike_tokens_put_the_end_marker_above_every_address():
     for n in (1, 2, 3, 255, 256, 257, 65_535, 65_536, 65_537, 100_000):
-        tokens = SpikeTokens.for_neurons(n)
+        tokens = SpikeTokens.for_shape((n,))
         assert n - 1 < tokens.eot and tokens.eot < 1 << tokens.token_bits
-        assert (n - 1).bit_length() <= tokens.address_bits <= max(1, (n - 1).bit_length())
+        assert tokens.address_bits == max(1, (n - 1).bit_length())
     x = np.zeros((2, 70_000), np.uint8)
     x[0, [0, 65_536, 69_999]] = 1
-    tokens = SpikeTokens.for_neurons(70_000)
+    tokens = SpikeTokens.for_shape((70_000,))
     assert tokens.encode(x).tolist() == [0, 65_536, 69_999, 1 << 17, 1 << 17]
-    np.testing.assert_array_equal(tokens.decode(tokens.encode(x), 2, 70_000), x)
+    np.testing.assert_array_equal(tokens.decode(tokens.encode(x), 2), x)
+
+
+def test_packed_addresses_of_a_feature_map():
+    tokens = SpikeTokens.for_shape((3, 5, 4))  # c in 2 bits, y in 3, x in 2
+    assert tokens.address_bits == 7 and tokens.eot == 128
+    flat = np.arange(60)
+    c, y, x = np.unravel_index(flat, (3, 5, 4))
+    np.testing.assert_array_equal(tokens.pack(flat), c << 5 | y << 2 | x)
+    np.testing.assert_array_equal(tokens.unpack(tokens.pack(flat)), flat)
+    assert tokens.unpack(np.array([0b00_101_00, 0b11_000_00])).tolist() == [-1, -1]  # y = 5, c = 3: no neuron
+    rng = np.random.default_rng(0)
+    s = (rng.random((4, 3, 5, 4)) < 0.3).astype(np.uint8)
+    np.testing.assert_array_equal(tokens.decode(tokens.encode(s), 4), s.reshape(4, -1))
+    wide = SpikeTokens.for_shape((3, 5, 4), 12)
+    assert wide.eot == 1 << 12 and wide.encode(s)[:3].tolist() == tokens.encode(s)[:3].tolist()

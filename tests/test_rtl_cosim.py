@@ -33,7 +33,7 @@ def check_cycles(net, x, lanes, trace, result):
     timeout) from the input tokens alone."""
     inputs = [x] + [trace.outputs[lif.name] for lif in net.lifs[:-1]]
     for b in range(x.shape[1]):
-        n_tokens = len(SpikeTokens.for_neurons(x[0, b].size).encode(x[:, b]))
+        n_tokens = len(SpikeTokens.for_shape(x.shape[2:]).encode(x[:, b]))
         assert 0 < result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
         for lif, geo, spikes in zip(net.lifs, network_geometry(net, lanes), inputs):
             bound = layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])
