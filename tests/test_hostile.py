@@ -11,7 +11,6 @@ import onnxruntime as ort
 import pytest
 from onnx import helper, numpy_helper
 
-from netgen import LayerSpec, random_model
 from snnc.cli import main
 from snnc.compiler import build_folder
 from snnc.compiler.dialect import ModelWriter
