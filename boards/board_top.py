@@ -39,12 +39,16 @@ class BoardTop(Elaboratable):
         return m
 
 
-def write_board_build(board: Board, core_verilog: str, folder: Path) -> list[str]:
-    """Write the platform's build files for the core (its Verilog text) on `board` into `folder`;
-    returns their names."""
+def write_board_build(board: Board, core_verilog: str, memories: dict[str, str], folder: Path) -> list[str]:
+    """Write the platform's build files for the core (its Verilog text and the memory images it
+    loads) on `board` into `folder`; returns their names."""
     platform = board.make_platform()
     platform.add_file(f"{BOARD_TOP}.v", core_verilog)
-    plan = platform.build(BoardTop(board), name=PLATFORM_TOP, do_build=False)
+    for name, image in memories.items():
+        platform.add_file(name, image)
+    # Vivado finds a $readmemh image by name once it is a source of the project
+    add_images = "\n".join(f"add_files {{{name}}}" for name in sorted(memories))
+    plan = platform.build(BoardTop(board), name=PLATFORM_TOP, do_build=False, script_after_read=add_images)
     plan.extract(folder)
     return sorted(plan.files)
 

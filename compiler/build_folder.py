@@ -6,6 +6,7 @@ simulators and the host runtime read them; none of it needs Amaranth.
     build.json        BuildSettings: lanes, Verilog names, and for a board build its clock, baud, identity
     network.json/.npz the fixed-point IR (ir.save)
     snnc_top.v        the network's Verilog; snnc_board.v the board core's, for a board build
+    layerN_weights.mem  the weight RAM images both load with $readmemh
     vivado/           the board's Vivado project (Amaranth's Xilinx platform)
     report.json/.txt  the build report; synth/ the cached Yosys estimate; rtl_run.json the last RTL run
 """
@@ -51,9 +52,11 @@ class BuildSettings:
     identity: int | None = None
     board_verilog: str | None = None
     board_files: str | None = None
+    memory_files: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+                if v is not None}
 
     @classmethod
     def from_json(cls, doc, where: str) -> "BuildSettings":
@@ -64,7 +67,7 @@ class BuildSettings:
         if unknown:
             raise SnncError(f"{where}: unknown field '{unknown[0]}'")
         types = {"lanes": int, "top": str, "verilog": str, "board": str, "part": str, "clk_hz": (int, float),
-                 "baud": int, "identity": int, "board_verilog": str, "board_files": str}
+                 "baud": int, "identity": int, "board_verilog": str, "board_files": str, "memory_files": list}
         for name in ("lanes", "top", "verilog"):
             if name not in doc:
                 raise SnncError(f"{where}: field '{name}' is missing")
@@ -81,10 +84,12 @@ class BuildSettings:
                 raise SnncError(f"{where}: board build without field '{missing[0]}'")
             if not doc["clk_hz"] > 0 or not 0 < doc["baud"] or not 0 <= doc["identity"] < 1 << 32:
                 raise SnncError(f"{where}: clk_hz, baud or identity out of range")
-        for name in ("verilog", "board_verilog", "board_files"):
-            if name in doc and (Path(doc[name]).name != doc[name] or doc[name] in ("", ".", "..")):
-                raise SnncError(f"{where}: field '{name}' must be a file name in the build folder, got {doc[name]!r}")
-        return cls(**doc)
+        names = [(f, doc[f]) for f in ("verilog", "board_verilog", "board_files") if f in doc]
+        names += [("memory_files", v) for v in doc.get("memory_files", [])]
+        for field, value in names:
+            if not isinstance(value, str) or Path(value).name != value or value in ("", ".", ".."):
+                raise SnncError(f"{where}: field '{field}' must name a file in the build folder, got {value!r}")
+        return cls(**{**doc, "memory_files": tuple(doc.get("memory_files", ()))})
 
 
 def is_build(path: Path) -> bool:
@@ -102,6 +107,17 @@ def load(build: Path) -> tuple[ir.Network, BuildSettings]:
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise SnncError(f"{where}: not readable JSON ({type(e).__name__})") from None
     return ir.load(build / IR_STEM), BuildSettings.from_json(doc, where)
+
+
+def memory_images(build: Path, settings: BuildSettings) -> dict[str, str]:
+    """The memory image files the build's Verilog loads ($readmemh), by name."""
+    images = {}
+    for name in settings.memory_files:
+        try:
+            images[name] = (Path(build) / name).read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise SnncError(f"{Path(build) / name}: memory image not readable ({type(e).__name__})") from None
+    return images
 
 
 def load_json(path: Path) -> dict | None:

@@ -1,6 +1,16 @@
 """Verilog of a compiled network (Amaranth's Verilog back end, through Yosys): the network alone
-(module `contracts.NETWORK_TOP`) or the board core around it (module `contracts.BOARD_TOP`)."""
+(module `contracts.NETWORK_TOP`) or the board core around it (module `contracts.BOARD_TOP`).
+
+Memory contents stay out of the Verilog text, so a design of a million weights is a small file
+that every tool reads quickly: each layer's weight RAM is loaded with `$readmemh` from its own
+image file (`layerN_weights.mem`, one hex word per line; Vivado, Yosys, Verilator and Icarus all
+read it), and RAMs that start at zero (accumulators, states, FIFOs, buffers) get no initial
+block at all: block RAM powers up at zero, and the design never reads a word it has not written
+(accumulators are cleared after reset, the first timestep reads states as 0).
+"""
 from __future__ import annotations
+
+import re
 
 from amaranth.back import verilog
 
@@ -10,11 +20,34 @@ from snnc.compiler.contracts import BOARD_TOP, NETWORK_TOP
 from .board_core import BoardCore
 from .network_top import NetworkTop
 
+# Yosys' Verilog writer puts a memory's contents in an `initial begin ... end` block of one
+# assignment per word, right after the memory's `reg [..] name [..];`.
+_MEMORY = re.compile(r"^(\s*)reg \[\d+:0\] (\S+) \[\d+:0\];\n", re.M)
+_INIT_BLOCK = re.compile(r"^\s*initial begin\n(?:\s*\S+\[\d+\] = \d+'h0+;\n)+\s*end\n", re.M)
 
-def network_verilog(net: ir.Network, lanes: int = 1) -> str:
-    return verilog.convert(NetworkTop(net, lanes), name=NETWORK_TOP, emit_src=False)
+
+def _emit(top, name: str, network: NetworkTop) -> tuple[str, dict[str, str]]:
+    """(Verilog text, memory image files by name) of a component whose network is `network`."""
+    text = _INIT_BLOCK.sub("", verilog.convert(top, name=name, emit_src=False))
+    images = {e.scatter.rom_name: e.scatter.rom_image() for e in network.engines}
+
+    def load(m: re.Match) -> str:
+        if m[2] not in images:
+            return m[0]
+        return f'{m[0]}{m[1]}initial $readmemh("{m[2]}.mem", {m[2]});\n'
+
+    text = _MEMORY.sub(load, text)
+    return text, {f"{name}.mem": image for name, image in images.items()}
 
 
-def board_verilog(net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int) -> str:
-    """The BoardCore (network, UART, host protocol) as Verilog."""
-    return verilog.convert(BoardCore(net, lanes, clk_hz, baud, identity), name=BOARD_TOP, emit_src=False)
+def network_verilog(net: ir.Network, lanes: int = 1) -> tuple[str, dict[str, str]]:
+    """The network as Verilog, and the memory images its $readmemh lines name."""
+    top = NetworkTop(net, lanes, weight_images=True)
+    return _emit(top, NETWORK_TOP, top)
+
+
+def board_verilog(net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int) -> tuple[str, dict[str, str]]:
+    """The BoardCore (network, UART, host protocol) as Verilog, and the memory images it names
+    (the same files as the network's)."""
+    core = BoardCore(net, lanes, clk_hz, baud, identity, weight_images=True)
+    return _emit(core, BOARD_TOP, core.dispatcher.network)

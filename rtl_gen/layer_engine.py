@@ -28,9 +28,11 @@ from .spikes import spike_stream
 
 class LayerEngine(wiring.Component):
     def __init__(self, syn: ir.Dense | ir.Conv2d, lif: ir.LIF, lanes: int, in_tokens: SpikeTokens,
-                 out_tokens: SpikeTokens):
+                 out_tokens: SpikeTokens, rom_name: str | None = None):
+        """rom_name: see Scatter (the weights as a memory image, for large designs)."""
         self.geo = g = LayerGeometry(syn, lanes)
         self.lif, self.in_tokens, self.out_tokens = lif, in_tokens, out_tokens
+        self.scatter = Scatter(g, in_tokens, rom_name)
         super().__init__({
             "i_spikes": In(spike_stream(in_tokens.address_bits)),
             "o_spikes": Out(spike_stream(out_tokens.address_bits)),
@@ -43,7 +45,7 @@ class LayerEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g = self.geo
-        m.submodules.scatter = scatter = Scatter(g, self.in_tokens)
+        m.submodules.scatter = scatter = self.scatter
         m.submodules.update = update = NeuronUpdate(g, self.lif, self.out_tokens)
         wiring.connect(m, wiring.flipped(self.i_spikes), scatter.i_spikes)
         wiring.connect(m, wiring.flipped(self.o_spikes), update.o_spikes)

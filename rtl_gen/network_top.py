@@ -26,10 +26,14 @@ CYCLE_BITS = 32
 
 
 class NetworkTop(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH):
+    def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH,
+                 weight_images: bool = False):
+        """weight_images: each layer's weights leave the design for a $readmemh image named in
+        `weight_roms` (what the Verilog emitter does; Amaranth's simulator wants them inside)."""
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
         self.tokens = tokens = stream_tokens(net)
-        self.engines = [LayerEngine(net.synapse_of(lif), lif, lanes, tokens[i], tokens[i + 1])
+        self.engines = [LayerEngine(net.synapse_of(lif), lif, lanes, tokens[i], tokens[i + 1],
+                                    f"layer{i}_weights" if weight_images else None)
                         for i, lif in enumerate(net.lifs)]
         self.n_out = int(net.lifs[-1].size)
         max_groups = max(e.geo.groups for e in self.engines)

@@ -40,11 +40,12 @@ def accumulator_layout(geo: LayerGeometry) -> data.ArrayLayout:
 
 
 class Scatter(wiring.Component):
-    def __init__(self, geo: LayerGeometry, tokens: SpikeTokens):
+    def __init__(self, geo: LayerGeometry, tokens: SpikeTokens, rom_name: str | None = None):
         """tokens: the encoding of the incoming spikes (the upstream layer's shape, or the network's
-        input shape)."""
+        input shape).  rom_name: name the weight RAM so, and leave its contents out of the design:
+        the Verilog emitter loads them from a memory image file (`rom_image`) instead."""
         self.geo = g = geo
-        self.tokens = tokens
+        self.tokens, self.rom_name = tokens, rom_name
         if int(np.prod(tokens.shape)) != g.inputs:
             raise ValueError(f"a stream of shape {tokens.shape} cannot feed {g.inputs} inputs")
         super().__init__({
@@ -57,11 +58,10 @@ class Scatter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g = self.geo
-        rows = g.weight_rows
-        stored = (rows + 1) // 2 if g.synapse.weight_bits == 1 else rows
         # depth at least 2: a depth-1 memory has a zero-width address, which Verilog cannot express
-        m.submodules.weights = wmem = memory.Memory(shape=weight_layout(g), depth=max(len(stored), 2),
-                                                    init=[list(map(int, r)) for r in stored])
+        init = [] if self.rom_name else [list(map(int, r)) for r in self._stored_rows()]
+        m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
+            shape=weight_layout(g), depth=max(len(g.weight_rows), 2), init=init)
         w_rd = wmem.read_port()
 
         # the event being scattered and the step within it: row tap ti, column tap tk, channel group og
@@ -132,3 +132,16 @@ class Scatter(wiring.Component):
             m.d.sync += eot_taken.eq(0)
         m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid)]
         return m
+
+    def _stored_rows(self) -> np.ndarray:
+        """The weight RAM's rows as stored: 1-bit weights as b for the value 2b-1."""
+        rows = self.geo.weight_rows
+        return (rows + 1) // 2 if self.geo.synapse.weight_bits == 1 else rows
+
+    def rom_image(self) -> str:
+        """The weight RAM's contents as a $readmemh image: one hex word per row, lane 0 in the low bits."""
+        rows, wb = self._stored_rows(), self.geo.synapse.weight_bits
+        fields = (rows & ((1 << wb) - 1)).astype(object)
+        words = sum((fields[:, lane] << (lane * wb) for lane in range(1, rows.shape[1])), fields[:, 0])
+        digits = -(-rows.shape[1] * wb // 4)
+        return "".join(f"{int(w):0{digits}x}\n" for w in words)

@@ -73,10 +73,13 @@ def lut_levels(netlist: dict, top: str = NETWORK_TOP) -> int:
     return max((depth(n) for n in cells if not is_boundary(n)), default=0)
 
 
-def synthesize(verilog: Path, work_dir: Path, top: str = NETWORK_TOP) -> dict:
-    """Synthesize `verilog` (module `top`) for xc7; returns resource counts, raw cell counts and LUT levels."""
+def synthesize(verilog: Path, work_dir: Path, top: str = NETWORK_TOP, memories: dict[str, str] | None = None) -> dict:
+    """Synthesize `verilog` (module `top`, loading the `memories` images) for xc7; returns resource
+    counts, raw cell counts and LUT levels."""
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "design.v").write_text(Path(verilog).read_text())
+    for name, image in (memories or {}).items():  # $readmemh names them relative to Yosys' folder
+        (work_dir / name).write_text(image)
     run_yosys(f"read_verilog design.v; synth_xilinx -family xc7 -top {top} -flatten; "
               "tee -q -o stat.json stat -json; write_json netlist.json", work_dir)
     stat = json.loads((work_dir / "stat.json").read_text())

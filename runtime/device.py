@@ -64,7 +64,8 @@ class Device:
         if settings.board is None:
             raise SnncError(f"{build}: no board in this build; compile with --board NAME to simulate the board")
         link = SimLink((Path(build) / settings.board_verilog).read_text(), settings.clk_hz,
-                       hp.uart_divisor(settings.clk_hz, settings.baud), simulator, Path(build) / build_folder.SIM_DIR)
+                       hp.uart_divisor(settings.clk_hz, settings.baud), simulator, Path(build) / build_folder.SIM_DIR,
+                       build_folder.memory_images(build, settings))
         try:
             return cls(net, settings, wrap(link) if wrap else link)
         except BaseException:

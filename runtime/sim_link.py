@@ -26,13 +26,13 @@ class SimLink:
     latency_s = 0.0
 
     def __init__(self, verilog: str, clk_hz: float, divisor: int, simulator: str = "verilator",
-                 work_dir: Path | None = None):
+                 work_dir: Path | None = None, memories: dict[str, str] | None = None):
         from cocotb_tools.runner import get_runner
 
         self.clk_hz = clk_hz
         work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
         # optimised C++: the UART makes these runs long (hundreds of cycles per bit)
-        build_dir = rtl.build(verilog, simulator, work_dir, top=BOARD_TOP, optimize=True)
+        build_dir = rtl.build(verilog, simulator, work_dir, top=BOARD_TOP, optimize=True, memories=memories)
         listener = socket.create_server(("127.0.0.1", 0))
         listener.settimeout(300)
         self._tmp = tempfile.TemporaryDirectory(dir=build_dir)

@@ -108,7 +108,8 @@ def unpack_states(net: ir.Network, lanes: int, words: np.ndarray) -> dict[str, n
     return out
 
 
-def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, optimize: bool | None = None) -> Path:
+def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, optimize: bool | None = None,
+          memories: dict[str, str] | None = None) -> Path:
     """Compile a design's Verilog (module `top`) for `simulator` once (keyed by its hash); returns
     the build folder.  `optimize`: build the C++ at -Os (default: only designs of SMALL_DESIGN_LINES
     or more; a long simulation of a small design wants it too)."""
@@ -118,11 +119,18 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
         raise SnncError(f"unknown simulator '{simulator}' (choose {', '.join(SIMULATORS)})")
     if not simulator_available(simulator):
         raise SnncError(f"{simulator} is not installed (Icarus: apt-get install iverilog)")
-    key = hashlib.sha256(f"{verilog}{optimize}".encode()).hexdigest()[:16]
+    memories = memories or {}
+    digest = hashlib.sha256(f"{verilog}{optimize}".encode())
+    for name in sorted(memories):
+        digest.update(f"{name}:{memories[name]}".encode())
+    key = digest.hexdigest()[:16]
     build_dir = Path(work_dir).resolve() / f"{simulator}_{key}"
     source = build_dir / f"{top}.v"
     if not (build_dir / ".built").exists():
         build_dir.mkdir(parents=True, exist_ok=True)
+        for name, image in memories.items():  # the simulator reads them from its run folder: absolute paths
+            (build_dir / name).write_text(image)
+            verilog = verilog.replace(f'$readmemh("{name}"', f'$readmemh("{build_dir / name}"')
         source.write_text(icarus_compatible(verilog) if simulator == "icarus" else verilog)
         os.environ.update(verilator_env())
         if not (optimize if optimize is not None else verilog.count("\n") >= SMALL_DESIGN_LINES):
@@ -135,18 +143,18 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
 
 
 def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "verilator",
-        work_dir: Path | None = None, verilog: str | None = None) -> RtlResult:
-    """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL at `lanes` lanes (`verilog`:
-    the design's text when a build already has it, else generated here)."""
+        work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None) -> RtlResult:
+    """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL at `lanes` lanes (`verilog` and
+    the `memories` images it loads: the design when a build already has it, else generated here)."""
     from cocotb_tools.runner import get_runner
 
     if verilog is None:
         from snnc.rtl_gen import network_verilog  # Amaranth, only when the caller has no Verilog yet
 
-        verilog = network_verilog(net, lanes)
+        verilog, memories = network_verilog(net, lanes)
     x = check_spikes(spikes, net.input_shape)
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
-    build_dir = build(verilog, simulator, work_dir)
+    build_dir = build(verilog, simulator, work_dir, memories=memories)
     geos = network_geometry(net, lanes)
     streams = stream_tokens(net)
     tokens, offsets = spike_tokens(x, streams[0])

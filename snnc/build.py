@@ -80,7 +80,9 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
 def step_network_verilog(cfg: BuildConfig, b: Build) -> Build:
     from snnc.rtl_gen import network_verilog
 
-    return replace(b, files={**b.files, b.settings.verilog: network_verilog(b.net, cfg.lanes)})
+    text, memories = network_verilog(b.net, cfg.lanes)
+    settings = replace(b.settings, memory_files=tuple(sorted(memories)))
+    return replace(b, settings=settings, files={**b.files, settings.verilog: text, **memories})
 
 
 def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
@@ -94,7 +96,8 @@ def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
     identity = hp.design_hash(ir.fingerprint(b.net), cfg.lanes)
     settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.baud,
                        identity=identity, board_verilog=f"{BOARD_TOP}.v", board_files=build_folder.BOARD_FILES)
-    text = board_verilog(b.net, cfg.lanes, board.clock_hz, cfg.baud, identity)
+    text, memories = board_verilog(b.net, cfg.lanes, board.clock_hz, cfg.baud, identity)
+    assert all(b.files[name] == image for name, image in memories.items())  # the network's own images
     return replace(b, settings=settings, files={**b.files, settings.board_verilog: text})
 
 
@@ -121,7 +124,9 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
             (tmp / name).write_text(text)
         if b.settings.board:
             board = boards.get_board(b.settings.board)
-            boards.write_board_build(board, b.files[b.settings.board_verilog], tmp / build_folder.BOARD_FILES)
+            boards.write_board_build(board, b.files[b.settings.board_verilog],
+                                     {name: b.files[name] for name in b.settings.memory_files},
+                                     tmp / build_folder.BOARD_FILES)
             if cfg.synth:
                 boards.run_vivado(tmp / build_folder.BOARD_FILES)
         build_folder.save_json(tmp / build_folder.SETTINGS, b.settings.to_json())
@@ -141,7 +146,7 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
         from snnc.sim import rtl
 
         result = rtl.run(net, spikes, settings.lanes, simulator, build_dir / build_folder.SIM_DIR,
-                         (build_dir / settings.verilog).read_text())
+                         (build_dir / settings.verilog).read_text(), build_folder.memory_images(build_dir, settings))
         out = result.outputs
         build_folder.save_json(build_dir / build_folder.RTL_RUN, {
             "simulator": simulator, "timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]),
@@ -163,7 +168,8 @@ def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
         top = BOARD_TOP if settings.board else NETWORK_TOP
         if log:
             log(f"synthesizing {top} with Yosys synth_xilinx -family xc7 (cached in BUILD_DIR/{build_folder.SYNTH_DIR}) ...")
-        cached = synthesize(Path(build_dir) / (settings.board_verilog or settings.verilog), cache.parent, top)
+        cached = synthesize(Path(build_dir) / (settings.board_verilog or settings.verilog), cache.parent, top,
+                            build_folder.memory_images(build_dir, settings))
         build_folder.save_json(cache, cached)
     return cached
 
