@@ -17,10 +17,16 @@ from snnc.compiler.errors import SnncError
 
 from .basys3 import Basys3Platform
 
-# Artix-7 data sheet (DS180): slice LUTs, flip-flops, 36 Kb block RAMs, DSP48E1 slices
+# Artix-7 data sheet (DS180, table 1): slice LUTs, flip-flops, 36 Kb block RAMs, DSP48E1 slices
 PART_RESOURCES = {
+    "xc7a12t": {"LUT": 8_000, "FF": 16_000, "BRAM36": 20, "DSP": 40},
+    "xc7a15t": {"LUT": 10_400, "FF": 20_800, "BRAM36": 25, "DSP": 45},
+    "xc7a25t": {"LUT": 14_600, "FF": 29_200, "BRAM36": 45, "DSP": 80},
     "xc7a35t": {"LUT": 20_800, "FF": 41_600, "BRAM36": 50, "DSP": 90},
+    "xc7a50t": {"LUT": 32_600, "FF": 65_200, "BRAM36": 75, "DSP": 120},
+    "xc7a75t": {"LUT": 47_200, "FF": 94_400, "BRAM36": 105, "DSP": 180},
     "xc7a100t": {"LUT": 63_400, "FF": 126_800, "BRAM36": 135, "DSP": 240},
+    "xc7a200t": {"LUT": 134_600, "FF": 269_200, "BRAM36": 365, "DSP": 740},
 }
 
 
@@ -66,6 +72,13 @@ class Board:
     def resources(self) -> dict[str, int]:
         """The part's resources (an industrial-grade "xc7a35ti" has those of "xc7a35t")."""
         return PART_RESOURCES[re.match(r"xc7a\d+t", self.device)[0]]
+
+    def summary(self) -> tuple[str, ...]:
+        """name, part, clock, UART pins (FPGA rx/tx), LEDs, reset pin, title: a row of `snnc boards`."""
+        res, rx, tx = self.uart
+        leds = self.leds()
+        return (self.name, self.part, f"{self.clock_hz / 1e6:g} MHz", f"{self.pins(res, 0, rx)[0]}/{self.pins(res, 0, tx)[0]}",
+                f"{len(leds)} ({' '.join(leds[:4])}{' ...' if len(leds) > 4 else ''})", self.reset_pin() or "-", self.title)
 
     def utilisation(self, resources: dict) -> dict:
         """A synthesis estimate's resources in percent of the part: LUTs (logic and LUTRAM), FFs,

@@ -40,7 +40,8 @@ BOARD_FILES = "vivado"
 class BuildSettings:
     """build.json.  lanes: requested lanes per layer; top/verilog: the network's module and file;
     for a board build: board name, part, clock (Hz), UART baud, 32-bit design identity and the
-    board core's Verilog file."""
+    board core's Verilog file; memory_files: the $readmemh images; single_bank: the LIFs whose
+    layers keep one accumulator bank."""
 
     lanes: int
     top: str
@@ -53,6 +54,7 @@ class BuildSettings:
     board_verilog: str | None = None
     board_files: str | None = None
     memory_files: tuple[str, ...] = ()
+    single_bank: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
@@ -67,7 +69,8 @@ class BuildSettings:
         if unknown:
             raise SnncError(f"{where}: unknown field '{unknown[0]}'")
         types = {"lanes": int, "top": str, "verilog": str, "board": str, "part": str, "clk_hz": (int, float),
-                 "baud": int, "identity": int, "board_verilog": str, "board_files": str, "memory_files": list}
+                 "baud": int, "identity": int, "board_verilog": str, "board_files": str, "memory_files": list,
+                 "single_bank": list}
         for name in ("lanes", "top", "verilog"):
             if name not in doc:
                 raise SnncError(f"{where}: field '{name}' is missing")
@@ -89,7 +92,10 @@ class BuildSettings:
         for field, value in names:
             if not isinstance(value, str) or Path(value).name != value or value in ("", ".", ".."):
                 raise SnncError(f"{where}: field '{field}' must name a file in the build folder, got {value!r}")
-        return cls(**{**doc, "memory_files": tuple(doc.get("memory_files", ()))})
+        if not all(isinstance(v, str) for v in doc.get("single_bank", [])):
+            raise SnncError(f"{where}: field 'single_bank' must list layer names")
+        return cls(**{**doc, "memory_files": tuple(doc.get("memory_files", ())),
+                      "single_bank": tuple(doc.get("single_bank", ()))})
 
 
 def is_build(path: Path) -> bool:
@@ -106,7 +112,11 @@ def load(build: Path) -> tuple[ir.Network, BuildSettings]:
         doc = json.loads((build / SETTINGS).read_text())
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise SnncError(f"{where}: not readable JSON ({type(e).__name__})") from None
-    return ir.load(build / IR_STEM), BuildSettings.from_json(doc, where)
+    net, settings = ir.load(build / IR_STEM), BuildSettings.from_json(doc, where)
+    unknown = sorted(set(settings.single_bank) - {lif.name for lif in net.lifs})
+    if unknown:
+        raise SnncError(f"{where}: field 'single_bank' names '{unknown[0]}', which is no LIF of the network")
+    return net, settings
 
 
 def memory_images(build: Path, settings: BuildSettings) -> dict[str, str]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .contracts import SpikeTokens
+from .contracts import MAX_PAYLOAD, SpikeTokens
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -110,12 +112,6 @@ class LayerGeometry:
         """Width of one raw accumulator (unshifted, bias-free weight sum), proven by size_registers."""
         return self.synapse.accumulator_bits
 
-    def memory_bits(self, state_bits: int, double_buffered: bool = True) -> dict[str, int]:
-        """Bits of each RAM of the engine: the weights, the accumulator banks, the state words."""
-        return {"weight": len(self.weight_rows) * self.lanes * self.synapse.weight_bits,
-                "accumulator": (2 if double_buffered else 1) * self.groups * self.lanes * self.accumulator_bits,
-                "state": self.groups * self.lanes * state_bits}
-
     def neuron_index(self, group: int, lane: int) -> int | None:
         """The flat C-order index of the neuron in (group, lane), None for a padding lane."""
         og, pixel = divmod(group, self.pixels)
@@ -142,6 +138,78 @@ def stream_tokens(net) -> list[SpikeTokens]:
     return [SpikeTokens.for_shape(s, width) for s in shapes]
 
 
+# ---- memories ------------------------------------------------------------------------------------
+# Every RAM of a design, with its width and depth, so the report, the board-fit check and the RTL
+# agree.  Tiles are counted as Vivado and Yosys map a width x depth onto Artix-7 block RAM: the
+# cheapest of the RAMB18 (16K x 1 ... 512 x 36) and RAMB36 (32K x 1 ... 512 x 72) aspect ratios;
+# memories under DISTRIBUTED_BITS go to LUT RAM instead.
+
+SPIKE_QUEUE_DEPTH = 512      # spike masks a layer's update may queue before it waits (one BRAM18)
+SINGLE_BANK_BITS = 1 << 18   # auto: a layer whose two accumulator banks would exceed 256 Kbit gets one
+DISTRIBUTED_BITS = 1024
+BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
+HOST_BUFFER_TOKENS = 4096    # a board core's input and output token buffers (16-bit words)
+
+
+def spike_queue_depth(geo: LayerGeometry) -> int:
+    """Entries of a layer's spike-mask queue: a whole timestep's groups (plus its end token) when
+    that is small, else SPIKE_QUEUE_DEPTH, and the update waits for room."""
+    return min(geo.groups + 2, SPIKE_QUEUE_DEPTH)
+
+
+def bram36_tiles(width: int, depth: int) -> float:
+    """Block RAM of a width x depth memory in RAMB36 units (a RAMB18 is half), 0 for LUT RAM."""
+    if width * depth < DISTRIBUTED_BITS:
+        return 0.0
+    cost = lambda shapes: min(-(-depth // d) * -(-width // w) for d, w in shapes)
+    return min(cost(BRAM18_SHAPES) / 2, float(cost(BRAM36_SHAPES)))
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One RAM of the design: `count` copies of width x depth bits."""
+
+    owner: str
+    kind: str
+    width: int
+    depth: int
+    count: int = 1
+
+    @property
+    def bits(self) -> int:
+        return self.count * self.width * self.depth
+
+    @property
+    def bram36(self) -> float:
+        return self.count * bram36_tiles(self.width, self.depth)
+
+
+def network_memories(net, lanes: int, single_bank: frozenset[str] = frozenset(), board: bool = False) -> list[Memory]:
+    """Every RAM of a network's design (and of its board core with board=True).  single_bank: the
+    LIF names whose layer keeps one accumulator bank instead of two."""
+    tokens = stream_tokens(net)
+    token_bits = tokens[0].token_bits
+    out = [Memory("network", "input FIFO", token_bits, EDGE_FIFO_DEPTH),
+           Memory("network", "output FIFO", token_bits, EDGE_FIFO_DEPTH)]
+    for lif, geo in zip(net.lifs, network_geometry(net, lanes)):
+        p, syn = geo.lanes, geo.synapse
+        out += [Memory(lif.name, "weights", p * syn.weight_bits, len(geo.weight_rows)),
+                Memory(lif.name, "accumulators", p * geo.accumulator_bits, geo.groups, 1 if lif.name in single_bank else 2),
+                Memory(lif.name, "states", p * lif.state_bits, geo.groups),
+                Memory(lif.name, "spike queue", tokens[0].address_bits + p + 1, spike_queue_depth(geo))]
+    if board:
+        out += [Memory("board", "staging", 16, MAX_PAYLOAD // 2), Memory("board", "input tokens", 16, HOST_BUFFER_TOKENS),
+                Memory("board", "output tokens", 16, HOST_BUFFER_TOKENS)]
+    return out
+
+
+def auto_single_bank(net, lanes: int) -> frozenset[str]:
+    """The layers whose double-buffered accumulators would exceed SINGLE_BANK_BITS."""
+    return frozenset(lif.name for lif, geo in zip(net.lifs, network_geometry(net, lanes))
+                     if 2 * geo.groups * geo.lanes * geo.accumulator_bits > SINGLE_BANK_BITS)
+
+
 # ---- cycles --------------------------------------------------------------------------------------
 # What the engine spends (docs/rtl.md): each input spike takes one cycle to be accepted and
 # `cycles_per_spike` cycles of scatter; each timestep's update takes one cycle per group, plus the
@@ -154,7 +222,9 @@ START_CYCLES = 4             # start pulse to the first token taken, besides cle
 
 def layer_busy_bound(geo: LayerGeometry, n_spikes: int, n_steps: int) -> int:
     """Upper bound on the cycles one engine is busy (scattering or updating) for n_spikes input
-    spikes over n_steps timesteps."""
+    spikes over n_steps timesteps, when the next layer takes its spikes as they come (an update
+    waits for room in its spike queue only behind a slower next layer, whose work cycle_budget
+    counts)."""
     return n_spikes * geo.cycles_per_spike + n_steps * (geo.groups + UPDATE_OVERHEAD_CYCLES)
 
 

@@ -21,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import contracts as hp
 from snnc.compiler import ir
+from snnc.compiler.geometry import HOST_BUFFER_TOKENS
 
 from .dispatcher import Dispatcher
 from .frame_receiver import FrameReceiver
@@ -29,18 +30,17 @@ from .reply_sender import ReplySender
 from .uart_rx import UartRx
 from .uart_tx import UartTx
 
-IN_BUFFER_TOKENS = 4096
-OUT_BUFFER_TOKENS = 4096
 
 
 class BoardCore(wiring.Component):
     def __init__(self, net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int,
-                 in_depth: int = IN_BUFFER_TOKENS, out_depth: int = OUT_BUFFER_TOKENS, weight_images: bool = False):
+                 in_depth: int = HOST_BUFFER_TOKENS, out_depth: int = HOST_BUFFER_TOKENS, weight_images: bool = False,
+                 single_bank: frozenset[str] = frozenset()):
         self.divisor = hp.uart_divisor(clk_hz, baud)
         # a frame's bytes may pause for FRAME_TIMEOUT_S, or 16 byte times at slow rates
         self.frame_timeout = max(16 * 10 * self.divisor, int(clk_hz * hp.FRAME_TIMEOUT_S))
         self.heartbeat_bit = max(1, int(math.log2(clk_hz)) - 1)  # the heartbeat LED blinks at about 1 Hz
-        network = NetworkTop(net, lanes, weight_images=weight_images)
+        network = NetworkTop(net, lanes, weight_images=weight_images, single_bank=single_bank)
         self.identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": identity & 0xFFFF,
                          "hash_hi": identity >> 16, "n_in": int(math.prod(net.input_shape)), "n_out": network.n_out,
                          "in_depth": in_depth, "out_depth": out_depth, "max_payload": hp.MAX_PAYLOAD, "lanes": lanes}

@@ -23,7 +23,7 @@ from .network_top import NetworkTop
 # Yosys' Verilog writer puts a memory's contents in an `initial begin ... end` block of one
 # assignment per word, right after the memory's `reg [..] name [..];`.
 _MEMORY = re.compile(r"^(\s*)reg \[\d+:0\] (\S+) \[\d+:0\];\n", re.M)
-_INIT_BLOCK = re.compile(r"^\s*initial begin\n(?:\s*\S+\[\d+\] = \d+'h0+;\n)+\s*end\n", re.M)
+_INIT_BLOCK = re.compile(r"^\s*initial begin\n(?:\s*\S+\[\d+\] = \d+'[hdb]0+;\n)+\s*end\n", re.M)
 
 
 def _emit(top, name: str, network: NetworkTop) -> tuple[str, dict[str, str]]:
@@ -37,17 +37,20 @@ def _emit(top, name: str, network: NetworkTop) -> tuple[str, dict[str, str]]:
         return f'{m[0]}{m[1]}initial $readmemh("{m[2]}.mem", {m[2]});\n'
 
     text = _MEMORY.sub(load, text)
+    assert not re.search(r"^\s*initial begin\n\s*\S+\[\d+\] = ", text, re.M), "a memory initialised inline"
     return text, {f"{name}.mem": image for name, image in images.items()}
 
 
-def network_verilog(net: ir.Network, lanes: int = 1) -> tuple[str, dict[str, str]]:
-    """The network as Verilog, and the memory images its $readmemh lines name."""
-    top = NetworkTop(net, lanes, weight_images=True)
+def network_verilog(net: ir.Network, lanes: int = 1, single_bank: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
+    """The network as Verilog, and the memory images its $readmemh lines name.  single_bank: the
+    LIF names whose layers keep one accumulator bank."""
+    top = NetworkTop(net, lanes, weight_images=True, single_bank=single_bank)
     return _emit(top, NETWORK_TOP, top)
 
 
-def board_verilog(net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int) -> tuple[str, dict[str, str]]:
+def board_verilog(net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int,
+                  single_bank: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
     """The BoardCore (network, UART, host protocol) as Verilog, and the memory images it names
     (the same files as the network's)."""
-    core = BoardCore(net, lanes, clk_hz, baud, identity, weight_images=True)
+    core = BoardCore(net, lanes, clk_hz, baud, identity, weight_images=True, single_bank=single_bank)
     return _emit(core, BOARD_TOP, core.dispatcher.network)

@@ -28,8 +28,11 @@ from .spikes import spike_stream
 
 class LayerEngine(wiring.Component):
     def __init__(self, syn: ir.Dense | ir.Conv2d, lif: ir.LIF, lanes: int, in_tokens: SpikeTokens,
-                 out_tokens: SpikeTokens, rom_name: str | None = None):
-        """rom_name: see Scatter (the weights as a memory image, for large designs)."""
+                 out_tokens: SpikeTokens, rom_name: str | None = None, single_bank: bool = False):
+        """rom_name: see Scatter (the weights as a memory image, for large designs).  single_bank:
+        one accumulator bank, which the scatter and the update take in turn (half the accumulator
+        RAM; the update no longer overlaps the next timestep's scatter)."""
+        self.single_bank = single_bank
         self.geo = g = LayerGeometry(syn, lanes)
         self.lif, self.in_tokens, self.out_tokens = lif, in_tokens, out_tokens
         self.scatter = Scatter(g, in_tokens, rom_name)
@@ -59,12 +62,15 @@ class LayerEngine(wiring.Component):
             m.d.sync += clear_addr.eq(clear_addr + 1)
             with m.If(clear_addr == g.groups - 1):
                 m.d.sync += clearing.eq(0)
+        swap = Signal()  # the scatter has closed a timestep and the update is free: update it
+        m.d.comb += [swap.eq(scatter.timestep_done & update.idle), scatter.swap.eq(swap), update.start.eq(swap)]
+        if self.single_bank:
+            self._one_bank(m, scatter, update, clearing, clear_addr)
+            return m
         m.d.comb += scatter.hold.eq(clearing)
 
         # the scatter fills bank `bank`, the update drains the other; they swap between timesteps
         bank = Signal()
-        swap = Signal()
-        m.d.comb += [swap.eq(scatter.timestep_done & update.idle), scatter.swap.eq(swap), update.start.eq(swap)]
         with m.If(swap):
             m.d.sync += bank.eq(~bank)
         reads = []
@@ -80,3 +86,17 @@ class LayerEngine(wiring.Component):
         m.d.comb += [scatter.acc_rd_data.eq(Mux(bank, reads[1], reads[0])),
                      update.acc_rd_data.eq(Mux(bank, reads[0], reads[1]))]
         return m
+
+    def _one_bank(self, m, scatter, update, clearing, clear_addr) -> None:
+        """One accumulator bank: the update owns it while it runs (reading and clearing each group),
+        the scatter the rest of the time, and the scatter takes no spike meanwhile."""
+        g = self.geo
+        m.submodules.acc = mem = memory.Memory(shape=accumulator_layout(g), depth=max(g.groups, 2), init=[])
+        rd, wr = mem.read_port(), mem.write_port()
+        updating = update.busy
+        m.d.comb += [scatter.hold.eq(clearing | updating),
+                     rd.addr.eq(Mux(updating, update.acc_rd_addr, scatter.acc_rd_addr)),
+                     wr.addr.eq(Mux(clearing, clear_addr, Mux(updating, update.acc_clr_addr, scatter.acc_wr_addr))),
+                     wr.data.eq(Mux(updating | clearing, 0, scatter.acc_wr_data.as_value())),
+                     wr.en.eq(clearing | Mux(updating, update.acc_clr_en, scatter.acc_wr_en)),
+                     scatter.acc_rd_data.eq(rd.data), update.acc_rd_data.eq(rd.data)]

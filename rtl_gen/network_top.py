@@ -27,13 +27,14 @@ CYCLE_BITS = 32
 
 class NetworkTop(wiring.Component):
     def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH,
-                 weight_images: bool = False):
+                 weight_images: bool = False, single_bank: frozenset[str] = frozenset()):
         """weight_images: each layer's weights leave the design for a $readmemh image named in
-        `weight_roms` (what the Verilog emitter does; Amaranth's simulator wants them inside)."""
+        `weight_roms` (what the Verilog emitter does; Amaranth's simulator wants them inside).
+        single_bank: the LIF names whose layers keep one accumulator bank (geometry.network_memories)."""
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
         self.tokens = tokens = stream_tokens(net)
         self.engines = [LayerEngine(net.synapse_of(lif), lif, lanes, tokens[i], tokens[i + 1],
-                                    f"layer{i}_weights" if weight_images else None)
+                                    f"layer{i}_weights" if weight_images else None, lif.name in single_bank)
                         for i, lif in enumerate(net.lifs)]
         self.n_out = int(net.lifs[-1].size)
         max_groups = max(e.geo.groups for e in self.engines)

@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
 from snnc.compiler.contracts import SpikeTokens, field_bits
-from snnc.compiler.geometry import LayerGeometry, index_range, signed_bits
+from snnc.compiler.geometry import LayerGeometry, index_range, signed_bits, spike_queue_depth
 
 from .arith import times
 from .lif_update import LATENCY, LIFUpdate
@@ -60,7 +60,12 @@ class NeuronUpdate(wiring.Component):
         u_oy, u_ox = Signal(index_range(g.ho)), Signal(index_range(g.wo))
         with m.If(self.start):
             m.d.sync += [running.eq(1), u_g.eq(0), u_og.eq(0), u_oy.eq(0), u_ox.eq(0)]
+        queue_depth = spike_queue_depth(g)
+        queue_level = Signal(range(queue_depth + 1))
         issuing = running & (u_g < g.groups)
+        if queue_depth < g.groups + 2:  # a short queue: issue a group only when its mask (and the
+            # masks of the groups in the pipeline, and the end token) will find room
+            issuing &= queue_level < queue_depth - (LATENCY + 3)
         with m.If(issuing):
             m.d.sync += [u_g.eq(u_g + 1), u_ox.eq(u_ox + 1)]
             with m.If(u_ox == g.wo - 1):
@@ -90,7 +95,8 @@ class NeuronUpdate(wiring.Component):
         last = depth
         # lane l of a group is channel og*P + l: one channel field step apart in the packed address
         lane_stride = 1 << sum(field_bits(self.tokens.shape)[1:])
-        m.submodules.serializer = ser = SpikeSerializer(P, lane_stride, g.groups + 2, self.tokens.address_bits)
+        m.submodules.serializer = ser = SpikeSerializer(P, lane_stride, queue_depth, self.tokens.address_bits)
+        m.d.comb += queue_level.eq(ser.level)
         wiring.connect(m, wiring.flipped(self.o_spikes), ser.o_spikes)
         valid_lanes = Array(Const(sum(1 << lane for lane in range(P) if og * P + lane < g.co), P) for og in range(g.go))
         mask = Cat(unit.spike for unit in units) & valid_lanes[pog[last]]

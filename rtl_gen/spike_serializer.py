@@ -28,7 +28,7 @@ class SpikeSerializer(wiring.Component):
         super().__init__({
             "i_masks": In(stream.Signature(mask_layout(lanes, address_bits))),
             "o_spikes": Out(spike_stream(address_bits)),
-            "empty": Out(1),
+            "empty": Out(1), "level": Out(range(depth + 1)),
         })
 
     def elaborate(self, platform):
@@ -59,5 +59,5 @@ class SpikeSerializer(wiring.Component):
             m.d.sync += cur_valid.eq(queue.r_rdy)
             with m.If(queue.r_rdy):
                 m.d.sync += cur.eq(queue.r_data)
-        m.d.comb += self.empty.eq(~cur_valid & (queue.level == 0))
+        m.d.comb += [self.empty.eq(~cur_valid & (queue.level == 0)), self.level.eq(queue.level)]
         return m

@@ -143,15 +143,17 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
 
 
 def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "verilator",
-        work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None) -> RtlResult:
+        work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None,
+        single_bank: frozenset[str] = frozenset()) -> RtlResult:
     """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL at `lanes` lanes (`verilog` and
-    the `memories` images it loads: the design when a build already has it, else generated here)."""
+    the `memories` images it loads: the design when a build already has it, else generated here with
+    one accumulator bank in the layers of `single_bank`)."""
     from cocotb_tools.runner import get_runner
 
     if verilog is None:
         from snnc.rtl_gen import network_verilog  # Amaranth, only when the caller has no Verilog yet
 
-        verilog, memories = network_verilog(net, lanes)
+        verilog, memories = network_verilog(net, lanes, single_bank)
     x = check_spikes(spikes, net.input_shape)
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
     build_dir = build(verilog, simulator, work_dir, memories=memories)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc import boards
-from snnc.compiler import Network, build_folder, ir
+from snnc.compiler import Network, build_folder, geometry, ir
 from snnc.compiler import contracts as hp
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.contracts import NETWORK_TOP, BOARD_TOP
@@ -34,7 +34,10 @@ class BuildConfig:
     """What to build.  model: the ONNX file; output: BUILD_DIR; bits/state_bits/state_quant/
     per_channel: compiler options (None keeps the model's choice); lanes: neuron lanes per layer;
     board: a name from `snnc boards` (adds the board core and its Vivado project); baud: the
-    board's UART rate; synth: run Vivado on the board build."""
+    board's UART rate; synth: run Vivado on the board build; accumulators: "double" (two banks per
+    layer, the update overlaps the next timestep's scatter), "single" (one bank, half the RAM, the
+    update waits) or "auto" (double unless the banks exceed geometry.SINGLE_BANK_BITS or the
+    board's block RAM)."""
 
     model: Path
     output: Path
@@ -46,6 +49,7 @@ class BuildConfig:
     board: str | None = None
     baud: int = hp.DEFAULT_BAUD
     synth: bool = False
+    accumulators: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     """Refuse impossible requests before any work: lanes, the baud rate on the board's clock, Vivado."""
     if cfg.lanes < 1:
         raise SnncError(f"--lanes must be at least 1, got {cfg.lanes}")
+    if cfg.accumulators not in ACCUMULATOR_CHOICES:
+        raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
     if cfg.board:
         board = boards.get_board(cfg.board)
         hp.uart_divisor(board.clock_hz, cfg.baud)
@@ -77,10 +83,35 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
     return replace(b, net=net, settings=BuildSettings(lanes=cfg.lanes, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
 
 
+def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
+    """Choose each layer's accumulator banks and check that the design's block RAM fits the board's
+    part (geometry.network_memories): a design that cannot fit is refused before any Verilog."""
+    lifs = [lif.name for lif in b.net.lifs]
+    single = {"double": frozenset(), "single": frozenset(lifs),
+              "auto": geometry.auto_single_bank(b.net, cfg.lanes)}[cfg.accumulators]
+    if cfg.board:
+        board = boards.get_board(cfg.board)
+        need = lambda s: sum(m.bram36 for m in geometry.network_memories(b.net, cfg.lanes, s, board=True))
+        # auto: give up double buffering, largest accumulator banks first, until the part holds the design
+        by_size = sorted((m for m in geometry.network_memories(b.net, cfg.lanes) if m.kind == "accumulators"),
+                         key=lambda m: -m.bits)
+        for m in by_size if cfg.accumulators == "auto" else ():
+            if need(single) <= board.resources["BRAM36"]:
+                break
+            single = single | {m.owner}
+        memories = geometry.network_memories(b.net, cfg.lanes, single, board=True)
+        if need(single) > board.resources["BRAM36"]:
+            largest = max(memories, key=lambda m: m.bits)
+            raise SnncError(f"the design needs {need(single):g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
+                            f"but {board.name}'s {board.part} has {board.resources['BRAM36']}; largest memory: "
+                            f"{largest.owner} {largest.kind}, {largest.bits / 1e6:.2f} Mbit ({largest.bram36:g} BRAM36)")
+    return replace(b, settings=replace(b.settings, single_bank=tuple(n for n in lifs if n in single)))
+
+
 def step_network_verilog(cfg: BuildConfig, b: Build) -> Build:
     from snnc.rtl_gen import network_verilog
 
-    text, memories = network_verilog(b.net, cfg.lanes)
+    text, memories = network_verilog(b.net, cfg.lanes, frozenset(b.settings.single_bank))
     settings = replace(b.settings, memory_files=tuple(sorted(memories)))
     return replace(b, settings=settings, files={**b.files, settings.verilog: text, **memories})
 
@@ -96,12 +127,14 @@ def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
     identity = hp.design_hash(ir.fingerprint(b.net), cfg.lanes)
     settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.baud,
                        identity=identity, board_verilog=f"{BOARD_TOP}.v", board_files=build_folder.BOARD_FILES)
-    text, memories = board_verilog(b.net, cfg.lanes, board.clock_hz, cfg.baud, identity)
+    text, memories = board_verilog(b.net, cfg.lanes, board.clock_hz, cfg.baud, identity,
+                                   frozenset(b.settings.single_bank))
     assert all(b.files[name] == image for name, image in memories.items())  # the network's own images
     return replace(b, settings=settings, files={**b.files, settings.board_verilog: text})
 
 
-BUILD_STEPS = (step_check_config, step_compile, step_network_verilog, step_board_verilog)
+BUILD_STEPS = (step_check_config, step_compile, step_plan_memories, step_network_verilog, step_board_verilog)
+ACCUMULATOR_CHOICES = ("auto", "double", "single")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     model = Path(args.model)
     cfg = BuildConfig(model, Path(args.output or f"{model.stem}_build"), args.bits, args.state_bits,
                       args.state_quant and args.state_quant.replace("-", "_"), args.per_channel, args.lanes,
-                      args.board, args.baud, args.synth)
+                      args.board, args.baud, args.synth, args.accumulators)
     result = build(cfg)
     s, rep = result.settings, result.report
     print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, {cfg.lanes} lanes, "
@@ -105,13 +105,7 @@ def progress_bar(unit: str):
 def cmd_boards(args: argparse.Namespace) -> None:
     from snnc import boards
 
-    rows = [("name", "part", "clock", "UART rx/tx", "LEDs", "reset", "board")]
-    for b in boards.BOARDS.values():
-        res, rx, tx = b.uart
-        leds = b.leds()
-        rows.append((b.name, b.part, f"{b.clock_hz / 1e6:g} MHz", f"{b.pins(res, 0, rx)[0]}/{b.pins(res, 0, tx)[0]}",
-                     f"{len(leds)} ({' '.join(leds[:4])}{' ...' if len(leds) > 4 else ''})", b.reset_pin() or "-",
-                     b.title))
+    rows = [("name", "part", "clock", "UART rx/tx", "LEDs", "reset", "board")] + [b.summary() for b in boards.BOARDS.values()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
@@ -140,6 +134,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--synth", action="store_true", help="with --board and vivado on PATH: build the bitstream")
     c.add_argument("--lanes", type=int, default=1, metavar="P", help="parallel neuron lanes per layer: each input "
                    "spike costs ceil(outputs/P) cycles, each timestep's update ceil(neurons/P) (default 1)")
+    c.add_argument("--accumulators", choices=["auto", "double", "single"], default="auto", help="accumulator banks "
+                   "per layer: double lets a timestep's update overlap the next scatter, single halves their RAM and "
+                   "adds about neurons/P cycles per timestep; auto: double unless large or the board's RAM is short")
     c.add_argument("-o", "--output", metavar="BUILD_DIR", help="output folder (default: MODEL_build)")
     c.set_defaults(func=cmd_compile)
 

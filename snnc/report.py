@@ -8,21 +8,30 @@ import numpy as np
 from snnc import boards
 from snnc.compiler import ir
 from snnc.compiler.build_folder import BuildSettings
-from snnc.compiler.geometry import network_geometry
+from snnc.compiler.geometry import network_geometry, network_memories
 from snnc.compiler.report import format_report, report_dict
 
-RAM_KINDS = ("weight", "accumulator", "state")
+RAM_KINDS = {"weight": "weights", "accumulator": "accumulators", "state": "states"}  # report key: Memory.kind
 
 
 def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = None, run: dict | None = None) -> dict:
     rep = report_dict(net)
+    single = frozenset(settings.single_bank)
+    memories = network_memories(net, settings.lanes, single, board=settings.board is not None)
+    bits = {(m.owner, m.kind): m.bits for m in memories}
     layers = []
     for lif, geo in zip(net.lifs, network_geometry(net, settings.lanes)):
         layers.append({"layer": lif.name, "lanes": geo.lanes, "groups": geo.groups,
                        "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.accumulator_bits,
-                       "current_bits": geo.synapse.current_bits, "ram_bits": geo.memory_bits(lif.state_bits)})
+                       "accumulator_banks": 1 if lif.name in single else 2, "current_bits": geo.synapse.current_bits,
+                       "ram_bits": {k: bits[lif.name, kind] for k, kind in RAM_KINDS.items()}})
+    bram36 = sum(m.bram36 for m in memories)
     rep["design"] = {"top": settings.top, "lanes": settings.lanes, "layers": layers,
-                     "ram_bits": {k: sum(d["ram_bits"][k] for d in layers) for k in RAM_KINDS}}
+                     "ram_bits": {k: sum(d["ram_bits"][k] for d in layers) for k in RAM_KINDS},
+                     "memories": [{"owner": m.owner, "kind": m.kind, "width": m.width, "depth": m.depth,
+                                   "count": m.count, "bits": m.bits, "bram36": m.bram36} for m in memories],
+                     "bram36": bram36,
+                     "fits_parts": [part for part, r in boards.PART_RESOURCES.items() if bram36 <= r["BRAM36"]]}
     rep["synthesis"] = synth
     if settings.board:
         board = boards.get_board(settings.board)
@@ -42,10 +51,19 @@ def format_build_report(rep: dict) -> str:
         r = d["ram_bits"]
         lines.append(f"  {d['layer']:<18} {d['groups']} groups x {d['lanes']} lanes, state "
                      f"{d['state_bits_per_neuron']} bits/neuron, RAM bits: weights {r['weight']}, "
-                     f"accumulators {r['accumulator']} (2 banks of {d['accumulator_bits']} b), states {r['state']}")
-    total = rep["design"]["ram_bits"]
+                     f"accumulators {r['accumulator']} ({d['accumulator_banks']} bank(s) of {d['accumulator_bits']} b), "
+                     f"states {r['state']}")
+    design = rep["design"]
+    total = design["ram_bits"]
     lines.append(f"  total RAM bits: weights {total['weight']}, accumulators {total['accumulator']}, "
                  f"states {total['state']}")
+    lines += ["", "memories (width x depth, block RAM as the tools map it; LUT RAM below 1 Kbit):"]
+    for m in design["memories"]:
+        copies = f"{m['count']} x " if m["count"] > 1 else ""
+        lines.append(f"  {m['owner'][:18]:<18} {m['kind']:<13} {copies}{m['width']} x {m['depth']} = {m['bits']} b, "
+                     f"{m['bram36']:g} BRAM36")
+    fits = ", ".join(design["fits_parts"]) or "no Artix-7 part"
+    lines.append(f"  block RAM {design['bram36']:g} BRAM36: fits {fits} (by block RAM)")
     synth = rep.get("synthesis")
     if synth:
         lines += ["", f"Artix-7 estimate ({synth['tool']} synth_xilinx -family xc7):",

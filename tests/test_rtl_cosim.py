@@ -17,9 +17,10 @@ def expected_final_states(net, trace):
             .reshape(trace.states[lif.name].shape[1], -1) for lif in net.lifs}
 
 
-def check_case(i, tmp_path, simulator):
+def check_case(i, tmp_path, simulator, single_bank=False):
     net, x, lanes, out, trace = active_case(i, tmp_path)
-    result = rtl.run(net, x, lanes=lanes, simulator=simulator, work_dir=tmp_path / "rtl")
+    banks = frozenset(lif.name for lif in net.lifs) if single_bank else frozenset()
+    result = rtl.run(net, x, lanes=lanes, simulator=simulator, work_dir=tmp_path / "rtl", single_bank=banks)
     np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
     for name, states in expected_final_states(net, trace).items():
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
@@ -36,13 +37,18 @@ def check_cycles(net, x, lanes, trace, result):
         n_tokens = len(SpikeTokens.for_shape(x.shape[2:]).encode(x[:, b]))
         assert 0 < result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
         for lif, geo, spikes in zip(net.lifs, network_geometry(net, lanes), inputs):
-            bound = layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])
+            bound = layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])  # one bank or two
             assert result.busy[lif.name][b] <= bound, (lif.name, b, int(result.busy[lif.name][b]), bound)
 
 
 @pytest.mark.parametrize("i", DEFAULT_CASES)
 def test_verilator_equals_golden(i, tmp_path):
     check_case(i, tmp_path, "verilator")
+
+
+@pytest.mark.parametrize("i", [1, 8, 19])
+def test_single_accumulator_bank_equals_golden(i, tmp_path):
+    check_case(i, tmp_path, "verilator", single_bank=True)
 
 
 @pytest.mark.slow
