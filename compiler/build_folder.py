@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
@@ -112,7 +113,7 @@ def load(build: Path) -> tuple[ir.Network, BuildSettings]:
         doc = json.loads((build / SETTINGS).read_text())
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise SnncError(f"{where}: not readable JSON ({type(e).__name__})") from None
-    net, settings = ir.load(build / IR_STEM), BuildSettings.from_json(doc, where)
+    net, settings = _checked_network(build), BuildSettings.from_json(doc, where)
     unknown = sorted(set(settings.single_bank) - {lif.name for lif in net.lifs})
     if unknown:
         raise SnncError(f"{where}: field 'single_bank' names '{unknown[0]}', which is no LIF of the network")
@@ -130,6 +131,22 @@ def memory_images(build: Path, settings: BuildSettings) -> dict[str, str]:
     return images
 
 
+WIDTH_FIELDS = ("current_bits", "accumulator_bits", "membrane_bits", "state_bits")
+
+
+def _checked_network(build: Path) -> ir.Network:
+    """The build's IR, whose every width must be the one size_registers proves for its values."""
+    from .passes import size_registers
+
+    net = ir.load(build / IR_STEM)
+    for layer, proven in zip(net.layers, size_registers(net).layers):
+        for name in WIDTH_FIELDS:
+            if getattr(layer, name, None) != getattr(proven, name, None):
+                raise SnncError(f"{build / IR_STEM}.json: layer '{layer.name}' field '{name}' is {getattr(layer, name)}, "
+                                f"but its values need {getattr(proven, name)}")
+    return net
+
+
 def load_json(path: Path) -> dict | None:
     """A JSON object written by snnc in a build folder, None if absent; SnncError if damaged."""
     if not Path(path).exists():
@@ -143,25 +160,76 @@ def load_json(path: Path) -> dict | None:
     return doc
 
 
+def load_rtl_run(build: Path) -> dict | None:
+    """rtl_run.json (the last RTL simulation's counters), checked; None if there was none."""
+    path = Path(build) / RTL_RUN
+    doc = load_json(path)
+    if doc is None:
+        return None
+    count = lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 62
+    checks = {"simulator": lambda v: v in ("verilator", "icarus"), "timesteps": lambda v: count(v) and v > 0,
+              "samples": lambda v: count(v) and v > 0,
+              "cycles_per_inference": lambda v: isinstance(v, list) and len(v) == doc.get("samples") and all(map(count, v)),
+              "busy_cycles": lambda v: isinstance(v, dict) and all(isinstance(x, list) and all(map(count, x))
+                                                                   for x in v.values())}
+    for name, ok in checks.items():
+        if not ok(doc.get(name)):
+            raise SnncError(f"{path}: field '{name}' is missing or out of range; delete the file to start over")
+    return doc
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Hold an exclusive lock on a folder (flock), so two snnc processes replace its entries in turn."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def new_build(path: Path):
     """Yield a fresh temporary folder beside `path` that replaces it if the block succeeds.
-    A non-empty folder that snnc did not write is never replaced."""
+    A non-empty folder that snnc did not write is never replaced.  The old build is moved aside
+    before the new one moves in and deleted after, so at every moment one of them is whole, and two
+    compiles to one folder take turns."""
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise SnncError(f"{path}: exists and is not a folder")
-    if path.is_dir() and any(path.iterdir()) and not (path / MARKER).exists():
-        raise SnncError(f"{path}: folder is not empty and was not created by snnc; choose another -o")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+
+    def check():
+        if path.exists() and not path.is_dir():
+            raise SnncError(f"{path}: exists and is not a folder")
+        if path.is_dir() and any(path.iterdir()) and not (path / MARKER).exists():
+            raise SnncError(f"{path}: folder is not empty and was not created by snnc; choose another -o")
+
+    check()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as e:
+        raise SnncError(f"{path}: cannot create the build folder ({e.strerror})") from None
+    old = None
     try:
         yield tmp
         (tmp / MARKER).write_text("written by snnc compile\n")
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
+        os.chmod(tmp, 0o777 & ~_umask())
+        with _locked(path.parent):
+            check()
+            if path.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+                path.rename(old / "build")
+            tmp.rename(path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def save_json(path: Path, doc: dict) -> None:
@@ -172,19 +240,42 @@ def save_json(path: Path, doc: dict) -> None:
 
 
 def save_array(path: Path, array: np.ndarray) -> None:
-    """Write a .npy file the user named so that a failure leaves no partial file behind."""
-    _write_atomic(Path(path), lambda f: np.save(f, array))
+    """Write a .npy file where the user named it: a symlink is followed, a special file (/dev/null,
+    a pipe) is written to, a regular file is replaced whole (a failure leaves the old one)."""
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        if target.is_dir():
+            raise SnncError(f"{path}: is a folder; name a file to write")
+        if target.exists() and not target.is_file():
+            with open(target, "wb") as f:
+                np.save(f, array)
+            return
+    except OSError as e:
+        raise SnncError(f"{path}: cannot write ({e.strerror})") from None
+    _write_atomic(target, lambda f: np.save(f, array), shown=path)
 
 
-def _write_atomic(path: Path, write) -> None:
+def _write_atomic(path: Path, write, shown: Path | None = None) -> None:
+    """Write to a temporary file beside `path` and rename it over `path`: the file keeps the mode
+    of the one it replaces, or gets the user's umask."""
+    shown = shown or path
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise SnncError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        raise SnncError(f"{shown}: folder {folder} does not exist")
+    try:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as e:
+        raise SnncError(f"{shown}: cannot write ({e.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise SnncError(f"{shown}: cannot write ({e.strerror})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -26,6 +26,16 @@ RESET_MODES = ("subtract", "zero")
 STATE_QUANT_MODES = ("none", "uniform", "threshold_centered")
 
 
+# ---- integer ranges ------------------------------------------------------------------------------
+# Every integer the compiler derives (weights on the grid, shifts, biases, thresholds, levels, clamp
+# bounds) is at most 2**GRID_BITS in magnitude, and every proven bound (currents, membranes) at most
+# 2**VALUE_BITS: far inside int64, and inside float64's exact integers, which the golden model's
+# matrix products use.
+
+GRID_BITS = 40
+VALUE_BITS = 52
+
+
 # ---- weights -------------------------------------------------------------------------------------
 
 def weight_range(bits: int) -> tuple[int, int]:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .contracts import RESET_MODES, STATE_QUANT_MODES, weight_range
+from .contracts import GRID_BITS, RESET_MODES, STATE_QUANT_MODES, weight_range
 from .errors import SnncError
 from .geometry import conv_out_shape
 
@@ -185,11 +186,26 @@ def validate(net: Network) -> Network:
     return net
 
 
+def _check_magnitudes(where: str, **values) -> None:
+    """Every integer field within +-2**GRID_BITS (contracts), so the datapath's int64 cannot overflow."""
+    for name, v in values.items():
+        if v is not None and np.size(v) and np.max(np.abs(np.asarray(v, np.int64))) > 1 << GRID_BITS:
+            raise SnncError(f"{where}: {name} beyond 2**{GRID_BITS}")
+
+
 def _check_synapse(layer: Dense | Conv2d, where: str) -> None:
+    if not 1 <= layer.weight_bits <= GRID_BITS:
+        raise SnncError(f"{where}: weight_bits must be 1 to {GRID_BITS}, got {layer.weight_bits}")
     lo, hi = weight_range(layer.weight_bits)
     w = layer.weight
     if w.dtype != np.int64 or layer.bias.dtype != np.int64 or layer.shift.dtype != np.int64:
         raise SnncError(f"{where}: weight, bias and shift must be int64")
+    if w.ndim != (2 if isinstance(layer, Dense) else 4) or 0 in w.shape:
+        raise SnncError(f"{where}: weight shape {list(w.shape)} is not a {'2' if isinstance(layer, Dense) else '4'}-D "
+                        "array of neurons")
+    _check_magnitudes(where, bias=layer.bias, shift=layer.shift)
+    if np.any(layer.shift > GRID_BITS):
+        raise SnncError(f"{where}: weight shift beyond {GRID_BITS}")
     if w.size and (w.min() < lo or w.max() > hi or (layer.weight_bits == 1 and np.any(w == 0))):
         raise SnncError(f"{where}: weights outside the {layer.weight_bits}-bit range [{lo}, {hi}]")
     n_out = layer.weight.shape[0]
@@ -200,11 +216,19 @@ def _check_synapse(layer: Dense | Conv2d, where: str) -> None:
     if isinstance(layer, Conv2d):
         if w.ndim != 4 or w.shape[1] != layer.in_shape[0] or layer.stride < 1 or layer.padding < 0:
             raise SnncError(f"{where}: weight shape {w.shape} does not fit input {layer.in_shape}")
+        if max(layer.padding, layer.stride) > max(layer.in_shape[1:]):
+            raise SnncError(f"{where}: padding {layer.padding} and stride {layer.stride} must be at most the input's "
+                            f"size {max(layer.in_shape[1:])}")
         if min(layer.out_shape[1:]) < 1:
             raise SnncError(f"{where}: kernel larger than the padded input {layer.in_shape}")
 
 
 def _check_lif(layer: LIF, where: str) -> None:
+    _check_magnitudes(where, theta=layer.theta, v_min=layer.v_min, v_max=layer.v_max, levels=layer.levels)
+    if layer.levels is not None and (layer.levels.dtype != np.int64 or layer.levels.ndim != 1):
+        raise SnncError(f"{where}: levels must be a 1-D int64 array")
+    if not 0 <= layer.leak_f <= 64:
+        raise SnncError(f"{where}: leak_f must be 0 to 64, got {layer.leak_f}")
     if layer.theta <= 0:
         raise SnncError(f"{where}: threshold must be > 0 LSB, got {layer.theta}")
     if layer.leak_f < 0 or not 0 <= layer.leak_b <= (1 << layer.leak_f):
@@ -262,27 +286,75 @@ def save(net: Network, stem: Path) -> None:
     np.savez(Path(stem).with_suffix(".npz"), **arrays)
 
 
+def _field_value(cls, name: str, kind: str, value, arrays: dict, where: str):
+    """A layer field from its JSON value, checked against the dataclass field's type."""
+    bad = lambda what: SnncError(f"{where}: field '{name}' must be {what}, got {value!r}"[:300])
+    if kind in ("np.ndarray", "np.ndarray | None"):
+        if value is None and kind.endswith("None"):
+            return None
+        key = value.get("npz") if isinstance(value, dict) else None
+        if not isinstance(key, str) or key not in arrays:
+            raise bad("a reference to an array of the .npz")
+        if arrays[key].dtype != np.int64:
+            raise SnncError(f"{where}: array '{key}' must be int64, is {arrays[key].dtype}")
+        return arrays[key]
+    if kind == "str":
+        if not isinstance(value, str):
+            raise bad("text")
+        return value
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 1 << 62:
+            raise bad("an integer")
+        return value
+    if kind == "float":
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+            raise bad("a positive number")
+        return float(value)
+    if kind.startswith("tuple[int"):
+        if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                               and 0 < v <= 1 << 31 for v in value):
+            raise bad("a list of positive integers")
+        return tuple(value)
+    raise AssertionError(f"no loader for field type {kind}")
+
+
 def load(stem: Path) -> Network:
-    """Read a network written by `save`; raise SnncError if the files are missing or malformed."""
+    """Read a network written by `save`, every field checked for its type and range; SnncError naming
+    the file and the field if the files are missing, damaged or hold impossible values."""
     jpath, npath = Path(stem).with_suffix(".json"), Path(stem).with_suffix(".npz")
     try:
         doc = json.loads(jpath.read_text())
-        arrays = dict(np.load(npath))
-        if doc.get("format") != "snnc-ir" or doc.get("version") != FORMAT_VERSION:
-            raise ValueError(f"not an snnc IR v{FORMAT_VERSION}")
-        layers = []
-        for entry in doc["layers"]:
-            entry = dict(entry)
-            cls = KINDS[entry.pop("kind")]
-            kw = {}
-            for k, v in entry.items():
-                if isinstance(v, dict) and "npz" in v:
-                    v = arrays[v["npz"]]
-                elif isinstance(v, list):
-                    v = tuple(v)
-                kw[k] = v
-            layers.append(cls(**kw))
-        net = Network(doc["name"], tuple(doc["input_shape"]), tuple(layers), tuple(doc["notes"]))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise SnncError(f"cannot read the IR at {jpath}: {e}") from None
-    return validate(net)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise SnncError(f"{jpath}: not readable JSON ({type(e).__name__})") from None
+    try:
+        with np.load(npath, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except Exception as e:  # numpy and zipfile raise many types for a damaged archive
+        raise SnncError(f"{npath}: not a readable .npz archive ({type(e).__name__})") from None
+    where = str(jpath)
+    if not isinstance(doc, dict) or doc.get("format") != "snnc-ir" or doc.get("version") != FORMAT_VERSION:
+        raise SnncError(f"{where}: not an snnc IR of format version {FORMAT_VERSION}")
+    if not isinstance(doc.get("layers"), list) or not doc["layers"]:
+        raise SnncError(f"{where}: field 'layers' must be a non-empty list")
+    name = _field_value(Network, "name", "str", doc.get("name"), arrays, where)
+    input_shape = _field_value(Network, "input_shape", "tuple[int, ...]", doc.get("input_shape"), arrays, where)
+    notes = doc.get("notes")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise SnncError(f"{where}: field 'notes' must be a list of text")
+    layers = []
+    for i, entry in enumerate(doc["layers"]):
+        at = f"{where}: layer {i}"
+        if not isinstance(entry, dict) or entry.get("kind") not in KINDS:
+            raise SnncError(f"{at}: 'kind' must be one of {', '.join(KINDS)}")
+        cls = KINDS[entry["kind"]]
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(entry) - set(fields) - {"kind"})
+        missing = sorted(n for n, f in fields.items() if n not in entry and f.default is dataclasses.MISSING)
+        if unknown or missing:
+            raise SnncError(f"{at}: {'unknown' if unknown else 'missing'} field '{(unknown or missing)[0]}'")
+        layers.append(cls(**{n: _field_value(cls, n, fields[n].type, v, arrays, f"{at} ({entry['kind']})")
+                             for n, v in entry.items() if n != "kind"}))
+    try:
+        return validate(Network(name, input_shape, tuple(layers), tuple(notes)))
+    except SnncError as e:
+        raise SnncError(f"{where}: {e}") from None

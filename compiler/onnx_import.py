@@ -306,8 +306,9 @@ def _synapse(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: b
                 or len(set(strides)) != 1 or len(pads) != 4 or len(set(pads)) != 1 \
                 or a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             raise SnncError(f"{where}: only group=1, dilation 1, equal strides and equal explicit pads are supported")
-        if strides[0] < 1 or pads[0] < 0:
-            raise SnncError(f"{where}: strides must be >= 1 and pads >= 0, got {strides} and {pads}")
+        if not 1 <= strides[0] <= max(shape[1:]) or not 0 <= pads[0] <= max(shape[1:]):
+            raise SnncError(f"{where}: strides must be 1 to the input's size {max(shape[1:])} and pads 0 to it, "
+                            f"got {strides} and {pads}")
         if "kernel_shape" in a and list(a["kernel_shape"]) != list(w.shape[2:]):
             raise SnncError(f"{where}: kernel_shape {list(a['kernel_shape'])} differs from the weight's {list(w.shape[2:])}")
         bias = r.value(node.input[2], node).astype(np.float64).reshape(-1) if len(node.input) > 2 and node.input[2] else np.zeros(w.shape[0])

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ir, levels
-from .contracts import fit_bits, pow2_quantize
+from .contracts import GRID_BITS, VALUE_BITS, fit_bits, pow2_quantize
 from .errors import SnncError
 from .geometry import signed_bits
 from .graph import Flatten, Graph, Neuron, Synapse
@@ -30,11 +30,6 @@ DEFAULT_REGISTER_BITS = 16  # unquantized state with no state_min/state_max: a 1
 MAX_LEAK_FRAC_BITS = 16
 MAX_GRID_REFINEMENT = 12  # how many halvings of the weight LSB a float model's state grid may take
 FLOAT32_EXACT = 1 << 24
-# Every integer the compiler derives (weights on the grid, shifts, biases, thresholds, levels, clamp
-# bounds) is at most 2**GRID_BITS in magnitude, and every proven bound (currents, membranes) at most
-# 2**VALUE_BITS: far inside int64 (and float64's exact integers, which the golden model's products use).
-GRID_BITS = 40
-VALUE_BITS = 52
 
 
 @dataclass(frozen=True)

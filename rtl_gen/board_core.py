@@ -25,6 +25,7 @@ from snnc.compiler.geometry import HOST_BUFFER_TOKENS
 
 from .dispatcher import Dispatcher
 from .frame_receiver import FrameReceiver
+from .network_instance import NetworkInstance
 from .network_top import NetworkTop
 from .reply_sender import ReplySender
 from .uart_rx import UartRx
@@ -35,12 +36,15 @@ from .uart_tx import UartTx
 class BoardCore(wiring.Component):
     def __init__(self, net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int,
                  in_depth: int = HOST_BUFFER_TOKENS, out_depth: int = HOST_BUFFER_TOKENS, weight_images: bool = False,
-                 single_bank: frozenset[str] = frozenset()):
+                 single_bank: frozenset[str] = frozenset(), network_module: bool = False):
+        """weight_images, single_bank: the NetworkTop's; network_module: use the network's separately
+        emitted Verilog module (NetworkInstance) instead of elaborating it inside the core."""
         self.divisor = hp.uart_divisor(clk_hz, baud)
         # a frame's bytes may pause for FRAME_TIMEOUT_S, or 16 byte times at slow rates
         self.frame_timeout = max(16 * 10 * self.divisor, int(clk_hz * hp.FRAME_TIMEOUT_S))
         self.heartbeat_bit = max(1, int(math.log2(clk_hz)) - 1)  # the heartbeat LED blinks at about 1 Hz
-        network = NetworkTop(net, lanes, weight_images=weight_images, single_bank=single_bank)
+        network = NetworkInstance(net, lanes) if network_module else \
+            NetworkTop(net, lanes, weight_images=weight_images, single_bank=single_bank)
         self.identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": identity & 0xFFFF,
                          "hash_hi": identity >> 16, "n_in": int(math.prod(net.input_shape)), "n_out": network.n_out,
                          "in_depth": in_depth, "out_depth": out_depth, "max_payload": hp.MAX_PAYLOAD, "lanes": lanes}

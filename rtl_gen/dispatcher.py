@@ -26,6 +26,7 @@ from amaranth.lib.wiring import In, Out
 from snnc.compiler import contracts as hp
 
 from .frame_receiver import Frame
+from .network_instance import NetworkInstance
 from .network_top import CYCLE_BITS, NetworkTop
 from .reply_sender import Reply
 
@@ -33,7 +34,7 @@ KIND_NONE, KIND_IDENT, KIND_RUN, KIND_READ, KIND_SPIKES = range(5)  # what the r
 
 
 class Dispatcher(wiring.Component):
-    def __init__(self, network: NetworkTop, identity: dict[str, int], in_depth: int, out_depth: int):
+    def __init__(self, network: NetworkTop | NetworkInstance, identity: dict[str, int], in_depth: int, out_depth: int):
         self.network, self.identity = network, identity
         self.in_depth, self.out_depth = in_depth, out_depth
         self.in_tokens = hp.link_tokens(network.net.input_shape, "the network input")

@@ -29,7 +29,7 @@ _INIT_BLOCK = re.compile(r"^\s*initial begin\n(?:\s*\S+\[\d+\] = \d+'[hdb]0+;\n)
 def _emit(top, name: str, network: NetworkTop) -> tuple[str, dict[str, str]]:
     """(Verilog text, memory image files by name) of a component whose network is `network`."""
     text = _INIT_BLOCK.sub("", verilog.convert(top, name=name, emit_src=False))
-    images = {e.scatter.rom_name: e.scatter.rom_image() for e in network.engines}
+    images = {e.scatter.rom_name: e.scatter.rom_image() for e in network.engines} if network else {}
 
     def load(m: re.Match) -> str:
         if m[2] not in images:
@@ -48,9 +48,10 @@ def network_verilog(net: ir.Network, lanes: int = 1, single_bank: frozenset[str]
     return _emit(top, NETWORK_TOP, top)
 
 
-def board_verilog(net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int,
-                  single_bank: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
-    """The BoardCore (network, UART, host protocol) as Verilog, and the memory images it names
-    (the same files as the network's)."""
-    core = BoardCore(net, lanes, clk_hz, baud, identity, weight_images=True, single_bank=single_bank)
-    return _emit(core, BOARD_TOP, core.dispatcher.network)
+def board_verilog(net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int, network_text: str,
+                  single_bank: frozenset[str] = frozenset()) -> str:
+    """The BoardCore (UART, host protocol, buffers) as Verilog around the network's own module:
+    `network_text` (from network_verilog with the same lanes and single_bank) follows the core's
+    modules in the one file, and the memory images are the network's."""
+    core = BoardCore(net, lanes, clk_hz, baud, identity, single_bank=single_bank, network_module=True)
+    return _emit(core, BOARD_TOP, None)[0] + "\n" + network_text

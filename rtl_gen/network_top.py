@@ -16,13 +16,27 @@ from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import EDGE_FIFO_DEPTH, index_range, stream_tokens
+from snnc.compiler.geometry import EDGE_FIFO_DEPTH, index_range, network_geometry, stream_tokens
 
 from .layer_engine import LayerEngine
 from .spikes import flat_index, spike_stream, spike_token
 
 COUNT_BITS = 16
 CYCLE_BITS = 32
+
+
+def network_ports(net: ir.Network, lanes: int) -> dict:
+    """The signature members of a network's NetworkTop (and of its NetworkInstance)."""
+    tokens, geos = stream_tokens(net), network_geometry(net, lanes)
+    return {
+        "start": In(1), "n_steps": In(16), "done": Out(1),
+        "i_spikes": In(spike_stream(tokens[0].address_bits)), "o_spikes": Out(spike_stream(tokens[-1].address_bits)),
+        "count_addr": In(index_range(net.lifs[-1].size)), "count_data": Out(COUNT_BITS),
+        "cycles": Out(CYCLE_BITS),
+        "busy_sel": In(index_range(len(geos))), "busy_cycles": Out(CYCLE_BITS),
+        "dbg_layer": In(index_range(len(geos))), "dbg_addr": In(index_range(max(g.groups for g in geos))),
+        "dbg_state": Out(max(g.lanes * lif.state_bits for g, lif in zip(geos, net.lifs))),
+    }
 
 
 class NetworkTop(wiring.Component):
@@ -32,25 +46,18 @@ class NetworkTop(wiring.Component):
         `weight_roms` (what the Verilog emitter does; Amaranth's simulator wants them inside).
         single_bank: the LIF names whose layers keep one accumulator bank (geometry.network_memories)."""
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
+        self.lanes, self.weight_images, self.single_bank = lanes, weight_images, single_bank
         self.tokens = tokens = stream_tokens(net)
-        self.engines = [LayerEngine(net.synapse_of(lif), lif, lanes, tokens[i], tokens[i + 1],
-                                    f"layer{i}_weights" if weight_images else None, lif.name in single_bank)
-                        for i, lif in enumerate(net.lifs)]
+        self.engines: list[LayerEngine] = []  # made by elaborate
         self.n_out = int(net.lifs[-1].size)
-        max_groups = max(e.geo.groups for e in self.engines)
-        state_width = max(Value.cast(e.dbg_state).shape().width for e in self.engines)
-        super().__init__({
-            "start": In(1), "n_steps": In(16), "done": Out(1),
-            "i_spikes": In(spike_stream(tokens[0].address_bits)), "o_spikes": Out(spike_stream(tokens[-1].address_bits)),
-            "count_addr": In(index_range(self.n_out)), "count_data": Out(COUNT_BITS),
-            "cycles": Out(CYCLE_BITS),
-            "busy_sel": In(index_range(len(self.engines))), "busy_cycles": Out(CYCLE_BITS),
-            "dbg_layer": In(index_range(len(self.engines))), "dbg_addr": In(index_range(max_groups)),
-            "dbg_state": Out(state_width),
-        })
+        super().__init__(network_ports(net, lanes))
 
     def elaborate(self, platform):
         m = Module()
+        tokens = self.tokens
+        self.engines = [LayerEngine(self.net.synapse_of(lif), lif, self.lanes, tokens[i], tokens[i + 1],
+                                    f"layer{i}_weights" if self.weight_images else None, lif.name in self.single_bank)
+                        for i, lif in enumerate(self.net.lifs)]
         reset = ResetInserter(self.start)
         width = spike_token(self.tokens[0].address_bits).size
         m.submodules.in_fifo = in_fifo = reset(fifo.SyncFIFOBuffered(width=width, depth=self.in_depth))

@@ -12,6 +12,7 @@ finds a user error raises SnncError before anything is written.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -117,8 +118,8 @@ def step_network_verilog(cfg: BuildConfig, b: Build) -> Build:
 
 
 def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
-    """The board core (network, UART, host protocol), elaborated once: its Verilog is simulated
-    as it is and added to the board's Vivado project."""
+    """The board core (UART, host protocol, buffers) around the network's module of
+    step_network_verilog: its Verilog is simulated as it is and is the board's Vivado project."""
     if not cfg.board:
         return b
     from snnc.rtl_gen import board_verilog
@@ -127,14 +128,21 @@ def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
     identity = hp.design_hash(ir.fingerprint(b.net), cfg.lanes)
     settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.baud,
                        identity=identity, board_verilog=f"{BOARD_TOP}.v", board_files=build_folder.BOARD_FILES)
-    text, memories = board_verilog(b.net, cfg.lanes, board.clock_hz, cfg.baud, identity,
-                                   frozenset(b.settings.single_bank))
-    assert all(b.files[name] == image for name, image in memories.items())  # the network's own images
+    text = board_verilog(b.net, cfg.lanes, board.clock_hz, cfg.baud, identity, b.files[b.settings.verilog],
+                         frozenset(b.settings.single_bank))
     return replace(b, settings=settings, files={**b.files, settings.board_verilog: text})
 
 
 BUILD_STEPS = (step_check_config, step_compile, step_plan_memories, step_network_verilog, step_board_verilog)
 ACCUMULATOR_CHOICES = ("auto", "double", "single")
+
+
+@contextlib.contextmanager
+def _write_errors(where: Path):
+    try:
+        yield
+    except OSError as e:  # a full disk, a folder that went away
+        raise SnncError(f"{where}: cannot write the build ({e.strerror})") from None
 
 
 @dataclass(frozen=True)
@@ -151,7 +159,7 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
     for step in steps:
         b = step(cfg, b)
     rep = build_report(b.net, b.settings)
-    with build_folder.new_build(cfg.output) as tmp:
+    with build_folder.new_build(cfg.output) as tmp, _write_errors(cfg.output):
         ir.save(b.net, tmp / build_folder.IR_STEM)
         for name, text in b.files.items():
             (tmp / name).write_text(text)
@@ -196,8 +204,14 @@ def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
     from snnc.rtl_gen.synthesis import synthesize
 
     cache = Path(build_dir) / build_folder.SYNTH_DIR / "synth.json"
-    cached = build_folder.load_json(cache)
-    if cached is None:
+    try:
+        cached = build_folder.load_json(cache)
+        valid = cached is not None and isinstance(cached.get("tool"), str) and isinstance(cached.get("lut_levels"), int) \
+            and isinstance(cached.get("resources"), dict) and all(isinstance(cached["resources"].get(k), int) for k in
+                                                                   ("LUT", "LUTRAM", "FF", "BRAM18", "BRAM36", "DSP48"))
+    except SnncError:
+        valid = False
+    if not valid:  # a cache: a damaged one is made again
         top = BOARD_TOP if settings.board else NETWORK_TOP
         if log:
             log(f"synthesizing {top} with Yosys synth_xilinx -family xc7 (cached in BUILD_DIR/{build_folder.SYNTH_DIR}) ...")
@@ -211,5 +225,5 @@ def report(build_dir: Path, synth: bool = True, log=None) -> dict:
     """The report of a build: the compiler's, the design's RAMs, Yosys' estimate (and the board's
     utilisation) unless synth=False, and the cycles of the last RTL run."""
     net, settings = build_folder.load(build_dir)
-    run = build_folder.load_json(Path(build_dir) / build_folder.RTL_RUN)
+    run = build_folder.load_rtl_run(build_dir)
     return build_report(net, settings, synthesis(build_dir, settings, log) if synth else None, run)

@@ -57,7 +57,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     spikes = load_spikes(Path(args.input))
     out = simulate(Path(args.build_dir), spikes, args.engine, args.simulator)
     build_folder.save_array(Path(args.output), out)
-    run = build_folder.load_json(Path(args.build_dir) / build_folder.RTL_RUN) if args.engine == "rtl" else None
+    run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
     cycles = f", {int(np.mean(run['cycles_per_inference']))} cycles per inference" if run else ""
     print(f"simulated {spikes.shape[1]} samples x {spikes.shape[0]} timesteps ({args.engine}) -> {args.output}; "
           f"{int(out.sum())} output spikes{cycles}, {_classes(out)}")
@@ -189,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     except SnncError as e:
         print(f"snnc: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # every writer cleans up after itself on the way out
+        print("snnc: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
