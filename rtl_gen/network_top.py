@@ -42,8 +42,8 @@ def network_ports(net: ir.Network, lanes: int) -> dict:
 class NetworkTop(wiring.Component):
     def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH,
                  weight_images: bool = False, single_bank: frozenset[str] = frozenset()):
-        """weight_images: each layer's weights leave the design for a $readmemh image named in
-        the Verilog emitter reads from `engines[i].scatter` (Amaranth's simulator wants them inside).
+        """weight_images: each layer's weights leave the design for a $readmemh image, which the
+        Verilog emitter takes from `engines[i].scatter` (Amaranth's simulator wants them inside).
         single_bank: the LIF names whose layers keep one accumulator bank (geometry.network_memories)."""
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
         self.lanes, self.weight_images, self.single_bank = lanes, weight_images, single_bank
