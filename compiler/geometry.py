@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .contracts import MAX_PAYLOAD, SpikeTokens
+from .errors import SnncError
 
 
 def conv_out_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -122,6 +123,8 @@ class LayerGeometry:
 # ---- the network ---------------------------------------------------------------------------------
 
 EDGE_FIFO_DEPTH = 512  # spike tokens the network's input and output FIFOs hold
+STEP_BITS = 16         # a run's timestep count (and so every output spike count) fits 16 bits
+CYCLE_BITS = 32        # cycle counters saturate at 2**32 - 1 (43 s at 100 MHz) rather than wrap
 
 
 def network_geometry(net, lanes: int) -> list[LayerGeometry]:
@@ -218,6 +221,12 @@ def auto_single_bank(net, lanes: int) -> frozenset[str]:
 TOKEN_ACCEPT_CYCLES = 1      # the cycle an input token (spike or end of timestep) is taken
 UPDATE_OVERHEAD_CYCLES = 8   # update pipeline fill (memory + LIF latency), drain, bank swap
 START_CYCLES = 4             # start pulse to the first token taken, besides clearing the accumulators
+
+
+def check_timesteps(n_steps: int) -> None:
+    """A run's length must fit the design's timestep counter (STEP_BITS)."""
+    if not 1 <= n_steps < 1 << STEP_BITS:
+        raise SnncError(f"{n_steps} timesteps: a run takes 1 to {(1 << STEP_BITS) - 1} (split longer inputs)")
 
 
 def layer_busy_bound(geo: LayerGeometry, n_spikes: int, n_steps: int) -> int:

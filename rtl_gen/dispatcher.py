@@ -24,10 +24,11 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import contracts as hp
+from snnc.compiler.geometry import CYCLE_BITS
 
 from .frame_receiver import Frame
 from .network_instance import NetworkInstance
-from .network_top import CYCLE_BITS, NetworkTop
+from .network_top import NetworkTop
 from .reply_sender import Reply
 
 KIND_NONE, KIND_IDENT, KIND_RUN, KIND_READ, KIND_SPIKES = range(5)  # what the reply's words are

@@ -37,7 +37,8 @@ def _emit(top, name: str, network: NetworkTop) -> tuple[str, dict[str, str]]:
         return f'{m[0]}{m[1]}initial $readmemh("{m[2]}.mem", {m[2]});\n'
 
     text = _MEMORY.sub(load, text)
-    assert not re.search(r"^\s*initial begin\n\s*\S+\[\d+\] = ", text, re.M), "a memory initialised inline"
+    for name in images:  # an inline initial block would race the image
+        assert not re.search(rf"^\s*{name}\[\d+\] = ", text, re.M), f"{name} initialised inline too"
     return text, {f"{name}.mem": image for name, image in images.items()}
 
 

@@ -16,22 +16,21 @@ from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import EDGE_FIFO_DEPTH, index_range, network_geometry, stream_tokens
+from snnc.compiler.geometry import (CYCLE_BITS, EDGE_FIFO_DEPTH, STEP_BITS, index_range, network_geometry,
+                                   stream_tokens)
 
 from .layer_engine import LayerEngine
 from .spikes import flat_index, spike_stream, spike_token
 
-COUNT_BITS = 16
-CYCLE_BITS = 32
 
 
 def network_ports(net: ir.Network, lanes: int) -> dict:
     """The signature members of a network's NetworkTop (and of its NetworkInstance)."""
     tokens, geos = stream_tokens(net), network_geometry(net, lanes)
     return {
-        "start": In(1), "n_steps": In(16), "done": Out(1),
+        "start": In(1), "n_steps": In(STEP_BITS), "done": Out(1),
         "i_spikes": In(spike_stream(tokens[0].address_bits)), "o_spikes": Out(spike_stream(tokens[-1].address_bits)),
-        "count_addr": In(index_range(net.lifs[-1].size)), "count_data": Out(COUNT_BITS),
+        "count_addr": In(index_range(net.lifs[-1].size)), "count_data": Out(STEP_BITS),  # a count is at most T
         "cycles": Out(CYCLE_BITS),
         "busy_sel": In(index_range(len(geos))), "busy_cycles": Out(CYCLE_BITS),
         "dbg_layer": In(index_range(len(geos))), "dbg_addr": In(index_range(max(g.groups for g in geos))),
@@ -75,9 +74,9 @@ class NetworkTop(wiring.Component):
         # counters (cleared by start)
         token = last.o_spikes.payload
         taken = last.o_spikes.valid & last.o_spikes.ready
-        counts = Array(Signal(COUNT_BITS, name=f"count{i}") for i in range(self.n_out))
-        steps_done = Signal(16)
-        n_steps = Signal(16)
+        counts = Array(Signal(STEP_BITS, name=f"count{i}") for i in range(self.n_out))
+        steps_done = Signal(STEP_BITS)
+        n_steps = Signal(STEP_BITS)
         running = Signal()
         busy = [Signal(CYCLE_BITS, name=f"busy{i}") for i in range(len(self.engines))]
         with m.If(self.start):
@@ -90,10 +89,12 @@ class NetworkTop(wiring.Component):
                 neuron = flat_index(self.tokens[-1], token.addr)  # counters are in C order
                 m.d.sync += counts[neuron].eq(counts[neuron] + 1)
             with m.If(running & ~self.done):
-                m.d.sync += self.cycles.eq(self.cycles + 1)
+                with m.If(~self.cycles.all()):  # saturate, never wrap
+                    m.d.sync += self.cycles.eq(self.cycles + 1)
                 for engine, b in zip(self.engines, busy):
                     with m.If(engine.scatter_busy | engine.update_busy):
-                        m.d.sync += b.eq(b + 1)
+                        with m.If(~b.all()):
+                            m.d.sync += b.eq(b + 1)
         m.d.comb += [self.done.eq(running & (steps_done == n_steps)),
                      self.count_data.eq(counts[self.count_addr]),
                      self.busy_cycles.eq(Array(busy)[self.busy_sel])]

@@ -14,7 +14,7 @@ drained bank; `o_spikes` spike stream; `dbg_addr` -> `dbg_state` reads a group's
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -85,9 +85,8 @@ class NeuronUpdate(wiring.Component):
         m.d.comb += [self.acc_clr_addr.eq(pg[1]), self.acc_clr_en.eq(pv[1])]
 
         units = []
-        for lane, (shift, bias) in enumerate(zip(*self._lane_params())):
+        for lane, (shift, bias) in enumerate(zip(*self._lane_params(m, u_og))):
             m.submodules[f"lif{lane}"] = unit = LIFUpdate(lif, g.synapse.current_bits)
-            shift, bias = (v if isinstance(v, int) else v[pog[1]] for v in (shift, bias))
             m.d.comb += [unit.valid_in.eq(pv[1]), unit.first.eq(first), unit.state_in.eq(s_rd.data[lane]),
                          unit.current.eq((self.acc_rd_data[lane] << shift) + bias)]
             units.append(unit)
@@ -98,8 +97,9 @@ class NeuronUpdate(wiring.Component):
         m.submodules.serializer = ser = SpikeSerializer(P, lane_stride, queue_depth, self.tokens.address_bits)
         m.d.comb += queue_level.eq(ser.level)
         wiring.connect(m, wiring.flipped(self.o_spikes), ser.o_spikes)
-        valid_lanes = Array(Const(sum(1 << lane for lane in range(P) if og * P + lane < g.co), P) for og in range(g.go))
-        mask = Cat(unit.spike for unit in units) & valid_lanes[pog[last]]
+        spikes = Cat(unit.spike for unit in units)
+        last_lanes = g.co - (g.go - 1) * P  # the last channel group may be partly padding
+        mask = spikes if last_lanes == P else Mux(pog[last] == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
         m.d.comb += [s_wr.addr.eq(pg[last]), s_wr.data.eq(Cat(unit.state_out for unit in units)),
                      s_wr.en.eq(pv[last].replicate(len(s_wr.en)))]
         drained = running & (u_g == g.groups) & ~Cat(*pv[1:]).any()
@@ -119,19 +119,24 @@ class NeuronUpdate(wiring.Component):
         indices = (channel, oy, ox) if len(self.tokens.shape) == 3 else (channel,)
         return packed_address(self.tokens, *indices)
 
-    def _lane_params(self):
-        """Per lane, the shift and the bias: an int when every channel group has the same value,
-        else an Array over the channel groups."""
+    def _lane_params(self, m: Module, og: Signal):
+        """Per lane, the shift and the bias of the group read at stage 1: an int when every channel
+        has the same value, else a table over the channel groups, read at `og` (stage 0) from a ROM
+        with one cycle of latency (a constant table of thousands of entries would be a huge mux)."""
         g, syn = self.geo, self.geo.synapse
         out = []
-        for values, is_signed in ((syn.shift, False), (syn.bias, True)):
+        for name, values, is_signed in (("shifts", syn.shift, False), ("biases", syn.bias, True)):
             padded = np.zeros(g.go * g.lanes, np.int64)
             padded[: g.co] = values
             per_lane = padded.reshape(g.go, g.lanes)
             if np.all(per_lane == per_lane[0, 0]):
                 out.append([int(per_lane[0, 0])] * g.lanes)
-            else:
-                lo, hi = int(per_lane.min()), int(per_lane.max())
-                shape = signed(signed_bits(lo, hi)) if is_signed else unsigned(max(hi.bit_length(), 1))
-                out.append([Array(Const(int(v), shape) for v in per_lane[:, lane]) for lane in range(g.lanes)])
+                continue
+            lo, hi = int(per_lane.min()), int(per_lane.max())
+            shape = signed(signed_bits(lo, hi)) if is_signed else unsigned(max(hi.bit_length(), 1))
+            m.submodules[name] = rom = memory.Memory(shape=data.ArrayLayout(shape, g.lanes), depth=max(g.go, 2),
+                                                     init=[list(map(int, row)) for row in per_lane])
+            port = rom.read_port()
+            m.d.comb += port.addr.eq(og)
+            out.append([port.data[lane] for lane in range(g.lanes)])
         return out

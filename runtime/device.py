@@ -20,7 +20,7 @@ import numpy as np
 from snnc.compiler import build_folder, ir
 from snnc.compiler import contracts as hp
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import cycle_budget
+from snnc.compiler.geometry import check_timesteps, cycle_budget
 from snnc.sim import golden
 
 from .protocol import HostProtocol, Link, LinkError
@@ -120,6 +120,7 @@ class Device:
 
     def _infer_on_board(self, x: np.ndarray) -> Inference:
         p, ident, n_steps = self.protocol, self.identity, x.shape[0]
+        check_timesteps(n_steps)
         tokens = input_tokens(self.net, x)
         if len(tokens) > ident["in_depth"]:
             raise SnncError(f"the sample has {len(tokens)} input tokens (spikes + timesteps), the board's "

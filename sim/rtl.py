@@ -22,7 +22,7 @@ import numpy as np
 from snnc.compiler import ir
 from snnc.compiler.contracts import NETWORK_TOP, SpikeTokens
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import EDGE_FIFO_DEPTH, cycle_budget, network_geometry, stream_tokens
+from snnc.compiler.geometry import EDGE_FIFO_DEPTH, check_timesteps, cycle_budget, network_geometry, stream_tokens
 from snnc.sim.golden import check_spikes
 
 SIMULATORS = ("verilator", "icarus")
@@ -155,6 +155,7 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
 
         verilog, memories = network_verilog(net, lanes, single_bank)
     x = check_spikes(spikes, net.input_shape)
+    check_timesteps(x.shape[0])
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
     build_dir = build(verilog, simulator, work_dir, memories=memories)
     geos = network_geometry(net, lanes)

@@ -61,3 +61,28 @@ def test_verilator_equals_golden_sweep(i, tmp_path):
 @pytest.mark.parametrize("i", [0, 3, 5])
 def test_icarus_equals_golden(i, tmp_path):
     check_case(i, tmp_path, "icarus")
+
+
+def test_a_layer_past_the_old_16_bit_address_limit(tmp_path):
+    """65,537 neurons need 17-bit spike addresses (the design used 16, and 1 << 16 marked the end of a
+    timestep): RTL == golden, every spike of the big layer included."""
+    from snnc.compiler import ir
+    from snnc.compiler.geometry import stream_tokens
+    from snnc.compiler.passes import size_registers
+    from snnc.sim import golden
+
+    n = 65_537
+    rng = np.random.default_rng(0)
+    hidden = ir.Dense("fc1", rng.integers(-1, 2, (n, 3)), np.zeros(n, np.int64), np.zeros(n, np.int64), 2)
+    w2 = np.zeros((2, n), np.int64)
+    w2[0, -1] = w2[1, 65_535] = w2[1, 0] = 1  # read the neurons at and past the old limit
+    layers = (hidden, ir.LIF("lif1", (n,), 1, 0, 0, "zero", "none", -2, 1),
+              ir.Dense("fc2", w2, np.zeros(2, np.int64), np.zeros(2, np.int64), 2),
+              ir.LIF("lif2", (2,), 1, 0, 0, "zero", "none", -2, 1))
+    net = size_registers(ir.validate(ir.Network("wide", (3,), layers)))
+    assert stream_tokens(net)[1].address_bits == 17
+    x = np.ones((2, 1, 3), np.uint8)
+    out, trace = golden.run(net, x, trace=True)
+    assert trace.outputs["lif1"][:, 0, [0, 65_535, 65_536]].all() and out.sum() == 4
+    result = rtl.run(net, x, lanes=1, work_dir=tmp_path / "rtl")
+    np.testing.assert_array_equal(result.outputs, out)
