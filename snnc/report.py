@@ -8,7 +8,7 @@ import numpy as np
 from snnc import boards
 from snnc.compiler import ir
 from snnc.compiler.build_folder import BuildSettings
-from snnc.compiler.geometry import network_geometry, network_memories
+from snnc.compiler.geometry import UPDATE_OVERHEAD_CYCLES, network_geometry, network_memories
 from snnc.compiler.report import format_report, report_dict
 
 RAM_KINDS = {"weight": "weights", "accumulator": "accumulators", "state": "states"}  # report key: Memory.kind
@@ -53,6 +53,9 @@ def format_build_report(rep: dict) -> str:
                      f"{d['state_bits_per_neuron']} bits/neuron, RAM bits: weights {r['weight']}, "
                      f"accumulators {r['accumulator']} ({d['accumulator_banks']} bank(s) of {d['accumulator_bits']} b), "
                      f"states {r['state']}")
+        if d["accumulator_banks"] == 1:
+            lines.append(f"  {'':<18} one accumulator bank: half the RAM, and each timestep's update (about "
+                         f"{d['groups'] + UPDATE_OVERHEAD_CYCLES} cycles) no longer overlaps the next scatter")
     design = rep["design"]
     total = design["ram_bits"]
     lines.append(f"  total RAM bits: weights {total['weight']}, accumulators {total['accumulator']}, "
