@@ -8,7 +8,8 @@ simulators and the host runtime read them; none of it needs Amaranth.
     snnc_top.v        the network's Verilog; snnc_board.v the board core's, for a board build
     layerN_weights.mem  the weight RAM images both load with $readmemh
     vivado/           the board's Vivado project (Amaranth's Xilinx platform)
-    report.json/.txt  the build report; synth/ the cached Yosys estimate; rtl_run.json the last RTL run
+    report.json/.txt  the build report; synth/ the cached Yosys estimate; rtl_run.json the last RTL run;
+                      activity.json the last simulation's counted work (the energy estimate's input)
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ MARKER = ".snnc-build"
 SETTINGS = "build.json"
 IR_STEM = "network"
 RTL_RUN = "rtl_run.json"
+ACTIVITY = "activity.json"  # the last simulation's counted work per inference (snnc.energy)
 REPORT_JSON, REPORT_TEXT = "report.json", "report.txt"
 SYNTH_DIR = "synth"
 SIM_DIR = "sim"
@@ -193,6 +195,25 @@ def _locked(folder: Path):
         yield
     finally:
         os.close(fd)
+
+
+def load_activity(build: Path) -> dict | None:
+    """activity.json (snnc.energy's counts of the last simulation), checked; None if there was none."""
+    path = Path(build) / ACTIVITY
+    doc = load_json(path)
+    if doc is None:
+        return None
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e18
+    act = doc.get("activity")
+    ok = doc.get("engine") in ("golden", "rtl") and (doc.get("cycles_per_inference") is None
+                                                     or number(doc["cycles_per_inference"])) \
+        and isinstance(act, dict) and number(act.get("timesteps")) and isinstance(act.get("layers"), list) \
+        and all(isinstance(layer, dict) and isinstance(layer.get("layer"), str)
+                and all(number(layer.get(k)) for k in ("input_spikes", "scatter_steps", "output_spikes"))
+                for layer in act["layers"])
+    if not ok:
+        raise SnncError(f"{path}: damaged or out of range; delete the file to start over")
+    return doc
 
 
 @contextlib.contextmanager

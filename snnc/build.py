@@ -195,6 +195,11 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
             "busy_cycles": {name: v.tolist() for name, v in result.busy.items()}})
     else:
         raise SnncError(f"unknown engine '{engine}' (choose golden or rtl)")
+    from snnc import energy
+
+    cycles = float(np.mean(result.cycles)) if engine == "rtl" else None
+    build_folder.save_json(build_dir / build_folder.ACTIVITY, {
+        "engine": engine, "cycles_per_inference": cycles, "activity": energy.activity(net, settings.lanes, spikes)})
     return out.reshape(*out.shape[:2], -1).astype(np.uint8)  # [T, B, N_out], also after a conv output layer
 
 
@@ -226,4 +231,21 @@ def report(build_dir: Path, synth: bool = True, log=None) -> dict:
     utilisation) unless synth=False, and the cycles of the last RTL run."""
     net, settings = build_folder.load(build_dir)
     run = build_folder.load_rtl_run(build_dir)
-    return build_report(net, settings, synthesis(build_dir, settings, log) if synth else None, run)
+    rep = build_report(net, settings, synthesis(build_dir, settings, log) if synth else None, run)
+    rep["energy"] = energy_estimate(net, settings, build_folder.load_activity(build_dir))
+    return rep
+
+
+def energy_estimate(net: Network, settings: BuildSettings, recorded: dict | None) -> dict:
+    """snnc.energy's estimate from the last simulation's counts, or from the default spike rate."""
+    from snnc import energy
+
+    clock = settings.clk_hz or energy.DEFAULT_CLOCK_HZ
+    names = [lif.name for lif in net.lifs]
+    if recorded is not None and [layer["layer"] for layer in recorded["activity"]["layers"]] == names:
+        return energy.energy(net, settings.lanes, recorded["activity"], f"the last snnc simulate ({recorded['engine']})",
+                             recorded["cycles_per_inference"], clock, settings.board is not None)
+    act = energy.default_activity(net, settings.lanes)
+    return energy.energy(net, settings.lanes, act, f"a default rate of {energy.DEFAULT_RATE} spikes per neuron per "
+                         f"timestep at T = {energy.DEFAULT_TIMESTEPS} (no simulation yet)", None, clock,
+                         settings.board is not None)

@@ -76,6 +76,13 @@ def format_build_report(rep: dict) -> str:
     if board and board["utilisation"]:
         lines += [f"  {board['name']} ({board['part']}): " + ", ".join(
             f"{k} {u['used']:g}/{u['available']} ({u['percent']:.1f}%)" for k, u in board["utilisation"].items())]
+    energy = rep.get("energy")
+    if energy:
+        lines += ["", f"energy per inference: {energy['per_inference_j'] * 1e9:.3g} nJ, from {energy['source']}; "
+                  f"{energy['cycles_per_inference']:.0f} cycles ({energy['cycles_from']}) at "
+                  f"{energy['clock_hz'] / 1e6:g} MHz",
+                  "  " + ", ".join(f"{k} {v * 1e9:.3g} nJ" for k, v in energy["breakdown"].items()),
+                  "  coefficients: snnc report --json, key energy.assumptions (each with its source)"]
     sim = rep.get("simulation")
     if sim:
         lines += ["", f"cycles ({sim['simulator']}, {sim['samples']} samples x {sim['timesteps']} timesteps): "

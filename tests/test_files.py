@@ -119,7 +119,8 @@ DAMAGE = [("build.json", "truncate"), ("build.json", "garbage"), ("build.json", 
           ("network.json", ((1, "state_bits"), 1)), ("network.json", ((1, "lsb"), "x")),
           ("network.json", ((1, "reset"), "sometimes")), ("network.json", ((1, "shape"), [3])),
           ("network.json", ((1, "kind"), "Pool")), ("network.json", ((1, "extra"), 1)),
-          ("rtl_run.json", "garbage"), ("rtl_run.json", ("samples", -1)), ("rtl_run.json", ("cycles_per_inference", "x"))]
+          ("rtl_run.json", "garbage"), ("rtl_run.json", ("samples", -1)), ("rtl_run.json", ("cycles_per_inference", "x")),
+          ("activity.json", "garbage")]
 
 
 @pytest.mark.parametrize("name, how", DAMAGE, ids=[f"{n}-{h if isinstance(h, str) else h[0]}" for n, h in DAMAGE])
@@ -134,8 +135,8 @@ def test_damaged_build_folders_are_one_line_errors(built, tmp_path, capsys, name
     for argv in (["report", str(build), "--no-synth"],
                  ["simulate", str(build), "--input", str(built / "x.npy"), "--output", str(tmp_path / "y.npy")]):
         code = main(argv)
-        if name == "rtl_run.json" and argv[0] == "simulate":
-            assert code == 0  # a golden run does not read the RTL run's record
+        if name in ("rtl_run.json", "activity.json") and argv[0] == "simulate":
+            assert code == 0  # a golden run does not read the RTL run's record, and writes a new activity
             capsys.readouterr()
         else:
             one_line_error(capsys, code)

@@ -1,0 +1,146 @@
+"""Energy per inference of a build, from counted work (docs/spec.md section 4: `snnc report --json`
+carries it as `energy` with `per_inference_j`, `breakdown` and `assumptions`).
+
+The work of one inference, per layer, is what the engine does (docs/rtl.md): each input spike reads
+one weight row and read-modify-writes one accumulator word per scatter step (taps x channel groups);
+each timestep the update reads every group's accumulators and states, writes the states back,
+clears the accumulators and runs P LIF datapaths per group; each output spike passes the spike
+queue and the next FIFO.  A board build adds the host link's bytes.  Static power is charged for
+the inference's latency at the board clock.
+
+The counts come from the build's last `snnc simulate` (its input spikes, and every layer's spikes
+through the golden model, which the RTL equals spike for spike; an RTL run adds its measured
+cycles) or, before any simulation, from DEFAULT_RATE input and hidden spike rates at
+DEFAULT_TIMESTEPS; the report says which.  Each coefficient below carries its source; those marked
+"assumption" are estimates for Artix-7 (28 nm HPL, 1.0 V core) to be replaced by measurements.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler import ir
+from snnc.compiler.geometry import DISTRIBUTED_BITS, UPDATE_OVERHEAD_CYCLES, LayerGeometry, network_geometry
+
+DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
+DEFAULT_TIMESTEPS = 16
+DEFAULT_CLOCK_HZ = 100e6  # a network build has no board: Arty/Nexys/Basys clocks
+UART_BITS_PER_BYTE = 10
+
+# name: (joules per event, what an event is, source)
+COEFFICIENTS = {
+    "bram_access": (5e-12, "one access of one 18 Kb block RAM (up to 36 bits wide), its fixed part",
+                    "assumption: DS512 table 41 gives 39 mW for a 2Kx36 true-dual-port RAM (4 RAMB18) at 300 MHz on "
+                    "Virtex-5 (65 nm), about 32 pJ per RAMB18 access; WP389 puts 7-series dynamic power at 0.3x of "
+                    "that generation's: about 10 pJ, split here into a fixed half and a per-bit half"),
+    "bram_bit": (0.15e-12, "one data bit of a block RAM access",
+                 "assumption: the per-bit half of the 10 pJ of a 36-bit access"),
+    "lutram_bit": (0.05e-12, "one bit read or written in LUT RAM or flip-flops",
+                   "assumption: about 1/20 of a block RAM access per bit, for memories under 1 Kbit"),
+    "adder_bit": (0.03e-12, "one bit of an add in the fabric (accumulate, integrate)",
+                  "assumption: 28 nm fabric carry-chain energy, LUT + CARRY4 toggling at 50% activity"),
+    "lif_update": (1.5e-12, "one neuron's LIF step (decode, leak shift-adds, fire, reset, encode)",
+                   "assumption: about 50 LUTs toggling at 0.03 pJ each"),
+    "fifo_token": (2e-12, "one spike token written to or read from a FIFO or queue",
+                   "assumption: a LUT-RAM or block-RAM FIFO access plus its pointers"),
+    "uart_bit": (0.1e-9, "one bit on the USB-UART line (LVCMOS33 output or input)",
+                 "assumption: C*V^2 of a 10 pF pad and trace at 3.3 V"),
+    "static_w": (0.08, "static power of an Artix-7 35T/100T at 25 C junction (W), charged for the latency",
+                 "assumption: XPE's typical static power of xc7a35t/xc7a100t is 0.06-0.1 W"),
+}
+
+
+def _e(name: str) -> float:
+    return COEFFICIENTS[name][0]
+
+
+def bram_blocks(width: int) -> int:
+    """18 Kb blocks one access of a `width`-bit word touches (36 bits wide each)."""
+    return -(-width // 36)
+
+
+def layer_spikes_from_trace(net: ir.Network, spikes: np.ndarray) -> list[np.ndarray]:
+    """Each layer's input spikes [T, B, *in_shape] for an input: the network's input, then every
+    LIF's output but the last; and the last LIF's output at the end (the golden model)."""
+    from snnc.sim import golden
+
+    out, trace = golden.run(net, spikes, trace=True)
+    return [np.asarray(spikes)] + [trace.outputs[lif.name] for lif in net.lifs]
+
+
+def scatter_steps(geo: LayerGeometry, spikes: np.ndarray) -> np.ndarray:
+    """Scatter steps (weight rows read, accumulator words updated) per sample, for input spikes
+    [T, B, ...] of the layer: each spike at (c, y, x) costs taps(y) * taps(x) * channel groups."""
+    x = spikes.reshape(spikes.shape[0], spikes.shape[1], geo.c, geo.h, geo.w)
+    taps = np.outer([len(t) for t in geo.row_taps], [len(t) for t in geo.col_taps]) * geo.go
+    return (x * taps[None, None, None]).sum(axis=(0, 2, 3, 4)).astype(np.float64)
+
+
+def activity(net: ir.Network, lanes: int, spikes: np.ndarray) -> dict:
+    """Counted work per inference (means over the samples) for input spikes [T, B, *input_shape]."""
+    per_layer = layer_spikes_from_trace(net, spikes)
+    layers = []
+    for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes))):
+        layers.append({"layer": lif.name, "input_spikes": float(per_layer[i].reshape(len(spikes), spikes.shape[1], -1)
+                                                                .sum(axis=(0, 2)).mean()),
+                       "scatter_steps": float(scatter_steps(geo, per_layer[i]).mean()),
+                       "output_spikes": float(per_layer[i + 1].reshape(len(spikes), spikes.shape[1], -1)
+                                              .sum(axis=(0, 2)).mean())})
+    return {"timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]), "layers": layers}
+
+
+def default_activity(net: ir.Network, lanes: int, rate: float = DEFAULT_RATE,
+                     timesteps: int = DEFAULT_TIMESTEPS) -> dict:
+    """Counted work per inference when every neuron spikes at `rate` per timestep (no simulation)."""
+    layers = []
+    sizes = [int(np.prod(net.input_shape))] + [lif.size for lif in net.lifs]
+    for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes))):
+        mean_taps = np.mean([len(t) for t in geo.row_taps]) * np.mean([len(t) for t in geo.col_taps]) * geo.go
+        spikes_in = rate * timesteps * sizes[i]
+        layers.append({"layer": lif.name, "input_spikes": spikes_in, "scatter_steps": spikes_in * mean_taps,
+                       "output_spikes": rate * timesteps * sizes[i + 1]})
+    return {"timesteps": timesteps, "samples": 0, "layers": layers}
+
+
+def estimated_cycles(net: ir.Network, lanes: int, act: dict, single_bank: frozenset[str] = frozenset()) -> float:
+    """Cycles of one inference from the counts: every engine's work in turn (an upper estimate;
+    double-buffered layers overlap their update with the next scatter)."""
+    t = act["timesteps"]
+    return float(sum(layer["scatter_steps"] + layer["input_spikes"] + t * (geo.groups + UPDATE_OVERHEAD_CYCLES)
+                     for layer, geo in zip(act["layers"], network_geometry(net, lanes))))
+
+
+def energy(net: ir.Network, lanes: int, act: dict, source: str, cycles: float | None = None,
+           clock_hz: float = DEFAULT_CLOCK_HZ, board: bool = False) -> dict:
+    """Joules per inference by part, from the counts `act` (activity or default_activity)."""
+    t = act["timesteps"]
+    parts = {"weight_reads": 0.0, "accumulator_updates": 0.0, "state_reads_writes": 0.0, "lif_updates": 0.0,
+             "spike_fifos": 0.0, "host_link": 0.0, "static": 0.0}
+    for layer, lif, geo in zip(act["layers"], net.lifs, network_geometry(net, lanes)):
+        p, syn = geo.lanes, geo.synapse
+        steps = layer["scatter_steps"]
+        parts["weight_reads"] += steps * _ram_access(len(geo.weight_rows), p * syn.weight_bits)
+        acc = _ram_access(geo.groups, p * geo.accumulator_bits)
+        parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
+        parts["accumulator_updates"] += t * geo.groups * 2 * acc  # the update reads and clears every group
+        parts["state_reads_writes"] += t * geo.groups * 2 * _ram_access(geo.groups, p * lif.state_bits)
+        parts["lif_updates"] += t * geo.groups * p * _e("lif_update")
+        parts["spike_fifos"] += 2 * (layer["input_spikes"] + t) * _e("fifo_token") + 2 * layer["output_spikes"] \
+            * _e("fifo_token")
+    if board:  # LOAD the input tokens, READ_SPIKES the output tokens, 2 bytes each, plus frames
+        tokens = act["layers"][0]["input_spikes"] + t + act["layers"][-1]["output_spikes"] + t
+        parts["host_link"] = (2 * tokens + 64) * UART_BITS_PER_BYTE * _e("uart_bit")
+    cycles_used = cycles if cycles is not None else estimated_cycles(net, lanes, act)
+    parts["static"] = cycles_used / clock_hz * _e("static_w")
+    return {"per_inference_j": float(sum(parts.values())), "breakdown": {k: float(v) for k, v in parts.items()},
+            "assumptions": {name: {"value": value, "per": per, "source": src}
+                            for name, (value, per, src) in COEFFICIENTS.items()},
+            "counts": act, "source": source, "cycles_per_inference": cycles_used,
+            "cycles_from": "RTL measurement" if cycles is not None else "cycle model (docs/rtl.md)",
+            "clock_hz": clock_hz}
+
+
+def _ram_access(depth: int, width: int) -> float:
+    """Energy of one access of a depth x width memory: block RAM blocks touched, or LUT RAM bits."""
+    if depth * width < DISTRIBUTED_BITS:
+        return width * _e("lutram_bit")
+    return bram_blocks(width) * _e("bram_access") + width * _e("bram_bit")
