@@ -46,7 +46,7 @@ class BuildSettings:
     board core's Verilog file; memory_files: the $readmemh images; single_bank: the LIFs whose
     layers keep one accumulator bank."""
 
-    lanes: int
+    lanes: int | tuple[int, ...]
     top: str
     verilog: str
     board: str | None = None
@@ -71,7 +71,7 @@ class BuildSettings:
         unknown = sorted(set(doc) - names)
         if unknown:
             raise SnncError(f"{where}: unknown field '{unknown[0]}'")
-        types = {"lanes": int, "top": str, "verilog": str, "board": str, "part": str, "clk_hz": (int, float),
+        types = {"lanes": (int, list), "top": str, "verilog": str, "board": str, "part": str, "clk_hz": (int, float),
                  "baud": int, "identity": int, "board_verilog": str, "board_files": str, "memory_files": list,
                  "single_bank": list}
         for name in ("lanes", "top", "verilog"):
@@ -81,8 +81,10 @@ class BuildSettings:
             if not isinstance(value, types[name]) or isinstance(value, bool):
                 raise SnncError(f"{where}: field '{name}' must be {getattr(types[name], '__name__', 'a number')}, "
                                 f"got {value!r}")
-        if doc["lanes"] < 1:
-            raise SnncError(f"{where}: field 'lanes' must be at least 1, got {doc['lanes']}")
+        lanes = doc["lanes"]
+        if not (isinstance(lanes, int) and lanes >= 1 or isinstance(lanes, list) and lanes
+                and all(isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in lanes)):
+            raise SnncError(f"{where}: field 'lanes' must be a count of at least 1 or a list of them, got {lanes!r}")
         board_fields = ("part", "clk_hz", "baud", "identity", "board_verilog", "board_files")
         if "board" in doc:
             missing = [f for f in board_fields if f not in doc]
@@ -97,7 +99,8 @@ class BuildSettings:
                 raise SnncError(f"{where}: field '{field}' must name a file in the build folder, got {value!r}")
         if not all(isinstance(v, str) for v in doc.get("single_bank", [])):
             raise SnncError(f"{where}: field 'single_bank' must list layer names")
-        return cls(**{**doc, "memory_files": tuple(doc.get("memory_files", ())),
+        return cls(**{**doc, "lanes": tuple(lanes) if isinstance(lanes, list) else lanes,
+                      "memory_files": tuple(doc.get("memory_files", ())),
                       "single_bank": tuple(doc.get("single_bank", ()))})
 
 
@@ -116,6 +119,8 @@ def load(build: Path) -> tuple[ir.Network, BuildSettings]:
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise SnncError(f"{where}: not readable JSON ({type(e).__name__})") from None
     net, settings = _checked_network(build), BuildSettings.from_json(doc, where)
+    if isinstance(settings.lanes, tuple) and len(settings.lanes) != len(net.lifs):
+        raise SnncError(f"{where}: field 'lanes' lists {len(settings.lanes)} layers, the network has {len(net.lifs)}")
     unknown = sorted(set(settings.single_bank) - {lif.name for lif in net.lifs})
     if unknown:
         raise SnncError(f"{where}: field 'single_bank' names '{unknown[0]}', which is no LIF of the network")
@@ -258,6 +263,17 @@ def save_json(path: Path, doc: dict) -> None:
     leaves the old file (or none), never a partial one."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(Path(path), lambda f: f.write((json.dumps(doc, indent=1) + "\n").encode()))
+
+
+def load_array(path: Path) -> np.ndarray:
+    """A .npy file the user names (input spikes); SnncError if it is missing or not an array."""
+    path = Path(path)
+    if not path.is_file():
+        raise SnncError(f"{path}: no such file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as e:  # numpy raises ValueError, OSError, EOFError ... for a bad file
+        raise SnncError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
 
 
 def save_array(path: Path, array: np.ndarray) -> None:

@@ -127,9 +127,21 @@ STEP_BITS = 16         # a run's timestep count (and so every output spike count
 CYCLE_BITS = 32        # cycle counters saturate at 2**32 - 1 (43 s at 100 MHz) rather than wrap
 
 
-def network_geometry(net, lanes: int) -> list[LayerGeometry]:
+Lanes = int | tuple[int, ...]  # one lane count for every layer, or one per layer
+
+
+def layer_lanes(net, lanes: Lanes) -> list[int]:
+    """The requested lanes of each layer (an engine uses at most its output channels)."""
+    per_layer = [lanes] * len(net.lifs) if isinstance(lanes, int) else list(lanes)
+    if len(per_layer) != len(net.lifs) or any(not isinstance(p, int) or p < 1 for p in per_layer):
+        raise SnncError(f"lanes {lanes}: give one count of at least 1, or one per layer ({len(net.lifs)} layers: "
+                        f"{', '.join(lif.name for lif in net.lifs)})")
+    return per_layer
+
+
+def network_geometry(net, lanes: Lanes) -> list[LayerGeometry]:
     """One LayerGeometry per LIF of an ir.Network, in order."""
-    return [LayerGeometry(net.synapse_of(lif), lanes) for lif in net.lifs]
+    return [LayerGeometry(net.synapse_of(lif), p) for lif, p in zip(net.lifs, layer_lanes(net, lanes))]
 
 
 def stream_tokens(net) -> list[SpikeTokens]:

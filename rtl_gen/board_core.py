@@ -21,7 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import contracts as hp
 from snnc.compiler import ir
-from snnc.compiler.geometry import HOST_BUFFER_TOKENS
+from snnc.compiler.geometry import HOST_BUFFER_TOKENS, layer_lanes
 
 from .dispatcher import Dispatcher
 from .frame_receiver import FrameReceiver
@@ -47,7 +47,8 @@ class BoardCore(wiring.Component):
             NetworkTop(net, lanes, weight_images=weight_images, single_bank=single_bank)
         self.identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": identity & 0xFFFF,
                          "hash_hi": identity >> 16, "n_in": int(math.prod(net.input_shape)), "n_out": network.n_out,
-                         "in_depth": in_depth, "out_depth": out_depth, "max_payload": hp.MAX_PAYLOAD, "lanes": lanes}
+                         "in_depth": in_depth, "out_depth": out_depth, "max_payload": hp.MAX_PAYLOAD,
+                         "lanes": max(layer_lanes(net, lanes))}
         self.dispatcher = Dispatcher(network, self.identity, in_depth, out_depth)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(3)})
 

@@ -16,8 +16,8 @@ from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import (CYCLE_BITS, EDGE_FIFO_DEPTH, STEP_BITS, index_range, network_geometry,
-                                   stream_tokens)
+from snnc.compiler.geometry import (CYCLE_BITS, EDGE_FIFO_DEPTH, STEP_BITS, index_range, layer_lanes,
+                                   network_geometry, stream_tokens)
 
 from .layer_engine import LayerEngine
 from .spikes import flat_index, spike_stream, spike_token
@@ -54,7 +54,8 @@ class NetworkTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         tokens = self.tokens
-        self.engines = [LayerEngine(self.net.synapse_of(lif), lif, self.lanes, tokens[i], tokens[i + 1],
+        lanes = layer_lanes(self.net, self.lanes)
+        self.engines = [LayerEngine(self.net.synapse_of(lif), lif, lanes[i], tokens[i], tokens[i + 1],
                                     f"layer{i}_weights" if self.weight_images else None, lif.name in self.single_bank)
                         for i, lif in enumerate(self.net.lifs)]
         reset = ResetInserter(self.start)

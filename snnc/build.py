@@ -46,7 +46,7 @@ class BuildConfig:
     state_bits: int | None = None
     state_quant: str | None = None
     per_channel: bool = False
-    lanes: int = 1
+    lanes: int | tuple[int, ...] = 1
     board: str | None = None
     baud: int = hp.DEFAULT_BAUD
     synth: bool = False
@@ -64,8 +64,8 @@ class Build:
 
 def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     """Refuse impossible requests before any work: lanes, the baud rate on the board's clock, Vivado."""
-    if cfg.lanes < 1:
-        raise SnncError(f"--lanes must be at least 1, got {cfg.lanes}")
+    if any(p < 1 for p in ((cfg.lanes,) if isinstance(cfg.lanes, int) else cfg.lanes)) or cfg.lanes == ():
+        raise SnncError(f"--lanes must be at least 1 (one count, or one per layer), got {cfg.lanes}")
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
     if cfg.board:
@@ -81,6 +81,7 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
 def step_compile(cfg: BuildConfig, b: Build) -> Build:
     """ONNX -> the sized fixed-point IR (snnc.compiler.passes.pipeline)."""
     net = compile_onnx(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel))
+    geometry.layer_lanes(net, cfg.lanes)  # one count, or one per layer
     return replace(b, net=net, settings=BuildSettings(lanes=cfg.lanes, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
 
 

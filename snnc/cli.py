@@ -17,16 +17,6 @@ from snnc.compiler.errors import SnncError
 from snnc.sim import golden
 
 
-def load_spikes(path: Path) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise SnncError(f"{path}: no such file")
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as e:  # numpy raises ValueError, OSError, EOFError ... for a bad file
-        raise SnncError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
-
-
 def _classes(out: np.ndarray) -> str:
     classes = golden.classify(out).tolist()
     return f"classes {classes[:16]}{' ...' if len(classes) > 16 else ''}"
@@ -54,7 +44,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     from snnc.build import simulate
 
     build_folder.load(Path(args.build_dir))
-    spikes = load_spikes(Path(args.input))
+    spikes = build_folder.load_array(Path(args.input))
     out = simulate(Path(args.build_dir), spikes, args.engine, args.simulator)
     build_folder.save_array(Path(args.output), out)
     run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
@@ -76,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     build = Path(args.build_dir)
     build_folder.load(build)
-    spikes = load_spikes(Path(args.input))
+    spikes = build_folder.load_array(Path(args.input))
     if args.port:
         device = Device.serial(build, args.port)
     elif args.engine == "golden":
@@ -91,6 +81,14 @@ def cmd_run(args: argparse.Namespace) -> None:
     cyc = f", {np.mean(measured):.0f} cycles per inference" if measured else ""
     print(f"ran {out.shape[1]} samples x {out.shape[0]} timesteps on the {where} -> {args.output}; "
           f"{int(out.sum())} output spikes{cyc}, {_classes(out)}")
+
+
+def lanes_arg(text: str) -> int | tuple[int, ...]:
+    try:
+        counts = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a count or a comma-separated list of counts: '{text}'") from None
+    return counts[0] if len(counts) == 1 else counts
 
 
 def progress_bar(unit: str):
@@ -132,8 +130,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--baud", type=int, default=DEFAULT_BAUD, metavar="RATE", help="UART baud rate of a board build "
                    "(default %(default)s, up to 3000000 on a 100 MHz board)")
     c.add_argument("--synth", action="store_true", help="with --board and vivado on PATH: build the bitstream")
-    c.add_argument("--lanes", type=int, default=1, metavar="P", help="parallel neuron lanes per layer: each input "
-                   "spike costs ceil(outputs/P) cycles, each timestep's update ceil(neurons/P) (default 1)")
+    c.add_argument("--lanes", type=lanes_arg, default=1, metavar="P[,P...]", help="parallel neuron lanes, for every "
+                   "layer or one count per layer (16,2): each input spike costs ceil(outputs/P) cycles, each "
+                   "timestep's update ceil(neurons/P) (default 1)")
     c.add_argument("--accumulators", choices=["auto", "double", "single"], default="auto", help="accumulator banks "
                    "per layer: double lets a timestep's update overlap the next scatter, single halves their RAM and "
                    "adds about neurons/P cycles per timestep; auto: double unless large or the board's RAM is short")

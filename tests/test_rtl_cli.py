@@ -69,3 +69,22 @@ def test_unknown_simulator_is_a_user_error(tmp_path, capsys, monkeypatch):
                  str(tmp_path / "y.npy"), "--engine", "rtl", "--simulator", "icarus"])
     err = capsys.readouterr().err
     assert code == 1 and "icarus is not installed" in err and not (tmp_path / "y.npy").exists()
+
+
+def test_lanes_per_layer(tmp_path, capsys):
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(4))
+    assert main(["compile", str(model), "--bits", "4", "--lanes", "3,1", "-o", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    rep = report_json(capsys, tmp_path / "b", "--no-synth")
+    assert [d["lanes"] for d in rep["design"]["layers"]] == [3, 1] and rep["design"]["lanes"] == [3, 1]
+    x = (np.random.default_rng(5).random((6, 3, 24)) < 0.4).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    for engine in ("golden", "rtl"):
+        assert main(["simulate", str(tmp_path / "b"), "--input", str(tmp_path / "x.npy"),
+                     "--output", str(tmp_path / f"{engine}.npy"), "--engine", engine]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "rtl.npy"), np.load(tmp_path / "golden.npy"))
+    capsys.readouterr()
+    assert main(["compile", str(model), "--lanes", "3,1,2", "-o", str(tmp_path / "c")]) == 1
+    err = capsys.readouterr().err
+    assert "one per layer (2 layers: lif1, lif2)" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "c").exists()
