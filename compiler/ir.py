@@ -283,7 +283,7 @@ def save(net: Network, stem: Path) -> None:
     doc = {"format": "snnc-ir", "version": FORMAT_VERSION, "name": net.name,
            "input_shape": list(net.input_shape), "notes": list(net.notes), "layers": layers}
     Path(stem).with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
-    np.savez(Path(stem).with_suffix(".npz"), **arrays)
+    np.savez_compressed(Path(stem).with_suffix(".npz"), **arrays)  # small weights held in int64 shrink ~10x
 
 
 def _field_value(cls, name: str, kind: str, value, arrays: dict, where: str):
