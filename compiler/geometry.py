@@ -74,6 +74,7 @@ class LayerGeometry:
         self.pixels = self.ho * self.wo
         self.groups = self.go * self.pixels
         self.inputs = self.c * self.h * self.w
+        self.weight_depth = self.c * self.kh * self.kw * self.go  # rows of the weight RAM (weight_rows)
 
     @cached_property
     def row_taps(self) -> tuple[tuple[tuple[int, int], ...], ...]:
@@ -209,7 +210,7 @@ def network_memories(net, lanes: int, single_bank: frozenset[str] = frozenset(),
            Memory("network", "output FIFO", token_bits, EDGE_FIFO_DEPTH)]
     for lif, geo in zip(net.lifs, network_geometry(net, lanes)):
         p, syn = geo.lanes, geo.synapse
-        out += [Memory(lif.name, "weights", p * syn.weight_bits, len(geo.weight_rows)),
+        out += [Memory(lif.name, "weights", p * syn.weight_bits, geo.weight_depth),
                 Memory(lif.name, "accumulators", p * geo.accumulator_bits, geo.groups, 1 if lif.name in single_bank else 2),
                 Memory(lif.name, "states", p * lif.state_bits, geo.groups),
                 Memory(lif.name, "spike queue", tokens[0].address_bits + p + 1, spike_queue_depth(geo))]

@@ -286,7 +286,7 @@ def save(net: Network, stem: Path) -> None:
     np.savez_compressed(Path(stem).with_suffix(".npz"), **arrays)  # small weights held in int64 shrink ~10x
 
 
-def _field_value(cls, name: str, kind: str, value, arrays: dict, where: str):
+def _field_value(name: str, kind: str, value, arrays: dict, where: str):
     """A layer field from its JSON value, checked against the dataclass field's type."""
     bad = lambda what: SnncError(f"{where}: field '{name}' must be {what}, got {value!r}"[:300])
     if kind in ("np.ndarray", "np.ndarray | None"):
@@ -336,8 +336,8 @@ def load(stem: Path) -> Network:
         raise SnncError(f"{where}: not an snnc IR of format version {FORMAT_VERSION}")
     if not isinstance(doc.get("layers"), list) or not doc["layers"]:
         raise SnncError(f"{where}: field 'layers' must be a non-empty list")
-    name = _field_value(Network, "name", "str", doc.get("name"), arrays, where)
-    input_shape = _field_value(Network, "input_shape", "tuple[int, ...]", doc.get("input_shape"), arrays, where)
+    name = _field_value("name", "str", doc.get("name"), arrays, where)
+    input_shape = _field_value("input_shape", "tuple[int, ...]", doc.get("input_shape"), arrays, where)
     notes = doc.get("notes")
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise SnncError(f"{where}: field 'notes' must be a list of text")
@@ -352,7 +352,7 @@ def load(stem: Path) -> Network:
         missing = sorted(n for n, f in fields.items() if n not in entry and f.default is dataclasses.MISSING)
         if unknown or missing:
             raise SnncError(f"{at}: {'unknown' if unknown else 'missing'} field '{(unknown or missing)[0]}'")
-        layers.append(cls(**{n: _field_value(cls, n, fields[n].type, v, arrays, f"{at} ({entry['kind']})")
+        layers.append(cls(**{n: _field_value(n, fields[n].type, v, arrays, f"{at} ({entry['kind']})")
                              for n, v in entry.items() if n != "kind"}))
     try:
         return validate(Network(name, input_shape, tuple(layers), tuple(notes)))

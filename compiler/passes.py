@@ -151,9 +151,11 @@ def on_grid(values, lsb: float, where: str, what: str) -> np.ndarray:
 
 
 def _integer_synapse(syn: Synapse, lsb: float, notes: list[str]) -> ir.Dense | ir.Conv2d:
-    ratio = on_grid(syn.scale, lsb, f"synapse '{syn.name}'", "weight scale") if np.all(syn.scale >= lsb) else None
-    shift = np.round(np.log2(syn.scale / lsb)).astype(np.int64) if ratio is not None else None
-    if ratio is not None and np.all(syn.scale / lsb == 2.0 ** shift):
+    shift = None
+    if np.all(syn.scale >= lsb):  # a scale too large for the datapath is an error, not a huge shift
+        on_grid(syn.scale, lsb, f"synapse '{syn.name}'", "weight scale")
+        shift = np.round(np.log2(syn.scale / lsb)).astype(np.int64)
+    if shift is not None and np.all(syn.scale / lsb == 2.0 ** shift):
         weight, bits = syn.q, syn.bits
     else:  # the weight step is not a power-of-two multiple of the grid: store weights in LSB units
         weight = on_grid(syn.weight, lsb, f"synapse '{syn.name}'", "weight")

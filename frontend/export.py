@@ -19,13 +19,13 @@ import onnx
 import torch
 from torch import nn
 
+from snnc.compiler.contracts import weight_range
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 
 from .layers import SNN, QuantLinear, QuantSynapse
 from .lif import LIF
 
-INT4_MAX = 7
 
 
 def _is_pow2(x: float) -> bool:
@@ -68,7 +68,7 @@ def _synapse_arrays(name: str, syn: QuantSynapse):
         raise SnncError(f"layer '{name}' ({type(syn).__name__}): weight scale {scale:g} is not a power of "
                         "two, so the dialect cannot hold its weights exactly")
     q = q.detach().numpy().astype(np.int64)
-    bits = 4 if np.abs(q).max(initial=0) <= INT4_MAX else 8
+    bits = 4 if np.abs(q).max(initial=0) <= weight_range(4)[1] else 8
     return q, scale, bits, bias
 
 

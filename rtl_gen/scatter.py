@@ -61,7 +61,7 @@ class Scatter(wiring.Component):
         # depth at least 2: a depth-1 memory has a zero-width address, which Verilog cannot express
         init = [] if self.rom_name else [list(map(int, r)) for r in self._stored_rows()]
         m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
-            shape=weight_layout(g), depth=max(len(g.weight_rows), 2), init=init)
+            shape=weight_layout(g), depth=max(g.weight_depth, 2), init=init)
         w_rd = wmem.read_port()
 
         # the event being scattered and the step within it: row tap ti, column tap tk, channel group og

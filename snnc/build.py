@@ -93,19 +93,20 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
               "auto": geometry.auto_single_bank(b.net, cfg.lanes)}[cfg.accumulators]
     if cfg.board:
         board = boards.get_board(cfg.board)
-        need = lambda s: sum(m.bram36 for m in geometry.network_memories(b.net, cfg.lanes, s, board=True))
-        # auto: give up double buffering, largest accumulator banks first, until the part holds the design
-        by_size = sorted((m for m in geometry.network_memories(b.net, cfg.lanes) if m.kind == "accumulators"),
-                         key=lambda m: -m.bits)
-        for m in by_size if cfg.accumulators == "auto" else ():
-            if need(single) <= board.resources["BRAM36"]:
-                break
-            single = single | {m.owner}
+        have = board.resources["BRAM36"]
         memories = geometry.network_memories(b.net, cfg.lanes, single, board=True)
-        if need(single) > board.resources["BRAM36"]:
+        need = sum(m.bram36 for m in memories)
+        # auto: give up double buffering, largest accumulator banks first, until the part holds the design
+        banks = sorted((m for m in memories if m.kind == "accumulators" and m.count == 2), key=lambda m: -m.bits)
+        for m in banks if cfg.accumulators == "auto" else ():
+            if need <= have:
+                break
+            single, need = single | {m.owner}, need - m.bram36 / 2
+        if need > have:
+            memories = geometry.network_memories(b.net, cfg.lanes, single, board=True)
             largest = max(memories, key=lambda m: m.bits)
-            raise SnncError(f"the design needs {need(single):g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
-                            f"but {board.name}'s {board.part} has {board.resources['BRAM36']}; largest memory: "
+            raise SnncError(f"the design needs {need:g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
+                            f"but {board.name}'s {board.part} has {have}; largest memory: "
                             f"{largest.owner} {largest.kind}, {largest.bits / 1e6:.2f} Mbit ({largest.bram36:g} BRAM36)")
     return replace(b, settings=replace(b.settings, single_bank=tuple(n for n in lifs if n in single)))
 
@@ -182,8 +183,9 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
     An RTL run records its cycle counters in the build (the report shows them)."""
     build_dir = Path(build_dir)
     net, settings = build_folder.load(build_dir)
+    reference, trace = golden.run(net, spikes, trace=True)  # the golden answer, and the energy's counts
     if engine == "golden":
-        out = golden.run(net, spikes)
+        out = reference
     elif engine == "rtl":
         from snnc.sim import rtl
 
@@ -200,7 +202,7 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
 
     cycles = float(np.mean(result.cycles)) if engine == "rtl" else None
     build_folder.save_json(build_dir / build_folder.ACTIVITY, {
-        "engine": engine, "cycles_per_inference": cycles, "activity": energy.activity(net, settings.lanes, spikes)})
+        "engine": engine, "cycles_per_inference": cycles, "activity": energy.activity(net, settings.lanes, spikes, trace)})
     return out.reshape(*out.shape[:2], -1).astype(np.uint8)  # [T, B, N_out], also after a conv output layer
 
 

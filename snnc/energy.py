@@ -58,15 +58,6 @@ def bram_blocks(width: int) -> int:
     return -(-width // 36)
 
 
-def layer_spikes_from_trace(net: ir.Network, spikes: np.ndarray) -> list[np.ndarray]:
-    """Each layer's input spikes [T, B, *in_shape] for an input: the network's input, then every
-    LIF's output but the last; and the last LIF's output at the end (the golden model)."""
-    from snnc.sim import golden
-
-    out, trace = golden.run(net, spikes, trace=True)
-    return [np.asarray(spikes)] + [trace.outputs[lif.name] for lif in net.lifs]
-
-
 def scatter_steps(geo: LayerGeometry, spikes: np.ndarray) -> np.ndarray:
     """Scatter steps (weight rows read, accumulator words updated) per sample, for input spikes
     [T, B, ...] of the layer: each spike at (c, y, x) costs taps(y) * taps(x) * channel groups."""
@@ -75,16 +66,16 @@ def scatter_steps(geo: LayerGeometry, spikes: np.ndarray) -> np.ndarray:
     return (x * taps[None, None, None]).sum(axis=(0, 2, 3, 4)).astype(np.float64)
 
 
-def activity(net: ir.Network, lanes: int, spikes: np.ndarray) -> dict:
-    """Counted work per inference (means over the samples) for input spikes [T, B, *input_shape]."""
-    per_layer = layer_spikes_from_trace(net, spikes)
-    layers = []
-    for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes))):
-        layers.append({"layer": lif.name, "input_spikes": float(per_layer[i].reshape(len(spikes), spikes.shape[1], -1)
-                                                                .sum(axis=(0, 2)).mean()),
-                       "scatter_steps": float(scatter_steps(geo, per_layer[i]).mean()),
-                       "output_spikes": float(per_layer[i + 1].reshape(len(spikes), spikes.shape[1], -1)
-                                              .sum(axis=(0, 2)).mean())})
+def activity(net: ir.Network, lanes: int, spikes: np.ndarray, trace) -> dict:
+    """Counted work per inference (means over the samples) for input spikes [T, B, *input_shape],
+    whose golden run is `trace` (golden.run(net, spikes, trace=True)): each layer's input is the
+    network's input or the LIF before it, its output its own LIF's spikes."""
+    per_layer = [np.asarray(spikes)] + [trace.outputs[lif.name] for lif in net.lifs]
+    mean_count = lambda s: float(s.reshape(s.shape[0], s.shape[1], -1).sum(axis=(0, 2)).mean())
+    layers = [{"layer": lif.name, "input_spikes": mean_count(per_layer[i]),
+               "scatter_steps": float(scatter_steps(geo, per_layer[i]).mean()),
+               "output_spikes": mean_count(per_layer[i + 1])}
+              for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes)))]
     return {"timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]), "layers": layers}
 
 
@@ -101,7 +92,7 @@ def default_activity(net: ir.Network, lanes: int, rate: float = DEFAULT_RATE,
     return {"timesteps": timesteps, "samples": 0, "layers": layers}
 
 
-def estimated_cycles(net: ir.Network, lanes: int, act: dict, single_bank: frozenset[str] = frozenset()) -> float:
+def estimated_cycles(net: ir.Network, lanes: int, act: dict) -> float:
     """Cycles of one inference from the counts: every engine's work in turn (an upper estimate;
     double-buffered layers overlap their update with the next scatter)."""
     t = act["timesteps"]
@@ -118,7 +109,7 @@ def energy(net: ir.Network, lanes: int, act: dict, source: str, cycles: float | 
     for layer, lif, geo in zip(act["layers"], net.lifs, network_geometry(net, lanes)):
         p, syn = geo.lanes, geo.synapse
         steps = layer["scatter_steps"]
-        parts["weight_reads"] += steps * _ram_access(len(geo.weight_rows), p * syn.weight_bits)
+        parts["weight_reads"] += steps * _ram_access(geo.weight_depth, p * syn.weight_bits)
         acc = _ram_access(geo.groups, p * geo.accumulator_bits)
         parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
         parts["accumulator_updates"] += t * geo.groups * 2 * acc  # the update reads and clears every group
