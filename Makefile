@@ -1,11 +1,12 @@
 # make test: create .venv, install snnc with its training and test tools, run the suite (what .ci/run calls).
 # make demo: train digits, export, compile for arty-a7-35, run golden and the simulated board, print the table.
+# make demo-events: the same for the event-camera CSNN (conv, pooling) on arty-a7-35.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-slow demo bench clean
+.PHONY: test test-slow demo demo-events bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) examples/digits/demo.py
+
+demo-events: $(STAMP)
+	$(PY) examples/events/demo.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

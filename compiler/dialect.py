@@ -129,7 +129,7 @@ def _lif_step_graph() -> onnx.GraphProto:
 class ModelWriter:
     """Builds a dialect model node by node: spikes [T, B, *features] in, last LIF's spikes out.
 
-    Each `dense`/`conv2d`/`flatten`/`lif` call appends to the chain and returns nothing; `model()`
+    Each `dense`/`conv2d`/`pool`/`flatten`/`lif` call appends to the chain and returns nothing; `model()`
     finishes it.  Weights are given as integers with a scale (written as INT8/INT4 + DequantizeLinear)
     or as floats (written as float initializers).
     """
@@ -186,23 +186,37 @@ class ModelWriter:
         co, _, kh, kw = np.shape(weight)
         _, ho, wo = conv_out_shape(co, (c, h, wd), (kh, kw), stride, padding)
         w = self._weight(name + "_W", weight, scale, bits, 0 if np.ndim(scale) else None)
-        mk = helper.make_node
-        self.inits.append(numpy_helper.from_array(np.array([-1, c, h, wd], np.int64), name + "_fold_shape"))
-        self.nodes.append(mk("Reshape", [self.cur, name + "_fold_shape"], [name + "_fold"], name=name + "_fold"))
-        ins = [name + "_fold", w]
+        ins = [w] + ([name + "_b"] if bias is not None else [])
         if bias is not None:
             self.inits.append(numpy_helper.from_array(np.asarray(bias, np.float32), name + "_b"))
-            ins.append(name + "_b")
-        self.nodes.append(mk("Conv", ins, [name + "_conv"], name=name, strides=[stride, stride],
-                             pads=[padding] * 4, kernel_shape=[kh, kw]))
-        # [T, B] are recovered from the layer input's own shape, so both may stay symbolic.
+        self._folded(name, helper.make_node("Conv", [name + "_fold", *ins], [name + "_conv"], name=name,
+                                            strides=[stride, stride], pads=[padding] * 4, kernel_shape=[kh, kw]),
+                     (co, ho, wo))
+
+    def pool(self, kind: str, kernel: int, name: str | None = None) -> None:
+        """MaxPool ('max') or AveragePool ('avg'), window = stride = kernel, no padding, of the
+        currents after a conv2d or the spikes after a lif."""
+        name = name or self._fresh(kind + "pool")
+        c, h, w = self.shape
+        op = {"max": "MaxPool", "avg": "AveragePool"}[kind]
+        self._folded(name, helper.make_node(op, [name + "_fold"], [name + "_conv"], name=name,
+                                            kernel_shape=[kernel, kernel], strides=[kernel, kernel]),
+                     (c, h // kernel, w // kernel))
+
+    def _folded(self, name: str, node: onnx.NodeProto, out_shape: tuple[int, int, int]) -> None:
+        """Append `node` (input name_fold, output name_conv) with time and batch folded into one axis
+        around it; [T, B] are recovered from the layer input's own shape, so both may stay symbolic."""
+        mk = helper.make_node
+        self.inits.append(numpy_helper.from_array(np.array([-1, *self.shape], np.int64), name + "_fold_shape"))
         self.nodes += [
+            mk("Reshape", [self.cur, name + "_fold_shape"], [name + "_fold"], name=name + "_fold"), node,
             mk("Shape", [self.cur], [name + "_tb"], name=name + "_tb", start=0, end=2),
-            mk("Constant", [], [name + "_chw"], name=name + "_chw", value=numpy_helper.from_array(np.array([co, ho, wo], np.int64))),
+            mk("Constant", [], [name + "_chw"], name=name + "_chw",
+               value=numpy_helper.from_array(np.array(out_shape, np.int64))),
             mk("Concat", [name + "_tb", name + "_chw"], [name + "_unfold_shape"], name=name + "_unfold_shape", axis=0),
             mk("Reshape", [name + "_conv", name + "_unfold_shape"], [name + "_out"], name=name + "_unfold"),
         ]
-        self.cur, self.shape = name + "_out", (co, ho, wo)
+        self.cur, self.shape = name + "_out", tuple(out_shape)
 
     def flatten(self, name: str | None = None) -> None:
         name = name or self._fresh("flatten")

@@ -7,6 +7,11 @@ A synapse + LIF layer runs on an event-driven engine with P lanes (docs/rtl.md).
 1x1 case of a convolution: C_in = inputs, H = W = 1, C_out = outputs.  Neurons are grouped P output
 channels at a time: group (og, pixel) holds neurons (og*P + lane, pixel) for lane < P, so there
 are ceil(C_out / P) * H_out * W_out groups, each one word of every per-neuron RAM.
+
+Pools (docs/rtl.md): a max pool of k1 x k1 currents trims the accumulators to whole windows and
+gives the LIF one neuron per window (its state RAM has go * H_out/k1 * W_out/k1 groups); a max pool
+of k2 x k2 spikes, or a crop, shapes what the engine emits.  The update walks the LIF's neurons
+window by window, and each neuron's current window, so both pools are running maxima and ORs.
 """
 from __future__ import annotations
 
@@ -60,21 +65,44 @@ class LayerGeometry:
     go = ceil(co / lanes) channel groups; groups = go * ho * wo neuron groups (RAM words).
     """
 
-    def __init__(self, synapse, lanes: int = 1):
+    def __init__(self, synapse, lanes: int = 1, current_pool: int = 1, spike_pool: int = 1,
+                 out_hw: tuple[int, int] | None = None):
+        """current_pool: k1 of a max pool of the currents (1: none); spike_pool: k2 of a max pool of
+        the spikes (1: none); out_hw: the emitted spike grid (default: whole k2 windows of the LIF)."""
         self.synapse = synapse
         if synapse.weight.ndim == 2:  # Dense
             (self.c, self.h, self.w), (self.kh, self.kw), self.stride, self.pad = (synapse.weight.shape[1], 1, 1), (1, 1), 1, 0
         else:
             (self.c, self.h, self.w), (self.kh, self.kw) = synapse.in_shape, synapse.weight.shape[2:]
             self.stride, self.pad = synapse.stride, synapse.padding
-        self.co, self.ho, self.wo = conv_out_shape(synapse.weight.shape[0], (self.c, self.h, self.w),
-                                                   (self.kh, self.kw), self.stride, self.pad)
+        self.co, ho, wo = conv_out_shape(synapse.weight.shape[0], (self.c, self.h, self.w),
+                                         (self.kh, self.kw), self.stride, self.pad)
+        self.k1, self.k2 = current_pool, spike_pool
+        self.lif_h, self.lif_w = ho // self.k1, wo // self.k1  # the LIF's neuron grid
+        self.ho, self.wo = self.lif_h * self.k1, self.lif_w * self.k1  # the accumulators: whole current windows
+        self.out_h, self.out_w = out_hw or (self.lif_h // self.k2, self.lif_w // self.k2)  # the emitted grid
         self.lanes = max(1, min(int(lanes), self.co))
         self.go = -(-self.co // self.lanes)
         self.pixels = self.ho * self.wo
-        self.groups = self.go * self.pixels
+        self.groups = self.go * self.pixels  # accumulator words
+        self.lif_pixels = self.lif_h * self.lif_w
+        self.state_groups = self.go * self.lif_pixels  # state words
+        self.out_groups = self.go * self.out_h * self.out_w  # most spike masks emitted per timestep
+        # the update's walk: every LIF neuron in k2 windows (edge windows padded), each over its k1 window
+        self.walk_h, self.walk_w = -(-self.lif_h // self.k2) * self.k2, -(-self.lif_w // self.k2) * self.k2
+        self.update_steps = self.go * self.walk_h * self.walk_w * self.k1 * self.k1
         self.inputs = self.c * self.h * self.w
         self.weight_depth = self.c * self.kh * self.kw * self.go  # rows of the weight RAM (weight_rows)
+
+    @classmethod
+    def of_stage(cls, stage, lanes: int = 1) -> "LayerGeometry":
+        """The geometry of an ir.Stage (synapse, pools, LIF) on `lanes` lanes."""
+        pool, after = stage.current_pool, stage.spike_stage
+        k2 = after.kernel if after is not None and hasattr(after, "kernel") else 1
+        out_hw = tuple(after.out_shape[1:]) if after is not None else None
+        if out_hw is None and len(stage.lif.shape) == 3:
+            out_hw = tuple(stage.lif.shape[1:])
+        return cls(stage.synapse, lanes, pool.kernel if pool else 1, k2, out_hw)
 
     @cached_property
     def row_taps(self) -> tuple[tuple[tuple[int, int], ...], ...]:
@@ -115,10 +143,10 @@ class LayerGeometry:
         return self.synapse.accumulator_bits
 
     def neuron_index(self, group: int, lane: int) -> int | None:
-        """The flat C-order index of the neuron in (group, lane), None for a padding lane."""
-        og, pixel = divmod(group, self.pixels)
+        """The flat C-order index of the LIF neuron in (state group, lane), None for a padding lane."""
+        og, pixel = divmod(group, self.lif_pixels)
         channel = og * self.lanes + lane
-        return channel * self.pixels + pixel if channel < self.co else None
+        return channel * self.lif_pixels + pixel if channel < self.co else None
 
 
 # ---- the network ---------------------------------------------------------------------------------
@@ -141,15 +169,16 @@ def layer_lanes(net, lanes: Lanes) -> list[int]:
 
 
 def network_geometry(net, lanes: Lanes) -> list[LayerGeometry]:
-    """One LayerGeometry per LIF of an ir.Network, in order."""
-    return [LayerGeometry(net.synapse_of(lif), p) for lif, p in zip(net.lifs, layer_lanes(net, lanes))]
+    """One LayerGeometry per LIF (engine) of an ir.Network, in order."""
+    return [LayerGeometry.of_stage(stage, p) for stage, p in zip(net.stages, layer_lanes(net, lanes))]
 
 
 def stream_tokens(net) -> list[SpikeTokens]:
     """The spike-token encoding of every stream inside a network's design, in order: the input
-    (into the first engine), then each LIF's output (into the next engine; the last one out of
-    the network).  All share one address width, the widest packed address among them."""
-    shapes = [tuple(net.input_shape)] + [tuple(lif.shape) for lif in net.lifs]
+    (into the first engine), then each engine's spikes, after its pool or crop (into the next
+    engine; the last one out of the network).  All share one address width, the widest packed
+    address among them."""
+    shapes = [tuple(net.input_shape)] + [stage.out_shape for stage in net.stages]
     width = max(SpikeTokens.for_shape(s).address_bits for s in shapes)
     return [SpikeTokens.for_shape(s, width) for s in shapes]
 
@@ -169,9 +198,9 @@ HOST_BUFFER_TOKENS = 4096    # a board core's input and output token buffers (16
 
 
 def spike_queue_depth(geo: LayerGeometry) -> int:
-    """Entries of a layer's spike-mask queue: a whole timestep's groups (plus its end token) when
+    """Entries of a layer's spike-mask queue: a whole timestep's masks (plus its end token) when
     that is small, else SPIKE_QUEUE_DEPTH, and the update waits for room."""
-    return min(geo.groups + 2, SPIKE_QUEUE_DEPTH)
+    return min(geo.out_groups + 2, SPIKE_QUEUE_DEPTH)
 
 
 def bram36_tiles(width: int, depth: int) -> float:
@@ -212,7 +241,7 @@ def network_memories(net, lanes: int, single_bank: frozenset[str] = frozenset(),
         p, syn = geo.lanes, geo.synapse
         out += [Memory(lif.name, "weights", p * syn.weight_bits, geo.weight_depth),
                 Memory(lif.name, "accumulators", p * geo.accumulator_bits, geo.groups, 1 if lif.name in single_bank else 2),
-                Memory(lif.name, "states", p * lif.state_bits, geo.groups),
+                Memory(lif.name, "states", p * lif.state_bits, geo.state_groups),
                 Memory(lif.name, "spike queue", tokens[0].address_bits + p + 1, spike_queue_depth(geo))]
     if board:
         out += [Memory("board", "staging", 16, MAX_PAYLOAD // 2), Memory("board", "input tokens", 16, HOST_BUFFER_TOKENS),
@@ -247,7 +276,7 @@ def layer_busy_bound(geo: LayerGeometry, n_spikes: int, n_steps: int) -> int:
     spikes over n_steps timesteps, when the next layer takes its spikes as they come (an update
     waits for room in its spike queue only behind a slower next layer, whose work cycle_budget
     counts)."""
-    return n_spikes * geo.cycles_per_spike + n_steps * (geo.groups + UPDATE_OVERHEAD_CYCLES)
+    return n_spikes * geo.cycles_per_spike + n_steps * (geo.update_steps + UPDATE_OVERHEAD_CYCLES)
 
 
 def cycle_budget(net, lanes: int, n_tokens: int, n_steps: int) -> int:
@@ -256,6 +285,6 @@ def cycle_budget(net, lanes: int, n_tokens: int, n_steps: int) -> int:
     the input's spikes, a later one at most every neuron of the layer before at every step.
     A board that has not answered RUN after this many cycles has failed."""
     geos = network_geometry(net, lanes)
-    fan_in = [n_tokens] + [n_steps * lif.size for lif in net.lifs[:-1]]
+    fan_in = [n_tokens] + [n_steps * int(np.prod(stage.out_shape)) for stage in net.stages[:-1]]
     work = sum(layer_busy_bound(g, n, n_steps) + TOKEN_ACCEPT_CYCLES * (n + n_steps) for g, n in zip(geos, fan_in))
     return work + max(g.groups for g in geos) + START_CYCLES

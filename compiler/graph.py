@@ -62,8 +62,32 @@ class Flatten:
 
 
 @dataclass(frozen=True, eq=False)
+class Pool:
+    """A 2-D pool, window = stride = kernel, no padding: kind 'max' or 'avg' (docs/spec.md section 2)."""
+
+    name: str
+    kind: str
+    kernel: int
+    in_shape: tuple[int, int, int]
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        c, h, w = self.in_shape
+        return (c, h // self.kernel, w // self.kernel)
+
+
+@dataclass(frozen=True, eq=False)
+class Crop:
+    """Spikes [C, H, W] -> their top-left [C, *out_hw] (left by folding an average pool)."""
+
+    name: str
+    in_shape: tuple[int, int, int]
+    out_hw: tuple[int, int]
+
+
+@dataclass(frozen=True, eq=False)
 class Graph:
     name: str
     input_shape: tuple[int, ...]
-    layers: tuple[Synapse | Neuron | Flatten, ...]
+    layers: tuple[Synapse | Pool | Crop | Neuron | Flatten, ...]
     notes: tuple[str, ...] = field(default=())

@@ -3,7 +3,11 @@
 All values are integers in units of the LSB of the LIF population that the layer feeds.  Layers
 run in order inside one timestep.  A synapse (Dense, Conv2d) turns 0/1 spikes into currents
 I = (W s) << shift + b, the LIF that follows turns currents into spikes (docs/spec.md section 2).
-Flatten reshapes spikes [C, H, W] -> [C*H*W] (C-order).  Register widths are zero until the
+Flatten reshapes spikes [C, H, W] -> [C*H*W] (C-order).  MaxPool2d takes the largest value of
+each k x k window (stride k): of the currents between a Conv2d and its LIF, or of the spikes (an OR)
+between a LIF and the next layer.  Crop2d keeps the top-left [C, H', W'] of a LIF's spikes (what an
+average pool folded into the next synapse leaves out).  Average pools are linear and never reach
+the IR: the compiler folds them into the adjacent synapse.  Register widths are zero until the
 `size_registers` pass has proven them from bounds.
 
 Serialization: `save(net, stem)` writes `stem.json` (structure, scalars) and `stem.npz` (integer
@@ -24,7 +28,7 @@ from .contracts import GRID_BITS, RESET_MODES, STATE_QUANT_MODES, weight_range
 from .errors import SnncError
 from .geometry import conv_out_shape
 
-FORMAT_VERSION = 2  # 2: synapses carry current_bits and accumulator_bits (was one acc_bits)
+FORMAT_VERSION = 3  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +93,35 @@ class Flatten:
 
 
 @dataclass(frozen=True, eq=False)
+class MaxPool2d:
+    """Window k x k, stride k, no padding: [C, H, W] -> [C, H // k, W // k] (rows and columns past
+    the last whole window are dropped).  On currents (after a Conv2d) the largest current of each
+    window; on spikes (after a LIF) the OR of the window's spikes."""
+
+    name: str
+    in_shape: tuple[int, int, int]
+    kernel: int
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        c, h, w = self.in_shape
+        return (c, h // self.kernel, w // self.kernel)
+
+
+@dataclass(frozen=True, eq=False)
+class Crop2d:
+    """Spikes [C, H, W] -> [C, H', W'], the top-left rows and columns (H' <= H, W' <= W)."""
+
+    name: str
+    in_shape: tuple[int, int, int]
+    out_hw: tuple[int, int]
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        return (self.in_shape[0], *self.out_hw)
+
+
+@dataclass(frozen=True, eq=False)
 class LIF:
     """A population of integer LIF neurons (docs/spec.md section 2), all values in LSB units.
 
@@ -96,6 +129,9 @@ class LIF:
     reset: "subtract" or "zero".  state_quant: "none" (clamp to [v_min, v_max]) or a level set
     ("uniform", "threshold_centered"): `levels` int64 [2**k], strictly ascending, and then
     v_min = levels[0], v_max = levels[-1].  lsb: the grid step in real units (for reports).
+    floor_bits: the leak and the level midpoints are floored to multiples of 2**floor_bits LSB, the
+    grid the model declared (state_lsb), where the compiler refined this LIF's grid below it so that
+    the weights (or an averaged current) are exact integers; 0 otherwise.
     Widths from `size_registers`: membrane_bits holds leak, u and r; state_bits is the stored
     state (the code width with levels, the clamped register width without).
     """
@@ -111,6 +147,7 @@ class LIF:
     v_max: int
     levels: np.ndarray | None = None
     lsb: float = 1.0
+    floor_bits: int = 0
     membrane_bits: int = 0
     state_bits: int = 0
 
@@ -127,8 +164,24 @@ class LIF:
         return int(np.prod(self.shape))
 
 
-Layer = Dense | Conv2d | Flatten | LIF
-KINDS = {cls.__name__: cls for cls in (Dense, Conv2d, Flatten, LIF)}
+Layer = Dense | Conv2d | Flatten | MaxPool2d | Crop2d | LIF
+KINDS = {cls.__name__: cls for cls in (Dense, Conv2d, Flatten, MaxPool2d, Crop2d, LIF)}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One engine's layers: the synapse, the max pool of its currents (or None), the LIF, and the
+    pool or crop of the LIF's spikes (or None)."""
+
+    synapse: Dense | Conv2d
+    current_pool: MaxPool2d | None
+    lif: LIF
+    spike_stage: MaxPool2d | Crop2d | None
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """The shape of the spikes leaving the engine."""
+        return tuple((self.spike_stage or self.lif).out_shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,10 +201,20 @@ class Network:
     def lifs(self) -> list[LIF]:
         return [layer for layer in self.layers if isinstance(layer, LIF)]
 
+    @property
+    def stages(self) -> list[Stage]:
+        """The network as engines, one per LIF, in order (validate() proves the pattern)."""
+        out, layers = [], self.layers
+        for i, layer in enumerate(layers):
+            if isinstance(layer, LIF):
+                pool = layers[i - 1] if isinstance(layers[i - 1], MaxPool2d) else None
+                after = layers[i + 1] if i + 1 < len(layers) and isinstance(layers[i + 1], (MaxPool2d, Crop2d)) else None
+                out.append(Stage(layers[i - 2 if pool else i - 1], pool, layer, after))
+        return out
+
     def synapse_of(self, lif: LIF) -> Dense | Conv2d:
         """The synapse whose currents feed `lif`."""
-        i = self.layers.index(lif)
-        return self.layers[i - 1]
+        return next(s.synapse for s in self.stages if s.lif is lif)
 
 
 def validate(net: Network) -> Network:
@@ -159,7 +222,7 @@ def validate(net: Network) -> Network:
     if not net.layers:
         raise SnncError(f"network '{net.name}' has no layers")
     shape, is_current = tuple(net.input_shape), False
-    names = set()
+    names, previous = set(), None
     for layer in net.layers:
         where = f"layer '{layer.name}' ({type(layer).__name__})"
         if layer.name in names:
@@ -175,15 +238,29 @@ def validate(net: Network) -> Network:
         elif isinstance(layer, Flatten):
             if is_current:
                 raise SnncError(f"{where}: flatten between a synapse and its LIF")
+        elif isinstance(layer, (MaxPool2d, Crop2d)):
+            _check_pool(layer, where, previous)
         elif isinstance(layer, LIF):
             if not is_current:
                 raise SnncError(f"{where}: a LIF must follow a synapse")
             _check_lif(layer, where)
             is_current = False
-        shape = tuple(layer.out_shape)
+        shape, previous = tuple(layer.out_shape), layer
     if not isinstance(net.layers[-1], LIF):
         raise SnncError(f"network '{net.name}': the last layer must be a LIF, not '{net.layers[-1].name}'")
     return net
+
+
+def _check_pool(layer: MaxPool2d | Crop2d, where: str, previous) -> None:
+    """A max pool directly after a Conv2d (currents) or a LIF (spikes); a crop directly after a LIF."""
+    after = (LIF,) if isinstance(layer, Crop2d) else (LIF, Conv2d)
+    if not isinstance(previous, after) or len(layer.in_shape) != 3:
+        raise SnncError(f"{where}: must directly follow a {' or '.join(c.__name__ for c in after)} of shape [C, H, W]")
+    if isinstance(layer, MaxPool2d) and not 1 <= layer.kernel <= min(layer.in_shape[1:]):
+        raise SnncError(f"{where}: kernel {layer.kernel} must be 1 to the input's size {min(layer.in_shape[1:])}")
+    if isinstance(layer, Crop2d) and not (len(layer.out_hw) == 2 and all(
+            1 <= o <= i for o, i in zip(layer.out_hw, layer.in_shape[1:]))):
+        raise SnncError(f"{where}: crop {list(layer.out_hw)} does not fit the input {list(layer.in_shape)}")
 
 
 def _check_magnitudes(where: str, **values) -> None:
@@ -227,6 +304,9 @@ def _check_lif(layer: LIF, where: str) -> None:
     _check_magnitudes(where, theta=layer.theta, v_min=layer.v_min, v_max=layer.v_max, levels=layer.levels)
     if layer.levels is not None and (layer.levels.dtype != np.int64 or layer.levels.ndim != 1):
         raise SnncError(f"{where}: levels must be a 1-D int64 array")
+    if not 0 <= layer.floor_bits <= GRID_BITS or (layer.levels is not None and np.any(layer.levels % (1 << layer.floor_bits))):
+        raise SnncError(f"{where}: floor_bits {layer.floor_bits} must be 0 to {GRID_BITS}, with every level a multiple "
+                        f"of 2**floor_bits")
     if not 0 <= layer.leak_f <= 64:
         raise SnncError(f"{where}: leak_f must be 0 to 64, got {layer.leak_f}")
     if layer.theta <= 0:

@@ -74,15 +74,18 @@ def integerize_levels(levels: np.ndarray, lsb: float) -> np.ndarray:
     return q
 
 
-def midpoints(levels: np.ndarray) -> np.ndarray:
-    """M_k = floor((L_k + L_{k+1}) / 2), the encoder's decision boundaries (int64, K-1 of them)."""
+def midpoints(levels: np.ndarray, floor_bits: int = 0) -> np.ndarray:
+    """M_k = floor((L_k + L_{k+1}) / 2), the encoder's decision boundaries (int64, K-1 of them),
+    floored to a multiple of 2**floor_bits (the model's declared grid, when the compiler refined
+    the LIF's grid below it: ONNX floors the midpoints on state_lsb).  Strictly ascending whenever
+    the levels are multiples of 2**floor_bits: L_k <= M_k < L_{k+1}."""
     lv = np.asarray(levels, np.int64)
-    return (lv[:-1] + lv[1:]) // 2
+    return ((lv[:-1] + lv[1:]) >> (floor_bits + 1)) << floor_bits
 
 
-def encode(value: np.ndarray, levels: np.ndarray) -> np.ndarray:
+def encode(value: np.ndarray, levels: np.ndarray, floor_bits: int = 0) -> np.ndarray:
     """Code of the nearest level (ties to the lower, values clamped): #{k : M_k < value} (int64)."""
-    return np.searchsorted(midpoints(levels), np.asarray(value, np.int64), side="left").astype(np.int64)
+    return np.searchsorted(midpoints(levels, floor_bits), np.asarray(value, np.int64), side="left").astype(np.int64)
 
 
 def decode(code: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -90,6 +93,6 @@ def decode(code: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.asarray(levels, np.int64)[np.asarray(code, np.int64)]
 
 
-def quantize(value: np.ndarray, levels: np.ndarray) -> np.ndarray:
+def quantize(value: np.ndarray, levels: np.ndarray, floor_bits: int = 0) -> np.ndarray:
     """Q(value) = decode(encode(value)): the stored state for an integer membrane value."""
-    return decode(encode(value, levels), levels)
+    return decode(encode(value, levels, floor_bits), levels)

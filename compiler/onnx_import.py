@@ -17,7 +17,7 @@ from onnx import numpy_helper
 from .contracts import RESET_MODES, STATE_QUANT_MODES
 from .dialect import DOMAIN
 from .errors import SnncError
-from .graph import Flatten, Graph, Neuron, Synapse
+from .graph import Flatten, Graph, Neuron, Pool, Synapse
 
 # Nodes that only compute Reshape targets from shapes; they never touch spike or current data.
 SHAPE_PLUMBING = {"Shape", "Slice", "Concat", "Gather", "Unsqueeze", "Squeeze", "Cast", "Constant", "Identity"}
@@ -223,6 +223,7 @@ def import_onnx(path: str | Path) -> Graph:
     layers: list = []
     shape, folded = r.input_shape, False
     pending_synapse: Synapse | None = None  # a synapse waiting for its bias and its LIF
+    pending_pool: Pool | None = None  # a pool of that synapse's currents
     pending_flatten = False  # a flatten of currents, moved behind the LIF (which is elementwise)
     cur, visited = r.input.name, set()
     while cur != r.output:
@@ -235,16 +236,28 @@ def import_onnx(path: str | Path) -> Graph:
                 raise SnncError(f"{where}: LIF input must be [T, B, ...]; time and batch are still folded")
             if pending_synapse is None:
                 raise SnncError(f"{where}: a LIF must follow a synapse (MatMul, Gemm or Conv)")
-            layers.append(pending_synapse)
-            layers.append(_neuron(node, pending_synapse.out_shape))
+            current_shape = (pending_pool or pending_synapse).out_shape
+            layers += [pending_synapse] + ([pending_pool] if pending_pool else []) + [_neuron(node, current_shape)]
             if pending_flatten:
-                layers.append(Flatten(node.name + "_flatten", pending_synapse.out_shape))
-            pending_synapse, pending_flatten = None, False
+                layers.append(Flatten(node.name + "_flatten", current_shape))
+            pending_synapse, pending_pool, pending_flatten = None, None, False
         elif op in ("MatMul", "Gemm", "Conv"):
             if pending_synapse is not None:
                 raise SnncError(f"{where}: a synapse must take spikes, but follows '{pending_synapse.name}' without a LIF")
             pending_synapse = _synapse(r, node, shape, folded)
             shape = pending_synapse.out_shape
+        elif op in ("MaxPool", "AveragePool"):
+            pool = _pool(node, shape, folded)
+            if pending_synapse is not None:
+                if pending_pool is not None or pending_flatten:
+                    raise SnncError(f"{where}: one pool of a synapse's currents, before any Flatten")
+                pending_pool = pool
+            elif not layers or not isinstance(layers[-1], Neuron):
+                raise SnncError(f"{where}: a pool must take a synapse's currents or a LIF's spikes "
+                                f"({'pool the network input before the model' if not layers else 'one pool per LIF'})")
+            else:
+                layers.append(pool)
+            shape = pool.out_shape
         elif op == "Add":
             if pending_synapse is None:
                 raise SnncError(f"{where}: Add is only supported as the bias of a synapse")
@@ -274,6 +287,8 @@ def import_onnx(path: str | Path) -> Graph:
         raise SnncError(f"{path}: invalid ONNX model: {str(e).strip().splitlines()[0]}") from None
     if isinstance(layers[-1], Flatten):
         layers.pop()  # a trailing flatten only reshapes the output; the IR reports it flat anyway
+    if not isinstance(layers[-1], Neuron):
+        raise SnncError(f"{path}: the graph output must be the spikes of the last LIF, not of '{layers[-1].name}'")
     return Graph(model.graph.name or Path(path).stem, r.input_shape, tuple(layers))
 
 
@@ -325,6 +340,24 @@ def _synapse(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: b
     if bias.shape != (w.shape[0],):
         raise SnncError(f"{where}: bias has shape {bias.shape}, expected ({w.shape[0]},)")
     return Synapse(name, "dense", w, bias, shape, q, scale, bits)
+
+
+def _pool(node: onnx.NodeProto, shape: tuple[int, ...], folded: bool) -> Pool:
+    """A MaxPool/AveragePool node as docs/spec.md section 3 allows it: 2-D, window = stride, no padding."""
+    where, a = _where(node), _attrs(node)
+    if not folded or len(shape) != 3:
+        raise SnncError(f"{where}: {node.op_type} needs input [T*B, C, H, W] (fold time and batch with a Reshape)")
+    kernel, strides = list(a.get("kernel_shape", [])), list(a.get("strides", [1, 1]))
+    if len(kernel) != 2 or kernel[0] != kernel[1] or strides != kernel or not 1 <= kernel[0] <= min(shape[1:]):
+        raise SnncError(f"{where}: only square 2-D windows with strides equal to kernel_shape, at most the input's "
+                        f"size {min(shape[1:])}, are supported (kernel_shape {kernel}, strides {strides})")
+    auto_pad = a.get("auto_pad", b"NOTSET")
+    if any(a.get("pads", [0])) or (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) not in ("NOTSET", "VALID") \
+            or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])):
+        raise SnncError(f"{where}: pooling takes no padding, ceil_mode or dilation")
+    if len([o for o in node.output if o]) != 1:
+        raise SnncError(f"{where}: the Indices output of MaxPool is not supported")
+    return Pool(node.name or node.output[0], "max" if node.op_type == "MaxPool" else "avg", int(kernel[0]), tuple(shape))
 
 
 def _add_bias(syn: Synapse, b: np.ndarray, shape: tuple[int, ...], where: str) -> Synapse:

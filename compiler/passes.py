@@ -2,6 +2,7 @@
 
     import_onnx          ONNX file           -> Graph     (onnx_import.py: dialect check, DequantizeLinear folded)
     quantize_weights     Graph               -> Graph     (--bits: symmetric narrow range, power-of-two scale)
+    fold_average_pools   Graph               -> Graph     (average pools into the adjacent synapse's weights)
     quantize_states      Graph               -> Graph     (--state-bits/--state-quant for LIFs without levels)
     lower_to_integers    Graph               -> Network   (choose each LIF's grid; weights, theta, beta, levels on it)
     size_registers       Network             -> Network   (bounds analysis: every accumulator and register width)
@@ -21,7 +22,7 @@ from . import ir, levels
 from .contracts import GRID_BITS, VALUE_BITS, fit_bits, pow2_quantize
 from .errors import SnncError
 from .geometry import signed_bits
-from .graph import Flatten, Graph, Neuron, Synapse
+from .graph import Crop, Flatten, Graph, Neuron, Pool, Synapse
 from .onnx_import import import_onnx
 
 DEFAULT_WEIGHT_BITS = 8
@@ -30,6 +31,7 @@ DEFAULT_REGISTER_BITS = 16  # unquantized state with no state_min/state_max: a 1
 MAX_LEAK_FRAC_BITS = 16
 MAX_GRID_REFINEMENT = 12  # how many halvings of the weight LSB a float model's state grid may take
 FLOAT32_EXACT = 1 << 24
+AVERAGE_DIVISOR_BITS = 6  # 1/(k*k) that is no power of two becomes m/2**f with m of this many bits
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,76 @@ def quantize_weights(graph: Graph, opts: Options) -> Graph:
     return replace(graph, layers=tuple(layers), notes=tuple(notes))
 
 
+def average_divisor(k: int) -> tuple[int, int]:
+    """1/(k*k) as m / 2**f: exact (m = 1) when k*k is a power of two, else m of AVERAGE_DIVISOR_BITS bits."""
+    n = k * k
+    if n & (n - 1) == 0:
+        return 1, n.bit_length() - 1
+    f = next(f for f in range(64) if round(2 ** f / n) >= 1 << (AVERAGE_DIVISOR_BITS - 1))
+    return round(2 ** f / n), f
+
+
+def _averaged(syn: Synapse, q: np.ndarray, pool: Pool, notes: list[str], what: str, **changes) -> Synapse:
+    """`syn` with integer weights q (the window's weights summed or repeated) divided by k*k."""
+    m, f = average_divisor(pool.kernel)
+    q = q * m
+    scale = syn.scale / 2.0 ** f
+    bits = fit_bits(q)
+    bshape = (-1,) + (1,) * (q.ndim - 1)
+    note = f"{pool.name}: average pool folded into synapse '{syn.name}' ({what}; weights {syn.bits} -> {bits} bits)"
+    if m != 1:
+        note += (f"; its divisor {pool.kernel * pool.kernel} is not a power of two and became {2 ** f}/{m} = "
+                 f"{2 ** f / m:.4f} ({100 * abs(m * pool.kernel ** 2 / 2 ** f - 1):.2f}% error)")
+    notes.append(note)
+    return replace(syn, weight=q * scale.reshape(bshape), q=q, scale=scale, bits=bits, **changes)
+
+
+def fold_average_pools(graph: Graph) -> Graph:
+    """Average pools are linear, so each becomes part of a synapse (docs/spec.md section 2):
+    Conv -> AvgPool(k) -> LIF is one conv whose kernel sums the window's shifted kernels, stride
+    k*stride; LIF -> AvgPool(k) -> [Flatten] -> synapse is one synapse over the unpooled spikes,
+    each weight repeated over its k x k window (a conv's kernel, stride and padding times k), with
+    a Crop of the rows and columns past the last whole window.  Either divides the weights by k*k."""
+    layers, notes = list(graph.layers), list(graph.notes)
+    i = 0
+    while i < len(layers):
+        pool = layers[i]
+        if not (isinstance(pool, Pool) and pool.kind == "avg"):
+            i += 1
+            continue
+        k, before = pool.kernel, layers[i - 1]
+        if isinstance(before, Synapse):
+            kh, kw, s = *before.weight.shape[2:], before.stride
+            q = np.zeros((*before.q.shape[:2], (k - 1) * s + kh, (k - 1) * s + kw), np.int64)
+            for dy in range(k):
+                for dx in range(k):
+                    q[:, :, dy * s: dy * s + kh, dx * s: dx * s + kw] += before.q
+            layers[i - 1] = _averaged(before, q, pool, notes, f"kernel {kh}x{kw} -> {q.shape[2]}x{q.shape[3]}, "
+                                      f"stride {s} -> {k * s}", stride=k * s)
+            del layers[i]
+            continue
+        c, h, w = pool.in_shape
+        hp, wp = pool.out_shape[1:]
+        crop = [] if (h, w) == (hp * k, wp * k) else [Crop(pool.name + "_crop", pool.in_shape, (hp * k, wp * k))]
+        cropped = (c, hp * k, wp * k)
+        j = i + 1
+        if isinstance(layers[j], Flatten):
+            layers[j] = Flatten(layers[j].name, cropped)
+            j += 1
+        syn = layers[j]
+        if syn.kind == "conv2d":
+            q = syn.q.repeat(k, axis=2).repeat(k, axis=3)
+            what = f"kernel {syn.weight.shape[2]} -> {q.shape[2]}, stride {syn.stride} -> {k * syn.stride}"
+            layers[j] = _averaged(syn, q, pool, notes, what, in_shape=cropped, stride=k * syn.stride,
+                                  padding=k * syn.padding)
+        else:
+            q = syn.q.reshape(-1, c, hp, wp).repeat(k, axis=2).repeat(k, axis=3).reshape(syn.q.shape[0], -1)
+            layers[j] = _averaged(syn, q, pool, notes, f"{syn.q.shape[1]} -> {q.shape[1]} inputs", in_shape=(q.shape[1],))
+        layers[i: i + 1] = crop
+        i += 1
+    return replace(graph, layers=tuple(layers), notes=tuple(notes))
+
+
 def quantize_states(graph: Graph, opts: Options) -> Graph:
     """Give level sets to LIFs that ask for state quantization but carry no levels."""
     layers, notes = [], list(graph.notes)
@@ -100,6 +172,21 @@ def quantize_states(graph: Graph, opts: Options) -> Graph:
                                  f"{opts.state_bits or DEFAULT_REGISTER_BITS}-bit register")
         layers.append(layer)
     return replace(graph, layers=tuple(layers), notes=tuple(notes))
+
+
+def _refined_grid(neuron: Neuron, syn: Synapse, notes: list[str]) -> tuple[float, int]:
+    """(LSB, floor_bits) of a LIF with a declared state_lsb: the declared grid, refined by as many
+    bits as the synapse's power-of-two weight scales need to be whole multiples of it (an average
+    pool divides them by k*k), up to MAX_GRID_REFINEMENT.  The leak and the level midpoints stay
+    floored on the declared grid, as the ONNX model computes them."""
+    lsb = neuron.state_lsb
+    steps = np.log2(syn.scale / lsb)
+    if np.any(steps != np.round(steps)) or steps.min() >= 0 or -steps.min() > MAX_GRID_REFINEMENT:
+        return lsb, 0
+    g = int(-steps.min())
+    notes.append(f"{neuron.name}: grid refined {g} bits below state_lsb {lsb:g} to hold synapse '{syn.name}''s "
+                 f"weights exactly (leak and level midpoints stay floored on state_lsb)")
+    return lsb / 2 ** g, g
 
 
 def _choose_lsb(neuron: Neuron, syn: Synapse) -> float:
@@ -132,10 +219,18 @@ def lower_to_integers(graph: Graph, opts: Options) -> ir.Network:
     for i, layer in enumerate(graph.layers):
         if isinstance(layer, Flatten):
             out.append(ir.Flatten(layer.name, tuple(layer.in_shape)))
+        elif isinstance(layer, Crop):
+            out.append(ir.Crop2d(layer.name, tuple(layer.in_shape), tuple(layer.out_hw)))
+        elif isinstance(layer, Pool) and not isinstance(graph.layers[i - 1], Synapse):
+            out.append(ir.MaxPool2d(layer.name, tuple(layer.in_shape), layer.kernel))  # of spikes
         elif isinstance(layer, Neuron):
-            syn = graph.layers[i - 1]
-            lsb = layer.state_lsb or _choose_lsb(layer, syn)
-            out += [_integer_synapse(syn, lsb, notes), _integer_lif(layer, lsb, opts, notes)]
+            pool = graph.layers[i - 1] if isinstance(graph.layers[i - 1], Pool) else None
+            syn = graph.layers[i - 2 if pool else i - 1]
+            lsb, floor_bits = _refined_grid(layer, syn, notes) if layer.state_lsb else (_choose_lsb(layer, syn), 0)
+            out.append(_integer_synapse(syn, lsb, notes))
+            if pool:
+                out.append(ir.MaxPool2d(pool.name, tuple(pool.in_shape), pool.kernel))
+            out.append(_integer_lif(layer, lsb, floor_bits, opts, notes))
     net = ir.Network(graph.name, tuple(graph.input_shape), tuple(out), tuple(notes))
     return ir.validate(net)
 
@@ -171,7 +266,7 @@ def _integer_synapse(syn: Synapse, lsb: float, notes: list[str]) -> ir.Dense | i
     return ir.Conv2d(syn.name, weight, bias, shift, bits, tuple(syn.in_shape), syn.stride, syn.padding)
 
 
-def _integer_lif(n: Neuron, lsb: float, opts: Options, notes: list[str]) -> ir.LIF:
+def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: list[str]) -> ir.LIF:
     where = f"LIF '{n.name}'"
     theta = int(on_grid(n.threshold, lsb, where, "threshold"))
     if theta < 1:
@@ -193,7 +288,7 @@ def _integer_lif(n: Neuron, lsb: float, opts: Options, notes: list[str]) -> ir.L
     else:
         lv, (v_min, v_max) = None, _register_range(opts.state_bits or DEFAULT_REGISTER_BITS)
     return ir.LIF(n.name, tuple(n.shape), theta, leak_b, leak_f, n.reset, n.state_quant if lv is not None else "none",
-                  v_min, v_max, lv, float(lsb))
+                  v_min, v_max, lv, float(lsb), floor_bits)
 
 
 def _register_range(bits: int) -> tuple[int, int]:
@@ -232,10 +327,11 @@ def size_registers(net: ir.Network) -> ir.Network:
             layer = replace(layer, accumulator_bits=signed_bits(min(raw_lo, 0), max(raw_hi, 0)),
                             current_bits=signed_bits(min(int(lo.min()), raw_lo), max(int(hi.max()), raw_hi)))
         elif isinstance(layer, ir.LIF):
-            lo, hi = current_bounds(net.layers[i - 1])
+            lo, hi = current_bounds(net.synapse_of(layer))  # a max pool keeps the currents' range
             i_lo, i_hi = int(lo.min()), int(hi.max())
             prod = (layer.leak_b * layer.v_min, layer.leak_b * layer.v_max)
-            leak = (prod[0] >> layer.leak_f, prod[1] >> layer.leak_f)
+            g = layer.floor_bits
+            leak = tuple((x >> (layer.leak_f + g)) << g for x in prod)
             u = (leak[0] + i_lo, leak[1] + i_hi)
             r_hi = max(layer.theta - 1, u[1] - layer.theta if layer.reset == "subtract" else 0)
             r = (min(u[0], 0), r_hi)
@@ -252,7 +348,7 @@ def size_registers(net: ir.Network) -> ir.Network:
 
 def pipeline(opts: Options) -> tuple:
     """The passes after import, in order, each IR in, IR out (those that take options bound to them)."""
-    return (partial(quantize_weights, opts=opts), partial(quantize_states, opts=opts),
+    return (partial(quantize_weights, opts=opts), fold_average_pools, partial(quantize_states, opts=opts),
             partial(lower_to_integers, opts=opts), size_registers)
 
 

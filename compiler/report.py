@@ -36,7 +36,7 @@ def report_dict(net: ir.Network) -> dict:
 def format_report(rep: dict) -> str:
     """A readable text table of report_dict's content."""
     lines = [f"snnc report: {rep['network']}  input {rep['input_shape']} -> output {rep['output_shape']}", ""]
-    header = f"{'layer':<18} {'kind':<8} {'shape':<14} {'details'}"
+    header = f"{'layer':<18} {'kind':<9} {'shape':<14} {'details'}"
     lines += [header, "-" * 100]
     for r in rep["layers"]:
         if r["kind"] in ("Dense", "Conv2d"):
@@ -47,9 +47,13 @@ def format_report(rep: dict) -> str:
             detail = (f"theta {r['theta']}, leak {r['leak']}, reset {r['reset']}, state {r['state_quant']} "
                       f"{r['state_bits']} b/neuron = {r['state_memory_bits']} b, range {r['state_range']}, "
                       f"membrane {r['membrane_bits']} b, lsb {r['lsb']:g}")
+        elif r["kind"] == "MaxPool2d":
+            detail = "the largest value (spikes: the OR) of each window"
+        elif r["kind"] == "Crop2d":
+            detail = "top-left rows and columns (left by a folded average pool)"
         else:
             detail = "reshape"
-        lines.append(f"{r['name'][:18]:<18} {r['kind']:<8} {str(r['out_shape']):<14} {detail}")
+        lines.append(f"{r['name'][:18]:<18} {r['kind']:<9} {str(r['out_shape']):<14} {detail}")
     lines += ["", f"weight memory: {rep['weight_memory_bits']} bits ({rep['weight_memory_bits'] / 8192:.2f} KiB)",
               f"state memory:  {rep['state_memory_bits']} bits ({rep['state_memory_bits'] / 8192:.2f} KiB)"]
     for r in rep["layers"]:

@@ -3,19 +3,19 @@
 Needs the `[train]` extra (torch).  The pieces:
 
     quantizers   UniformQuantizer, TernaryQuantizer, BinaryQuantizer, SigmoidSumQuantizer
-    layers       QuantLinear, QuantConv2d, SNN (the container)
+    layers       QuantLinear, QuantConv2d, Pool2d, SNN (the container)
     lif          LIF with surrogate gradients and SQUAT state quantization
     pruning      magnitude_prune, PruningSchedule, sparsity
     ptq          post_training_quantize
     export       export_onnx
 """
 from .export import export_onnx, model_to_onnx
-from .layers import SNN, QuantConv2d, QuantLinear
+from .layers import SNN, Pool2d, QuantConv2d, QuantLinear
 from .lif import LIF
 from .ptq import post_training_quantize
 from .pruning import PruningSchedule, magnitude_prune, sparsity
 from .quantizers import BinaryQuantizer, SigmoidSumQuantizer, TernaryQuantizer, UniformQuantizer, make_quantizer
 
-__all__ = ["LIF", "SNN", "BinaryQuantizer", "PruningSchedule", "QuantConv2d", "QuantLinear", "SigmoidSumQuantizer",
+__all__ = ["LIF", "SNN", "BinaryQuantizer", "Pool2d", "PruningSchedule", "QuantConv2d", "QuantLinear", "SigmoidSumQuantizer",
            "TernaryQuantizer", "UniformQuantizer", "export_onnx", "magnitude_prune", "make_quantizer",
            "model_to_onnx", "post_training_quantize", "sparsity"]

@@ -23,7 +23,7 @@ from snnc.compiler.contracts import weight_range
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 
-from .layers import SNN, QuantLinear, QuantSynapse
+from .layers import SNN, Pool2d, QuantConv2d, QuantLinear, QuantSynapse
 from .lif import LIF
 
 
@@ -47,14 +47,23 @@ def _check_structure(model: SNN) -> None:
         raise SnncError("export_onnx: the model must end with a LIF layer")
     for i, (name, layer) in enumerate(layers):
         if isinstance(layer, LIF):
-            if i == 0 or not isinstance(layers[i - 1][1], QuantSynapse):
-                raise SnncError(f"layer '{name}' (LIF): must follow a QuantLinear or QuantConv2d")
+            before = layers[i - 2][1] if i > 1 and isinstance(layers[i - 1][1], Pool2d) else layers[i - 1][1] if i else None
+            if not isinstance(before, QuantSynapse):
+                raise SnncError(f"layer '{name}' (LIF): must follow a QuantLinear or QuantConv2d (and its Pool2d)")
         elif isinstance(layer, nn.Flatten):
             if layer.start_dim != 2 or layer.end_dim != -1:
                 raise SnncError(f"layer '{name}' (Flatten): only Flatten(start_dim=2) keeps the [T, B] axes")
+        elif isinstance(layer, Pool2d):
+            before = layers[i - 1][1] if i else None
+            if not isinstance(before, (QuantConv2d, LIF)) or i + 1 == len(layers):
+                raise SnncError(f"layer '{name}' (Pool2d): pools the currents of a QuantConv2d or the spikes of a "
+                                "LIF, and a LIF must come after it")
+            if layer.divisor & (layer.divisor - 1) and layer.kind == "avg":
+                raise SnncError(f"layer '{name}' (Pool2d): an average over {layer.divisor} values is not exact on a "
+                                "power-of-two grid; use kernel 2 or 4, or max pooling")
         elif not isinstance(layer, QuantSynapse):
             raise SnncError(f"layer '{name}' ({type(layer).__name__}): not expressible in the snnc dialect "
-                            "(use QuantLinear, QuantConv2d, nn.Flatten(start_dim=2), LIF)")
+                            "(use QuantLinear, QuantConv2d, Pool2d, nn.Flatten(start_dim=2), LIF)")
 
 
 def _synapse_arrays(name: str, syn: QuantSynapse):
@@ -103,6 +112,8 @@ def model_to_onnx(model: SNN, timesteps: int, input_shape: tuple[int, ...] | Non
                 writer.conv2d(w, scale if scale is not None else 1.0, bits, bias, layer.stride, layer.padding, name=name)
         elif isinstance(layer, nn.Flatten):
             writer.flatten(name=name)
+        elif isinstance(layer, Pool2d):
+            writer.pool(layer.kind, layer.kernel, name=name)
         else:
             _write_lif(writer, name, layer)
     model.train(was_training)

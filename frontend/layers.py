@@ -80,21 +80,55 @@ class QuantConv2d(QuantSynapse):
         return y.unflatten(0, (t, n))
 
 
+class Pool2d(nn.Module):
+    """Max ('max') or average ('avg') pooling over [T, B, C, H, W], window = stride = kernel, no
+    padding (docs/spec.md section 2): of a QuantConv2d's currents (before its LIF) or of a LIF's
+    spikes (before the next synapse).  An average divides by kernel**2, which stays exact on a
+    power-of-two grid when kernel**2 is a power of two (kernel 2 or 4)."""
+
+    def __init__(self, kind: str, kernel: int):
+        super().__init__()
+        if kind not in ("max", "avg") or kernel < 1:
+            raise ValueError(f"Pool2d: kind must be 'max' or 'avg' and kernel >= 1, got {kind!r}, {kernel}")
+        self.kind, self.kernel = kind, kernel
+
+    @property
+    def divisor(self) -> int:
+        """What the pool divides its window's sum by (1 for max)."""
+        return self.kernel ** 2 if self.kind == "avg" else 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pool = F.max_pool2d if self.kind == "max" else F.avg_pool2d
+        return pool(x.flatten(0, 1), self.kernel).unflatten(0, x.shape[:2])
+
+    def extra_repr(self) -> str:
+        return f"{self.kind}, kernel={self.kernel}"
+
+
 class SNN(nn.Sequential):
-    """A chain of synapses (QuantLinear, QuantConv2d), `nn.Flatten(start_dim=2)` and LIFs.
+    """A chain of synapses (QuantLinear, QuantConv2d), `Pool2d`, `nn.Flatten(start_dim=2)` and LIFs.
 
     Input spikes [T, B, *features], output the last LIF's spikes [T, B, N_out].  Each LIF learns
-    its grid from the synapse before it (the weight step), so quantized currents are on the grid.
+    its grid from the synapse before it (the weight step, divided by every average pool on the
+    way: one between the synapse and the LIF, or one before the synapse), so quantized currents are
+    on the grid.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        lsb = None
+        lsb, divisor, currents = None, 1, False  # divisor: an average of spikes the next synapse takes
         for layer in self:
             if isinstance(layer, LIF):
                 layer.current_lsb = lsb
             x = layer(x)
             if isinstance(layer, QuantSynapse):
-                lsb = layer.current_lsb
+                lsb = None if layer.current_lsb is None else layer.current_lsb / divisor
+                divisor, currents = 1, True
+            elif isinstance(layer, Pool2d) and currents:
+                lsb = None if lsb is None else lsb / layer.divisor
+            elif isinstance(layer, Pool2d):
+                divisor *= layer.divisor
+            elif isinstance(layer, LIF):
+                currents = False
         return x
 
     def synapses(self) -> list[QuantSynapse]:

@@ -27,20 +27,21 @@ from .spikes import spike_stream
 
 
 class LayerEngine(wiring.Component):
-    def __init__(self, syn: ir.Dense | ir.Conv2d, lif: ir.LIF, lanes: int, in_tokens: SpikeTokens,
+    def __init__(self, stage: ir.Stage, lanes: int, in_tokens: SpikeTokens,
                  out_tokens: SpikeTokens, rom_name: str | None = None, single_bank: bool = False):
-        """rom_name: see Scatter (the weights as a memory image, for large designs).  single_bank:
+        """stage: the synapse, its current pool, the LIF and its spike pool or crop (ir.Network.stages).
+        rom_name: see Scatter (the weights as a memory image, for large designs).  single_bank:
         one accumulator bank, which the scatter and the update take in turn (half the accumulator
         RAM; the update no longer overlaps the next timestep's scatter)."""
         self.single_bank = single_bank
-        self.geo = g = LayerGeometry(syn, lanes)
-        self.lif, self.in_tokens, self.out_tokens = lif, in_tokens, out_tokens
+        self.geo = g = LayerGeometry.of_stage(stage, lanes)
+        self.lif, self.in_tokens, self.out_tokens = stage.lif, in_tokens, out_tokens
         self.scatter = Scatter(g, in_tokens, rom_name)
         super().__init__({
             "i_spikes": In(spike_stream(in_tokens.address_bits)),
             "o_spikes": Out(spike_stream(out_tokens.address_bits)),
-            "dbg_addr": In(index_range(g.groups)),
-            "dbg_state": Out(state_layout(g, lif)),
+            "dbg_addr": In(index_range(g.state_groups)),
+            "dbg_state": Out(state_layout(g, stage.lif)),
             "scatter_busy": Out(1),
             "update_busy": Out(1),
         })

@@ -33,7 +33,7 @@ def network_ports(net: ir.Network, lanes: int) -> dict:
         "count_addr": In(index_range(net.lifs[-1].size)), "count_data": Out(STEP_BITS),  # a count is at most T
         "cycles": Out(CYCLE_BITS),
         "busy_sel": In(index_range(len(geos))), "busy_cycles": Out(CYCLE_BITS),
-        "dbg_layer": In(index_range(len(geos))), "dbg_addr": In(index_range(max(g.groups for g in geos))),
+        "dbg_layer": In(index_range(len(geos))), "dbg_addr": In(index_range(max(g.state_groups for g in geos))),
         "dbg_state": Out(max(g.lanes * lif.state_bits for g, lif in zip(geos, net.lifs))),
     }
 
@@ -55,9 +55,9 @@ class NetworkTop(wiring.Component):
         m = Module()
         tokens = self.tokens
         lanes = layer_lanes(self.net, self.lanes)
-        self.engines = [LayerEngine(self.net.synapse_of(lif), lif, lanes[i], tokens[i], tokens[i + 1],
-                                    f"layer{i}_weights" if self.weight_images else None, lif.name in self.single_bank)
-                        for i, lif in enumerate(self.net.lifs)]
+        self.engines = [LayerEngine(stage, lanes[i], tokens[i], tokens[i + 1],
+                                    f"layer{i}_weights" if self.weight_images else None, stage.lif.name in self.single_bank)
+                        for i, stage in enumerate(self.net.stages)]
         reset = ResetInserter(self.start)
         width = spike_token(self.tokens[0].address_bits).size
         m.submodules.in_fifo = in_fifo = reset(fifo.SyncFIFOBuffered(width=width, depth=self.in_depth))

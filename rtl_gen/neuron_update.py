@@ -5,6 +5,10 @@ filled) and P stored states, current = (acc << shift) + bias per lane, P LIF dat
 the new states written back, the group's accumulators cleared for the next timestep, and the
 group's spike mask queued to the SpikeSerializer, which emits the spike addresses and, after the
 last group, the end-of-timestep token.  The first timestep after a reset reads every state as 0.
+With pools (geometry.LayerGeometry) the walk goes window by window: a max pool of currents keeps a
+running maximum over a neuron's k1 x k1 accumulators and steps the LIF on the last one; a max pool
+of spikes ORs the masks of a k2 x k2 window's neurons and queues one mask per window; a crop (and
+a pool's remainder) updates every neuron but queues only the masks inside the emitted grid.
 
 Ports: `start` in; `idle` out (no update running and no spike left to emit: the engine may start
 the next one); `acc_rd_addr` -> `acc_rd_data` (one cycle later), `acc_clr_addr`/`acc_clr_en`: the
@@ -36,76 +40,104 @@ def state_layout(geo: LayerGeometry, lif: ir.LIF) -> data.ArrayLayout:
 
 class NeuronUpdate(wiring.Component):
     def __init__(self, geo: LayerGeometry, lif: ir.LIF, tokens: SpikeTokens):
-        """tokens: the encoding of the outgoing spikes (shape lif.shape)."""
+        """tokens: the encoding of the outgoing spikes (the LIF's shape, or its pool's or crop's)."""
         self.geo, self.lif, self.tokens = geo, lif, tokens
         super().__init__({
             "start": In(1), "idle": Out(1), "busy": Out(1),
             "acc_rd_addr": Out(index_range(geo.groups)), "acc_rd_data": In(accumulator_layout(geo)),
             "acc_clr_addr": Out(index_range(geo.groups)), "acc_clr_en": Out(1),
             "o_spikes": Out(spike_stream(tokens.address_bits)),
-            "dbg_addr": In(index_range(geo.groups)), "dbg_state": Out(state_layout(geo, lif)),
+            "dbg_addr": In(index_range(geo.state_groups)), "dbg_state": Out(state_layout(geo, lif)),
         })
 
     def elaborate(self, platform):
         m = Module()
         g, lif, P = self.geo, self.lif, self.geo.lanes
-        m.submodules.state = smem = memory.Memory(shape=state_layout(g, lif), depth=max(g.groups, 2), init=[])
+        m.submodules.state = smem = memory.Memory(shape=state_layout(g, lif), depth=max(g.state_groups, 2), init=[])
         s_rd, s_wr, s_dbg = smem.read_port(), smem.write_port(), smem.read_port()
         m.d.comb += [s_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(s_dbg.data)]
 
         running = Signal()
         first = Signal(init=1)  # the first timestep after a reset: the stored state reads as 0
-        # the group walked: u_g = (og * ho + oy) * wo + ox
-        u_g, u_og = Signal(range(g.groups + 1)), Signal(range(g.go + 1))
-        u_oy, u_ox = Signal(index_range(g.ho)), Signal(index_range(g.wo))
-        with m.If(self.start):
-            m.d.sync += [running.eq(1), u_g.eq(0), u_og.eq(0), u_oy.eq(0), u_ox.eq(0)]
         queue_depth = spike_queue_depth(g)
         queue_level = Signal(range(queue_depth + 1))
-        issuing = running & (u_g < g.groups)
-        if queue_depth < g.groups + 2:  # a short queue: issue a group only when its mask (and the
-            # masks of the groups in the pipeline, and the end token) will find room
+        step = Signal(range(g.update_steps + 1))
+        issuing = running & (step < g.update_steps)
+        if queue_depth < g.out_groups + 2:  # a short queue: issue only when the masks in the
+            # pipeline, this one and the end token will find room
             issuing &= queue_level < queue_depth - (LATENCY + 3)
         with m.If(issuing):
-            m.d.sync += [u_g.eq(u_g + 1), u_ox.eq(u_ox + 1)]
-            with m.If(u_ox == g.wo - 1):
-                m.d.sync += [u_ox.eq(0), u_oy.eq(u_oy + 1)]
-                with m.If(u_oy == g.ho - 1):
-                    m.d.sync += [u_oy.eq(0), u_og.eq(u_og + 1)]
-        m.d.comb += [self.acc_rd_addr.eq(u_g), s_rd.addr.eq(u_g)]
+            m.d.sync += step.eq(step + 1)
+        # the walk, innermost first: (dx, dy) over a neuron's k1 x k1 currents, (ex, ey) over the
+        # neurons of a k2 x k2 spike window, (qx, qy) over the windows, og over the channel groups
+        walk = {"dx": g.k1, "dy": g.k1, "ex": g.k2, "ey": g.k2, "qx": g.walk_w // g.k2,
+                "qy": g.walk_h // g.k2, "og": g.go}
+        at, carry = {}, issuing
+        for name, limit in walk.items():
+            at[name] = counter = Signal(range(max(limit, 2)), name=f"u_{name}")
+            if limit > 1:
+                with m.If(carry):
+                    m.d.sync += counter.eq(Mux(counter == limit - 1, 0, counter + 1))
+                carry &= counter == limit - 1
+        with m.If(self.start):
+            m.d.sync += [running.eq(1), step.eq(0), *(counter.eq(0) for counter in at.values())]
+        py, px = times(at["qy"], g.k2) + at["ey"], times(at["qx"], g.k2) + at["ex"]
+        neuron_ok = (py < g.lif_h) & (px < g.lif_w)  # an edge window's missing neurons are bubbles
+        acc_addr = times(times(at["og"], g.ho) + times(py, g.k1) + at["dy"], g.wo) + times(px, g.k1) + at["dx"]
+        m.d.comb += [self.acc_rd_addr.eq(acc_addr), s_rd.addr.eq(times(times(at["og"], g.lif_h) + py, g.lif_w) + px)]
+        last_of = lambda a, b, k: (at[a] == k - 1) & (at[b] == k - 1)
 
         # pipeline bookkeeping: stage 1 = memory data, stages 2.. = LIF latency
         depth = 1 + LATENCY
-        stage = lambda name, shape: [Signal(shape, name=f"{name}{i}") for i in range(depth + 1)]
-        pv, pg, pog = stage("pv", 1), stage("pg", index_range(g.groups)), stage("pog", index_range(g.go))
-        poy, pox = stage("poy", index_range(g.ho)), stage("pox", index_range(g.wo))
-        m.d.comb += [pv[0].eq(issuing), pg[0].eq(u_g), pog[0].eq(u_og), poy[0].eq(u_oy), pox[0].eq(u_ox)]
-        for p in (pv, pg, pog, poy, pox):
-            m.d.sync += [p[i + 1].eq(p[i]) for i in range(depth)]
-        m.d.comb += [self.acc_clr_addr.eq(pg[1]), self.acc_clr_en.eq(pv[1])]
+        fields = {"valid": (issuing & neuron_ok, 1), "acc": (acc_addr, index_range(g.groups)),
+                  "state": (s_rd.addr, index_range(g.state_groups)), "og": (at["og"], index_range(g.go)),
+                  "qy": (at["qy"], range(max(walk["qy"], 2))), "qx": (at["qx"], range(max(walk["qx"], 2))),
+                  "w1_first": ((at["dx"] == 0) & (at["dy"] == 0), 1), "w1_last": (last_of("dx", "dy", g.k1), 1),
+                  "w2_first": ((at["ex"] == 0) & (at["ey"] == 0), 1), "w2_last": (last_of("ex", "ey", g.k2), 1),
+                  "emit": ((at["qy"] < g.out_h) & (at["qx"] < g.out_w), 1)}
+        pipe = {}
+        for name, (value, shape) in fields.items():
+            pipe[name] = regs = [Signal(shape, name=f"p{name}{i}") for i in range(depth + 1)]
+            m.d.comb += regs[0].eq(value)
+            m.d.sync += [regs[i + 1].eq(regs[i]) for i in range(depth)]
+        at1 = lambda name: pipe[name][1]
+        m.d.comb += [self.acc_clr_addr.eq(at1("acc")), self.acc_clr_en.eq(at1("valid"))]
 
         units = []
-        for lane, (shift, bias) in enumerate(zip(*self._lane_params(m, u_og))):
+        for lane, (shift, bias) in enumerate(zip(*self._lane_params(m, at["og"]))):
             m.submodules[f"lif{lane}"] = unit = LIFUpdate(lif, g.synapse.current_bits)
-            m.d.comb += [unit.valid_in.eq(pv[1]), unit.first.eq(first), unit.state_in.eq(s_rd.data[lane]),
-                         unit.current.eq((self.acc_rd_data[lane] << shift) + bias)]
+            raw = self.acc_rd_data[lane]
+            if g.k1 > 1:  # max pool of the currents: a running maximum over the neuron's window
+                best = Signal(signed(g.accumulator_bits), name=f"window_max{lane}")
+                raw = Mux(at1("w1_first") | (raw > best), raw, best)
+                with m.If(at1("valid")):
+                    m.d.sync += best.eq(raw)
+            m.d.comb += [unit.valid_in.eq(at1("valid") & at1("w1_last")), unit.first.eq(first),
+                         unit.state_in.eq(s_rd.data[lane]), unit.current.eq((raw << shift) + bias)]
             units.append(unit)
 
-        last = depth
+        last = lambda name: pipe[name][depth]
         # lane l of a group is channel og*P + l: one channel field step apart in the packed address
         lane_stride = 1 << sum(field_bits(self.tokens.shape)[1:])
         m.submodules.serializer = ser = SpikeSerializer(P, lane_stride, queue_depth, self.tokens.address_bits)
         m.d.comb += queue_level.eq(ser.level)
         wiring.connect(m, wiring.flipped(self.o_spikes), ser.o_spikes)
+        fired = last("valid") & last("w1_last")  # a LIF neuron's step lands this cycle
         spikes = Cat(unit.spike for unit in units)
+        if g.k2 > 1:  # max pool of the spikes: the OR over the window's neurons
+            window_or = Signal(P)
+            spikes = Mux(last("w2_first"), 0, window_or) | spikes
+            with m.If(fired):
+                m.d.sync += window_or.eq(spikes)
         last_lanes = g.co - (g.go - 1) * P  # the last channel group may be partly padding
-        mask = spikes if last_lanes == P else Mux(pog[last] == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
-        m.d.comb += [s_wr.addr.eq(pg[last]), s_wr.data.eq(Cat(unit.state_out for unit in units)),
-                     s_wr.en.eq(pv[last].replicate(len(s_wr.en)))]
-        drained = running & (u_g == g.groups) & ~Cat(*pv[1:]).any()
-        m.d.comb += [ser.i_masks.valid.eq((pv[last] & (mask != 0)) | drained),
+        mask = spikes if last_lanes == P else Mux(last("og") == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
+        m.d.comb += [s_wr.addr.eq(last("state")), s_wr.data.eq(Cat(unit.state_out for unit in units)),
+                     s_wr.en.eq(fired.replicate(len(s_wr.en)))]
+        drained = running & (step == g.update_steps) & ~Cat(*(pipe["valid"][1:])).any()
+        emit = fired & last("w2_last") & last("emit") & (mask != 0)
+        m.d.comb += [ser.i_masks.valid.eq(emit | drained),
                      # the end-of-timestep token has address 0 (contracts.SpikeTokens)
-                     ser.i_masks.payload.base.eq(Mux(drained, 0, self._base_address(pog[last], poy[last], pox[last]))),
+                     ser.i_masks.payload.base.eq(Mux(drained, 0, self._base_address(last("og"), last("qy"), last("qx")))),
                      ser.i_masks.payload.mask.eq(Mux(drained, 0, mask)),
                      ser.i_masks.payload.eot.eq(drained)]
         with m.If(drained):
@@ -114,7 +146,7 @@ class NeuronUpdate(wiring.Component):
         return m
 
     def _base_address(self, og, oy, ox):
-        """The packed address of lane 0 of group (og, oy, ox): channel og*P."""
+        """The packed address of lane 0 of emitted group (og, oy, ox): channel og*P."""
         channel = times(og, self.geo.lanes)
         indices = (channel, oy, ox) if len(self.tokens.shape) == 3 else (channel,)
         return packed_address(self.tokens, *indices)

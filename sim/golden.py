@@ -13,7 +13,7 @@ import numpy as np
 
 from snnc.compiler import levels as codec
 from snnc.compiler.errors import SnncError
-from snnc.compiler.ir import LIF, Conv2d, Dense, Flatten, Network
+from snnc.compiler.ir import LIF, Conv2d, Crop2d, Dense, Flatten, MaxPool2d, Network
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,11 @@ def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray) -> np.ndarray:
 
 def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One timestep of docs/spec.md section 2: (stored state v, current I) -> (spikes uint8, next state v)."""
-    u = ((layer.leak_b * v) >> layer.leak_f) + current  # >> on int64 floors toward minus infinity
+    g = layer.floor_bits  # >> on int64 floors toward minus infinity, here onto the declared grid
+    u = (((layer.leak_b * v) >> (layer.leak_f + g)) << g) + current
     s = u >= layer.theta
     r = u - layer.theta * s if layer.reset == "subtract" else np.where(s, 0, u)
-    v_next = np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels)
+    v_next = np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, g)
     return s.astype(np.uint8), v_next
 
 
@@ -87,6 +88,12 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
             x = x.reshape(t_steps, batch, *layer.out_shape)
         elif isinstance(layer, Flatten):
             x = x.reshape(t_steps, batch, *layer.out_shape)
+        elif isinstance(layer, MaxPool2d):  # currents or 0/1 spikes (where the max is the OR)
+            c, h, w = layer.out_shape
+            k = layer.kernel
+            x = x[..., : h * k, : w * k].reshape(t_steps, batch, c, h, k, w, k).max(axis=(4, 6))
+        elif isinstance(layer, Crop2d):
+            x = x[..., : layer.out_hw[0], : layer.out_hw[1]]
         elif isinstance(layer, LIF):
             current, x = x, np.empty(x.shape, np.uint8)
             v = np.zeros(current.shape[1:], np.int64)
@@ -98,10 +105,16 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
             if trace:
                 states[layer.name] = v_hist
                 if layer.levels is not None:
-                    codes[layer.name] = codec.encode(v, layer.levels)
+                    codes[layer.name] = codec.encode(v, layer.levels, layer.floor_bits)
         outputs[layer.name] = x
     x = x.astype(np.uint8)
     return (x, Trace(outputs, states, codes)) if trace else x
+
+
+def engine_inputs(net: Network, spikes: np.ndarray, trace: Trace) -> list[np.ndarray]:
+    """The spikes each engine (ir.Network.stages) takes: the network input, then every engine's
+    spikes after its pool or crop, uint8 [T, B, ...]."""
+    return [np.asarray(spikes)] + [trace.outputs[(s.spike_stage or s.lif).name] for s in net.stages[:-1]]
 
 
 def classify(output_spikes: np.ndarray) -> np.ndarray:

@@ -95,7 +95,7 @@ def unpack_states(net: ir.Network, lanes: int, words: np.ndarray) -> dict[str, n
     for lif, g in zip(net.lifs, network_geometry(net, lanes)):
         sb, signed = lif.state_bits, lif.levels is None
         values = np.zeros((words.shape[0], lif.size), np.int64)
-        for grp in range(g.groups):
+        for grp in range(g.state_groups):
             for lane in range(g.lanes):
                 neuron = g.neuron_index(grp, lane)
                 if neuron is None:
@@ -104,7 +104,7 @@ def unpack_states(net: ir.Network, lanes: int, words: np.ndarray) -> dict[str, n
                     v = (int(words[b, k + grp]) >> (lane * sb)) & ((1 << sb) - 1)
                     values[b, neuron] = v - (1 << sb) if signed and v >> (sb - 1) else v
         out[lif.name] = values
-        k += g.groups
+        k += g.state_groups
     return out
 
 
@@ -166,7 +166,7 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
         poll = EDGE_FIFO_DEPTH // 2  # the bench skips idle stretches this many cycles at a time
         max_cycles = cycle_budget(net, lanes, int(max(np.diff(offsets))), x.shape[0]) + poll
         np.savez(job, tokens=tokens, offsets=offsets, n_steps=x.shape[0], batch=x.shape[1], n_out=net.lifs[-1].size,
-                 groups=np.array([g.groups for g in geos]), poll=poll, max_cycles=max_cycles,
+                 groups=np.array([g.state_groups for g in geos]), poll=poll, max_cycles=max_cycles,
                  address_bits=streams[-1].address_bits)
         os.environ.update(verilator_env())
         get_runner(simulator).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog", test_module="snnc.sim.cocotb_bench", build_dir=build_dir,

@@ -20,6 +20,7 @@ import numpy as np
 
 from snnc.compiler import ir
 from snnc.compiler.geometry import DISTRIBUTED_BITS, UPDATE_OVERHEAD_CYCLES, LayerGeometry, network_geometry
+from snnc.sim.golden import engine_inputs
 
 DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
 DEFAULT_TIMESTEPS = 16
@@ -69,8 +70,9 @@ def scatter_steps(geo: LayerGeometry, spikes: np.ndarray) -> np.ndarray:
 def activity(net: ir.Network, lanes: int, spikes: np.ndarray, trace) -> dict:
     """Counted work per inference (means over the samples) for input spikes [T, B, *input_shape],
     whose golden run is `trace` (golden.run(net, spikes, trace=True)): each layer's input is the
-    network's input or the LIF before it, its output its own LIF's spikes."""
-    per_layer = [np.asarray(spikes)] + [trace.outputs[lif.name] for lif in net.lifs]
+    network's input or the engine before it, its output its own spikes (after a pool or crop)."""
+    last = net.stages[-1]
+    per_layer = engine_inputs(net, spikes, trace) + [trace.outputs[(last.spike_stage or last.lif).name]]
     mean_count = lambda s: float(s.reshape(s.shape[0], s.shape[1], -1).sum(axis=(0, 2)).mean())
     layers = [{"layer": lif.name, "input_spikes": mean_count(per_layer[i]),
                "scatter_steps": float(scatter_steps(geo, per_layer[i]).mean()),
@@ -83,7 +85,7 @@ def default_activity(net: ir.Network, lanes: int, rate: float = DEFAULT_RATE,
                      timesteps: int = DEFAULT_TIMESTEPS) -> dict:
     """Counted work per inference when every neuron spikes at `rate` per timestep (no simulation)."""
     layers = []
-    sizes = [int(np.prod(net.input_shape))] + [lif.size for lif in net.lifs]
+    sizes = [int(np.prod(net.input_shape))] + [int(np.prod(stage.out_shape)) for stage in net.stages]
     for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes))):
         mean_taps = np.mean([len(t) for t in geo.row_taps]) * np.mean([len(t) for t in geo.col_taps]) * geo.go
         spikes_in = rate * timesteps * sizes[i]
@@ -96,7 +98,7 @@ def estimated_cycles(net: ir.Network, lanes: int, act: dict) -> float:
     """Cycles of one inference from the counts: every engine's work in turn (an upper estimate;
     double-buffered layers overlap their update with the next scatter)."""
     t = act["timesteps"]
-    return float(sum(layer["scatter_steps"] + layer["input_spikes"] + t * (geo.groups + UPDATE_OVERHEAD_CYCLES)
+    return float(sum(layer["scatter_steps"] + layer["input_spikes"] + t * (geo.update_steps + UPDATE_OVERHEAD_CYCLES)
                      for layer, geo in zip(act["layers"], network_geometry(net, lanes))))
 
 
@@ -113,8 +115,8 @@ def energy(net: ir.Network, lanes: int, act: dict, source: str, cycles: float | 
         acc = _ram_access(geo.groups, p * geo.accumulator_bits)
         parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
         parts["accumulator_updates"] += t * geo.groups * 2 * acc  # the update reads and clears every group
-        parts["state_reads_writes"] += t * geo.groups * 2 * _ram_access(geo.groups, p * lif.state_bits)
-        parts["lif_updates"] += t * geo.groups * p * _e("lif_update")
+        parts["state_reads_writes"] += t * geo.state_groups * 2 * _ram_access(geo.state_groups, p * lif.state_bits)
+        parts["lif_updates"] += t * geo.state_groups * p * _e("lif_update")
         parts["spike_fifos"] += 2 * (layer["input_spikes"] + t) * _e("fifo_token") + 2 * layer["output_spikes"] \
             * _e("fifo_token")
     if board:  # LOAD the input tokens, READ_SPIKES the output tokens, 2 bytes each, plus frames

@@ -21,7 +21,7 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
     bits = {(m.owner, m.kind): m.bits for m in memories}
     layers = []
     for lif, geo in zip(net.lifs, network_geometry(net, settings.lanes)):
-        layers.append({"layer": lif.name, "lanes": geo.lanes, "groups": geo.groups,
+        layers.append({"layer": lif.name, "lanes": geo.lanes, "groups": geo.state_groups, "update_cycles": geo.update_steps,
                        "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.accumulator_bits,
                        "accumulator_banks": 1 if lif.name in single else 2, "current_bits": geo.synapse.current_bits,
                        "ram_bits": {k: bits[lif.name, kind] for k, kind in RAM_KINDS.items()}})
@@ -55,7 +55,7 @@ def format_build_report(rep: dict) -> str:
                      f"states {r['state']}")
         if d["accumulator_banks"] == 1:
             lines.append(f"  {'':<18} one accumulator bank: half the RAM, and each timestep's update (about "
-                         f"{d['groups'] + UPDATE_OVERHEAD_CYCLES} cycles) no longer overlaps the next scatter")
+                         f"{d['update_cycles'] + UPDATE_OVERHEAD_CYCLES} cycles) no longer overlaps the next scatter")
     design = rep["design"]
     total = design["ram_bits"]
     lines.append(f"  total RAM bits: weights {total['weight']}, accumulators {total['accumulator']}, "

@@ -98,3 +98,38 @@ def float_mlp_model(path, rng):
     w.lif(beta=0.75, threshold=1.0, reset="zero", name="lif2")
     onnx.save(w.model(), path)
     return path
+
+
+def random_pool_model(rng: np.random.Generator, kind: str, on: str, k: int) -> onnx.ModelProto:
+    """conv -> [pool of currents] -> LIF -> [pool of spikes] -> conv -> LIF -> flatten -> dense -> LIF,
+    with one `kind` ('max' or 'avg') pool of window k `on` 'currents' or 'spikes' in each conv block
+    (the second block pools the other way), random weights, grids, leaks and level sets.  Sizes
+    leave remainder rows and columns past the last whole window."""
+    c, h = int(rng.integers(1, 3)), int(rng.integers(4 * k - 1, 4 * k + 3))
+    writer = ModelWriter((c, h, h))
+    blocks = (on, "spikes" if on == "currents" else "currents")
+    for block, (n_out, where) in enumerate(zip((int(rng.integers(2, 5)), int(rng.integers(2, 4))), blocks)):
+        spec = LayerSpec(n_out, int(rng.choice(WEIGHT_BITS)), str(rng.choice(STATE_MODES)),
+                         int(rng.choice(STATE_BITS)), str(rng.choice(RESETS)), conv=True)
+        attrs = lif_params(rng, spec)
+        lo, hi = weight_range(spec.weight_bits)
+        kernel = int(rng.integers(1, 4))
+        shape = (n_out, writer.shape[0], kernel, kernel)
+        q = rng.integers(lo, hi + 1, shape) if spec.weight_bits > 1 else np.where(rng.random(shape) < 0.5, -1, 1)
+        theta_units = attrs["threshold"] / attrs["state_lsb"]
+        # a declared grid at or above the weight step (an average then refines it below)
+        step = int(rng.integers(0, 3)) + max(0, int(np.log2(max(theta_units / (hi * 3), 1))))
+        pad = int(rng.integers(0, kernel)) if writer.shape[1] - kernel + 2 >= 2 * k * k else 0
+        writer.conv2d(q, attrs["state_lsb"] * 2.0 ** step, spec.weight_bits, stride=1, padding=pad)
+        if where == "currents" and min(writer.shape[1:]) >= k:
+            writer.pool(kind, k)
+        writer.lif(**attrs)
+        if where == "spikes" and min(writer.shape[1:]) >= k and block == 0:
+            writer.pool(kind, k)
+    writer.flatten()
+    spec = LayerSpec(int(rng.integers(2, 6)), 4, "none", 8, "subtract")
+    attrs = lif_params(rng, spec)
+    q = rng.integers(-7, 8, (int(np.prod(writer.shape)), spec.n_out))
+    writer.dense(q, attrs["state_lsb"] * 2.0 ** int(rng.integers(0, 2)), 4)
+    writer.lif(**attrs)
+    return writer.model()
