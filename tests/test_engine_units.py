@@ -1,6 +1,8 @@
 """The layer engine's sub-components in Amaranth's simulator, each against the golden model:
 the Scatter fills an accumulator bank with exactly the raw synaptic sums, the NeuronUpdate turns a
 bank into exactly the golden LIF's spikes and states, timestep after timestep."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from amaranth import Module, Value
@@ -97,25 +99,40 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
     sim.run()
 
 
-@pytest.mark.parametrize("lanes, levels", [(1, True), (2, True), (4, False), (3, False)])
-def test_neuron_update_equals_golden_lif(lanes, levels):
-    rng = np.random.default_rng(10 + lanes)
-    net = conv_net(rng, levels=levels)
+@pytest.mark.parametrize("lanes, levels, k1, k2, crop", [
+    (1, True, 1, 1, None), (2, True, 1, 1, None), (4, False, 1, 1, None), (3, False, 1, 1, None),
+    (2, True, 2, 1, None), (1, False, 1, 2, None), (3, True, 2, 2, None), (2, False, 1, 1, (3, 2))])
+def test_neuron_update_equals_golden_lif(lanes, levels, k1, k2, crop):
+    """k1: a max pool of the currents; k2: a max pool (OR) of the spikes; crop: the emitted grid."""
+    rng = np.random.default_rng(10 + lanes + 7 * k1 + 5 * k2)
+    net = conv_net(rng, in_shape=(2, 5, 5), levels=levels)
     syn, lif = net.layers
-    geo, tokens = LayerGeometry(syn, lanes), stream_tokens(net)[1]
+    geo = LayerGeometry(syn, lanes, k1, k2, crop)
+    lif = replace(lif, shape=(syn.weight.shape[0], geo.lif_h, geo.lif_w))
+    out_shape = (lif.shape[0], geo.out_h, geo.out_w)
+    tokens = SpikeTokens.for_shape(out_shape)
     dut = NeuronUpdate(geo, lif, tokens)
     steps = 5
-    raw = rng.integers(-20, 21, (steps, *syn.out_shape))  # raw sums the scatter would have left
-    current = (raw << syn.shift[None, :, None, None]) + syn.bias[None, :, None, None]
+    co = lif.shape[0]
+    raw = rng.integers(-20, 21, (steps, co, geo.ho, geo.wo))  # raw sums the scatter would have left
+    pooled = raw.reshape(steps, co, geo.lif_h, k1, geo.lif_w, k1).max(axis=(3, 5))
+    current = (pooled << syn.shift[None, :, None, None]) + syn.bias[None, :, None, None]
     v = np.zeros(lif.shape, np.int64)
     want_spikes, want_states = [], []
     for t in range(steps):
         s, v = golden.lif_step(lif, v, current[t])
+        s = s[:, : geo.out_h * k2, : geo.out_w * k2].reshape(co, geo.out_h, k2, geo.out_w, k2).max(axis=(2, 4))
         want_spikes.append(s)
         want_states.append(codec.encode(v, lif.levels) if levels else v)
     ab, sb = geo.accumulator_bits, lif.state_bits
-    banks = [{g: pack([raw[t].reshape(-1)[n] if (n := geo.neuron_index(g, ln)) is not None else 0
-                       for ln in range(geo.lanes)], ab) for g in range(geo.groups)} for t in range(steps)]
+
+    def raw_of(t, group, lane):  # accumulator word `group`, lane: channel og*P + lane at one pixel
+        og, pixel = divmod(group, geo.pixels)
+        c = og * geo.lanes + lane
+        return raw[t, c].reshape(-1)[pixel] if c < co else 0
+
+    banks = [{g: pack([raw_of(t, g, ln) for ln in range(geo.lanes)], ab) for g in range(geo.groups)}
+             for t in range(steps)]
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     got_spikes, cleared = [], []
@@ -139,18 +156,18 @@ def test_neuron_update_equals_golden_lif(lanes, levels):
             ctx.set(dut.start, 1)
             await ctx.tick()
             ctx.set(dut.start, 0)
-            spikes = np.zeros(lif.size, np.uint8)
+            spikes = np.zeros(int(np.prod(out_shape)), np.uint8)
             while True:
                 await ctx.tick()
                 if ctx.get(dut.o_spikes.valid):
                     if ctx.get(dut.o_spikes.payload.eot):
                         break
-                    spikes[tokens.unpack(ctx.get(dut.o_spikes.payload.addr))] = 1
+                    spikes[tokens.unpack(ctx.get(dut.o_spikes.payload.addr))] += 1
             got_spikes.append(spikes)
             while not ctx.get(dut.idle):
                 await ctx.tick()
             states = np.zeros(lif.size, np.int64)
-            for g in range(geo.groups):
+            for g in range(geo.state_groups):
                 ctx.set(dut.dbg_addr, g)
                 await ctx.tick()
                 word = ctx.get(Value.cast(dut.dbg_state))
@@ -161,9 +178,9 @@ def test_neuron_update_equals_golden_lif(lanes, levels):
 
     sim.add_process(bank_model)
     sim.add_testbench(bench)
-    sim.run_until(1e-8 * 4000)
+    sim.run_until(1e-8 * 6000)
     assert len(got_spikes) == steps
-    for t in range(steps):
+    for t in range(steps):  # each spike exactly once (a window's OR is one token)
         np.testing.assert_array_equal(got_spikes[t], want_spikes[t].reshape(-1), err_msg=f"spikes at {t}")
     assert sorted(set(cleared)) == list(range(geo.groups))
     assert sum(s.sum() for s in got_spikes) > 0

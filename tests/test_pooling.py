@@ -6,6 +6,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from onnx import helper
 
 from netgen import random_pool_model, random_spikes
@@ -48,6 +50,24 @@ def test_onnxruntime_equals_golden(kind, on, k, tmp_path):
             np.testing.assert_array_equal(out, want.astype(np.uint8))
         else:  # 1/9 is no power of two: the divisor is rounded, and the notes say by how much
             assert any("is not a power of two and became 512/57" in n and "0.20% error" in n for n in net.notes)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2 ** 32 - 1), kind=st.sampled_from(["max", "avg"]), on=st.sampled_from(["currents", "spikes"]),
+       k=st.sampled_from([2, 3, 4]))
+def test_random_pool_networks_property(seed, kind, on, k, tmp_path):
+    """Any random conv/pool network whose averages are exact (k*k a power of two): golden ==
+    onnxruntime, every spike, whatever the grids, leaks, level sets and remainders."""
+    rng = np.random.default_rng(seed)
+    model = random_pool_model(rng, kind, on, k)
+    x = random_spikes(rng, model, 6, 2)
+    path = tmp_path / f"prop_{seed}.onnx"
+    onnx.save(model, path)
+    net = compile_onnx(path)
+    if kind == "avg" and k == 3:
+        return  # the rounded divisor: see test_onnxruntime_equals_golden
+    want = ort.InferenceSession(str(path)).run(None, {"spikes": x})[0]
+    np.testing.assert_array_equal(golden.run(net, x.astype(np.uint8)), want.astype(np.uint8))
 
 
 def test_average_fold_keeps_weights_exact(tmp_path):

@@ -153,10 +153,13 @@ def write_markdown(rows, seeds: list[int], command: str, minutes: float, path: P
     for group, label, m, s, a in rows:
         lines.append(f"| {group} | {label} | {100 * m:.2f} +- {100 * s:.2f} | {' / '.join(f'{100 * x:.1f}' for x in a)} |")
     lines += ["", f"![accuracy against bits]({png.name})", ""]
-    path.write_text("\n".join(lines))
+    old = path.read_text() if path.exists() else ""
+    kept = old[old.index(EVENTS_HEADING):] if EVENTS_HEADING in old else ""  # examples/events/sweep.py's section
+    path.write_text("\n".join(lines) + ("\n" + kept if kept else ""))
 
 
 FLOAT_LABEL = "float weights, float state"
+EVENTS_HEADING = "## Event-camera digits"
 DEPLOY_LABEL = "W4 uniform, S4 threshold_centered"
 
 
