@@ -96,7 +96,8 @@ def _averaged(syn: Synapse, q: np.ndarray, pool: Pool, notes: list[str], what: s
     scale = syn.scale / 2.0 ** f
     bits = fit_bits(q)
     bshape = (-1,) + (1,) * (q.ndim - 1)
-    note = f"{pool.name}: average pool folded into synapse '{syn.name}' ({what}; weights {syn.bits} -> {bits} bits)"
+    note = (f"{pool.name}: average pool folded into synapse '{syn.name}' by fold_average_pools "
+            f"({what}; weights {syn.bits} -> {bits} bits)")
     if m != 1:
         note += (f"; its divisor {pool.kernel * pool.kernel} is not a power of two and became {2 ** f}/{m} = "
                  f"{2 ** f / m:.4f} ({100 * abs(m * pool.kernel ** 2 / 2 ** f - 1):.2f}% error)")

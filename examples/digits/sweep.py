@@ -155,7 +155,7 @@ def write_markdown(rows, seeds: list[int], command: str, minutes: float, path: P
     lines += ["", f"![accuracy against bits]({png.name})", ""]
     old = path.read_text() if path.exists() else ""
     kept = old[old.index(EVENTS_HEADING):] if EVENTS_HEADING in old else ""  # examples/events/sweep.py's section
-    path.write_text("\n".join(lines) + ("\n" + kept if kept else ""))
+    path.write_text("\n".join(lines) + ("\n" + kept if kept else ""))  # lines end with "", so a blank line
 
 
 FLOAT_LABEL = "float weights, float state"

@@ -76,8 +76,8 @@ def main() -> None:
     cmd = "python examples/events/sweep.py" + (f" --seeds {' '.join(map(str, args.seeds))}" if args.seeds != [0, 1, 2] else "")
     text = section(results, args.seeds, cmd + (" --quick" if args.quick else ""), (time.time() - t0) / 60, epochs)
     old = args.out.read_text() if args.out.exists() else ""
-    head = old[:old.index(HEADING)] if HEADING in old else old + ("\n" if old and not old.endswith("\n") else "")
-    args.out.write_text(head + text)
+    head = (old[:old.index(HEADING)] if HEADING in old else old).rstrip("\n")
+    args.out.write_text((head + "\n\n" if head else "") + text)
     print(text)
     print(f"wrote {args.out} ({len(jobs)} runs in {(time.time() - t0) / 60:.1f} min)")
 
