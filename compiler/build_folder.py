@@ -82,9 +82,12 @@ class BuildSettings:
                 raise SnncError(f"{where}: field '{name}' must be {getattr(types[name], '__name__', 'a number')}, "
                                 f"got {value!r}")
         lanes = doc["lanes"]
-        if not (isinstance(lanes, int) and lanes >= 1 or isinstance(lanes, list) and lanes
-                and all(isinstance(p, int) and not isinstance(p, bool) and p >= 1 for p in lanes)):
-            raise SnncError(f"{where}: field 'lanes' must be a count of at least 1 or a list of them, got {lanes!r}")
+        count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1
+        spec = lambda v: count(v) or isinstance(v, list) and len(v) == 2 and all(map(count, v)) and v[1] <= v[0]
+        if not (count(lanes) or isinstance(lanes, list) and lanes and all(map(spec, lanes))):
+            raise SnncError(f"{where}: field 'lanes' must be a count of at least 1 or a list of counts or [lanes, "
+                            f"units] pairs, got {lanes!r}")
+        lanes = tuple(tuple(p) if isinstance(p, list) else p for p in lanes) if isinstance(lanes, list) else lanes
         board_fields = ("part", "clk_hz", "baud", "identity", "board_verilog", "board_files")
         if "board" in doc:
             missing = [f for f in board_fields if f not in doc]
@@ -99,7 +102,7 @@ class BuildSettings:
                 raise SnncError(f"{where}: field '{field}' must name a file in the build folder, got {value!r}")
         if not all(isinstance(v, str) for v in doc.get("single_bank", [])):
             raise SnncError(f"{where}: field 'single_bank' must list layer names")
-        return cls(**{**doc, "lanes": tuple(lanes) if isinstance(lanes, list) else lanes,
+        return cls(**{**doc, "lanes": lanes,
                       "memory_files": tuple(doc.get("memory_files", ())),
                       "single_bank": tuple(doc.get("single_bank", ()))})
 
@@ -119,7 +122,7 @@ def load(build: Path) -> tuple[ir.Network, BuildSettings]:
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise SnncError(f"{where}: not readable JSON ({type(e).__name__})") from None
     net, settings = _checked_network(build), BuildSettings.from_json(doc, where)
-    if isinstance(settings.lanes, tuple) and len(settings.lanes) != len(net.lifs):
+    if isinstance(settings.lanes, tuple) and len(settings.lanes) not in (1, len(net.lifs)):
         raise SnncError(f"{where}: field 'lanes' lists {len(settings.lanes)} layers, the network has {len(net.lifs)}")
     unknown = sorted(set(settings.single_bank) - {lif.name for lif in net.lifs})
     if unknown:

@@ -66,9 +66,10 @@ class LayerGeometry:
     """
 
     def __init__(self, synapse, lanes: int = 1, current_pool: int = 1, spike_pool: int = 1,
-                 out_hw: tuple[int, int] | None = None):
+                 out_hw: tuple[int, int] | None = None, units: int | None = None):
         """current_pool: k1 of a max pool of the currents (1: none); spike_pool: k2 of a max pool of
-        the spikes (1: none); out_hw: the emitted spike grid (default: whole k2 windows of the LIF)."""
+        the spikes (1: none); out_hw: the emitted spike grid (default: whole k2 windows of the LIF);
+        units: LIF update units (default: one per lane; at most the lanes, a divisor of them)."""
         self.synapse = synapse
         if synapse.weight.ndim == 2:  # Dense
             (self.c, self.h, self.w), (self.kh, self.kw), self.stride, self.pad = (synapse.weight.shape[1], 1, 1), (1, 1), 1, 0
@@ -82,6 +83,9 @@ class LayerGeometry:
         self.ho, self.wo = self.lif_h * self.k1, self.lif_w * self.k1  # the accumulators: whole current windows
         self.out_h, self.out_w = out_hw or (self.lif_h // self.k2, self.lif_w // self.k2)  # the emitted grid
         self.lanes = max(1, min(int(lanes), self.co))
+        # the update side: U LIF datapaths take a group word's P lanes in P/U parts, one per cycle
+        self.units = max(d for d in range(1, self.lanes + 1) if self.lanes % d == 0 and d <= (units or self.lanes))
+        self.parts = self.lanes // self.units
         self.go = -(-self.co // self.lanes)
         self.pixels = self.ho * self.wo
         self.groups = self.go * self.pixels  # accumulator words
@@ -90,19 +94,19 @@ class LayerGeometry:
         self.out_groups = self.go * self.out_h * self.out_w  # most spike masks emitted per timestep
         # the update's walk: every LIF neuron in k2 windows (edge windows padded), each over its k1 window
         self.walk_h, self.walk_w = -(-self.lif_h // self.k2) * self.k2, -(-self.lif_w // self.k2) * self.k2
-        self.update_steps = self.go * self.walk_h * self.walk_w * self.k1 * self.k1
+        self.update_steps = self.go * self.walk_h * self.walk_w * self.k1 * self.k1 * self.parts
         self.inputs = self.c * self.h * self.w
         self.weight_depth = self.c * self.kh * self.kw * self.go  # rows of the weight RAM (weight_rows)
 
     @classmethod
-    def of_stage(cls, stage, lanes: int = 1) -> "LayerGeometry":
-        """The geometry of an ir.Stage (synapse, pools, LIF) on `lanes` lanes."""
+    def of_stage(cls, stage, lanes: int = 1, units: int | None = None) -> "LayerGeometry":
+        """The geometry of an ir.Stage (synapse, pools, LIF) on `lanes` lanes and `units` update units."""
         pool, after = stage.current_pool, stage.spike_stage
         k2 = after.kernel if after is not None and hasattr(after, "kernel") else 1
         out_hw = tuple(after.out_shape[1:]) if after is not None else None
         if out_hw is None and len(stage.lif.shape) == 3:
             out_hw = tuple(stage.lif.shape[1:])
-        return cls(stage.synapse, lanes, pool.kernel if pool else 1, k2, out_hw)
+        return cls(stage.synapse, lanes, pool.kernel if pool else 1, k2, out_hw, units)
 
     @cached_property
     def row_taps(self) -> tuple[tuple[tuple[int, int], ...], ...]:
@@ -156,21 +160,40 @@ STEP_BITS = 16         # a run's timestep count (and so every output spike count
 CYCLE_BITS = 32        # cycle counters saturate at 2**32 - 1 (43 s at 100 MHz) rather than wrap
 
 
-Lanes = int | tuple[int, ...]  # one lane count for every layer, or one per layer
+LaneSpec = int | tuple[int, int]  # P scatter lanes (with P update units), or (P, U)
+Lanes = int | tuple[LaneSpec, ...]  # one spec for every layer (an int, or a 1-tuple), or one per layer
 
 
-def layer_lanes(net, lanes: Lanes) -> list[int]:
-    """The requested lanes of each layer (an engine uses at most its output channels)."""
-    per_layer = [lanes] * len(net.lifs) if isinstance(lanes, int) else list(lanes)
-    if len(per_layer) != len(net.lifs) or any(not isinstance(p, int) or p < 1 for p in per_layer):
-        raise SnncError(f"lanes {lanes}: give one count of at least 1, or one per layer ({len(net.lifs)} layers: "
-                        f"{', '.join(lif.name for lif in net.lifs)})")
-    return per_layer
+def _lane_spec(spec) -> tuple[int, int] | None:
+    is_count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1
+    if is_count(spec):
+        return spec, spec
+    if isinstance(spec, tuple) and len(spec) == 2 and all(map(is_count, spec)) and spec[1] <= spec[0]:
+        return spec
+    return None
+
+
+def lanes_text(lanes: Lanes) -> str:
+    """`lanes` as the command line spells it: 4, 16,2 or 8:2,4."""
+    spell = lambda p: f"{p[0]}:{p[1]}" if isinstance(p, tuple) else str(p)
+    return spell(lanes) if isinstance(lanes, int) else ",".join(map(spell, lanes))
+
+
+def layer_lanes(net, lanes: Lanes) -> list[tuple[int, int]]:
+    """The requested (lanes, update units) of each layer (an engine uses at most its output
+    channels, and units that divide its lanes)."""
+    per_layer = [lanes] if isinstance(lanes, int) else list(lanes)
+    per_layer = per_layer * len(net.lifs) if len(per_layer) == 1 else per_layer
+    specs = [_lane_spec(p) for p in per_layer]
+    if len(specs) != len(net.lifs) or None in specs:
+        raise SnncError(f"lanes {lanes}: give P or P:U (P lanes, U <= P update units, each at least 1) for every "
+                        f"layer, or one per layer ({len(net.lifs)} layers: {', '.join(lif.name for lif in net.lifs)})")
+    return specs
 
 
 def network_geometry(net, lanes: Lanes) -> list[LayerGeometry]:
     """One LayerGeometry per LIF (engine) of an ir.Network, in order."""
-    return [LayerGeometry.of_stage(stage, p) for stage, p in zip(net.stages, layer_lanes(net, lanes))]
+    return [LayerGeometry.of_stage(stage, p, u) for stage, (p, u) in zip(net.stages, layer_lanes(net, lanes))]
 
 
 def stream_tokens(net) -> list[SpikeTokens]:

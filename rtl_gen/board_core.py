@@ -48,7 +48,7 @@ class BoardCore(wiring.Component):
         self.identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": identity & 0xFFFF,
                          "hash_hi": identity >> 16, "n_in": int(math.prod(net.input_shape)), "n_out": network.n_out,
                          "in_depth": in_depth, "out_depth": out_depth, "max_payload": hp.MAX_PAYLOAD,
-                         "lanes": max(layer_lanes(net, lanes))}
+                         "lanes": max(p for p, _ in layer_lanes(net, lanes))}
         self.dispatcher = Dispatcher(network, self.identity, in_depth, out_depth)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(3)})
 

@@ -27,14 +27,15 @@ from .spikes import spike_stream
 
 
 class LayerEngine(wiring.Component):
-    def __init__(self, stage: ir.Stage, lanes: int, in_tokens: SpikeTokens,
+    def __init__(self, stage: ir.Stage, lanes: int, units: int | None, in_tokens: SpikeTokens,
                  out_tokens: SpikeTokens, rom_name: str | None = None, single_bank: bool = False):
-        """stage: the synapse, its current pool, the LIF and its spike pool or crop (ir.Network.stages).
+        """stage: the synapse, its current pool, the LIF and its spike pool or crop (ir.Network.stages);
+        lanes: the scatter's P lanes; units: the update's LIF datapaths (None: one per lane).
         rom_name: see Scatter (the weights as a memory image, for large designs).  single_bank:
         one accumulator bank, which the scatter and the update take in turn (half the accumulator
         RAM; the update no longer overlaps the next timestep's scatter)."""
         self.single_bank = single_bank
-        self.geo = g = LayerGeometry.of_stage(stage, lanes)
+        self.geo = g = LayerGeometry.of_stage(stage, lanes, units)
         self.lif, self.in_tokens, self.out_tokens = stage.lif, in_tokens, out_tokens
         self.scatter = Scatter(g, in_tokens, rom_name)
         super().__init__({

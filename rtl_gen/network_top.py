@@ -55,7 +55,7 @@ class NetworkTop(wiring.Component):
         m = Module()
         tokens = self.tokens
         lanes = layer_lanes(self.net, self.lanes)
-        self.engines = [LayerEngine(stage, lanes[i], tokens[i], tokens[i + 1],
+        self.engines = [LayerEngine(stage, *lanes[i], tokens[i], tokens[i + 1],
                                     f"layer{i}_weights" if self.weight_images else None, stage.lif.name in self.single_bank)
                         for i, stage in enumerate(self.net.stages)]
         reset = ResetInserter(self.start)

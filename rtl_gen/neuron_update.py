@@ -18,7 +18,7 @@ drained bank; `o_spikes` spike stream; `dbg_addr` -> `dbg_state` reads a group's
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -54,7 +54,7 @@ class NeuronUpdate(wiring.Component):
         m = Module()
         g, lif, P = self.geo, self.lif, self.geo.lanes
         m.submodules.state = smem = memory.Memory(shape=state_layout(g, lif), depth=max(g.state_groups, 2), init=[])
-        s_rd, s_wr, s_dbg = smem.read_port(), smem.write_port(), smem.read_port()
+        s_rd, s_wr, s_dbg = smem.read_port(), smem.write_port(granularity=g.units), smem.read_port()
         m.d.comb += [s_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(s_dbg.data)]
 
         running = Signal()
@@ -68,9 +68,10 @@ class NeuronUpdate(wiring.Component):
             issuing &= queue_level < queue_depth - (LATENCY + 3)
         with m.If(issuing):
             m.d.sync += step.eq(step + 1)
-        # the walk, innermost first: (dx, dy) over a neuron's k1 x k1 currents, (ex, ey) over the
-        # neurons of a k2 x k2 spike window, (qx, qy) over the windows, og over the channel groups
-        walk = {"dx": g.k1, "dy": g.k1, "ex": g.k2, "ey": g.k2, "qx": g.walk_w // g.k2,
+        # the walk, innermost first: a group word's P lanes in P/U parts of U, (dx, dy) over a
+        # neuron's k1 x k1 currents, (ex, ey) over the neurons of a k2 x k2 spike window, (qx, qy)
+        # over the windows, og over the channel groups
+        walk = {"part": g.parts, "dx": g.k1, "dy": g.k1, "ex": g.k2, "ey": g.k2, "qx": g.walk_w // g.k2,
                 "qy": g.walk_h // g.k2, "og": g.go}
         at, carry = {}, issuing
         for name, limit in walk.items():
@@ -92,6 +93,7 @@ class NeuronUpdate(wiring.Component):
         fields = {"valid": (issuing & neuron_ok, 1), "acc": (acc_addr, index_range(g.groups)),
                   "state": (s_rd.addr, index_range(g.state_groups)), "og": (at["og"], index_range(g.go)),
                   "qy": (at["qy"], range(max(walk["qy"], 2))), "qx": (at["qx"], range(max(walk["qx"], 2))),
+                  "part": (at["part"], range(max(g.parts, 2))),
                   "w1_first": ((at["dx"] == 0) & (at["dy"] == 0), 1), "w1_last": (last_of("dx", "dy", g.k1), 1),
                   "w2_first": ((at["ex"] == 0) & (at["ey"] == 0), 1), "w2_last": (last_of("ex", "ey", g.k2), 1),
                   "emit": ((at["qy"] < g.out_h) & (at["qx"] < g.out_w), 1)}
@@ -101,19 +103,32 @@ class NeuronUpdate(wiring.Component):
             m.d.comb += regs[0].eq(value)
             m.d.sync += [regs[i + 1].eq(regs[i]) for i in range(depth)]
         at1 = lambda name: pipe[name][1]
-        m.d.comb += [self.acc_clr_addr.eq(at1("acc")), self.acc_clr_en.eq(at1("valid"))]
+        last_part = lambda stage: pipe["part"][stage] == g.parts - 1
+        # a group word is cleared once its last part has been read
+        m.d.comb += [self.acc_clr_addr.eq(at1("acc")), self.acc_clr_en.eq(at1("valid") & last_part(1))]
 
-        units = []
-        for lane, (shift, bias) in enumerate(zip(*self._lane_params(m, at["og"]))):
-            m.submodules[f"lif{lane}"] = unit = LIFUpdate(lif, g.synapse.current_bits)
-            raw = self.acc_rd_data[lane]
-            if g.k1 > 1:  # max pool of the currents: a running maximum over the neuron's window
-                best = Signal(signed(g.accumulator_bits), name=f"window_max{lane}")
-                raw = Mux(at1("w1_first") | (raw > best), raw, best)
-                with m.If(at1("valid")):
-                    m.d.sync += best.eq(raw)
+        units, U = [], g.units
+
+        def by_part(values: list, u: int):
+            """Unit u's value this cycle: lane part * U + u of `values` (one per lane)."""
+            options = [values[j * U + u] for j in range(g.parts)]
+            if all(isinstance(v, int) and v == options[0] for v in options):
+                return options[0]
+            return Array(options)[at1("part")]
+        shifts, biases = self._lane_params(m, at["og"])
+        for u in range(U):
+            m.submodules[f"lif{u}"] = unit = LIFUpdate(lif, g.synapse.current_bits)
+            raw = by_part([self.acc_rd_data[lane] for lane in range(P)], u)
+            if g.k1 > 1:  # max pool of the currents: a running maximum over the neuron's window, per lane
+                best = [Signal(signed(g.accumulator_bits), name=f"window_max{lane}") for lane in range(P)]
+                raw = Mux(at1("w1_first") | (raw > by_part(best, u)), raw, by_part(best, u))
+                for j in range(g.parts):
+                    with m.If(at1("valid") & (at1("part") == j)):
+                        m.d.sync += best[j * U + u].eq(raw)
+            shift, bias = by_part(shifts, u), by_part(biases, u)
             m.d.comb += [unit.valid_in.eq(at1("valid") & at1("w1_last")), unit.first.eq(first),
-                         unit.state_in.eq(s_rd.data[lane]), unit.current.eq((raw << shift) + bias)]
+                         unit.state_in.eq(by_part([s_rd.data[lane] for lane in range(P)], u)),
+                         unit.current.eq((raw << shift) + bias)]
             units.append(unit)
 
         last = lambda name: pipe[name][depth]
@@ -122,19 +137,23 @@ class NeuronUpdate(wiring.Component):
         m.submodules.serializer = ser = SpikeSerializer(P, lane_stride, queue_depth, self.tokens.address_bits)
         m.d.comb += queue_level.eq(ser.level)
         wiring.connect(m, wiring.flipped(self.o_spikes), ser.o_spikes)
-        fired = last("valid") & last("w1_last")  # a LIF neuron's step lands this cycle
-        spikes = Cat(unit.spike for unit in units)
-        if g.k2 > 1:  # max pool of the spikes: the OR over the window's neurons
-            window_or = Signal(P)
-            spikes = Mux(last("w2_first"), 0, window_or) | spikes
-            with m.If(fired):
-                m.d.sync += window_or.eq(spikes)
+        fired = last("valid") & last("w1_last")  # a part of a LIF neuron group's step lands this cycle
+        # each part's spikes, ORed over a k2 window's neurons (w2_first restarts the OR; without a
+        # spike pool every neuron is its own window), held until the group's last part
+        parts_or = [Signal(U, name=f"spikes_part{j}") for j in range(g.parts)]
+        now = Mux(last("w2_first"), 0, Array(parts_or)[last("part")] if g.parts > 1 else parts_or[0]) \
+            | Cat(unit.spike for unit in units)
+        for j in range(g.parts):
+            with m.If(fired & (last("part") == j)):
+                m.d.sync += parts_or[j].eq(now)
+        spikes = Cat(*parts_or[:-1], now)
         last_lanes = g.co - (g.go - 1) * P  # the last channel group may be partly padding
         mask = spikes if last_lanes == P else Mux(last("og") == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
-        m.d.comb += [s_wr.addr.eq(last("state")), s_wr.data.eq(Cat(unit.state_out for unit in units)),
-                     s_wr.en.eq(fired.replicate(len(s_wr.en)))]
+        m.d.comb += [s_wr.addr.eq(last("state")),
+                     s_wr.data.eq(Cat(unit.state_out for unit in units).replicate(g.parts)),
+                     s_wr.en.eq(Mux(fired, Const(1, g.parts) << last("part"), 0) if g.parts > 1 else fired)]
         drained = running & (step == g.update_steps) & ~Cat(*(pipe["valid"][1:])).any()
-        emit = fired & last("w2_last") & last("emit") & (mask != 0)
+        emit = fired & last_part(depth) & last("w2_last") & last("emit") & (mask != 0)
         m.d.comb += [ser.i_masks.valid.eq(emit | drained),
                      # the end-of-timestep token has address 0 (contracts.SpikeTokens)
                      ser.i_masks.payload.base.eq(Mux(drained, 0, self._base_address(last("og"), last("qy"), last("qx")))),

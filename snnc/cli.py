@@ -14,6 +14,7 @@ import numpy as np
 from snnc.compiler import build_folder
 from snnc.compiler.contracts import DEFAULT_BAUD
 from snnc.compiler.errors import SnncError
+from snnc.compiler.geometry import lanes_text
 from snnc.sim import golden
 
 
@@ -31,7 +32,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
                       args.board, args.baud, args.synth, args.accumulators)
     result = build(cfg)
     s, rep = result.settings, result.report
-    print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, {cfg.lanes} lanes, "
+    print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(cfg.lanes)}, "
           f"{rep['weight_memory_bits']} weight bits, {rep['state_memory_bits']} state bits, Verilog {s.verilog})")
     if s.board:
         print(f"  board {s.board} ({s.part}, {s.clk_hz / 1e6:g} MHz, UART {s.baud} baud, design {s.identity:08x}): "
@@ -83,12 +84,12 @@ def cmd_run(args: argparse.Namespace) -> None:
           f"{int(out.sum())} output spikes{cyc}, {_classes(out)}")
 
 
-def lanes_arg(text: str) -> int | tuple[int, ...]:
+def lanes_arg(text: str):
     try:
-        counts = tuple(int(p) for p in text.split(","))
+        specs = tuple(tuple(map(int, p.split(":"))) if ":" in p else int(p) for p in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a count or a comma-separated list of counts: '{text}'") from None
-    return counts[0] if len(counts) == 1 else counts
+        raise argparse.ArgumentTypeError(f"not P, P:U or a comma-separated list of them: '{text}'") from None
+    return specs[0] if len(specs) == 1 and isinstance(specs[0], int) else specs
 
 
 def progress_bar(unit: str):
@@ -130,9 +131,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--baud", type=int, default=DEFAULT_BAUD, metavar="RATE", help="UART baud rate of a board build "
                    "(default %(default)s, up to 3000000 on a 100 MHz board)")
     c.add_argument("--synth", action="store_true", help="with --board and vivado on PATH: build the bitstream")
-    c.add_argument("--lanes", type=lanes_arg, default=1, metavar="P[,P...]", help="parallel neuron lanes, for every "
-                   "layer or one count per layer (16,2): each input spike costs ceil(outputs/P) cycles, each "
-                   "timestep's update ceil(neurons/P) (default 1)")
+    c.add_argument("--lanes", type=lanes_arg, default=1, metavar="P[:U][,...]", help="parallel lanes, for every layer "
+                   "or one per layer (16,2): each input spike costs ceil(outputs/P) cycles; P:U gives the update U <= P "
+                   "LIF datapaths, each timestep's update then costs ceil(neurons/U) cycles (16:2) (default 1)")
     c.add_argument("--accumulators", choices=["auto", "double", "single"], default="auto", help="accumulator banks "
                    "per layer: double lets a timestep's update overlap the next scatter, single halves their RAM and "
                    "adds about neurons/P cycles per timestep; auto: double unless large or the board's RAM is short")

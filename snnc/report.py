@@ -8,7 +8,8 @@ import numpy as np
 from snnc import boards
 from snnc.compiler import ir
 from snnc.compiler.build_folder import BuildSettings
-from snnc.compiler.geometry import UPDATE_OVERHEAD_CYCLES, network_geometry, network_memories
+from snnc.compiler.geometry import (TOKEN_ACCEPT_CYCLES, UPDATE_OVERHEAD_CYCLES, lanes_text, network_geometry,
+                                   network_memories)
 from snnc.compiler.report import format_report, report_dict
 
 RAM_KINDS = {"weight": "weights", "accumulator": "accumulators", "state": "states"}  # report key: Memory.kind
@@ -21,7 +22,9 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
     bits = {(m.owner, m.kind): m.bits for m in memories}
     layers = []
     for lif, geo in zip(net.lifs, network_geometry(net, settings.lanes)):
-        layers.append({"layer": lif.name, "lanes": geo.lanes, "groups": geo.state_groups, "update_cycles": geo.update_steps,
+        layers.append({"layer": lif.name, "lanes": geo.lanes, "update_units": geo.units, "groups": geo.state_groups,
+                       "update_cycles": geo.update_steps + UPDATE_OVERHEAD_CYCLES,
+                       "scatter_cycles_per_spike": geo.cycles_per_spike + TOKEN_ACCEPT_CYCLES,
                        "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.accumulator_bits,
                        "accumulator_banks": 1 if lif.name in single else 2, "current_bits": geo.synapse.current_bits,
                        "ram_bits": {k: bits[lif.name, kind] for k, kind in RAM_KINDS.items()}})
@@ -45,17 +48,23 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
 
 
 def format_build_report(rep: dict) -> str:
+    lanes = rep["design"]["lanes"]
+    lanes = lanes if isinstance(lanes, int) else tuple(tuple(p) if isinstance(p, list) else p for p in lanes)
     lines = [format_report(rep).rstrip("\n"), "",
-             f"generated design ({rep['design']['top']}, {rep['design']['lanes']} lanes):"]
+             f"generated design ({rep['design']['top']}, lanes {lanes_text(lanes)}):"]
     for d in rep["design"]["layers"]:
         r = d["ram_bits"]
         lines.append(f"  {d['layer']:<18} {d['groups']} groups x {d['lanes']} lanes, state "
                      f"{d['state_bits_per_neuron']} bits/neuron, RAM bits: weights {r['weight']}, "
                      f"accumulators {r['accumulator']} ({d['accumulator_banks']} bank(s) of {d['accumulator_bits']} b), "
                      f"states {r['state']}")
+        per_spike, update = d["scatter_cycles_per_spike"], d["update_cycles"]
+        lines.append(f"  {'':<18} scatter {d['lanes']} lanes: {per_spike} cycles per input spike; update "
+                     f"{d['update_units']} LIF units: {update} cycles per timestep; the update bounds the layer below "
+                     f"{update / per_spike:.0f} input spikes per timestep, the scatter above")
         if d["accumulator_banks"] == 1:
             lines.append(f"  {'':<18} one accumulator bank: half the RAM, and each timestep's update (about "
-                         f"{d['update_cycles'] + UPDATE_OVERHEAD_CYCLES} cycles) no longer overlaps the next scatter")
+                         f"{d['update_cycles']} cycles) no longer overlaps the next scatter")
     design = rep["design"]
     total = design["ram_bits"]
     lines.append(f"  total RAM bits: weights {total['weight']}, accumulators {total['accumulator']}, "

@@ -99,15 +99,18 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
     sim.run()
 
 
-@pytest.mark.parametrize("lanes, levels, k1, k2, crop", [
-    (1, True, 1, 1, None), (2, True, 1, 1, None), (4, False, 1, 1, None), (3, False, 1, 1, None),
-    (2, True, 2, 1, None), (1, False, 1, 2, None), (3, True, 2, 2, None), (2, False, 1, 1, (3, 2))])
-def test_neuron_update_equals_golden_lif(lanes, levels, k1, k2, crop):
-    """k1: a max pool of the currents; k2: a max pool (OR) of the spikes; crop: the emitted grid."""
-    rng = np.random.default_rng(10 + lanes + 7 * k1 + 5 * k2)
-    net = conv_net(rng, in_shape=(2, 5, 5), levels=levels)
+@pytest.mark.parametrize("lanes, units, levels, k1, k2, crop", [
+    (1, 1, True, 1, 1, None), (2, 2, True, 1, 1, None), (4, 4, False, 1, 1, None), (3, 3, False, 1, 1, None),
+    (2, 2, True, 2, 1, None), (1, 1, False, 1, 2, None), (3, 3, True, 2, 2, None), (2, 2, False, 1, 1, (3, 2)),
+    (4, 1, True, 1, 1, None), (4, 2, False, 1, 1, None), (6, 2, True, 2, 2, None), (6, 3, False, 1, 2, None)])
+def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop):
+    """units < lanes: fewer LIF datapaths, each group in lanes/units parts; k1: a max pool of the
+    currents; k2: a max pool (OR) of the spikes; crop: the emitted grid."""
+    rng = np.random.default_rng(10 + lanes + 7 * k1 + 5 * k2 + units)
+    net = conv_net(rng, in_shape=(2, 5, 5), co=lanes if lanes > 3 else 3, levels=levels)
     syn, lif = net.layers
-    geo = LayerGeometry(syn, lanes, k1, k2, crop)
+    geo = LayerGeometry(syn, lanes, k1, k2, crop, units)
+    assert (geo.lanes, geo.units) == (lanes, units)
     lif = replace(lif, shape=(syn.weight.shape[0], geo.lif_h, geo.lif_w))
     out_shape = (lif.shape[0], geo.out_h, geo.out_w)
     tokens = SpikeTokens.for_shape(out_shape)

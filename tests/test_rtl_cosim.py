@@ -17,8 +17,10 @@ def expected_final_states(net, trace):
             .reshape(trace.states[lif.name].shape[1], -1) for lif in net.lifs}
 
 
-def check_case(i, tmp_path, simulator, single_bank=False):
+def check_case(i, tmp_path, simulator, single_bank=False, units=None):
     net, x, lanes, out, trace = active_case(i, tmp_path)
+    if units is not None:  # P scatter lanes, U LIF update units in every layer
+        lanes = ((lanes, min(units, lanes)),)
     banks = frozenset(lif.name for lif in net.lifs) if single_bank else frozenset()
     result = rtl.run(net, x, lanes=lanes, simulator=simulator, work_dir=tmp_path / "rtl", single_bank=banks)
     np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
@@ -49,6 +51,12 @@ def test_verilator_equals_golden(i, tmp_path):
 @pytest.mark.parametrize("i", [1, 8, 19])
 def test_single_accumulator_bank_equals_golden(i, tmp_path):
     check_case(i, tmp_path, "verilator", single_bank=True)
+
+
+@pytest.mark.parametrize("i,units", [(3, 1), (8, 2), (15, 1), (22, 3)])
+def test_fewer_update_units_equal_golden(i, units, tmp_path):
+    """U < P LIF datapaths take each group word in P/U parts: the same spikes and states."""
+    check_case(i, tmp_path, "verilator", units=units)
 
 
 @pytest.mark.slow

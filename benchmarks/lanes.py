@@ -1,0 +1,85 @@
+"""Throughput per LUT: 784-128-10 (4-bit weights, 4-bit threshold-centered states, T = 16, input
+spike rate 0.13, MNIST's mean intensity) at several lane and update-unit configurations, each run
+in Verilator (cycles per inference, checked RTL == golden) and synthesized by Yosys (synth_xilinx,
+xc7): cycles, microseconds at 100 MHz, LUT, LUTRAM, FF, BRAM18, next to the rows measured before
+update units existed and the nearest published Artix-7 design.
+
+    python benchmarks/lanes.py [--samples 4] [--lanes 4 16 32 4:1 16:2,10:1 64:2,10:1 128:2,10:1]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from snnc.compiler import ir, levels
+from snnc.compiler.geometry import lanes_text
+from snnc.compiler.passes import size_registers
+from snnc.rtl_gen import network_verilog
+from snnc.rtl_gen.synthesis import synthesize
+from snnc.sim import golden, rtl
+
+SIZES, T, RATE, CLOCK_HZ = (784, 128, 10), 16, 0.13, 100e6
+BEFORE = [  # issue 15, measured on main before update units (one LIF datapath per lane)
+    ("4 (before)", 52_166, 1_939, 51, 1_208, 25), ("16 (before)", 13_092, 4_378, 131, 2_738, 27),
+    ("32 (before)", 6_583, 6_992, 220, 4_084, 27)]
+SNN_FPGA = ("snn-fpga (arXiv 2507.07284), MNIST MLP", "520 us", "6,358 LUT", "40.5 BRAM36")
+
+
+def network(rng: np.random.Generator) -> ir.Network:
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+        w = rng.integers(-7, 8, (n_out, n_in))
+        theta = max(8, int(np.sqrt(n_in) * 3))
+        lv = levels.integerize_levels(levels.threshold_centered_levels(4, theta), 1.0)
+        layers += [ir.Dense(f"fc{i}", w, np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), 4),
+                   ir.LIF(f"lif{i}", (n_out,), theta, 15, 4, "subtract", "threshold_centered", int(lv[0]), int(lv[-1]), lv)]
+    return size_registers(ir.validate(ir.Network("bench", (SIZES[0],), tuple(layers))))
+
+
+def parse(text: str):
+    specs = tuple(tuple(map(int, p.split(":"))) if ":" in p else int(p) for p in text.split(","))
+    return specs[0] if len(specs) == 1 and isinstance(specs[0], int) else specs
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=4)
+    ap.add_argument("--lanes", nargs="+", default=["4", "4:1", "8:1,2:1", "64:2,10:1", "128:2,10:1"])
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    net = network(rng)
+    x = (rng.random((T, args.samples, SIZES[0])) < RATE).astype(np.uint8)
+    want = golden.run(net, x)
+    rows = []
+    for text in args.lanes:
+        lanes = parse(text)
+        t0 = time.time()
+        with tempfile.TemporaryDirectory() as tmp:
+            verilog, memories = network_verilog(net, lanes)
+            result = rtl.run(net, x, lanes=lanes, work_dir=Path(tmp) / "rtl", verilog=verilog, memories=memories)
+            path = Path(tmp) / "net.v"
+            path.write_text(verilog)
+            res = synthesize(path, Path(tmp), memories=memories)["resources"]
+        exact = np.array_equal(result.outputs, want.reshape(result.outputs.shape))
+        cycles = float(np.mean(result.cycles))
+        rows.append((lanes_text(lanes), cycles, res["LUT"], res["LUTRAM"], res["FF"], res["BRAM18"], exact))
+        print(f"  {lanes_text(lanes)}: {cycles:.0f} cycles, {res['LUT']} LUT, RTL == golden: {exact} "
+              f"({time.time() - t0:.0f} s)", file=sys.stderr)
+    print(f"784-128-10, W4, S4 threshold-centered, T={T}, input rate {RATE}, {args.samples} samples, Yosys synth_xilinx")
+    print("| lanes (P:U per layer) | cycles / inference | us at 100 MHz | LUT | LUTRAM | LUT+LUTRAM | FF | BRAM18 | RTL == golden |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, cycles, lut, lutram, ff, bram, exact in [(*b, None) for b in BEFORE] + rows:
+        print(f"| {name} | {cycles:,.0f} | {cycles / CLOCK_HZ * 1e6:.0f} | {lut:,} | {lutram:,} | {lut + lutram:,} | "
+              f"{ff:,} | {bram} | {'' if exact is None else exact} |")
+    print(f"| {SNN_FPGA[0]} | | {SNN_FPGA[1]} | {SNN_FPGA[2]} | | | | {SNN_FPGA[3]} | |")
+    return 0 if all(r[-1] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
