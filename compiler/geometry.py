@@ -164,7 +164,8 @@ LaneSpec = int | tuple[int, int]  # P scatter lanes (with P update units), or (P
 Lanes = int | tuple[LaneSpec, ...]  # one spec for every layer (an int, or a 1-tuple), or one per layer
 
 
-def _lane_spec(spec) -> tuple[int, int] | None:
+def lane_spec(spec) -> tuple[int, int] | None:
+    """(lanes, units) of one layer's spec, None when it is not a valid P or (P, U)."""
     is_count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1
     if is_count(spec):
         return spec, spec
@@ -184,7 +185,7 @@ def layer_lanes(net, lanes: Lanes) -> list[tuple[int, int]]:
     channels, and units that divide its lanes)."""
     per_layer = [lanes] if isinstance(lanes, int) else list(lanes)
     per_layer = per_layer * len(net.lifs) if len(per_layer) == 1 else per_layer
-    specs = [_lane_spec(p) for p in per_layer]
+    specs = [lane_spec(p) for p in per_layer]
     if len(specs) != len(net.lifs) or None in specs:
         raise SnncError(f"lanes {lanes}: give P or P:U (P lanes, U <= P update units, each at least 1) for every "
                         f"layer, or one per layer ({len(net.lifs)} layers: {', '.join(lif.name for lif in net.lifs)})")

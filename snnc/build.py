@@ -64,8 +64,8 @@ class Build:
 
 def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     """Refuse impossible requests before any work: lanes, the baud rate on the board's clock, Vivado."""
-    flat = [cfg.lanes] if isinstance(cfg.lanes, int) else [x for p in cfg.lanes for x in (p if isinstance(p, tuple) else (p,))]
-    if not flat or any(p < 1 for p in flat) or any(isinstance(p, tuple) and p[1] > p[0] for p in cfg.lanes or ()):
+    specs = [cfg.lanes] if isinstance(cfg.lanes, int) else list(cfg.lanes)
+    if not specs or any(geometry.lane_spec(p) is None for p in specs):
         raise SnncError(f"--lanes must be at least 1 (one count, or one per layer) with at most P update units, "
                         f"got {cfg.lanes}")
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
