@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler import ir, levels
-from snnc.compiler.geometry import lanes_text
+from snnc.compiler.geometry import lanes_text, parse_lanes
 from snnc.compiler.passes import size_registers
 from snnc.rtl_gen import network_verilog
 from snnc.rtl_gen.synthesis import synthesize
@@ -41,11 +41,6 @@ def network(rng: np.random.Generator) -> ir.Network:
     return size_registers(ir.validate(ir.Network("bench", (SIZES[0],), tuple(layers))))
 
 
-def parse(text: str):
-    specs = tuple(tuple(map(int, p.split(":"))) if ":" in p else int(p) for p in text.split(","))
-    return specs[0] if len(specs) == 1 and isinstance(specs[0], int) else specs
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=4)
@@ -58,7 +53,7 @@ def main() -> int:
     want = golden.run(net, x)
     rows = []
     for text in args.lanes:
-        lanes = parse(text)
+        lanes = parse_lanes(text)
         t0 = time.time()
         with tempfile.TemporaryDirectory() as tmp:
             verilog, memories = network_verilog(net, lanes)

@@ -174,6 +174,14 @@ def lane_spec(spec) -> tuple[int, int] | None:
     return None
 
 
+def parse_lanes(text: str) -> Lanes | str:
+    """The command line's spelling: "4", "16,2", "8:2,4" or "auto"; ValueError when it is none of them."""
+    if text == "auto":
+        return text
+    specs = tuple(tuple(map(int, p.split(":"))) if ":" in p else int(p) for p in text.split(","))
+    return specs[0] if len(specs) == 1 and isinstance(specs[0], int) else specs
+
+
 def lanes_text(lanes: Lanes) -> str:
     """`lanes` as the command line spells it: 4, 16,2 or 8:2,4."""
     spell = lambda p: f"{p[0]}:{p[1]}" if isinstance(p, tuple) else str(p)

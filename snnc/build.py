@@ -33,7 +33,9 @@ from .report import build_report, format_build_report
 @dataclass(frozen=True)
 class BuildConfig:
     """What to build.  model: the ONNX file; output: BUILD_DIR; bits/state_bits/state_quant/
-    per_channel: compiler options (None keeps the model's choice); lanes: neuron lanes per layer;
+    per_channel: compiler options (None keeps the model's choice); lanes: scatter lanes (and LIF
+    update units) per layer (geometry.Lanes), or "auto": chosen by snnc.autolanes for max_luts or
+    max_latency_us, at the input spike_rate or for the spikes of the `sample` .npy file;
     board: a name from `snnc boards` (adds the board core and its Vivado project); baud: the
     board's UART rate; synth: run Vivado on the board build; accumulators: "double" (two banks per
     layer, the update overlaps the next timestep's scatter), "single" (one bank, half the RAM, the
@@ -46,11 +48,15 @@ class BuildConfig:
     state_bits: int | None = None
     state_quant: str | None = None
     per_channel: bool = False
-    lanes: int | tuple[int, ...] = 1
+    lanes: geometry.Lanes | str = 1
     board: str | None = None
     baud: int = hp.DEFAULT_BAUD
     synth: bool = False
     accumulators: str = "auto"
+    max_luts: int | None = None
+    max_latency_us: float | None = None
+    spike_rate: float | None = None
+    sample: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,13 @@ class Build:
 def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     """Refuse impossible requests before any work: lanes, the baud rate on the board's clock, Vivado."""
     specs = [cfg.lanes] if isinstance(cfg.lanes, int) else list(cfg.lanes)
-    if not specs or any(geometry.lane_spec(p) is None for p in specs):
+    if cfg.lanes == "auto":
+        if (cfg.max_luts is None) == (cfg.max_latency_us is None) or (cfg.spike_rate is None) == (cfg.sample is None):
+            raise SnncError("--lanes auto needs one target (--max-luts N or --max-latency-us X) and one input "
+                            "(--spike-rate R or --sample X.npy)")
+    elif cfg.max_luts is not None or cfg.max_latency_us is not None:
+        raise SnncError("--max-luts and --max-latency-us go with --lanes auto")
+    elif not specs or any(geometry.lane_spec(p) is None for p in specs):
         raise SnncError(f"--lanes must be at least 1 (one count, or one per layer) with at most P update units, "
                         f"got {cfg.lanes}")
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
@@ -83,8 +95,18 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
 def step_compile(cfg: BuildConfig, b: Build) -> Build:
     """ONNX -> the sized fixed-point IR (snnc.compiler.passes.pipeline)."""
     net = compile_onnx(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel))
-    geometry.layer_lanes(net, cfg.lanes)  # one count, or one per layer
-    return replace(b, net=net, settings=BuildSettings(lanes=cfg.lanes, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
+    lanes = cfg.lanes
+    if lanes == "auto":
+        from snnc import autolanes
+        from snnc.energy import DEFAULT_CLOCK_HZ, DEFAULT_TIMESTEPS
+
+        sample = None if cfg.sample is None else build_folder.load_array(Path(cfg.sample))
+        inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, cfg.spike_rate, sample)
+        clock = boards.get_board(cfg.board).clock_hz if cfg.board else DEFAULT_CLOCK_HZ
+        lanes, why = autolanes.choose_lanes(net, inputs, clock, cfg.max_luts, cfg.max_latency_us)
+        net = replace(net, notes=net.notes + tuple(why))
+    geometry.layer_lanes(net, lanes)  # one count, or one per layer
+    return replace(b, net=net, settings=BuildSettings(lanes=lanes, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
 
 
 def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
@@ -92,11 +114,11 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
     part (geometry.network_memories): a design that cannot fit is refused before any Verilog."""
     lifs = [lif.name for lif in b.net.lifs]
     single = {"double": frozenset(), "single": frozenset(lifs),
-              "auto": geometry.auto_single_bank(b.net, cfg.lanes)}[cfg.accumulators]
+              "auto": geometry.auto_single_bank(b.net, b.settings.lanes)}[cfg.accumulators]
     if cfg.board:
         board = boards.get_board(cfg.board)
         have = board.resources["BRAM36"]
-        memories = geometry.network_memories(b.net, cfg.lanes, single, board=True)
+        memories = geometry.network_memories(b.net, b.settings.lanes, single, board=True)
         need = sum(m.bram36 for m in memories)
         # auto: give up double buffering, largest accumulator banks first, until the part holds the design
         banks = sorted((m for m in memories if m.kind == "accumulators" and m.count == 2), key=lambda m: -m.bits)
@@ -105,7 +127,7 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
                 break
             single, need = single | {m.owner}, need - m.bram36 / 2
         if need > have:
-            memories = geometry.network_memories(b.net, cfg.lanes, single, board=True)
+            memories = geometry.network_memories(b.net, b.settings.lanes, single, board=True)
             largest = max(memories, key=lambda m: m.bits)
             raise SnncError(f"the design needs {need:g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
                             f"but {board.name}'s {board.part} has {have}; largest memory: "
@@ -116,7 +138,7 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
 def step_network_verilog(cfg: BuildConfig, b: Build) -> Build:
     from snnc.rtl_gen import network_verilog
 
-    text, memories = network_verilog(b.net, cfg.lanes, frozenset(b.settings.single_bank))
+    text, memories = network_verilog(b.net, b.settings.lanes, frozenset(b.settings.single_bank))
     settings = replace(b.settings, memory_files=tuple(sorted(memories)))
     return replace(b, settings=settings, files={**b.files, settings.verilog: text, **memories})
 
@@ -129,10 +151,10 @@ def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
     from snnc.rtl_gen import board_verilog
 
     board = boards.get_board(cfg.board)
-    identity = hp.design_hash(ir.fingerprint(b.net), cfg.lanes)
+    identity = hp.design_hash(ir.fingerprint(b.net), b.settings.lanes)
     settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.baud,
                        identity=identity, board_verilog=f"{BOARD_TOP}.v", board_files=build_folder.BOARD_FILES)
-    text = board_verilog(b.net, cfg.lanes, board.clock_hz, cfg.baud, identity, b.files[b.settings.verilog],
+    text = board_verilog(b.net, b.settings.lanes, board.clock_hz, cfg.baud, identity, b.files[b.settings.verilog],
                          frozenset(b.settings.single_bank))
     return replace(b, settings=settings, files={**b.files, settings.board_verilog: text})
 

@@ -14,7 +14,7 @@ import numpy as np
 from snnc.compiler import build_folder
 from snnc.compiler.contracts import DEFAULT_BAUD
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import lanes_text
+from snnc.compiler.geometry import lanes_text, parse_lanes
 from snnc.sim import golden
 
 
@@ -29,10 +29,11 @@ def cmd_compile(args: argparse.Namespace) -> None:
     model = Path(args.model)
     cfg = BuildConfig(model, Path(args.output or f"{model.stem}_build"), args.bits, args.state_bits,
                       args.state_quant and args.state_quant.replace("-", "_"), args.per_channel, args.lanes,
-                      args.board, args.baud, args.synth, args.accumulators)
+                      args.board, args.baud, args.synth, args.accumulators, args.max_luts, args.max_latency_us,
+                      args.spike_rate, args.sample and Path(args.sample))
     result = build(cfg)
     s, rep = result.settings, result.report
-    print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(cfg.lanes)}, "
+    print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(s.lanes)}, "
           f"{rep['weight_memory_bits']} weight bits, {rep['state_memory_bits']} state bits, Verilog {s.verilog})")
     if s.board:
         print(f"  board {s.board} ({s.part}, {s.clk_hz / 1e6:g} MHz, UART {s.baud} baud, design {s.identity:08x}): "
@@ -84,14 +85,6 @@ def cmd_run(args: argparse.Namespace) -> None:
           f"{int(out.sum())} output spikes{cyc}, {_classes(out)}")
 
 
-def lanes_arg(text: str):
-    try:
-        specs = tuple(tuple(map(int, p.split(":"))) if ":" in p else int(p) for p in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not P, P:U or a comma-separated list of them: '{text}'") from None
-    return specs[0] if len(specs) == 1 and isinstance(specs[0], int) else specs
-
-
 def progress_bar(unit: str):
     """tqdm over a range when tqdm is installed (the [train] extra) and stderr is a terminal."""
     try:
@@ -131,9 +124,14 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--baud", type=int, default=DEFAULT_BAUD, metavar="RATE", help="UART baud rate of a board build "
                    "(default %(default)s, up to 3000000 on a 100 MHz board)")
     c.add_argument("--synth", action="store_true", help="with --board and vivado on PATH: build the bitstream")
-    c.add_argument("--lanes", type=lanes_arg, default=1, metavar="P[:U][,...]", help="parallel lanes, for every layer "
-                   "or one per layer (16,2): each input spike costs ceil(outputs/P) cycles; P:U gives the update U <= P "
-                   "LIF datapaths, each timestep's update then costs ceil(neurons/U) cycles (16:2) (default 1)")
+    c.add_argument("--lanes", type=parse_lanes, default=1, metavar="P[:U][,...]|auto", help="parallel lanes, for every "
+                   "layer or one per layer (16,2): each input spike costs ceil(outputs/P) cycles; P:U gives the update "
+                   "U <= P LIF datapaths, each timestep's update then costs ceil(neurons/U) cycles (16:2); auto: "
+                   "chosen by the cost model for --max-luts or --max-latency-us at --spike-rate or --sample (default 1)")
+    c.add_argument("--max-luts", type=int, metavar="N", help="with --lanes auto: the fastest design in about N LUTs")
+    c.add_argument("--max-latency-us", type=float, metavar="X", help="with --lanes auto: the smallest design in X us")
+    c.add_argument("--spike-rate", type=float, metavar="R", help="with --lanes auto: input spikes per input per step")
+    c.add_argument("--sample", metavar="X.npy", help="with --lanes auto: typical input spikes [T, B, features]")
     c.add_argument("--accumulators", choices=["auto", "double", "single"], default="auto", help="accumulator banks "
                    "per layer: double lets a timestep's update overlap the next scatter, single halves their RAM and "
                    "adds about neurons/P cycles per timestep; auto: double unless large or the board's RAM is short")

@@ -1,0 +1,127 @@
+"""`snnc compile --lanes auto`: each layer's scatter lanes P and LIF update units U, chosen from the
+engine's cost model for a target (`max_luts`, or `max_latency_us` at the board clock).
+
+Cycles of one inference (docs/rtl.md): a layer's scatter spends taps * ceil(C_out / P) cycles per
+input spike (at least 1: a token is taken during the last step of the spike before), its update
+update_steps + UPDATE_OVERHEAD_CYCLES per timestep (update_steps grows with P / U), and the two
+overlap (the update of one timestep runs beside the scatter of the next): max(scatter, T x update)
++ one update.  The layers' sum is the estimate (an upper one: layers also overlap each other).  The input
+spikes of every layer come from a sample input run through the golden model, or from Bernoulli
+input spikes at a given rate (hidden layers then spike as the network makes them).
+
+LUTs (LUT + LUTRAM, Yosys synth_xilinx): a network part, a part per layer, and per scatter lane
+and accumulator bit and per LIF unit and membrane bit.  The coefficients are fitted to Yosys on
+784-128-10 (W4, S4 threshold-centered) at 1:1, 4, 4:1, 16:1,10:1 and 128:2,10:1 (docs/rtl.md);
+`snnc report` synthesizes the chosen design for the real count.
+
+The search is exact under the model: every layer's options (P over powers of two up to its output
+channels, and those; U over powers of two up to P) reduced to their cycles-LUT Pareto front, the
+fronts combined layer by layer; then the fastest design within max_luts, or the smallest within
+max_latency_us.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from snnc.compiler import ir
+from snnc.compiler.errors import SnncError
+from snnc.compiler.geometry import UPDATE_OVERHEAD_CYCLES, LayerGeometry, lanes_text
+from snnc.energy import scatter_steps
+from snnc.sim import golden
+
+LUT_NETWORK = 350        # FIFOs, step and cycle counters, spike counts, control
+LUT_LAYER = 300          # a layer's walk counters, address arithmetic, spike serializer, bank control
+LUT_LANE_BIT = 5.0       # per scatter lane and accumulator bit: adder, write forwarding, bank muxes
+LUT_UNIT_BIT = 5.4       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
+AUTO_SAMPLES = 16        # Bernoulli samples when only a rate is given
+
+
+def layer_luts(geo: LayerGeometry, lif: ir.LIF) -> float:
+    """Estimated LUT + LUTRAM of one engine at its geometry's lanes and units."""
+    return LUT_LAYER + LUT_LANE_BIT * geo.lanes * geo.accumulator_bits + LUT_UNIT_BIT * geo.units * lif.membrane_bits
+
+
+def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
+                    sample: np.ndarray | None = None, seed: int = 0) -> list[np.ndarray]:
+    """Each engine's input spikes [T, B, ...]: from `sample` (spikes [T, B, *input_shape]) or from
+    AUTO_SAMPLES Bernoulli(rate) inputs, through the golden model."""
+    if sample is None:
+        if rate is None or not 0 < rate <= 1:
+            raise SnncError(f"--lanes auto needs an input spike rate in (0, 1] or a sample input, got {rate}")
+        shape = (timesteps, AUTO_SAMPLES, *net.input_shape)
+        sample = (np.random.default_rng(seed).random(shape) < rate).astype(np.uint8)
+    sample = golden.check_spikes(sample, net.input_shape)
+    _, trace = golden.run(net, sample, trace=True)
+    return golden.engine_inputs(net, sample, trace)
+
+
+def layer_model(stage: ir.Stage, spikes: np.ndarray):
+    """cost(P, U) -> (cycles per inference, LUTs) of one engine taking `spikes` [T, B, ...] (the
+    mean over the samples), at the lanes and units its geometry makes of P and U."""
+    n_spikes = float(spikes.reshape(spikes.shape[0], spikes.shape[1], -1).sum(axis=(0, 2)).mean())
+    full = LayerGeometry.of_stage(stage, stage.synapse.weight.shape[0])  # one channel group: the taps alone
+    taps = float(scatter_steps(full, spikes).mean())
+
+    def cost(lanes: int, units: int) -> tuple[float, float]:
+        geo = LayerGeometry.of_stage(stage, lanes, units)
+        update = geo.update_steps + UPDATE_OVERHEAD_CYCLES  # per timestep
+        # a spike's token is taken in its predecessor's last scatter step: max(1, steps) per spike
+        scatter = max(taps * geo.go, n_spikes)
+        # the double-buffered update of step t overlaps the scatter of step t+1; the last one does not
+        return max(scatter, spikes.shape[0] * update) + update, layer_luts(geo, stage.lif)
+    return cost
+
+
+def _options(stage: ir.Stage, spikes: np.ndarray) -> list[tuple[tuple[int, int], float, float]]:
+    """((P, U), cycles per inference, LUTs) of one engine's lane choices on their Pareto front."""
+    co, cost = stage.synapse.weight.shape[0], layer_model(stage, spikes)
+    choices = {(LayerGeometry.of_stage(stage, p, u).lanes, LayerGeometry.of_stage(stage, p, u).units)
+               for p in {min(1 << k, co) for k in range(co.bit_length() + 1)}
+               for u in {min(1 << k, p) for k in range(p.bit_length() + 1)}}
+    return [(pu, c, lut) for c, lut, pu in _pareto([(*cost(*pu), pu) for pu in choices])]
+
+
+def _pareto(options):
+    """The options (cycles, luts, ...) that no other beats in both cycles and LUTs, by LUTs."""
+    front, best = [], float("inf")
+    for option in sorted(options, key=lambda o: (o[1], o[0])):
+        if option[0] < best:
+            front.append(option)
+            best = option[0]
+    return front
+
+
+def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max_luts: int | None = None,
+                 max_latency_us: float | None = None) -> tuple[tuple[tuple[int, int], ...], list[str]]:
+    """Per layer (P, U) for the target, and the lines that say why.  The network's options are the
+    Pareto front of the layers' fronts combined (cycles and LUTs add up), built layer by layer."""
+    if (max_luts is None) == (max_latency_us is None):
+        raise SnncError("--lanes auto needs one target: --max-luts N or --max-latency-us X")
+    fronts = [_options(stage, spikes) for stage, spikes in zip(net.stages, inputs)]
+    designs = [(0.0, float(LUT_NETWORK), ())]  # (cycles, luts, per-layer choices)
+    for front in fronts:
+        designs = _pareto([(c + oc, lut + olut, picks + ((lanes, oc, olut),))
+                           for c, lut, picks in designs for lanes, oc, olut in front])
+    if max_luts is not None:
+        fitting = [d for d in designs if d[1] <= max_luts]
+        if not fitting:
+            raise SnncError(f"--max-luts {max_luts}: the smallest design (1 lane, 1 unit per layer) needs about "
+                            f"{designs[0][1]:.0f} LUTs")
+        cycles, luts, picks = min(fitting, key=lambda d: d[0])
+        target = f"at most {max_luts} LUTs"
+    else:
+        goal = max_latency_us * 1e-6 * clock_hz
+        fast = [d for d in designs if d[0] <= goal]
+        if not fast:
+            raise SnncError(f"--max-latency-us {max_latency_us:g}: the fastest design (every layer at as many lanes "
+                            f"as output channels) takes about {designs[-1][0] / clock_hz * 1e6:.1f} us at "
+                            f"{clock_hz / 1e6:g} MHz")
+        cycles, luts, picks = min(fast, key=lambda d: d[1])
+        target = f"at most {max_latency_us:g} us"
+    lanes = tuple(p[0] for p in picks)
+    why = [f"--lanes auto for {target}: chose {lanes_text(lanes)}, about {cycles:.0f} cycles "
+           f"({cycles / clock_hz * 1e6:.1f} us at {clock_hz / 1e6:g} MHz) and {luts:.0f} LUTs by the cost model "
+           f"(snnc report gives Yosys' count; {len(designs)} designs on the cycles-LUT front)"]
+    why += [f"{stage.lif.name}: {p}:{u}, about {c:.0f} cycles and {lut:.0f} LUTs"
+            for stage, ((p, u), c, lut) in zip(net.stages, picks)]
+    return lanes, why
