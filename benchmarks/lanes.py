@@ -4,7 +4,10 @@ in Verilator (cycles per inference, checked RTL == golden) and synthesized by Yo
 xc7): cycles, microseconds at 100 MHz, LUT, LUTRAM, FF, BRAM18, next to the rows measured before
 update units existed and the nearest published Artix-7 design.
 
-    python benchmarks/lanes.py [--samples 4] [--lanes 4 16 32 4:1 16:2,10:1 64:2,10:1 128:2,10:1]
+    python benchmarks/lanes.py [--samples 4] [--lanes 4 4:1 5:1,1:1/single 64:2,10:1 128:2,10:1]
+
+A configuration is a --lanes spelling, optionally followed by /single: one accumulator bank per
+layer (half the accumulator RAM and its bank multiplexers; the update no longer overlaps).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler import ir, levels
-from snnc.compiler.geometry import lanes_text, parse_lanes
+from snnc.compiler.geometry import parse_lanes
 from snnc.compiler.passes import size_registers
 from snnc.rtl_gen import network_verilog
 from snnc.rtl_gen.synthesis import synthesize
@@ -44,7 +47,7 @@ def network(rng: np.random.Generator) -> ir.Network:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=4)
-    ap.add_argument("--lanes", nargs="+", default=["4", "4:1", "8:1,2:1", "64:2,10:1", "128:2,10:1"])
+    ap.add_argument("--lanes", nargs="+", default=["4", "4:1", "5:1,1:1/single", "64:1,4:1", "128:2,10:1"])
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -53,18 +56,20 @@ def main() -> int:
     want = golden.run(net, x)
     rows = []
     for text in args.lanes:
-        lanes = parse_lanes(text)
+        lanes = parse_lanes(text.removesuffix("/single"))
+        single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
         t0 = time.time()
         with tempfile.TemporaryDirectory() as tmp:
-            verilog, memories = network_verilog(net, lanes)
-            result = rtl.run(net, x, lanes=lanes, work_dir=Path(tmp) / "rtl", verilog=verilog, memories=memories)
+            verilog, memories = network_verilog(net, lanes, single)
+            result = rtl.run(net, x, lanes=lanes, work_dir=Path(tmp) / "rtl", verilog=verilog, memories=memories,
+                             single_bank=single)
             path = Path(tmp) / "net.v"
             path.write_text(verilog)
             res = synthesize(path, Path(tmp), memories=memories)["resources"]
         exact = np.array_equal(result.outputs, want.reshape(result.outputs.shape))
         cycles = float(np.mean(result.cycles))
-        rows.append((lanes_text(lanes), cycles, res["LUT"], res["LUTRAM"], res["FF"], res["BRAM18"], exact))
-        print(f"  {lanes_text(lanes)}: {cycles:.0f} cycles, {res['LUT']} LUT, RTL == golden: {exact} "
+        rows.append((text, cycles, res["LUT"], res["LUTRAM"], res["FF"], res["BRAM18"], exact))
+        print(f"  {text}: {cycles:.0f} cycles, {res['LUT']} LUT, RTL == golden: {exact} "
               f"({time.time() - t0:.0f} s)", file=sys.stderr)
     print(f"784-128-10, W4, S4 threshold-centered, T={T}, input rate {RATE}, {args.samples} samples, Yosys synth_xilinx")
     print("| lanes (P:U per layer) | cycles / inference | us at 100 MHz | LUT | LUTRAM | LUT+LUTRAM | FF | BRAM18 | RTL == golden |")

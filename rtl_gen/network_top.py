@@ -11,8 +11,8 @@ was scattering or updating.  `dbg_layer`, `dbg_addr` -> `dbg_state` read stored 
 """
 from __future__ import annotations
 
-from amaranth import Array, Module, ResetInserter, Signal, Value
-from amaranth.lib import fifo, wiring
+from amaranth import Array, Module, Mux, ResetInserter, Signal, Value
+from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
@@ -68,27 +68,42 @@ class NetworkTop(wiring.Component):
         first, last = self.engines[0], self.engines[-1]
         chain = [(wiring.flipped(self.i_spikes), in_fifo.w_stream), (in_fifo.r_stream, first.i_spikes),
                  *((up.o_spikes, down.i_spikes) for up, down in zip(self.engines, self.engines[1:])),
-                 (last.o_spikes, out_fifo.w_stream), (out_fifo.r_stream, wiring.flipped(self.o_spikes))]
+                 (out_fifo.r_stream, wiring.flipped(self.o_spikes))]
         for source, sink in chain:
             connect_streams(m, source, sink)
+        clearing = Signal()  # the spike counts' RAM is being cleared: the output spikes wait
+        m.d.comb += [out_fifo.w_stream.payload.eq(last.o_spikes.payload),
+                     out_fifo.w_stream.valid.eq(last.o_spikes.valid & ~clearing),
+                     last.o_spikes.ready.eq(out_fifo.w_stream.ready & ~clearing)]
 
-        # counters (cleared by start)
+        # counters (cleared by start).  The output spike counts live in a RAM (LUT RAM for a few
+        # outputs) with one incrementer, not one counter per output neuron; it is cleared one entry
+        # per cycle after start, and the last engine's spikes wait meanwhile.
         token = last.o_spikes.payload
         taken = last.o_spikes.valid & last.o_spikes.ready
-        counts = Array(Signal(STEP_BITS, name=f"count{i}") for i in range(self.n_out))
+        m.submodules.counts = counts = memory.Memory(shape=STEP_BITS, depth=max(self.n_out, 2), init=[])
+        count_rd, count_wr, count_host = counts.read_port(domain="comb"), counts.write_port(), counts.read_port(domain="comb")
+        clear_addr = Signal(index_range(self.n_out))
         steps_done = Signal(STEP_BITS)
         n_steps = Signal(STEP_BITS)
         running = Signal()
         busy = [Signal(CYCLE_BITS, name=f"busy{i}") for i in range(len(self.engines))]
+        neuron = flat_index(self.tokens[-1], token.addr)  # counts are in C order
+        m.d.comb += [count_rd.addr.eq(neuron), count_host.addr.eq(self.count_addr),
+                     count_wr.addr.eq(Mux(clearing, clear_addr, neuron)),
+                     count_wr.data.eq(Mux(clearing, 0, count_rd.data + 1)),
+                     count_wr.en.eq(clearing | (taken & ~token.eot))]
+        with m.If(clearing):
+            m.d.sync += clear_addr.eq(clear_addr + 1)
+            with m.If(clear_addr == self.n_out - 1):
+                m.d.sync += clearing.eq(0)
         with m.If(self.start):
-            m.d.sync += [n_steps.eq(self.n_steps), steps_done.eq(0), self.cycles.eq(0), running.eq(1)]
-            m.d.sync += [c.eq(0) for c in counts] + [b.eq(0) for b in busy]
+            m.d.sync += [n_steps.eq(self.n_steps), steps_done.eq(0), self.cycles.eq(0), running.eq(1),
+                         clearing.eq(1), clear_addr.eq(0)]
+            m.d.sync += [b.eq(0) for b in busy]
         with m.Else():
             with m.If(taken & token.eot):
                 m.d.sync += steps_done.eq(steps_done + 1)
-            with m.If(taken & ~token.eot):
-                neuron = flat_index(self.tokens[-1], token.addr)  # counters are in C order
-                m.d.sync += counts[neuron].eq(counts[neuron] + 1)
             with m.If(running & ~self.done):
                 with m.If(~self.cycles.all()):  # saturate, never wrap
                     m.d.sync += self.cycles.eq(self.cycles + 1)
@@ -97,7 +112,7 @@ class NetworkTop(wiring.Component):
                         with m.If(~b.all()):
                             m.d.sync += b.eq(b + 1)
         m.d.comb += [self.done.eq(running & (steps_done == n_steps)),
-                     self.count_data.eq(counts[self.count_addr]),
+                     self.count_data.eq(count_host.data),
                      self.busy_cycles.eq(Array(busy)[self.busy_sel])]
         for engine in self.engines:
             m.d.comb += engine.dbg_addr.eq(self.dbg_addr)

@@ -23,7 +23,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler.contracts import SpikeTokens
-from snnc.compiler.geometry import LayerGeometry, index_range
+from snnc.compiler.geometry import DISTRIBUTED_BITS, LayerGeometry, index_range
 
 from .arith import times
 from .spikes import address_fields, flat_index, spike_stream
@@ -60,8 +60,12 @@ class Scatter(wiring.Component):
         g = self.geo
         # depth at least 2: a depth-1 memory has a zero-width address, which Verilog cannot express
         init = [] if self.rom_name else [list(map(int, r)) for r in self._stored_rows()]
+        # the memory plan (geometry.network_memories) puts weights of DISTRIBUTED_BITS or more in
+        # block RAM; say so, or Yosys builds a read-only one from LUTs (1,280 x 4 bits: 250 LUTs)
+        bits = g.weight_depth * g.lanes * g.synapse.weight_bits
+        style = {"ram_style": "block", "rom_style": "block"} if bits >= DISTRIBUTED_BITS else None
         m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
-            shape=weight_layout(g), depth=max(g.weight_depth, 2), init=init)
+            shape=weight_layout(g), depth=max(g.weight_depth, 2), init=init, attrs=style)
         w_rd = wmem.read_port()
 
         # the event being scattered and the step within it: row tap ti, column tap tk, channel group og
@@ -102,10 +106,15 @@ class Scatter(wiring.Component):
                      self.acc_rd_addr.eq(acc_addr)]
         m.d.sync += [rmw_valid.eq(has_work), rmw_addr.eq(acc_addr)]
         new_acc = Signal(accumulator_layout(g))
-        fwd = Signal()  # the group read now was written last cycle: take that write, not the RAM's old word
-        fwd_data = Signal(accumulator_layout(g))
-        m.d.sync += [fwd.eq(has_work & rmw_valid & (rmw_addr == acc_addr)), fwd_data.eq(new_acc)]
-        old = Mux(fwd, fwd_data.as_value(), self.acc_rd_data.as_value())
+        old = self.acc_rd_data.as_value()
+        # Back to back on one group (a conv's neighbouring spikes, or every step of a dense layer
+        # with one channel group) the read gets last cycle's write, not the RAM's old word.  A dense
+        # layer with several groups never does: its steps walk og = 0 .. go-1 and start again at 0.
+        if g.h * g.w > 1 or g.go == 1:
+            fwd = Signal()
+            fwd_data = Signal(accumulator_layout(g))
+            m.d.sync += [fwd.eq(has_work & rmw_valid & (rmw_addr == acc_addr)), fwd_data.eq(new_acc)]
+            old = Mux(fwd, fwd_data.as_value(), old)
         old = accumulator_layout(g)(old)
         for lane in range(g.lanes):
             wval = w_rd.data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_rd.data[lane]
