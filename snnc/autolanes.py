@@ -10,14 +10,15 @@ spikes of every layer come from a sample input run through the golden model, or 
 input spikes at a given rate (hidden layers then spike as the network makes them).
 
 LUTs (LUT + LUTRAM, Yosys synth_xilinx): a network part, a part per layer, and per scatter lane
-and accumulator bit and per LIF unit and membrane bit.  The coefficients are fitted to Yosys on
-784-128-10 (W4, S4 threshold-centered) at 1:1, 4, 4:1, 16:1,10:1 and 128:2,10:1 (docs/rtl.md);
+and accumulator bit and per LIF unit and membrane bit.  The coefficients are fitted (least relative squares) to Yosys
+on 784-128-10 (W4, S4 threshold-centered) at 1, 4, 4:1, 16:1,10:1, 32:1,10:1 and 128:2,10:1, and
+784-128-64-10 at 1 and 4:1, each within 7% (docs/rtl.md);
 `snnc report` synthesizes the chosen design for the real count.
 
-The search is exact under the model: every layer's options (P over powers of two up to its output
-channels, and those; U over powers of two up to P) reduced to their cycles-LUT Pareto front, the
-fronts combined layer by layer; then the fastest design within max_luts, or the smallest within
-max_latency_us.
+The search is exact under the model: every layer's options (P the fewest lanes for each number of
+channel groups, ceil(C_out / g); U every divisor of P) reduced to their cycles-LUT Pareto front,
+the fronts combined layer by layer; then the fastest design within max_luts, or the smallest
+within max_latency_us.
 """
 from __future__ import annotations
 
@@ -29,10 +30,10 @@ from snnc.compiler.geometry import UPDATE_OVERHEAD_CYCLES, LayerGeometry, lanes_
 from snnc.energy import scatter_steps
 from snnc.sim import golden
 
-LUT_NETWORK = 350        # FIFOs, step and cycle counters, spike counts, control
-LUT_LAYER = 300          # a layer's walk counters, address arithmetic, spike serializer, bank control
-LUT_LANE_BIT = 5.0       # per scatter lane and accumulator bit: adder, write forwarding, bank muxes
-LUT_UNIT_BIT = 5.4       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
+LUT_NETWORK = 330        # FIFOs, step and cycle counters, spike counts, control
+LUT_LAYER = 125          # a layer's walk counters, address arithmetic, spike serializer, bank control
+LUT_LANE_BIT = 5.3       # per scatter lane and accumulator bit: adder, bank multiplexers (write forwarding)
+LUT_UNIT_BIT = 7.3       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
 AUTO_SAMPLES = 16        # Bernoulli samples when only a rate is given
 
 
@@ -75,9 +76,8 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray):
 def _options(stage: ir.Stage, spikes: np.ndarray) -> list[tuple[tuple[int, int], float, float]]:
     """((P, U), cycles per inference, LUTs) of one engine's lane choices on their Pareto front."""
     co, cost = stage.synapse.weight.shape[0], layer_model(stage, spikes)
-    choices = {(LayerGeometry.of_stage(stage, p, u).lanes, LayerGeometry.of_stage(stage, p, u).units)
-               for p in {min(1 << k, co) for k in range(co.bit_length() + 1)}
-               for u in {min(1 << k, p) for k in range(p.bit_length() + 1)}}
+    # the fewest lanes for each number of channel groups (more only idle), every divisor as units
+    choices = {(p, u) for p in {-(-co // groups) for groups in range(1, co + 1)} for u in range(1, p + 1) if p % u == 0}
     return [(pu, c, lut) for c, lut, pu in _pareto([(*cost(*pu), pu) for pu in choices])]
 
 

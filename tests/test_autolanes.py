@@ -80,7 +80,7 @@ def test_bad_auto_requests_are_one_line(tmp_path, capsys, args, message):
 
 
 # Yosys synth_xilinx LUT + LUTRAM of 784-128-10 (W4, S4 threshold-centered), benchmarks/lanes.py
-MEASURED = {"1": 1218, "4": 2094, "4:1": 1642, "16:1,10:1": 2429, "32:1,10:1": 3769, "128:2,10:1": 9453}
+MEASURED = {"1": 861, "4": 1723, "4:1": 1233, "16:1,10:1": 2201, "32:1,10:1": 3535, "128:2,10:1": 9225}
 
 
 def test_lut_model_matches_the_measured_designs(tmp_path):
