@@ -7,7 +7,9 @@ update units existed and the nearest published Artix-7 design.
     python benchmarks/lanes.py [--samples 4] [--lanes 4 4:1 5:1,1:1/single 64:2,10:1 128:2,10:1]
 
 A configuration is a --lanes spelling, optionally followed by /single: one accumulator bank per
-layer (half the accumulator RAM and its bank multiplexers; the update no longer overlaps).
+layer (half the accumulator RAM and its bank multiplexers; the update no longer overlaps); or
+auto-luts-N / auto-us-X: what `--lanes auto --max-luts N` / `--max-latency-us X` chooses (lanes,
+units and banks per layer) at the benchmark's input rate.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler import ir, levels
-from snnc.compiler.geometry import parse_lanes
+from snnc import autolanes
+from snnc.compiler.geometry import lanes_text, parse_lanes
 from snnc.compiler.passes import size_registers
 from snnc.rtl_gen import network_verilog
 from snnc.rtl_gen.synthesis import synthesize
@@ -47,7 +50,7 @@ def network(rng: np.random.Generator) -> ir.Network:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=4)
-    ap.add_argument("--lanes", nargs="+", default=["4", "4:1", "5:1,1:1/single", "64:1,4:1", "128:2,10:1"])
+    ap.add_argument("--lanes", nargs="+", default=["4", "4:1", "auto-us-520", "auto-luts-3000", "auto-us-50"])
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -56,8 +59,14 @@ def main() -> int:
     want = golden.run(net, x)
     rows = []
     for text in args.lanes:
-        lanes = parse_lanes(text.removesuffix("/single"))
-        single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
+        if text.startswith("auto-"):
+            _, kind, value = text.split("-")
+            target = {"max_luts": int(value)} if kind == "luts" else {"max_latency_us": float(value)}
+            lanes, single, _ = autolanes.choose_lanes(net, autolanes.expected_inputs(net, T, RATE), CLOCK_HZ, **target)
+            text = f"{text}: {lanes_text(lanes)}" + (f" (one bank: {', '.join(sorted(single))})" if single else "")
+        else:
+            lanes = parse_lanes(text.removesuffix("/single"))
+            single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
         t0 = time.time()
         with tempfile.TemporaryDirectory() as tmp:
             verilog, memories = network_verilog(net, lanes, single)

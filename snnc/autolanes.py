@@ -12,7 +12,8 @@ input spikes at a given rate (hidden layers then spike as the network makes them
 LUTs (LUT + LUTRAM, Yosys synth_xilinx): a network part, a part per layer, and per scatter lane
 and accumulator bit and per LIF unit and membrane bit.  The coefficients are fitted (least relative squares) to Yosys
 on 784-128-10 (W4, S4 threshold-centered) at 1, 4, 4:1, 16:1,10:1, 32:1,10:1 and 128:2,10:1, and
-784-128-64-10 at 1 and 4:1, each within 7% (docs/rtl.md);
+784-128-64-10 at 1 and 4:1, each within 7%; with one accumulator bank per layer, 784-128-10 at 1,
+16:1,10:1, 5:1,1:1 and 64:4,4:1, within 8% (docs/rtl.md);
 `snnc report` synthesizes the chosen design for the real count.
 
 The search is exact under the model: every layer's options (P the fewest lanes for each number of
@@ -32,14 +33,17 @@ from snnc.sim import golden
 
 LUT_NETWORK = 330        # FIFOs, step and cycle counters, spike counts, control
 LUT_LAYER = 125          # a layer's walk counters, address arithmetic, spike serializer, bank control
-LUT_LANE_BIT = 5.3       # per scatter lane and accumulator bit: adder, bank multiplexers (write forwarding)
+LUT_LANE_BIT = 5.3       # per scatter lane and accumulator bit: adder, two banks' multiplexers (write forwarding)
+LUT_LANE_BIT_SINGLE = 3.6  # the same with one accumulator bank (no bank multiplexers)
+LUT_LAYER_SINGLE = 91      # a one-bank layer's fixed part
 LUT_UNIT_BIT = 7.3       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
 AUTO_SAMPLES = 16        # Bernoulli samples when only a rate is given
 
 
-def layer_luts(geo: LayerGeometry, lif: ir.LIF) -> float:
-    """Estimated LUT + LUTRAM of one engine at its geometry's lanes and units."""
-    return LUT_LAYER + LUT_LANE_BIT * geo.lanes * geo.accumulator_bits + LUT_UNIT_BIT * geo.units * lif.membrane_bits
+def layer_luts(geo: LayerGeometry, lif: ir.LIF, single_bank: bool = False) -> float:
+    """Estimated LUT + LUTRAM of one engine at its geometry's lanes and units (and banks)."""
+    fixed, lane = (LUT_LAYER_SINGLE, LUT_LANE_BIT_SINGLE) if single_bank else (LUT_LAYER, LUT_LANE_BIT)
+    return fixed + lane * geo.lanes * geo.accumulator_bits + LUT_UNIT_BIT * geo.units * lif.membrane_bits
 
 
 def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
@@ -57,27 +61,31 @@ def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
 
 
 def layer_model(stage: ir.Stage, spikes: np.ndarray):
-    """cost(P, U) -> (cycles per inference, LUTs) of one engine taking `spikes` [T, B, ...] (the
-    mean over the samples), at the lanes and units its geometry makes of P and U."""
+    """cost(P, U, single_bank=False) -> (cycles per inference, LUTs) of one engine taking `spikes`
+    [T, B, ...] (the mean over the samples), at the lanes and units its geometry makes of P and U."""
     n_spikes = float(spikes.reshape(spikes.shape[0], spikes.shape[1], -1).sum(axis=(0, 2)).mean())
     full = LayerGeometry.of_stage(stage, stage.synapse.weight.shape[0])  # one channel group: the taps alone
     taps = float(scatter_steps(full, spikes).mean())
 
-    def cost(lanes: int, units: int) -> tuple[float, float]:
+    def cost(lanes: int, units: int, single_bank: bool = False) -> tuple[float, float]:
         geo = LayerGeometry.of_stage(stage, lanes, units)
         update = geo.update_steps + UPDATE_OVERHEAD_CYCLES  # per timestep
         # a spike's token is taken in its predecessor's last scatter step: max(1, steps) per spike
         scatter = max(taps * geo.go, n_spikes)
-        # the double-buffered update of step t overlaps the scatter of step t+1; the last one does not
-        return max(scatter, spikes.shape[0] * update) + update, layer_luts(geo, stage.lif)
+        # two banks: the update of step t overlaps the scatter of step t+1 (the last one does not);
+        # one bank: they take turns
+        cycles = scatter + spikes.shape[0] * update if single_bank else max(scatter, spikes.shape[0] * update) + update
+        return cycles, layer_luts(geo, stage.lif, single_bank)
     return cost
 
 
-def _options(stage: ir.Stage, spikes: np.ndarray) -> list[tuple[tuple[int, int], float, float]]:
-    """((P, U), cycles per inference, LUTs) of one engine's lane choices on their Pareto front."""
+def _options(stage: ir.Stage, spikes: np.ndarray, banks: tuple[bool, ...]) -> list[tuple[tuple, float, float]]:
+    """((P, U, single_bank), cycles per inference, LUTs) of one engine's choices on their Pareto
+    front; banks: the single_bank values allowed."""
     co, cost = stage.synapse.weight.shape[0], layer_model(stage, spikes)
     # the fewest lanes for each number of channel groups (more only idle), every divisor as units
-    choices = {(p, u) for p in {-(-co // groups) for groups in range(1, co + 1)} for u in range(1, p + 1) if p % u == 0}
+    choices = {(p, u, one) for p in {-(-co // groups) for groups in range(1, co + 1)}
+               for u in range(1, p + 1) if p % u == 0 for one in banks}
     return [(pu, c, lut) for c, lut, pu in _pareto([(*cost(*pu), pu) for pu in choices])]
 
 
@@ -92,12 +100,17 @@ def _pareto(options):
 
 
 def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max_luts: int | None = None,
-                 max_latency_us: float | None = None) -> tuple[tuple[tuple[int, int], ...], list[str]]:
-    """Per layer (P, U) for the target, and the lines that say why.  The network's options are the
-    Pareto front of the layers' fronts combined (cycles and LUTs add up), built layer by layer."""
+                 max_latency_us: float | None = None, accumulators: str = "auto",
+                 forced_single: frozenset[str] = frozenset()) -> tuple[tuple[tuple[int, int], ...], frozenset[str], list[str]]:
+    """Per layer (P, U) and the layers to give one accumulator bank, for the target, and the lines
+    that say why.  accumulators: "auto" (either, per layer), "double" or "single" (every layer);
+    forced_single: layers that must have one bank (too large for two).  The network's options are
+    the Pareto front of the layers' fronts combined (cycles and LUTs add up), built layer by layer."""
     if (max_luts is None) == (max_latency_us is None):
         raise SnncError("--lanes auto needs one target: --max-luts N or --max-latency-us X")
-    fronts = [_options(stage, spikes) for stage, spikes in zip(net.stages, inputs)]
+    allowed = lambda lif: (True,) if accumulators == "single" or lif.name in forced_single else \
+        (False,) if accumulators == "double" else (False, True)
+    fronts = [_options(stage, spikes, allowed(stage.lif)) for stage, spikes in zip(net.stages, inputs)]
     designs = [(0.0, float(LUT_NETWORK), ())]  # (cycles, luts, per-layer choices)
     for front in fronts:
         designs = _pareto([(c + oc, lut + olut, picks + ((lanes, oc, olut),))
@@ -118,10 +131,11 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
                             f"{clock_hz / 1e6:g} MHz")
         cycles, luts, picks = min(fast, key=lambda d: d[1])
         target = f"at most {max_latency_us:g} us"
-    lanes = tuple(p[0] for p in picks)
+    lanes = tuple(p[0][:2] for p in picks)
+    single = frozenset(stage.lif.name for stage, p in zip(net.stages, picks) if p[0][2])
     why = [f"--lanes auto for {target}: chose {lanes_text(lanes)}, about {cycles:.0f} cycles "
            f"({cycles / clock_hz * 1e6:.1f} us at {clock_hz / 1e6:g} MHz) and {luts:.0f} LUTs by the cost model "
            f"(snnc report gives Yosys' count; {len(designs)} designs on the cycles-LUT front)"]
-    why += [f"{stage.lif.name}: {p}:{u}, about {c:.0f} cycles and {lut:.0f} LUTs"
-            for stage, ((p, u), c, lut) in zip(net.stages, picks)]
-    return lanes, why
+    why += [f"{stage.lif.name}: {p}:{u}, {'one accumulator bank' if one else 'two accumulator banks'}, about "
+            f"{c:.0f} cycles and {lut:.0f} LUTs" for stage, ((p, u, one), c, lut) in zip(net.stages, picks)]
+    return lanes, single, why

@@ -66,6 +66,7 @@ class Build:
     net: Network | None = None
     settings: BuildSettings | None = None
     files: dict[str, str] = field(default_factory=dict)
+    auto_single_bank: frozenset[str] | None = None  # --lanes auto's choice of one-bank layers
 
 
 def step_check_config(cfg: BuildConfig, b: Build) -> Build:
@@ -103,8 +104,11 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
         sample = None if cfg.sample is None else build_folder.load_array(Path(cfg.sample))
         inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, cfg.spike_rate, sample)
         clock = boards.get_board(cfg.board).clock_hz if cfg.board else DEFAULT_CLOCK_HZ
-        lanes, why = autolanes.choose_lanes(net, inputs, clock, cfg.max_luts, cfg.max_latency_us)
+        too_large = geometry.auto_single_bank(net, tuple((lif.shape[0], 1) for lif in net.lifs))  # at any lanes
+        lanes, single, why = autolanes.choose_lanes(net, inputs, clock, cfg.max_luts, cfg.max_latency_us,
+                                                    cfg.accumulators, too_large)
         net = replace(net, notes=net.notes + tuple(why))
+        b = replace(b, auto_single_bank=single)
     geometry.layer_lanes(net, lanes)  # one count, or one per layer
     return replace(b, net=net, settings=BuildSettings(lanes=lanes, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
 
@@ -114,7 +118,8 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
     part (geometry.network_memories): a design that cannot fit is refused before any Verilog."""
     lifs = [lif.name for lif in b.net.lifs]
     single = {"double": frozenset(), "single": frozenset(lifs),
-              "auto": geometry.auto_single_bank(b.net, b.settings.lanes)}[cfg.accumulators]
+              "auto": b.auto_single_bank if b.auto_single_bank is not None else
+              geometry.auto_single_bank(b.net, b.settings.lanes)}[cfg.accumulators]
     if cfg.board:
         board = boards.get_board(cfg.board)
         have = board.resources["BRAM36"]

@@ -15,9 +15,9 @@ def _net(tmp_path):
     return compile_onnx(float_mlp_model(tmp_path / "m.onnx", np.random.default_rng(3)))
 
 
-def _estimate(net, lanes, inputs):
+def _estimate(net, lanes, inputs, single=frozenset()):
     """Cycles and LUTs of a design by the model, summed the way choose_lanes sums them."""
-    costs = [autolanes.layer_model(stage, spikes)(g.lanes, g.units)
+    costs = [autolanes.layer_model(stage, spikes)(g.lanes, g.units, stage.lif.name in single)
              for stage, spikes, g in zip(net.stages, inputs, network_geometry(net, lanes))]
     return sum(c for c, _ in costs), autolanes.LUT_NETWORK + sum(lut for _, lut in costs)
 
@@ -27,14 +27,15 @@ def test_budget_choices_are_best_and_monotone(tmp_path):
     inputs = autolanes.expected_inputs(net, 16, rate=0.3)
     last = None
     for budget in (1300, 1600, 2000, 3000, 5000):
-        lanes, why = autolanes.choose_lanes(net, inputs, 100e6, max_luts=budget)
-        cycles, luts = _estimate(net, lanes, inputs)
+        lanes, single, why = autolanes.choose_lanes(net, inputs, 100e6, max_luts=budget)
+        cycles, luts = _estimate(net, lanes, inputs, single)
         assert luts <= budget and f"at most {budget} LUTs" in why[0] and len(why) == 1 + len(net.lifs)
-        # no single design the model knows is faster within the budget
-        for p1 in (1, 2, 4, 8, 16, 20):
-            for p2 in (1, 2, 4, 5):
-                c, lut = _estimate(net, ((p1, 1), (p2, 1)), inputs)
-                assert lut > budget or c >= cycles - 1e-9
+        # no design the model knows is faster within the budget
+        for p1 in (1, 2, 4, 7, 10, 20):
+            for p2 in (1, 2, 3, 5):
+                for one in (frozenset(), frozenset(lif.name for lif in net.lifs)):
+                    c, lut = _estimate(net, ((p1, 1), (p2, 1)), inputs, one)
+                    assert lut > budget or c >= cycles - 1e-9
         assert last is None or cycles <= last
         last = cycles
 
@@ -42,11 +43,14 @@ def test_budget_choices_are_best_and_monotone(tmp_path):
 def test_latency_target_takes_the_smallest_design(tmp_path):
     net = _net(tmp_path)
     inputs = autolanes.expected_inputs(net, 16, rate=0.3)
-    fast, _ = autolanes.choose_lanes(net, inputs, 100e6, max_luts=10_000)
-    goal_cycles = _estimate(net, fast, inputs)[0] * 1.5
-    lanes, _ = autolanes.choose_lanes(net, inputs, 100e6, max_latency_us=goal_cycles / 100)
-    cycles, luts = _estimate(net, lanes, inputs)
-    assert cycles <= goal_cycles and luts <= _estimate(net, fast, inputs)[1]
+    fast, fast_single, _ = autolanes.choose_lanes(net, inputs, 100e6, max_luts=10_000)
+    goal_cycles = _estimate(net, fast, inputs, fast_single)[0] * 1.5
+    lanes, single, _ = autolanes.choose_lanes(net, inputs, 100e6, max_latency_us=goal_cycles / 100)
+    cycles, luts = _estimate(net, lanes, inputs, single)
+    assert cycles <= goal_cycles and luts <= _estimate(net, fast, inputs, fast_single)[1]
+    only_double, single, _ = autolanes.choose_lanes(net, inputs, 100e6, max_latency_us=goal_cycles / 100,
+                                                    accumulators="double")
+    assert not single and _estimate(net, only_double, inputs)[1] >= luts
 
 
 def test_cli_auto_lanes_from_a_sample(tmp_path, capsys):
@@ -80,7 +84,8 @@ def test_bad_auto_requests_are_one_line(tmp_path, capsys, args, message):
 
 
 # Yosys synth_xilinx LUT + LUTRAM of 784-128-10 (W4, S4 threshold-centered), benchmarks/lanes.py
-MEASURED = {"1": 861, "4": 1723, "4:1": 1233, "16:1,10:1": 2201, "32:1,10:1": 3535, "128:2,10:1": 9225}
+MEASURED = {"1": 861, "4": 1723, "4:1": 1233, "16:1,10:1": 2201, "32:1,10:1": 3535, "128:2,10:1": 9225,
+            "1/single": 760, "16:1,10:1/single": 1736, "64:4,4:1/single": 4211}
 
 
 def test_lut_model_matches_the_measured_designs(tmp_path):
@@ -101,7 +106,8 @@ def test_lut_model_matches_the_measured_designs(tmp_path):
     net = compile_onnx(tmp_path / "m.onnx")
     inputs = autolanes.expected_inputs(net, 16, rate=0.13)
     for text, luts in MEASURED.items():
-        _, model = _estimate(net, parse_lanes(text), inputs)
+        single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
+        _, model = _estimate(net, parse_lanes(text.removesuffix("/single")), inputs, single)
         assert abs(model - luts) <= 0.1 * luts, (text, model, luts)
     with pytest.raises(SnncError, match="one target"):
         autolanes.choose_lanes(net, inputs, 1e8)
