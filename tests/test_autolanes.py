@@ -29,13 +29,13 @@ def test_budget_choices_are_best_and_monotone(tmp_path):
     for budget in (1300, 1600, 2000, 3000, 5000):
         lanes, single, why = autolanes.choose_lanes(net, inputs, 100e6, max_luts=budget)
         cycles, luts = _estimate(net, lanes, inputs, single)
-        assert luts <= budget and f"at most {budget} LUTs" in why[0] and len(why) == 1 + len(net.lifs)
+        assert luts * autolanes.LUT_MARGIN <= budget and f"at most {budget} LUTs" in why[0] and len(why) == 1 + len(net.lifs)
         # no design the model knows is faster within the budget
         for p1 in (1, 2, 4, 7, 10, 20):
             for p2 in (1, 2, 3, 5):
                 for one in (frozenset(), frozenset(lif.name for lif in net.lifs)):
                     c, lut = _estimate(net, ((p1, 1), (p2, 1)), inputs, one)
-                    assert lut > budget or c >= cycles - 1e-9
+                    assert lut * autolanes.LUT_MARGIN > budget or c >= cycles - 1e-9
         assert last is None or cycles <= last
         last = cycles
 
