@@ -21,30 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
-from snnc.compiler import ir, levels
 from snnc import autolanes
 from snnc.compiler.geometry import lanes_text, parse_lanes
-from snnc.compiler.passes import size_registers
 from snnc.rtl_gen import network_verilog
 from snnc.rtl_gen.synthesis import synthesize
 from snnc.sim import golden, rtl
+
+sys.path.insert(0, str(Path(__file__).parent))
+from rtl import network  # noqa: E402  the same random 4-bit network as benchmarks/rtl.py
 
 SIZES, T, RATE, CLOCK_HZ = (784, 128, 10), 16, 0.13, 100e6
 BEFORE = [  # issue 15, measured on main before update units (one LIF datapath per lane)
     ("4 (before)", 52_166, 1_939, 51, 1_208, 25), ("16 (before)", 13_092, 4_378, 131, 2_738, 27),
     ("32 (before)", 6_583, 6_992, 220, 4_084, 27)]
 SNN_FPGA = ("snn-fpga (arXiv 2507.07284), MNIST MLP", "520 us", "6,358 LUT", "40.5 BRAM36")
-
-
-def network(rng: np.random.Generator) -> ir.Network:
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
-        w = rng.integers(-7, 8, (n_out, n_in))
-        theta = max(8, int(np.sqrt(n_in) * 3))
-        lv = levels.integerize_levels(levels.threshold_centered_levels(4, theta), 1.0)
-        layers += [ir.Dense(f"fc{i}", w, np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), 4),
-                   ir.LIF(f"lif{i}", (n_out,), theta, 15, 4, "subtract", "threshold_centered", int(lv[0]), int(lv[-1]), lv)]
-    return size_registers(ir.validate(ir.Network("bench", (SIZES[0],), tuple(layers))))
 
 
 def main() -> int:
@@ -54,7 +44,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
-    net = network(rng)
+    net = network(SIZES, rng)
     x = (rng.random((T, args.samples, SIZES[0])) < RATE).astype(np.uint8)
     want = golden.run(net, x)
     rows = []
