@@ -113,7 +113,7 @@ def random_pool_model(rng: np.random.Generator, kind: str, on: str, k: int) -> o
                          int(rng.choice(STATE_BITS)), str(rng.choice(RESETS)), conv=True)
         attrs = lif_params(rng, spec)
         lo, hi = weight_range(spec.weight_bits)
-        kernel = int(rng.integers(1, 4))
+        kernel = int(rng.integers(1, min(4, min(writer.shape[1:]) + 1)))  # never larger than the input
         shape = (n_out, writer.shape[0], kernel, kernel)
         q = rng.integers(lo, hi + 1, shape) if spec.weight_bits > 1 else np.where(rng.random(shape) < 0.5, -1, 1)
         theta_units = attrs["threshold"] / attrs["state_lsb"]
