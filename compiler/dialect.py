@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
-from .geometry import conv_out_shape
+from .geometry import conv_out_shape, pool_out_shape
 
 DOMAIN = "snnc"
 DOMAIN_VERSION = 1
@@ -201,7 +201,7 @@ class ModelWriter:
         op = {"max": "MaxPool", "avg": "AveragePool"}[kind]
         self._folded(name, helper.make_node(op, [name + "_fold"], [name + "_conv"], name=name,
                                             kernel_shape=[kernel, kernel], strides=[kernel, kernel]),
-                     (c, h // kernel, w // kernel))
+                     pool_out_shape(self.shape, kernel))
 
     def _folded(self, name: str, node: onnx.NodeProto, out_shape: tuple[int, int, int]) -> None:
         """Append `node` (input name_fold, output name_conv) with time and batch folded into one axis

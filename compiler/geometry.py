@@ -37,6 +37,13 @@ def conv_out_shape(c_out: int, in_shape: tuple[int, int, int], kernel: tuple[int
             conv_out_size(in_shape[2], kernel[1], stride, padding))
 
 
+def pool_out_shape(in_shape: tuple[int, int, int], kernel: int) -> tuple[int, int, int]:
+    """[C, H // k, W // k] of a k x k pool with stride k and no padding (rows and columns past the
+    last whole window dropped)."""
+    c, h, w = in_shape
+    return (int(c), int(h) // kernel, int(w) // kernel)
+
+
 def signed_bits(lo: int, hi: int) -> int:
     """Width of the smallest two's-complement register holding every integer in [lo, hi]."""
     return max((int(x) if x >= 0 else ~int(x)).bit_length() + 1 for x in (lo, hi))
@@ -79,9 +86,9 @@ class LayerGeometry:
         self.co, ho, wo = conv_out_shape(synapse.weight.shape[0], (self.c, self.h, self.w),
                                          (self.kh, self.kw), self.stride, self.pad)
         self.k1, self.k2 = current_pool, spike_pool
-        self.lif_h, self.lif_w = ho // self.k1, wo // self.k1  # the LIF's neuron grid
+        _, self.lif_h, self.lif_w = pool_out_shape((self.co, ho, wo), self.k1)  # the LIF's neuron grid
         self.ho, self.wo = self.lif_h * self.k1, self.lif_w * self.k1  # the accumulators: whole current windows
-        self.out_h, self.out_w = out_hw or (self.lif_h // self.k2, self.lif_w // self.k2)  # the emitted grid
+        self.out_h, self.out_w = out_hw or pool_out_shape((self.co, self.lif_h, self.lif_w), self.k2)[1:]  # emitted
         self.lanes = max(1, min(int(lanes), self.co))
         # the update side: U LIF datapaths take a group word's P lanes in P/U parts, one per cycle
         self.units = max(d for d in range(1, self.lanes + 1) if self.lanes % d == 0 and d <= (units or self.lanes))
@@ -183,8 +190,8 @@ def parse_lanes(text: str) -> Lanes | str:
 
 
 def lanes_text(lanes: Lanes) -> str:
-    """`lanes` as the command line spells it: 4, 16,2 or 8:2,4."""
-    spell = lambda p: f"{p[0]}:{p[1]}" if isinstance(p, tuple) else str(p)
+    """`lanes` as the command line spells it: 4, 16,2 or 8:2,4 (pairs as tuples, or as JSON's lists)."""
+    spell = lambda p: f"{p[0]}:{p[1]}" if isinstance(p, (tuple, list)) else str(p)
     return spell(lanes) if isinstance(lanes, int) else ",".join(map(spell, lanes))
 
 
@@ -262,7 +269,7 @@ class Memory:
         return self.count * bram36_tiles(self.width, self.depth)
 
 
-def network_memories(net, lanes: int, single_bank: frozenset[str] = frozenset(), board: bool = False) -> list[Memory]:
+def network_memories(net, lanes: Lanes, single_bank: frozenset[str] = frozenset(), board: bool = False) -> list[Memory]:
     """Every RAM of a network's design (and of its board core with board=True).  single_bank: the
     LIF names whose layer keeps one accumulator bank instead of two."""
     tokens = stream_tokens(net)
@@ -281,7 +288,7 @@ def network_memories(net, lanes: int, single_bank: frozenset[str] = frozenset(),
     return out
 
 
-def auto_single_bank(net, lanes: int) -> frozenset[str]:
+def auto_single_bank(net, lanes: Lanes) -> frozenset[str]:
     """The layers whose double-buffered accumulators would exceed SINGLE_BANK_BITS."""
     return frozenset(lif.name for lif, geo in zip(net.lifs, network_geometry(net, lanes))
                      if 2 * geo.groups * geo.lanes * geo.accumulator_bits > SINGLE_BANK_BITS)
@@ -311,7 +318,7 @@ def layer_busy_bound(geo: LayerGeometry, n_spikes: int, n_steps: int) -> int:
     return n_spikes * geo.cycles_per_spike + n_steps * (geo.update_steps + UPDATE_OVERHEAD_CYCLES)
 
 
-def cycle_budget(net, lanes: int, n_tokens: int, n_steps: int) -> int:
+def cycle_budget(net, lanes: Lanes, n_tokens: int, n_steps: int) -> int:
     """Upper bound on the cycles from start to done for one sample of `n_tokens` input tokens
     over `n_steps` timesteps, every engine working in turn (no overlap): the first layer scatters
     the input's spikes, a later one at most every neuron of the layer before at every step.

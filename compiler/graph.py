@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import conv_out_shape
+from .geometry import conv_out_shape, pool_out_shape
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,8 +72,7 @@ class Pool:
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
-        c, h, w = self.in_shape
-        return (c, h // self.kernel, w // self.kernel)
+        return pool_out_shape(self.in_shape, self.kernel)
 
 
 @dataclass(frozen=True, eq=False)

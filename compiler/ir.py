@@ -26,7 +26,7 @@ import numpy as np
 
 from .contracts import GRID_BITS, RESET_MODES, STATE_QUANT_MODES, weight_range
 from .errors import SnncError
-from .geometry import conv_out_shape
+from .geometry import conv_out_shape, pool_out_shape
 
 FORMAT_VERSION = 3  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits
 
@@ -104,8 +104,7 @@ class MaxPool2d:
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
-        c, h, w = self.in_shape
-        return (c, h // self.kernel, w // self.kernel)
+        return pool_out_shape(self.in_shape, self.kernel)
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,9 +178,14 @@ class Stage:
     spike_stage: MaxPool2d | Crop2d | None
 
     @property
+    def output(self) -> "MaxPool2d | Crop2d | LIF":
+        """The layer whose spikes leave the engine: the spike pool or crop, else the LIF."""
+        return self.spike_stage or self.lif
+
+    @property
     def out_shape(self) -> tuple[int, ...]:
         """The shape of the spikes leaving the engine."""
-        return tuple((self.spike_stage or self.lif).out_shape)
+        return tuple(self.output.out_shape)
 
 
 @dataclass(frozen=True, eq=False)

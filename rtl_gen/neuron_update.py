@@ -121,7 +121,8 @@ class NeuronUpdate(wiring.Component):
             raw = by_part([self.acc_rd_data[lane] for lane in range(P)], u)
             if g.k1 > 1:  # max pool of the currents: a running maximum over the neuron's window, per lane
                 best = [Signal(signed(g.accumulator_bits), name=f"window_max{lane}") for lane in range(P)]
-                raw = Mux(at1("w1_first") | (raw > by_part(best, u)), raw, by_part(best, u))
+                so_far = by_part(best, u)
+                raw = Mux(at1("w1_first") | (raw > so_far), raw, so_far)
                 for j in range(g.parts):
                     with m.If(at1("valid") & (at1("part") == j)):
                         m.d.sync += best[j * U + u].eq(raw)

@@ -23,7 +23,7 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler.contracts import SpikeTokens
-from snnc.compiler.geometry import DISTRIBUTED_BITS, LayerGeometry, index_range
+from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
 
 from .arith import times
 from .spikes import address_fields, flat_index, spike_stream
@@ -62,8 +62,8 @@ class Scatter(wiring.Component):
         init = [] if self.rom_name else [list(map(int, r)) for r in self._stored_rows()]
         # the memory plan (geometry.network_memories) puts weights of DISTRIBUTED_BITS or more in
         # block RAM; say so, or Yosys builds a read-only one from LUTs (1,280 x 4 bits: 250 LUTs)
-        bits = g.weight_depth * g.lanes * g.synapse.weight_bits
-        style = {"ram_style": "block", "rom_style": "block"} if bits >= DISTRIBUTED_BITS else None
+        in_bram = bram36_tiles(g.lanes * g.synapse.weight_bits, g.weight_depth) > 0
+        style = {"ram_style": "block", "rom_style": "block"} if in_bram else None
         m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
             shape=weight_layout(g), depth=max(g.weight_depth, 2), init=init, attrs=style)
         w_rd = wmem.read_port()

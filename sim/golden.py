@@ -114,7 +114,7 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
 def engine_inputs(net: Network, spikes: np.ndarray, trace: Trace) -> list[np.ndarray]:
     """The spikes each engine (ir.Network.stages) takes: the network input, then every engine's
     spikes after its pool or crop, uint8 [T, B, ...]."""
-    return [np.asarray(spikes)] + [trace.outputs[(s.spike_stage or s.lif).name] for s in net.stages[:-1]]
+    return [np.asarray(spikes)] + [trace.outputs[s.output.name] for s in net.stages[:-1]]
 
 
 def classify(output_spikes: np.ndarray) -> np.ndarray:

@@ -71,16 +71,21 @@ class Build:
 
 def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     """Refuse impossible requests before any work: lanes, the baud rate on the board's clock, Vivado."""
-    specs = [cfg.lanes] if isinstance(cfg.lanes, int) else list(cfg.lanes)
     if cfg.lanes == "auto":
         if (cfg.max_luts is None) == (cfg.max_latency_us is None) or (cfg.spike_rate is None) == (cfg.sample is None):
             raise SnncError("--lanes auto needs one target (--max-luts N or --max-latency-us X) and one input "
                             "(--spike-rate R or --sample X.npy)")
+        if cfg.max_luts is not None and cfg.max_luts < 1 or \
+                cfg.max_latency_us is not None and not 0 < cfg.max_latency_us < float("inf"):
+            raise SnncError(f"--max-luts must be at least 1 and --max-latency-us a finite number above 0, got "
+                            f"{cfg.max_luts if cfg.max_luts is not None else cfg.max_latency_us}")
     elif cfg.max_luts is not None or cfg.max_latency_us is not None:
         raise SnncError("--max-luts and --max-latency-us go with --lanes auto")
-    elif not specs or any(geometry.lane_spec(p) is None for p in specs):
-        raise SnncError(f"--lanes must be at least 1 (one count, or one per layer) with at most P update units, "
-                        f"got {cfg.lanes}")
+    else:
+        specs = [cfg.lanes] if isinstance(cfg.lanes, int) else list(cfg.lanes)
+        if not specs or any(geometry.lane_spec(p) is None for p in specs):
+            raise SnncError(f"--lanes must be at least 1 (one count, or one per layer) with at most P update units, "
+                            f"got {cfg.lanes}")
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
     if cfg.board:

@@ -71,8 +71,7 @@ def activity(net: ir.Network, lanes: int, spikes: np.ndarray, trace) -> dict:
     """Counted work per inference (means over the samples) for input spikes [T, B, *input_shape],
     whose golden run is `trace` (golden.run(net, spikes, trace=True)): each layer's input is the
     network's input or the engine before it, its output its own spikes (after a pool or crop)."""
-    last = net.stages[-1]
-    per_layer = engine_inputs(net, spikes, trace) + [trace.outputs[(last.spike_stage or last.lif).name]]
+    per_layer = engine_inputs(net, spikes, trace) + [trace.outputs[net.stages[-1].output.name]]
     mean_count = lambda s: float(s.reshape(s.shape[0], s.shape[1], -1).sum(axis=(0, 2)).mean())
     layers = [{"layer": lif.name, "input_spikes": mean_count(per_layer[i]),
                "scatter_steps": float(scatter_steps(geo, per_layer[i]).mean()),

@@ -48,10 +48,8 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
 
 
 def format_build_report(rep: dict) -> str:
-    lanes = rep["design"]["lanes"]
-    lanes = lanes if isinstance(lanes, int) else tuple(tuple(p) if isinstance(p, list) else p for p in lanes)
     lines = [format_report(rep).rstrip("\n"), "",
-             f"generated design ({rep['design']['top']}, lanes {lanes_text(lanes)}):"]
+             f"generated design ({rep['design']['top']}, lanes {lanes_text(rep['design']['lanes'])}):"]
     for d in rep["design"]["layers"]:
         r = d["ram_bits"]
         lines.append(f"  {d['layer']:<18} {d['groups']} groups x {d['lanes']} lanes, state "

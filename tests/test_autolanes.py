@@ -75,6 +75,9 @@ def test_cli_auto_lanes_from_a_sample(tmp_path, capsys):
     (["--lanes", "auto", "--max-luts", "10", "--spike-rate", "0.1"], "the smallest design"),
     (["--lanes", "auto", "--max-latency-us", "0.01", "--spike-rate", "0.1"], "the fastest design"),
     (["--lanes", "auto", "--max-luts", "3000", "--spike-rate", "1.5"], "rate in (0, 1]"),
+    (["--lanes", "auto", "--max-latency-us", "nan", "--spike-rate", "0.1"], "a finite number above 0, got nan"),
+    (["--lanes", "auto", "--max-latency-us", "inf", "--spike-rate", "0.1"], "a finite number above 0, got inf"),
+    (["--lanes", "auto", "--max-luts", "0", "--spike-rate", "0.1"], "--max-luts must be at least 1"),
 ])
 def test_bad_auto_requests_are_one_line(tmp_path, capsys, args, message):
     model = float_mlp_model(tmp_path / "m.onnx", np.random.default_rng(3))
