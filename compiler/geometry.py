@@ -12,6 +12,10 @@ Pools (docs/rtl.md): a max pool of k1 x k1 currents trims the accumulators to wh
 gives the LIF one neuron per window (its state RAM has go * H_out/k1 * W_out/k1 groups); a max pool
 of k2 x k2 spikes, or a crop, shapes what the engine emits.  The update walks the LIF's neurons
 window by window, and each neuron's current window, so both pools are running maxima and ORs.
+
+Sparse weights (docs/rtl.md): a dense layer whose zero weights are many enough stores, for each
+input, only the non-zero weights of each lane as (delta, weight) entries (SparseRows), and a
+spike costs one cycle per entry row instead of one per channel group.
 """
 from __future__ import annotations
 
@@ -65,6 +69,96 @@ def _taps(y: int, size_out: int, kernel: int, stride: int, padding: int) -> tupl
     return tuple((o, y + padding - o * stride) for o in range(size_out) if 0 <= y + padding - o * stride < kernel)
 
 
+WEIGHT_FORMATS = ("auto", "dense", "sparse")
+
+
+@dataclass(frozen=True, eq=False)
+class SparseRows:
+    """A dense synapse's non-zero weights as the sparse scatter walks them, P lanes per entry row.
+
+    Input j owns entry rows row_start[j] .. row_start[j+1] - 1.  Lane l of a row holds (delta,
+    weight): the lane's channel group og starts at 0 with the row's first entry and advances by
+    delta (0 .. 2**delta_bits - 1), then weight is added into neuron og*P + l.  A gap wider than
+    the largest delta takes skip entries (weight 0); a lane with fewer entries than the row pads
+    it with (0, 0), which adds 0 where it stands.  delta, weight: int64 [rows, P];
+    row_start: int64 [inputs + 1]."""
+
+    delta_bits: int
+    delta: np.ndarray
+    weight: np.ndarray
+    row_start: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return int(self.row_start[-1])
+
+    @property
+    def pointer_bits(self) -> int:
+        """Width of a row start (0 .. rows)."""
+        return unsigned_bits(self.rows)
+
+    @property
+    def row_lengths(self) -> np.ndarray:
+        """Entry rows (scatter cycles) of each input's spike, int64 [inputs]."""
+        return np.diff(self.row_start)
+
+    def bits(self, weight_bits: int) -> int:
+        """Weight RAM bits: the entries and the row starts."""
+        return self.rows * self.delta.shape[1] * (self.delta_bits + weight_bits) + len(self.row_start) * self.pointer_bits
+
+
+def _lane_nonzeros(weight: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The non-zero weights of a dense [n_out, n_in] matrix walked by input and lane: (list index
+    j*P + l, channel group og, weight), sorted by list and then group."""
+    n_out, n_in = weight.shape
+    go = -(-n_out // lanes)
+    padded = np.zeros((go * lanes, n_in), np.int64)
+    padded[:n_out] = weight
+    by_list = padded.reshape(go, lanes, n_in).transpose(2, 1, 0).reshape(n_in * lanes, go)  # [j*P + l, og]
+    lists, groups = np.nonzero(by_list)
+    return lists, groups, by_list[lists, groups]
+
+
+def _gaps(lists: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each non-zero's distance in channel groups from its list's previous one (or from group 0)."""
+    first = np.ones(len(lists), bool)
+    first[1:] = lists[1:] != lists[:-1]
+    return groups - np.where(first, 0, np.concatenate([[0], groups[:-1]]))
+
+
+def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: int | None = None) -> SparseRows:
+    """The SparseRows of a dense weight matrix [n_out, n_in] of weight_bits-bit weights on `lanes`
+    lanes, with the delta width that stores the fewest bits (or the given one)."""
+    n_out, n_in = weight.shape
+    lists, groups, values = _lane_nonzeros(weight, lanes)
+    gaps = _gaps(lists, groups)
+    skips_at = lambda d: np.maximum(gaps - 1, 0) // ((1 << d) - 1)  # skip entries before each non-zero
+
+    def lengths(d: int) -> np.ndarray:  # entry rows per input: its longest lane list
+        per_list = np.bincount(lists, weights=1 + skips_at(d), minlength=n_in * lanes)
+        return per_list.reshape(n_in, lanes).max(axis=1).astype(np.int64)
+    if delta_bits is None:
+        widest = unsigned_bits(-(-n_out // lanes) - 1)  # every gap in one entry
+        delta_bits = min(range(1, widest + 1), key=lambda d: (int(lengths(d).sum()) * (d + weight_bits), d))
+    step, skips = (1 << delta_bits) - 1, skips_at(delta_bits)
+    row_start = np.concatenate([[0], np.cumsum(lengths(delta_bits))]).astype(np.int64)
+    # each value entry's slot in its list: after every entry before it in the list and its own skips
+    counts = 1 + skips
+    before = np.cumsum(counts) - counts
+    list_start = np.zeros(n_in * lanes, np.int64)
+    firsts = np.flatnonzero(np.r_[True, lists[1:] != lists[:-1]]) if len(lists) else np.zeros(0, np.int64)
+    list_start[lists[firsts]] = before[firsts]
+    row = row_start[lists // lanes] + before - list_start[lists] + skips
+    lane = lists % lanes
+    delta = np.zeros((row_start[-1], lanes), np.int64)
+    weight_out = np.zeros((row_start[-1], lanes), np.int64)
+    delta[row, lane], weight_out[row, lane] = gaps - skips * step, values
+    for k in range(1, int(skips.max(initial=0)) + 1):  # the k-th skip entry before each value that has k
+        has = skips >= k
+        delta[row[has] - k, lane[has]] = step
+    return SparseRows(delta_bits, delta, weight_out, row_start)
+
+
 class LayerGeometry:
     """The integer layout of one synapse (ir.Dense or ir.Conv2d) on an engine of `lanes` lanes.
 
@@ -103,7 +197,49 @@ class LayerGeometry:
         self.walk_h, self.walk_w = -(-self.lif_h // self.k2) * self.k2, -(-self.lif_w // self.k2) * self.k2
         self.update_steps = self.go * self.walk_h * self.walk_w * self.k1 * self.k1 * self.parts
         self.inputs = self.c * self.h * self.w
-        self.weight_depth = self.c * self.kh * self.kw * self.go  # rows of the weight RAM (weight_rows)
+        self.dense_depth = self.c * self.kh * self.kw * self.go  # rows of dense weights (weight_rows)
+
+    @cached_property
+    def sparse(self) -> "SparseRows | None":
+        """The weights as SparseRows, or None (dense): SparseRows when the synapse asks for them
+        (weight_format "sparse"), or when they are cheaper ("auto"): fewer weight RAM bits and no
+        more scatter cycles over all inputs.  Convolutions and binary weights (no zeros) stay dense."""
+        syn = self.synapse
+        fmt = getattr(syn, "weight_format", "dense")
+        if fmt == "dense" or syn.weight.ndim != 2 or syn.weight_bits == 1:
+            return None
+        rows = sparse_rows(syn.weight, self.lanes, syn.weight_bits)
+        cheaper = rows.bits(syn.weight_bits) < self.lanes * syn.weight_bits * self.dense_depth and rows.rows <= self.dense_depth
+        return rows if fmt == "sparse" or cheaper else None
+
+    @property
+    def weight_depth(self) -> int:
+        """Rows of the weight RAM."""
+        return self.sparse.rows if self.sparse else self.dense_depth
+
+    @property
+    def weight_word_bits(self) -> int:
+        """Width of a weight RAM row: P weights, each with its delta when sparse."""
+        return self.lanes * (self.synapse.weight_bits + (self.sparse.delta_bits if self.sparse else 0))
+
+    @property
+    def weight_format(self) -> str:
+        """"sparse" or "dense", and why (the report's line)."""
+        wb = self.synapse.weight_bits
+        dense_bits = self.lanes * wb * self.dense_depth
+        if self.sparse is None:
+            return "dense"
+        return (f"sparse: {self.sparse.bits(wb):,} weight RAM bits ({100 * self.sparse.bits(wb) / dense_bits:.1f}% of "
+                f"dense), {self.sparse.row_lengths.mean():.1f} scatter cycles per spike on average (dense: {self.go})")
+
+    @property
+    def spike_steps(self) -> np.ndarray:
+        """Weight rows read (scatter steps) for a spike of each input, int64 [c, h, w]: taps(y) *
+        taps(x) * channel groups, or the input's sparse entry rows."""
+        if self.sparse is not None:
+            return self.sparse.row_lengths.reshape(self.c, 1, 1)
+        taps = np.outer([len(t) for t in self.row_taps], [len(t) for t in self.col_taps]) * self.go
+        return np.broadcast_to(taps, (self.c, self.h, self.w))
 
     @classmethod
     def of_stage(cls, stage, lanes: int = 1, units: int | None = None) -> "LayerGeometry":
@@ -135,7 +271,7 @@ class LayerGeometry:
     @property
     def cycles_per_spike(self) -> int:
         """Scatter cycles of the costliest input spike: one weight row of P lanes per cycle."""
-        return max(1, self.go * max(len(t) for t in self.row_taps) * max(len(t) for t in self.col_taps))
+        return max(1, int(self.spike_steps.max()))
 
     @cached_property
     def weight_rows(self) -> np.ndarray:
@@ -277,10 +413,14 @@ def network_memories(net, lanes: Lanes, single_bank: frozenset[str] = frozenset(
     out = [Memory("network", "input FIFO", token_bits, EDGE_FIFO_DEPTH),
            Memory("network", "output FIFO", token_bits, EDGE_FIFO_DEPTH)]
     for lif, geo in zip(net.lifs, network_geometry(net, lanes)):
-        p, syn = geo.lanes, geo.synapse
-        out += [Memory(lif.name, "weights", p * syn.weight_bits, geo.weight_depth),
-                Memory(lif.name, "accumulators", p * geo.accumulator_bits, geo.groups, 1 if lif.name in single_bank else 2),
-                Memory(lif.name, "states", p * lif.state_bits, geo.state_groups),
+        p, banks = geo.lanes, 1 if lif.name in single_bank else 2
+        out.append(Memory(lif.name, "weights", geo.weight_word_bits, geo.weight_depth))
+        if geo.sparse is None:
+            out.append(Memory(lif.name, "accumulators", p * geo.accumulator_bits, geo.groups, banks))
+        else:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
+            out += [Memory(lif.name, "row starts", geo.sparse.pointer_bits, geo.inputs + 1),
+                    Memory(lif.name, "accumulators", geo.accumulator_bits, geo.groups, banks * p)]
+        out += [Memory(lif.name, "states", p * lif.state_bits, geo.state_groups),
                 Memory(lif.name, "spike queue", tokens[0].address_bits + p + 1, spike_queue_depth(geo))]
     if board:
         out += [Memory("board", "staging", 16, MAX_PAYLOAD // 2), Memory("board", "input tokens", 16, HOST_BUFFER_TOKENS),

@@ -26,9 +26,10 @@ import numpy as np
 
 from .contracts import GRID_BITS, RESET_MODES, STATE_QUANT_MODES, weight_range
 from .errors import SnncError
-from .geometry import conv_out_shape, pool_out_shape
+from .geometry import WEIGHT_FORMATS, conv_out_shape, pool_out_shape
 
-FORMAT_VERSION = 3  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits
+FORMAT_VERSION = 4  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
+#                    4: Dense weight_format
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +41,8 @@ class Dense:
     bias: int64 [n_out] in LSB units.  Proven by size_registers: accumulator_bits, the signed width
     of the raw sum of weights over any set of input spikes (what the engine's accumulator RAM
     holds); current_bits, the signed width of I (shifted, biased) and of every raw sum.
+    weight_format: how the engine stores the weights (geometry.WEIGHT_FORMATS): "dense", "sparse"
+    (only the non-zero ones, geometry.SparseRows) or "auto" (whichever is cheaper at the lanes).
     """
 
     name: str
@@ -49,6 +52,7 @@ class Dense:
     weight_bits: int
     current_bits: int = 0
     accumulator_bits: int = 0
+    weight_format: str = "auto"
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -294,6 +298,8 @@ def _check_synapse(layer: Dense | Conv2d, where: str) -> None:
         raise SnncError(f"{where}: bias and shift must have shape ({n_out},)")
     if np.any(layer.shift < 0):
         raise SnncError(f"{where}: negative weight shift")
+    if isinstance(layer, Dense) and layer.weight_format not in WEIGHT_FORMATS:
+        raise SnncError(f"{where}: weight_format must be one of {', '.join(WEIGHT_FORMATS)}, got '{layer.weight_format}'")
     if isinstance(layer, Conv2d):
         if w.ndim != 4 or w.shape[1] != layer.in_shape[0] or layer.stride < 1 or layer.padding < 0:
             raise SnncError(f"{where}: weight shape {w.shape} does not fit input {layer.in_shape}")

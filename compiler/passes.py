@@ -6,6 +6,7 @@
     quantize_states      Graph               -> Graph     (--state-bits/--state-quant for LIFs without levels)
     lower_to_integers    Graph               -> Network   (choose each LIF's grid; weights, theta, beta, levels on it)
     size_registers       Network             -> Network   (bounds analysis: every accumulator and register width)
+    choose_weight_format Network             -> Network   (--weights: dense layers' storage, dense, sparse or auto)
 
 Every pass that changes a value beyond exactness appends a note saying what and by how much.
 """
@@ -21,7 +22,7 @@ import numpy as np
 from . import ir, levels
 from .contracts import GRID_BITS, VALUE_BITS, fit_bits, pow2_quantize
 from .errors import SnncError
-from .geometry import signed_bits
+from .geometry import WEIGHT_FORMATS, signed_bits
 from .graph import Crop, Flatten, Graph, Neuron, Pool, Synapse
 from .onnx_import import import_onnx
 
@@ -42,6 +43,7 @@ class Options:
     state_bits: int | None = None
     state_quant: str | None = None
     per_channel: bool = False
+    weights: str = "auto"
 
 
 def _error_note(name: str, what: str, exact: np.ndarray, approx: np.ndarray) -> str:
@@ -347,16 +349,33 @@ def size_registers(net: ir.Network) -> ir.Network:
     return replace(net, layers=tuple(out), notes=tuple(notes))
 
 
+def choose_weight_format(net: ir.Network, opts: Options) -> ir.Network:
+    """Each dense layer's weight storage as asked (--weights): "auto" leaves the engine geometry to
+    pick dense or sparse by cost at the chosen lanes; convolutions and binary weights stay dense."""
+    layers, notes = [], list(net.notes)
+    for layer in net.layers:
+        if isinstance(layer, ir.Dense):
+            layer = replace(layer, weight_format=opts.weights)
+            if opts.weights == "sparse" and layer.weight_bits == 1:
+                notes.append(f"{layer.name}: binary weights have no zeros, stored dense")
+        elif isinstance(layer, ir.Conv2d) and opts.weights == "sparse":
+            notes.append(f"{layer.name}: convolution weights are stored dense (the sparse format is for dense layers)")
+        layers.append(layer)
+    return replace(net, layers=tuple(layers), notes=tuple(notes))
+
+
 def pipeline(opts: Options) -> tuple:
     """The passes after import, in order, each IR in, IR out (those that take options bound to them)."""
     return (partial(quantize_weights, opts=opts), fold_average_pools, partial(quantize_states, opts=opts),
-            partial(lower_to_integers, opts=opts), size_registers)
+            partial(lower_to_integers, opts=opts), size_registers, partial(choose_weight_format, opts=opts))
 
 
 def compile_onnx(path: str | Path, opts: Options = Options()) -> ir.Network:
     """ONNX file -> sized fixed-point IR, through the passes listed above."""
     if opts.bits is not None and not 1 <= opts.bits <= 8:
         raise SnncError(f"--bits must be between 1 and 8, got {opts.bits}")
+    if opts.weights not in WEIGHT_FORMATS:
+        raise SnncError(f"--weights must be one of {', '.join(WEIGHT_FORMATS)}, got '{opts.weights}'")
     if opts.state_bits is not None and not 1 <= opts.state_bits <= 16:
         raise SnncError(f"--state-bits must be between 1 and 16, got {opts.state_bits}")
     rep = import_onnx(path)

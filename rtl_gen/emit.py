@@ -3,8 +3,8 @@
 
 Memory contents stay out of the Verilog text, so a design of a million weights is a small file
 that every tool reads quickly: each layer's weight RAM is loaded with `$readmemh` from its own
-image file (`layerN_weights.mem`, one hex word per line; Vivado, Yosys, Verilator and Icarus all
-read it), and RAMs that start at zero (accumulators, states, FIFOs, buffers) get no initial
+image file (`layerN_weights.mem`, and `layerN_weights_starts.mem` for sparse weights' row starts;
+one hex word per line; Vivado, Yosys, Verilator and Icarus all read it), and RAMs that start at zero (accumulators, states, FIFOs, buffers) get no initial
 block at all: block RAM powers up at zero, and the design never reads a word it has not written
 (accumulators are cleared after reset, the first timestep reads states as 0).
 """
@@ -29,7 +29,7 @@ _INIT_BLOCK = re.compile(r"^\s*initial begin\n(?:\s*\S+\[\d+\] = \d+'[hdb]0+;\n)
 def _emit(top, name: str, network: NetworkTop) -> tuple[str, dict[str, str]]:
     """(Verilog text, memory image files by name) of a component whose network is `network`."""
     text = _INIT_BLOCK.sub("", verilog.convert(top, name=name, emit_src=False))
-    images = {e.scatter.rom_name: e.scatter.rom_image() for e in network.engines} if network else {}
+    images = {name: image for e in network.engines for name, image in e.scatter.images().items()} if network else {}
 
     def load(m: re.Match) -> str:
         if m[2] not in images:

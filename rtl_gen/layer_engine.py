@@ -2,7 +2,9 @@
 
 Two sub-components share two accumulator banks: the Scatter (rtl_gen/scatter.py) adds each input
 spike's weights into one bank while the NeuronUpdate (rtl_gen/neuron_update.py) drains the other
-bank of the timestep before through the LIF datapaths and clears it.  When the scatter has taken a
+bank of the timestep before through the LIF datapaths and clears it.  A bank is one RAM of P-lane
+words, or with sparse weights (rtl_gen/sparse_scatter.py) one RAM per lane, each lane's scatter
+addressing its own; the update reads one group word across them.  When the scatter has taken a
 timestep's end token and the update is idle, the banks swap and the update of that timestep starts,
 so the update of timestep t overlaps the scatter of t+1.  After a reset both banks are cleared
 (one group per cycle) before the first spike is taken.  The layout (groups, taps, weight rows,
@@ -13,7 +15,7 @@ scatter_busy/update_busy tell the cycle counters what the engine is doing.
 """
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,6 +25,7 @@ from snnc.compiler.geometry import LayerGeometry, index_range
 
 from .neuron_update import NeuronUpdate, state_layout
 from .scatter import Scatter, accumulator_layout
+from .sparse_scatter import SparseScatter
 from .spikes import spike_stream
 
 
@@ -37,7 +40,7 @@ class LayerEngine(wiring.Component):
         self.single_bank = single_bank
         self.geo = g = LayerGeometry.of_stage(stage, lanes, units)
         self.lif, self.in_tokens, self.out_tokens = stage.lif, in_tokens, out_tokens
-        self.scatter = Scatter(g, in_tokens, rom_name)
+        self.scatter = (SparseScatter if g.sparse is not None else Scatter)(g, in_tokens, rom_name)
         super().__init__({
             "i_spikes": In(spike_stream(in_tokens.address_bits)),
             "o_spikes": Out(spike_stream(out_tokens.address_bits)),
@@ -77,28 +80,48 @@ class LayerEngine(wiring.Component):
             m.d.sync += bank.eq(~bank)
         reads = []
         for b in range(2):
-            m.submodules[f"acc{b}"] = mem = memory.Memory(shape=accumulator_layout(g), depth=max(g.groups, 2), init=[])
-            rd, wr = mem.read_port(), mem.write_port()
             mine = bank == b  # this bank belongs to the scatter now
-            m.d.comb += [rd.addr.eq(Mux(mine, scatter.acc_rd_addr, update.acc_rd_addr)),
-                         wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, scatter.acc_wr_addr, update.acc_clr_addr))),
-                         wr.data.eq(Mux(mine & ~clearing, scatter.acc_wr_data.as_value(), 0)),
-                         wr.en.eq(clearing | Mux(mine, scatter.acc_wr_en, update.acc_clr_en))]
-            reads.append(rd.data.as_value())
+            rams = self._bank(m, f"acc{b}")
+            for (rd, wr), rd_addr, wr_addr, wr_data in zip(rams, *self._scatter_ports(scatter)):
+                m.d.comb += [rd.addr.eq(Mux(mine, rd_addr, update.acc_rd_addr)),
+                             wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, wr_addr, update.acc_clr_addr))),
+                             wr.data.eq(Mux(mine & ~clearing, wr_data, 0)),
+                             wr.en.eq(clearing | Mux(mine, scatter.acc_wr_en, update.acc_clr_en))]
+            reads.append(Cat(rd.data for rd, _ in rams))
         m.d.comb += [scatter.acc_rd_data.eq(Mux(bank, reads[1], reads[0])),
                      update.acc_rd_data.eq(Mux(bank, reads[0], reads[1]))]
         return m
 
+    def _bank(self, m, name: str) -> list:
+        """One accumulator bank's RAMs as (read port, write port): one RAM of P-lane words, or one
+        per lane with sparse weights."""
+        g = self.geo
+        shapes = [accumulator_layout(g)] if g.sparse is None else [signed(g.accumulator_bits)] * g.lanes
+        rams = []
+        for k, shape in enumerate(shapes):
+            m.submodules[name if len(shapes) == 1 else f"{name}_{k}"] = mem = \
+                memory.Memory(shape=shape, depth=max(g.groups, 2), init=[])
+            rams.append((mem.read_port(), mem.write_port()))
+        return rams
+
+    def _scatter_ports(self, scatter) -> tuple[list, list, list]:
+        """The scatter's read addresses, write addresses and write data, one per RAM of a bank."""
+        if self.geo.sparse is None:
+            return [scatter.acc_rd_addr], [scatter.acc_wr_addr], [scatter.acc_wr_data.as_value()]
+        lanes = range(self.geo.lanes)
+        return ([scatter.acc_rd_addr[k] for k in lanes], [scatter.acc_wr_addr[k] for k in lanes],
+                [scatter.acc_wr_data[k] for k in lanes])
+
     def _one_bank(self, m, scatter, update, clearing, clear_addr) -> None:
         """One accumulator bank: the update owns it while it runs (reading and clearing each group),
         the scatter the rest of the time, and the scatter takes no spike meanwhile."""
-        g = self.geo
-        m.submodules.acc = mem = memory.Memory(shape=accumulator_layout(g), depth=max(g.groups, 2), init=[])
-        rd, wr = mem.read_port(), mem.write_port()
+        rams = self._bank(m, "acc")
         updating = update.busy
-        m.d.comb += [scatter.hold.eq(clearing | updating),
-                     rd.addr.eq(Mux(updating, update.acc_rd_addr, scatter.acc_rd_addr)),
-                     wr.addr.eq(Mux(clearing, clear_addr, Mux(updating, update.acc_clr_addr, scatter.acc_wr_addr))),
-                     wr.data.eq(Mux(updating | clearing, 0, scatter.acc_wr_data.as_value())),
-                     wr.en.eq(clearing | Mux(updating, update.acc_clr_en, scatter.acc_wr_en)),
-                     scatter.acc_rd_data.eq(rd.data), update.acc_rd_data.eq(rd.data)]
+        m.d.comb += scatter.hold.eq(clearing | updating)
+        for (rd, wr), rd_addr, wr_addr, wr_data in zip(rams, *self._scatter_ports(scatter)):
+            m.d.comb += [rd.addr.eq(Mux(updating, update.acc_rd_addr, rd_addr)),
+                         wr.addr.eq(Mux(clearing, clear_addr, Mux(updating, update.acc_clr_addr, wr_addr))),
+                         wr.data.eq(Mux(updating | clearing, 0, wr_data)),
+                         wr.en.eq(clearing | Mux(updating, update.acc_clr_en, scatter.acc_wr_en))]
+        data = Cat(rd.data for rd, _ in rams)
+        m.d.comb += [scatter.acc_rd_data.eq(data), update.acc_rd_data.eq(data)]

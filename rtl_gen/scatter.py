@@ -43,7 +43,7 @@ class Scatter(wiring.Component):
     def __init__(self, geo: LayerGeometry, tokens: SpikeTokens, rom_name: str | None = None):
         """tokens: the encoding of the incoming spikes (the upstream layer's shape, or the network's
         input shape).  rom_name: name the weight RAM so, and leave its contents out of the design:
-        the Verilog emitter loads them from a memory image file (`rom_image`) instead."""
+        the Verilog emitter loads them from a memory image file (`images`) instead."""
         self.geo = g = geo
         self.tokens, self.rom_name = tokens, rom_name
         if int(np.prod(tokens.shape)) != g.inputs:
@@ -147,10 +147,17 @@ class Scatter(wiring.Component):
         rows = self.geo.weight_rows
         return (rows + 1) // 2 if self.geo.synapse.weight_bits == 1 else rows
 
-    def rom_image(self) -> str:
-        """The weight RAM's contents as a $readmemh image: one hex word per row, lane 0 in the low bits."""
-        rows, wb = self._stored_rows(), self.geo.synapse.weight_bits
-        fields = (rows & ((1 << wb) - 1)).astype(object)
-        words = sum((fields[:, lane] << (lane * wb) for lane in range(1, rows.shape[1])), fields[:, 0])
-        digits = -(-rows.shape[1] * wb // 4)
-        return "".join(f"{int(w):0{digits}x}\n" for w in words)
+    def images(self) -> dict[str, str]:
+        """The weight RAM's contents as a $readmemh image, by memory name (none when the contents are
+        inside the design)."""
+        wb = self.geo.synapse.weight_bits
+        return {self.rom_name: memory_image(self._stored_rows() & ((1 << wb) - 1), wb)} if self.rom_name else {}
+
+
+def memory_image(fields: np.ndarray, bits: int) -> str:
+    """A $readmemh image of a RAM whose rows hold fields int64 [rows, k] (each in 0 .. 2**bits - 1,
+    field 0 in the low bits): one hex word per row, at least 2 rows (a RAM's least depth)."""
+    fields = np.concatenate([fields, np.zeros((max(0, 2 - len(fields)), fields.shape[1]), np.int64)]).astype(object)
+    words = sum((fields[:, k] << (k * bits) for k in range(1, fields.shape[1])), fields[:, 0])
+    digits = -(-fields.shape[1] * bits // 4)
+    return "".join(f"{int(w):0{digits}x}\n" for w in words)

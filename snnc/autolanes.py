@@ -23,6 +23,8 @@ model's error on the measured designs) fits max_luts, or the smallest within max
 """
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from snnc.compiler import ir
@@ -65,14 +67,13 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray):
     """cost(P, U, single_bank=False) -> (cycles per inference, LUTs) of one engine taking `spikes`
     [T, B, ...] (the mean over the samples), at the lanes and units its geometry makes of P and U."""
     n_spikes = float(spikes.reshape(spikes.shape[0], spikes.shape[1], -1).sum(axis=(0, 2)).mean())
-    full = LayerGeometry.of_stage(stage, stage.synapse.weight.shape[0])  # one channel group: the taps alone
-    taps = float(scatter_steps(full, spikes).mean())
+    steps = cache(lambda lanes: float(scatter_steps(LayerGeometry.of_stage(stage, lanes), spikes).mean()))
 
     def cost(lanes: int, units: int, single_bank: bool = False) -> tuple[float, float]:
         geo = LayerGeometry.of_stage(stage, lanes, units)
         update = geo.update_steps + UPDATE_OVERHEAD_CYCLES  # per timestep
         # a spike's token is taken in its predecessor's last scatter step: max(1, steps) per spike
-        scatter = max(taps * geo.go, n_spikes)
+        scatter = max(steps(geo.lanes), n_spikes)
         # two banks: the update of step t overlaps the scatter of step t+1 (the last one does not);
         # one bank: they take turns
         cycles = scatter + spikes.shape[0] * update if single_bank else max(scatter, spikes.shape[0] * update) + update

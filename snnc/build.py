@@ -40,7 +40,8 @@ class BuildConfig:
     board's UART rate; synth: run Vivado on the board build; accumulators: "double" (two banks per
     layer, the update overlaps the next timestep's scatter), "single" (one bank, half the RAM, the
     update waits) or "auto" (double unless the banks exceed geometry.SINGLE_BANK_BITS or the
-    board's block RAM)."""
+    board's block RAM); weights: dense layers' weight storage, "dense", "sparse" (only the non-zero
+    weights) or "auto" (whichever is cheaper per layer at its lanes; geometry.LayerGeometry)."""
 
     model: Path
     output: Path
@@ -57,6 +58,7 @@ class BuildConfig:
     max_latency_us: float | None = None
     spike_rate: float | None = None
     sample: Path | None = None
+    weights: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
 
 def step_compile(cfg: BuildConfig, b: Build) -> Build:
     """ONNX -> the sized fixed-point IR (snnc.compiler.passes.pipeline)."""
-    net = compile_onnx(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel))
+    net = compile_onnx(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel, cfg.weights))
     lanes = cfg.lanes
     if lanes == "auto":
         from snnc import autolanes
@@ -131,7 +133,7 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
         memories = geometry.network_memories(b.net, b.settings.lanes, single, board=True)
         need = sum(m.bram36 for m in memories)
         # auto: give up double buffering, largest accumulator banks first, until the part holds the design
-        banks = sorted((m for m in memories if m.kind == "accumulators" and m.count == 2), key=lambda m: -m.bits)
+        banks = sorted((m for m in memories if m.kind == "accumulators" and m.owner not in single), key=lambda m: -m.bits)
         for m in banks if cfg.accumulators == "auto" else ():
             if need <= have:
                 break

@@ -30,7 +30,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     cfg = BuildConfig(model, Path(args.output or f"{model.stem}_build"), args.bits, args.state_bits,
                       args.state_quant and args.state_quant.replace("-", "_"), args.per_channel, args.lanes,
                       args.board, args.baud, args.synth, args.accumulators, args.max_luts, args.max_latency_us,
-                      args.spike_rate, args.sample and Path(args.sample))
+                      args.spike_rate, args.sample and Path(args.sample), args.weights)
     result = build(cfg)
     s, rep = result.settings, result.report
     print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(s.lanes)}, "
@@ -135,6 +135,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--accumulators", choices=["auto", "double", "single"], default="auto", help="accumulator banks "
                    "per layer: double lets a timestep's update overlap the next scatter, single halves their RAM and "
                    "adds about neurons/P cycles per timestep; auto: double unless large or the board's RAM is short")
+    c.add_argument("--weights", choices=["auto", "dense", "sparse"], default="auto", help="dense layers' weights: all, "
+                   "or only the non-zero ones (a pruned layer's spike costs a cycle per row of them); auto: the cheaper")
     c.add_argument("-o", "--output", metavar="BUILD_DIR", help="output folder (default: MODEL_build)")
     c.set_defaults(func=cmd_compile)
 

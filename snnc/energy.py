@@ -2,7 +2,8 @@
 carries it as `energy` with `per_inference_j`, `breakdown` and `assumptions`).
 
 The work of one inference, per layer, is what the engine does (docs/rtl.md): each input spike reads
-one weight row and read-modify-writes one accumulator word per scatter step (taps x channel groups);
+one weight row and read-modify-writes one accumulator word per scatter step (taps x channel groups,
+or with sparse weights the input's entry rows);
 each timestep the update reads every group's accumulators and states, writes the states back,
 clears the accumulators and runs P LIF datapaths per group; each output spike passes the spike
 queue and the next FIFO.  A board build adds the host link's bytes.  Static power is charged for
@@ -61,10 +62,10 @@ def bram_blocks(width: int) -> int:
 
 def scatter_steps(geo: LayerGeometry, spikes: np.ndarray) -> np.ndarray:
     """Scatter steps (weight rows read, accumulator words updated) per sample, for input spikes
-    [T, B, ...] of the layer: each spike at (c, y, x) costs taps(y) * taps(x) * channel groups."""
+    [T, B, ...] of the layer: each spike costs its input's geo.spike_steps (taps(y) * taps(x) *
+    channel groups, or its sparse entry rows)."""
     x = spikes.reshape(spikes.shape[0], spikes.shape[1], geo.c, geo.h, geo.w)
-    taps = np.outer([len(t) for t in geo.row_taps], [len(t) for t in geo.col_taps]) * geo.go
-    return (x * taps[None, None, None]).sum(axis=(0, 2, 3, 4)).astype(np.float64)
+    return (x * geo.spike_steps[None, None]).sum(axis=(0, 2, 3, 4)).astype(np.float64)
 
 
 def activity(net: ir.Network, lanes: int, spikes: np.ndarray, trace) -> dict:
@@ -86,9 +87,8 @@ def default_activity(net: ir.Network, lanes: int, rate: float = DEFAULT_RATE,
     layers = []
     sizes = [int(np.prod(net.input_shape))] + [int(np.prod(stage.out_shape)) for stage in net.stages]
     for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes))):
-        mean_taps = np.mean([len(t) for t in geo.row_taps]) * np.mean([len(t) for t in geo.col_taps]) * geo.go
         spikes_in = rate * timesteps * sizes[i]
-        layers.append({"layer": lif.name, "input_spikes": spikes_in, "scatter_steps": spikes_in * mean_taps,
+        layers.append({"layer": lif.name, "input_spikes": spikes_in, "scatter_steps": spikes_in * geo.spike_steps.mean(),
                        "output_spikes": rate * timesteps * sizes[i + 1]})
     return {"timesteps": timesteps, "samples": 0, "layers": layers}
 
@@ -108,10 +108,13 @@ def energy(net: ir.Network, lanes: int, act: dict, source: str, cycles: float | 
     parts = {"weight_reads": 0.0, "accumulator_updates": 0.0, "state_reads_writes": 0.0, "lif_updates": 0.0,
              "spike_fifos": 0.0, "host_link": 0.0, "static": 0.0}
     for layer, lif, geo in zip(act["layers"], net.lifs, network_geometry(net, lanes)):
-        p, syn = geo.lanes, geo.synapse
-        steps = layer["scatter_steps"]
-        parts["weight_reads"] += steps * _ram_access(geo.weight_depth, p * syn.weight_bits)
-        acc = _ram_access(geo.groups, p * geo.accumulator_bits)
+        p, steps = geo.lanes, layer["scatter_steps"]
+        parts["weight_reads"] += steps * _ram_access(geo.weight_depth, geo.weight_word_bits)
+        if geo.sparse is None:
+            acc = _ram_access(geo.groups, p * geo.accumulator_bits)
+        else:  # each spike reads its row's start and end; each lane has its own accumulator RAM
+            parts["weight_reads"] += layer["input_spikes"] * 2 * _ram_access(geo.inputs + 1, geo.sparse.pointer_bits)
+            acc = p * _ram_access(geo.groups, geo.accumulator_bits)
         parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
         parts["accumulator_updates"] += t * geo.groups * 2 * acc  # the update reads and clears every group
         parts["state_reads_writes"] += t * geo.state_groups * 2 * _ram_access(geo.state_groups, p * lif.state_bits)

@@ -12,14 +12,14 @@ from snnc.compiler.geometry import (TOKEN_ACCEPT_CYCLES, UPDATE_OVERHEAD_CYCLES,
                                    network_memories)
 from snnc.compiler.report import format_report, report_dict
 
-RAM_KINDS = {"weight": "weights", "accumulator": "accumulators", "state": "states"}  # report key: Memory.kind
+RAM_KINDS = {"weight": ("weights", "row starts"), "accumulator": ("accumulators",), "state": ("states",)}  # key: Memory.kind
 
 
 def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = None, run: dict | None = None) -> dict:
     rep = report_dict(net)
     single = frozenset(settings.single_bank)
     memories = network_memories(net, settings.lanes, single, board=settings.board is not None)
-    bits = {(m.owner, m.kind): m.bits for m in memories}
+    ram_bits = lambda owner, kinds: sum(m.bits for m in memories if m.owner == owner and m.kind in kinds)
     layers = []
     for lif, geo in zip(net.lifs, network_geometry(net, settings.lanes)):
         layers.append({"layer": lif.name, "lanes": geo.lanes, "update_units": geo.units, "groups": geo.state_groups,
@@ -27,7 +27,8 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
                        "scatter_cycles_per_spike": geo.cycles_per_spike + TOKEN_ACCEPT_CYCLES,
                        "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.accumulator_bits,
                        "accumulator_banks": 1 if lif.name in single else 2, "current_bits": geo.synapse.current_bits,
-                       "ram_bits": {k: bits[lif.name, kind] for k, kind in RAM_KINDS.items()}})
+                       "weights": geo.weight_format,
+                       "ram_bits": {k: ram_bits(lif.name, kinds) for k, kinds in RAM_KINDS.items()}})
     bram36 = sum(m.bram36 for m in memories)
     rep["design"] = {"top": settings.top, "lanes": settings.lanes, "layers": layers,
                      "ram_bits": {k: sum(d["ram_bits"][k] for d in layers) for k in RAM_KINDS},
@@ -60,6 +61,7 @@ def format_build_report(rep: dict) -> str:
         lines.append(f"  {'':<18} scatter {d['lanes']} lanes: {per_spike} cycles per input spike; update "
                      f"{d['update_units']} LIF units: {update} cycles per timestep; the update bounds the layer below "
                      f"{update / per_spike:.0f} input spikes per timestep, the scatter above")
+        lines.append(f"  {'':<18} weights {d['weights']}")
         if d["accumulator_banks"] == 1:
             lines.append(f"  {'':<18} one accumulator bank: half the RAM, and each timestep's update (about "
                          f"{d['update_cycles']} cycles) no longer overlaps the next scatter")

@@ -1,0 +1,124 @@
+"""SparseScatter: the accumulate side of a dense layer whose weights are stored sparse (docs/rtl.md).
+
+The weight RAM holds only the non-zero weights, as geometry.SparseRows: input j's entry rows are
+row_start[j] .. row_start[j+1] - 1 (a second, small RAM holds the row starts, read at j and j+1
+in the cycle a spike is taken), and each row holds, for each of the P lanes, a (delta, weight)
+entry.  Lane l keeps its own channel group og (0 at a row's first entry, then og += delta) and adds
+the weight into neuron og*P + l, so each lane addresses its own accumulator RAM.  A spike costs
+max(1, its entry rows) cycles.
+
+Three stages, one entry row per cycle: issue (read the row), decode (advance each lane's og and
+read its accumulator), write (add and write back).  A lane's read of the word its write stage
+writes in the same cycle gets the written data (write forwarding); a padding entry (0, 0) or the
+next spike's first entry may do that.
+
+Ports as Scatter's, but `acc_rd_addr` and `acc_wr_addr` hold one address per lane.
+"""
+from __future__ import annotations
+
+import numpy as np
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from snnc.compiler.contracts import SpikeTokens
+from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
+
+from .scatter import accumulator_layout, memory_image
+from .spikes import flat_index, spike_stream
+
+
+def entry_layout(geo: LayerGeometry) -> data.ArrayLayout:
+    """A sparse weight RAM row: P lanes of (weight, delta), the weight in the low bits."""
+    entry = data.StructLayout({"weight": signed(geo.synapse.weight_bits), "delta": unsigned(geo.sparse.delta_bits)})
+    return data.ArrayLayout(entry, geo.lanes)
+
+
+class SparseScatter(wiring.Component):
+    def __init__(self, geo: LayerGeometry, tokens: SpikeTokens, rom_name: str | None = None):
+        """tokens: the encoding of the incoming spikes.  rom_name: name the entry RAM so (and its row
+        starts `rom_name`_starts), and leave their contents to memory images (`images`)."""
+        if geo.sparse is None or geo.h * geo.w != 1:
+            raise ValueError("SparseScatter takes a dense layer with sparse weights")
+        if int(np.prod(tokens.shape)) != geo.inputs:
+            raise ValueError(f"a stream of shape {tokens.shape} cannot feed {geo.inputs} inputs")
+        self.geo, self.tokens, self.rom_name = geo, tokens, rom_name
+        addresses = data.ArrayLayout(index_range(geo.groups), geo.lanes)
+        super().__init__({
+            "i_spikes": In(spike_stream(tokens.address_bits)),
+            "acc_rd_addr": Out(addresses), "acc_rd_data": In(accumulator_layout(geo)),
+            "acc_wr_addr": Out(addresses), "acc_wr_data": Out(accumulator_layout(geo)), "acc_wr_en": Out(1),
+            "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        g, sp = self.geo, self.geo.sparse
+        entries_init = [] if self.rom_name else [[{"weight": int(w), "delta": int(d)} for w, d in zip(wr, dr)]
+                                                 for wr, dr in zip(sp.weight, sp.delta)]
+        in_bram = bram36_tiles(g.weight_word_bits, g.weight_depth) > 0
+        style = {"ram_style": "block", "rom_style": "block"} if in_bram else None
+        m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
+            shape=entry_layout(g), depth=max(sp.rows, 2), init=entries_init, attrs=style)
+        starts_name = f"{self.rom_name}_starts" if self.rom_name else "row_starts"
+        m.submodules[starts_name] = smem = memory.Memory(
+            shape=unsigned(sp.pointer_bits), depth=len(sp.row_start), init=[] if self.rom_name else list(map(int, sp.row_start)))
+        w_rd, start_rd, end_rd = wmem.read_port(), smem.read_port(), smem.read_port()
+
+        # issue: one entry row per cycle from the row's start (read the cycle the spike was taken) to its end
+        ev_valid, starting = Signal(), Signal()
+        ptr, end_r = Signal(sp.pointer_bits), Signal(sp.pointer_bits)
+        cur, end = Mux(starting, start_rd.data, ptr), Mux(starting, end_rd.data, end_r)
+        has_work = Signal()
+        m.d.comb += [has_work.eq(ev_valid & (cur != end)), w_rd.addr.eq(cur)]
+        m.d.sync += [ptr.eq(cur + 1), end_r.eq(end), starting.eq(0)]
+        event_done = ~ev_valid | ~has_work | (cur + 1 == end)
+
+        # decode: each lane's channel group, and its accumulator read
+        dec_valid, dec_first = Signal(), Signal()
+        m.d.sync += [dec_valid.eq(has_work), dec_first.eq(starting)]
+        wr_valid = Signal()
+        wr_weight = Signal(data.ArrayLayout(signed(g.synapse.weight_bits), g.lanes))
+        m.d.sync += wr_valid.eq(dec_valid)
+        new_acc = Signal(accumulator_layout(g))
+        for lane in range(g.lanes):
+            og = Signal(index_range(g.groups), name=f"og{lane}")
+            at = Signal(index_range(g.groups), name=f"at{lane}")
+            m.d.comb += [at.eq(Mux(dec_first, 0, og) + w_rd.data[lane].delta), self.acc_rd_addr[lane].eq(at)]
+            with m.If(dec_valid):
+                m.d.sync += og.eq(at)
+            m.d.sync += [self.acc_wr_addr[lane].eq(at), wr_weight[lane].eq(w_rd.data[lane].weight)]
+            # write: add into the word read, or into the one written as it was read
+            fwd = Signal(name=f"fwd{lane}")
+            fwd_data = Signal(signed(g.accumulator_bits), name=f"fwd_data{lane}")
+            m.d.sync += [fwd.eq(dec_valid & wr_valid & (self.acc_wr_addr[lane] == at)), fwd_data.eq(new_acc[lane])]
+            m.d.comb += new_acc[lane].eq(Mux(fwd, fwd_data, self.acc_rd_data[lane]) + wr_weight[lane])
+        m.d.comb += [self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(wr_valid)]
+
+        # input: spikes start events; an end-of-timestep token waits for the engine's swap
+        eot_taken = Signal()
+        m.d.comb += self.i_spikes.ready.eq(event_done & ~eot_taken & ~self.hold)
+        j = flat_index(self.tokens, self.i_spikes.payload.addr)
+        m.d.comb += [start_rd.addr.eq(j), end_rd.addr.eq(j + 1)]
+        with m.If(self.i_spikes.valid & self.i_spikes.ready):
+            with m.If(self.i_spikes.payload.eot):
+                m.d.sync += [eot_taken.eq(1), ev_valid.eq(0)]
+            with m.Else():
+                m.d.sync += [ev_valid.eq(1), starting.eq(1)]
+        with m.Elif(event_done):
+            m.d.sync += ev_valid.eq(0)
+        with m.If(self.swap):
+            m.d.sync += eot_taken.eq(0)
+        m.d.comb += [self.timestep_done.eq(eot_taken & ~dec_valid & ~wr_valid), self.busy.eq(ev_valid)]
+        return m
+
+    def images(self) -> dict[str, str]:
+        """The entry and row-start RAMs' contents as $readmemh images, by memory name (none when the
+        contents are inside the design)."""
+        if not self.rom_name:
+            return {}
+        g, sp = self.geo, self.geo.sparse
+        wb = g.synapse.weight_bits
+        fields = (sp.weight & ((1 << wb) - 1)) | (sp.delta << wb)
+        return {self.rom_name: memory_image(fields, wb + sp.delta_bits),
+                f"{self.rom_name}_starts": memory_image(sp.row_start[:, None], sp.pointer_bits)}

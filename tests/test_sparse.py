@@ -1,0 +1,128 @@
+"""Sparse weights (geometry.SparseRows, rtl_gen/sparse_scatter.py): the format holds exactly the
+weights, the compiler picks it where it is cheaper, and pruned networks on the sparse engine equal
+the golden model spike for spike and state for state in Verilator."""
+from dataclasses import replace
+
+import numpy as np
+import onnx
+import pytest
+
+from netgen import random_model, random_spikes
+from rtl_cases import case_specs
+from test_rtl_cosim import check_cycles, expected_final_states
+from snnc.compiler import compile_onnx, ir
+from snnc.compiler.errors import SnncError
+from snnc.compiler.geometry import LayerGeometry, network_geometry, network_memories, sparse_rows
+from snnc.compiler.passes import Options
+from snnc.sim import golden, rtl
+
+
+def decode(rows, n_out: int, n_in: int, lanes: int) -> np.ndarray:
+    """Walk the entries as the sparse scatter does: the dense matrix they add up to."""
+    w = np.zeros((-(-n_out // lanes) * lanes, n_in), np.int64)
+    for j in range(n_in):
+        og = np.zeros(lanes, np.int64)
+        for r in range(rows.row_start[j], rows.row_start[j + 1]):
+            first = r == rows.row_start[j]
+            og = (0 if first else og) + rows.delta[r]
+            w[og * lanes + np.arange(lanes), j] += rows.weight[r]
+    return w[:n_out]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_sparse_rows_hold_exactly_the_weights(seed):
+    rng = np.random.default_rng(seed)
+    n_out, n_in, lanes = int(rng.integers(1, 70)), int(rng.integers(1, 12)), int(rng.integers(1, 7))
+    density = [0.0, 0.05, 0.3, 1.0][seed % 4]
+    w = rng.integers(-7, 8, (n_out, n_in)) * (rng.random((n_out, n_in)) < density)
+    w[:, rng.integers(0, n_in)] = 0  # an input with no synapse at all
+    for delta_bits in (None, 1, 2, 3):
+        rows = sparse_rows(w, lanes, 4, delta_bits)
+        np.testing.assert_array_equal(decode(rows, n_out, n_in, lanes), w, err_msg=f"delta bits {delta_bits}")
+        assert rows.delta.min(initial=0) >= 0 and rows.delta.max(initial=0) < 1 << rows.delta_bits
+        # an input's rows are its longest lane list: no row is all padding
+        assert all(np.any((rows.delta[a:b] != 0) | (rows.weight[a:b] != 0), axis=1).all()
+                   for a, b in zip(rows.row_start[:-1], rows.row_start[1:]) if b > a)
+    # the chosen delta width stores no more than any other
+    best = sparse_rows(w, lanes, 4)
+    assert all(best.bits(4) <= sparse_rows(w, lanes, 4, d).bits(4) for d in range(1, 8))
+
+
+def mlp(weight: np.ndarray, fmt: str = "auto", bits: int = 4) -> ir.Network:
+    n_out, n_in = weight.shape
+    syn = ir.Dense("fc", weight.astype(np.int64), np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), bits,
+                   accumulator_bits=12, current_bits=12, weight_format=fmt)
+    lif = ir.LIF("lif", (n_out,), 8, 1, 1, "subtract", "none", -64, 63, membrane_bits=8, state_bits=7)
+    return ir.validate(ir.Network("mlp", (n_in,), (syn, lif)))
+
+
+def test_pruned_784_128_goes_sparse_and_costs_less():
+    """80% unstructured pruning of 4-bit 784-128: at 1 lane the compiler stores sparse weights in
+    under 45% of the dense bits, and a spike costs under 25% of the dense cycles on average."""
+    rng = np.random.default_rng(0)
+    w = rng.integers(-7, 8, (128, 784)) * (rng.random((128, 784)) < 0.2)
+    geo = LayerGeometry(mlp(w).layers[0], 1)
+    assert geo.sparse is not None
+    dense_bits = 128 * 784 * 4
+    assert geo.sparse.bits(4) < 0.45 * dense_bits
+    assert geo.spike_steps.mean() < 0.25 * 128 and geo.cycles_per_spike == geo.sparse.row_lengths.max()
+    assert geo.weight_format.startswith("sparse: ")
+    kinds = {m.kind: m for m in network_memories(mlp(w), 1)}
+    assert kinds["weights"].bits + kinds["row starts"].bits == geo.sparse.bits(4)
+    assert kinds["accumulators"].count == 2  # one RAM per lane and bank
+
+
+def test_auto_keeps_dense_weights_dense():
+    rng = np.random.default_rng(1)
+    full = rng.integers(1, 8, (64, 100)) * rng.choice([-1, 1], (64, 100))
+    assert LayerGeometry(mlp(full).layers[0], 1).sparse is None  # no zeros: sparse costs more
+    assert LayerGeometry(mlp(full, "sparse").layers[0], 1).sparse is not None  # unless asked for
+    pruned = full * (rng.random(full.shape) < 0.2)
+    assert LayerGeometry(mlp(pruned, "dense").layers[0], 1).sparse is None
+    # many lanes pad every row to its longest lane list: 80% pruning no longer pays at 32 lanes
+    assert LayerGeometry(mlp(pruned).layers[0], 32).sparse is None
+    assert LayerGeometry(mlp(np.sign(full), bits=1).layers[0], 1).sparse is None  # binary: no zeros
+
+
+def test_weights_option_and_its_notes(tmp_path):
+    specs, _ = case_specs(3)  # a convolution first, then dense layers
+    model = random_model(np.random.default_rng(3), 8, specs)
+    onnx.save(model, tmp_path / "m.onnx")
+    net = compile_onnx(tmp_path / "m.onnx", Options(weights="sparse"))
+    assert all(layer.weight_format == "sparse" for layer in net.layers if isinstance(layer, ir.Dense))
+    assert any("convolution weights are stored dense" in n for n in net.notes)
+    with pytest.raises(SnncError, match="--weights must be one of auto, dense, sparse"):
+        compile_onnx(tmp_path / "m.onnx", Options(weights="csr"))
+
+
+def pruned_case(i: int, tmp_path, keep: float):
+    """An active random network of case i with its dense layers pruned to `keep` of their weights
+    and stored sparse."""
+    specs, lanes = case_specs(i)
+    for attempt in range(80):
+        rng = np.random.default_rng(50_000 + i * 7919 + attempt)
+        model = random_model(rng, int(rng.integers(4, 20)), specs)
+        onnx.save(model, tmp_path / f"case{i}.onnx")
+        net = compile_onnx(tmp_path / f"case{i}.onnx", Options(weights="sparse"))
+        layers = tuple(replace(layer, weight=layer.weight * (rng.random(layer.weight.shape) < keep))
+                       if isinstance(layer, ir.Dense) and layer.weight_bits > 1 else layer for layer in net.layers)
+        net = ir.validate(replace(net, layers=layers))
+        x = random_spikes(rng, model, 8, 2)
+        out, trace = golden.run(net, x, trace=True)
+        if all(trace.outputs[lif.name].any() for lif in net.lifs):
+            return net, x, lanes, out, trace
+    raise AssertionError(f"no active pruned network for case {i}")
+
+
+@pytest.mark.parametrize("i, keep, single_bank", [(1, 0.3, False), (2, 0.5, False), (5, 0.2, False),
+                                                  (6, 0.3, True), (9, 0.4, False), (11, 0.3, False),
+                                                  (13, 0.5, True), (14, 0.2, False)])
+def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank, tmp_path):
+    net, x, lanes, out, trace = pruned_case(i, tmp_path, keep)
+    assert any(g.sparse is not None for g in network_geometry(net, lanes))
+    banks = frozenset(lif.name for lif in net.lifs) if single_bank else frozenset()
+    result = rtl.run(net, x, lanes=lanes, simulator="verilator", work_dir=tmp_path / "rtl", single_bank=banks)
+    np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
+    for name, states in expected_final_states(net, trace).items():
+        np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
+    check_cycles(net, x, lanes, trace, result)
