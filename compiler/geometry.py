@@ -19,7 +19,7 @@ spike costs one cycle per entry row instead of one per channel group.
 """
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from dataclasses import dataclass
 
@@ -159,6 +159,21 @@ def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: in
     return SparseRows(delta_bits, delta, weight_out, row_start)
 
 
+@lru_cache(maxsize=256)  # by the synapse object: the compiler, the RTL and the cost model ask again and again
+def sparse_choice(synapse, lanes: int) -> SparseRows | None:
+    """A dense layer's weights on `lanes` lanes as SparseRows, or None (dense): SparseRows when the
+    synapse asks for them (weight_format "sparse"), or when they are cheaper ("auto"): fewer weight
+    RAM bits and no more scatter cycles over all inputs.  Convolutions and binary weights (no
+    zeros) stay dense."""
+    fmt = getattr(synapse, "weight_format", "dense")
+    if fmt == "dense" or synapse.weight.ndim != 2 or synapse.weight_bits == 1:
+        return None
+    rows = sparse_rows(synapse.weight, lanes, synapse.weight_bits)
+    dense_rows = synapse.weight.shape[1] * -(-synapse.weight.shape[0] // lanes)
+    cheaper = rows.bits(synapse.weight_bits) < lanes * synapse.weight_bits * dense_rows and rows.rows <= dense_rows
+    return rows if fmt == "sparse" or cheaper else None
+
+
 class LayerGeometry:
     """The integer layout of one synapse (ir.Dense or ir.Conv2d) on an engine of `lanes` lanes.
 
@@ -199,18 +214,10 @@ class LayerGeometry:
         self.inputs = self.c * self.h * self.w
         self.dense_depth = self.c * self.kh * self.kw * self.go  # rows of dense weights (weight_rows)
 
-    @cached_property
+    @property
     def sparse(self) -> "SparseRows | None":
-        """The weights as SparseRows, or None (dense): SparseRows when the synapse asks for them
-        (weight_format "sparse"), or when they are cheaper ("auto"): fewer weight RAM bits and no
-        more scatter cycles over all inputs.  Convolutions and binary weights (no zeros) stay dense."""
-        syn = self.synapse
-        fmt = getattr(syn, "weight_format", "dense")
-        if fmt == "dense" or syn.weight.ndim != 2 or syn.weight_bits == 1:
-            return None
-        rows = sparse_rows(syn.weight, self.lanes, syn.weight_bits)
-        cheaper = rows.bits(syn.weight_bits) < self.lanes * syn.weight_bits * self.dense_depth and rows.rows <= self.dense_depth
-        return rows if fmt == "sparse" or cheaper else None
+        """The weights as SparseRows, or None (dense): see sparse_choice."""
+        return sparse_choice(self.synapse, self.lanes)
 
     @property
     def weight_depth(self) -> int:

@@ -13,7 +13,8 @@ LUTs (LUT + LUTRAM, Yosys synth_xilinx): a network part, a part per layer, and p
 and accumulator bit and per LIF unit and membrane bit.  The coefficients are fitted (least relative squares) to Yosys
 on 784-128-10 (W4, S4 threshold-centered) at 1, 4, 4:1, 16:1,10:1, 32:1,10:1 and 128:2,10:1, and
 784-128-64-10 at 1 and 4:1, each within 7%; with one accumulator bank per layer, 784-128-10 at 1,
-16:1,10:1, 5:1,1:1 and 64:4,4:1, within 8% (docs/rtl.md);
+16:1,10:1, 5:1,1:1 and 64:4,4:1, within 8% (docs/rtl.md).  Sparse weights add a part per layer and
+per lane, fitted to 80%-pruned 784-128-10 at 1, 2, 4:1, 8:1 and 16:1 (over-estimating below 8 lanes);
 `snnc report` synthesizes the chosen design for the real count.
 
 The search is exact under the model: every layer's options (P the fewest lanes for each number of
@@ -39,6 +40,8 @@ LUT_LANE_BIT = 5.3       # per scatter lane and accumulator bit: adder, two bank
 LUT_LANE_BIT_SINGLE = 3.6  # the same with one accumulator bank (no bank multiplexers)
 LUT_LAYER_SINGLE = 91      # a one-bank layer's fixed part
 LUT_UNIT_BIT = 7.3       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
+LUT_SPARSE_LAYER = 40    # sparse weights: row-start reads, entry pointer and row end
+LUT_SPARSE_LANE = 22     # per sparse lane: its channel-group adder, write forwarding, its accumulator RAM's addressing
 AUTO_SAMPLES = 16        # Bernoulli samples when only a rate is given
 LUT_MARGIN = 1.1         # a LUT budget holds the estimate plus the model's error on the measured designs
 
@@ -46,7 +49,8 @@ LUT_MARGIN = 1.1         # a LUT budget holds the estimate plus the model's erro
 def layer_luts(geo: LayerGeometry, lif: ir.LIF, single_bank: bool = False) -> float:
     """Estimated LUT + LUTRAM of one engine at its geometry's lanes and units (and banks)."""
     fixed, lane = (LUT_LAYER_SINGLE, LUT_LANE_BIT_SINGLE) if single_bank else (LUT_LAYER, LUT_LANE_BIT)
-    return fixed + lane * geo.lanes * geo.accumulator_bits + LUT_UNIT_BIT * geo.units * lif.membrane_bits
+    sparse = LUT_SPARSE_LAYER + LUT_SPARSE_LANE * geo.lanes if geo.sparse is not None else 0
+    return fixed + sparse + lane * geo.lanes * geo.accumulator_bits + LUT_UNIT_BIT * geo.units * lif.membrane_bits
 
 
 def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
@@ -138,6 +142,7 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
     why = [f"--lanes auto for {target}: chose {lanes_text(lanes)}, about {cycles:.0f} cycles "
            f"({cycles / clock_hz * 1e6:.1f} us at {clock_hz / 1e6:g} MHz) and {luts:.0f} LUTs by the cost model "
            f"(snnc report gives Yosys' count; {len(designs)} designs on the cycles-LUT front)"]
-    why += [f"{stage.lif.name}: {p}:{u}, {'one accumulator bank' if one else 'two accumulator banks'}, about "
+    why += [f"{stage.lif.name}: {p}:{u}, {'one accumulator bank' if one else 'two accumulator banks'}, "
+            f"{'sparse' if LayerGeometry.of_stage(stage, p).sparse is not None else 'dense'} weights, about "
             f"{c:.0f} cycles and {lut:.0f} LUTs" for stage, ((p, u, one), c, lut) in zip(net.stages, picks)]
     return lanes, single, why

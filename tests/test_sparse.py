@@ -126,3 +126,32 @@ def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank,
     for name, states in expected_final_states(net, trace).items():
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
     check_cycles(net, x, lanes, trace, result)
+
+
+def test_cli_builds_a_sparse_design_that_runs(tmp_path, capsys):
+    """snnc compile --weights sparse: the report says which layers and why, the build folder holds
+    the row-start images, and simulate --engine rtl equals golden."""
+    import json
+
+    from netgen import float_mlp_model
+    from snnc.cli import main
+
+    model = float_mlp_model(tmp_path / "m.onnx", np.random.default_rng(0))
+    build = tmp_path / "b"
+    assert main(["compile", str(model), "--bits", "4", "--weights", "sparse", "--lanes", "2", "-o", str(build)]) == 0
+    assert (build / "layer0_weights_starts.mem").is_file()
+    capsys.readouterr()
+    assert main(["report", str(build), "--no-synth"]) == 0
+    assert "weights sparse: " in capsys.readouterr().out
+    assert main(["report", str(build), "--no-synth", "--json"]) == 0
+    layers = json.loads(capsys.readouterr().out)["design"]["layers"]
+    assert all(d["weights"].startswith("sparse") for d in layers)
+    x = (np.random.default_rng(1).random((10, 3, 24)) < 0.4).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    for engine in ("golden", "rtl"):
+        assert main(["simulate", str(build), "--input", str(tmp_path / "x.npy"), "--output",
+                     str(tmp_path / f"{engine}.npy"), "--engine", engine]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "rtl.npy"), np.load(tmp_path / "golden.npy"))
+    with pytest.raises(SystemExit) as usage:  # argparse's choices: a usage error
+        main(["compile", str(model), "--weights", "csr", "-o", str(tmp_path / "c")])
+    assert usage.value.code == 2
