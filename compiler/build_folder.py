@@ -206,19 +206,21 @@ def _locked(folder: Path):
 
 
 def load_activity(build: Path) -> dict | None:
-    """activity.json (snnc.energy's counts of the last simulation), checked; None if there was none."""
+    """activity.json (snnc.energy's counts of the last simulation: `activity` from the engine that ran,
+    and for an RTL run `golden_activity`, the golden model's on the same input), checked; None if
+    there was none."""
     path = Path(build) / ACTIVITY
     doc = load_json(path)
     if doc is None:
         return None
     number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e18
-    act = doc.get("activity")
-    ok = doc.get("engine") in ("golden", "rtl") and (doc.get("cycles_per_inference") is None
-                                                     or number(doc["cycles_per_inference"])) \
-        and isinstance(act, dict) and number(act.get("timesteps")) and isinstance(act.get("layers"), list) \
+    counts = lambda act: isinstance(act, dict) and number(act.get("timesteps")) and number(act.get("cycles")) \
+        and isinstance(act.get("layers"), list) \
         and all(isinstance(layer, dict) and isinstance(layer.get("layer"), str)
-                and all(number(layer.get(k)) for k in ("input_spikes", "scatter_steps", "output_spikes"))
+                and all(number(layer.get(k)) for k in ("input_spikes", "scatter_steps", "update_steps", "output_spikes"))
                 for layer in act["layers"])
+    ok = doc.get("engine") in ("golden", "rtl") and counts(doc.get("activity")) \
+        and (doc["engine"] == "golden" or counts(doc.get("golden_activity")))
     if not ok:
         raise SnncError(f"{path}: damaged or out of range; delete the file to start over")
     return doc

@@ -308,6 +308,18 @@ class LayerGeometry:
 EDGE_FIFO_DEPTH = 512  # spike tokens the network's input and output FIFOs hold
 STEP_BITS = 16         # a run's timestep count (and so every output spike count) fits 16 bits
 CYCLE_BITS = 32        # cycle counters saturate at 2**32 - 1 (43 s at 100 MHz) rather than wrap
+# What each engine counts during a run (NetworkTop), as the energy model counts it from the golden
+# model (snnc.energy): busy, cycles scattering or updating; scatter_steps, weight rows read (each an
+# accumulator read-modify-write); update_steps, steps of the update walk (an accumulator word read
+# and cleared, a state word read and written, U LIF units); input_spikes and output_spikes, spike
+# tokens taken and emitted (not the end-of-timestep ones).  busy is always there; the others are
+# the activity counters (a board build drops them: nothing reads them there).
+ENGINE_COUNTERS = ("busy", "scatter_steps", "update_steps", "input_spikes", "output_spikes")
+
+
+def engine_counters(activity: bool = True) -> tuple[str, ...]:
+    """The counters of each engine: all of ENGINE_COUNTERS, or busy alone without activity counters."""
+    return ENGINE_COUNTERS if activity else ENGINE_COUNTERS[:1]
 
 
 LaneSpec = int | tuple[int, int]  # P scatter lanes (with P update units), or (P, U)

@@ -42,10 +42,11 @@ def _emit(top, name: str, network: NetworkTop) -> tuple[str, dict[str, str]]:
     return text, {f"{name}.mem": image for name, image in images.items()}
 
 
-def network_verilog(net: ir.Network, lanes: int = 1, single_bank: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
+def network_verilog(net: ir.Network, lanes: int = 1, single_bank: frozenset[str] = frozenset(),
+                    activity_counters: bool = True) -> tuple[str, dict[str, str]]:
     """The network as Verilog, and the memory images its $readmemh lines name.  single_bank: the
-    LIF names whose layers keep one accumulator bank."""
-    top = NetworkTop(net, lanes, weight_images=True, single_bank=single_bank)
+    LIF names whose layers keep one accumulator bank; activity_counters: see NetworkTop."""
+    top = NetworkTop(net, lanes, weight_images=True, single_bank=single_bank, activity_counters=activity_counters)
     return _emit(top, NETWORK_TOP, top)
 
 

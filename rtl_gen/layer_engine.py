@@ -11,17 +11,17 @@ so the update of timestep t overlaps the scatter of t+1.  After a reset both ban
 widths) is snnc.compiler.geometry's LayerGeometry.
 
 Ports: i_spikes/o_spikes spike streams; dbg_addr -> dbg_state reads a group's stored states;
-scatter_busy/update_busy tell the cycle counters what the engine is doing.
+`events` tells the counters what the engine does this cycle (geometry.ENGINE_COUNTERS).
 """
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed
-from amaranth.lib import memory, wiring
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
 from snnc.compiler.contracts import SpikeTokens
-from snnc.compiler.geometry import LayerGeometry, index_range
+from snnc.compiler.geometry import ENGINE_COUNTERS, LayerGeometry, index_range
 
 from .neuron_update import NeuronUpdate, state_layout
 from .scatter import Scatter, accumulator_layout
@@ -46,8 +46,7 @@ class LayerEngine(wiring.Component):
             "o_spikes": Out(spike_stream(out_tokens.address_bits)),
             "dbg_addr": In(index_range(g.state_groups)),
             "dbg_state": Out(state_layout(g, stage.lif)),
-            "scatter_busy": Out(1),
-            "update_busy": Out(1),
+            "events": Out(data.StructLayout({kind: 1 for kind in ENGINE_COUNTERS})),
         })
 
     def elaborate(self, platform):
@@ -58,7 +57,12 @@ class LayerEngine(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i_spikes), scatter.i_spikes)
         wiring.connect(m, wiring.flipped(self.o_spikes), update.o_spikes)
         m.d.comb += [update.dbg_addr.eq(self.dbg_addr), self.dbg_state.eq(update.dbg_state),
-                     self.scatter_busy.eq(scatter.busy), self.update_busy.eq(update.busy)]
+                     self.events.busy.eq(scatter.busy | update.busy), self.events.scatter_steps.eq(scatter.step),
+                     self.events.update_steps.eq(update.step),
+                     self.events.input_spikes.eq(scatter.i_spikes.valid & scatter.i_spikes.ready &
+                                                 ~scatter.i_spikes.payload.eot),
+                     self.events.output_spikes.eq(update.o_spikes.valid & update.o_spikes.ready &
+                                                  ~update.o_spikes.payload.eot)]
 
         # clear both banks after a reset, one group per cycle, before any spike is taken
         clearing = Signal(init=1)

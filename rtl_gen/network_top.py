@@ -6,8 +6,10 @@ input's spike tokens (each timestep's packed addresses, then an end-of-timestep 
 SpikeTokens of `geometry.stream_tokens`) into `i_spikes`.  `done` rises when the output layer has
 closed T timesteps.  The output layer's tokens come out of `o_spikes` (the consumer must take
 them).  `count_addr` -> `count_data` reads the spike count of one output neuron (C-order index);
-`cycles` counts from start to done; `busy_sel` -> `busy_cycles` counts the cycles a layer's engine
-was scattering or updating.  `dbg_layer`, `dbg_addr` -> `dbg_state` read stored state codes.
+`cycles` counts from start to done; `counter_sel` -> `counter_data` reads engine i's counter k
+(geometry.engine_counters: busy cycles, and with activity counters its scatter and update steps
+and spikes in and out) at counter_sel = i * len(counters) + k.  `dbg_layer`, `dbg_addr` ->
+`dbg_state` read stored state codes.
 """
 from __future__ import annotations
 
@@ -16,23 +18,24 @@ from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import (CYCLE_BITS, EDGE_FIFO_DEPTH, STEP_BITS, index_range, layer_lanes,
-                                   network_geometry, stream_tokens)
+from snnc.compiler.geometry import (CYCLE_BITS, EDGE_FIFO_DEPTH, STEP_BITS, engine_counters, index_range,
+                                   layer_lanes, network_geometry, stream_tokens)
 
 from .layer_engine import LayerEngine
 from .spikes import flat_index, spike_stream, spike_token
 
 
 
-def network_ports(net: ir.Network, lanes: int) -> dict:
+def network_ports(net: ir.Network, lanes: int, activity_counters: bool = True) -> dict:
     """The signature members of a network's NetworkTop (and of its NetworkInstance)."""
     tokens, geos = stream_tokens(net), network_geometry(net, lanes)
+    n_counters = len(geos) * len(engine_counters(activity_counters))
     return {
         "start": In(1), "n_steps": In(STEP_BITS), "done": Out(1),
         "i_spikes": In(spike_stream(tokens[0].address_bits)), "o_spikes": Out(spike_stream(tokens[-1].address_bits)),
         "count_addr": In(index_range(net.lifs[-1].size)), "count_data": Out(STEP_BITS),  # a count is at most T
         "cycles": Out(CYCLE_BITS),
-        "busy_sel": In(index_range(len(geos))), "busy_cycles": Out(CYCLE_BITS),
+        "counter_sel": In(index_range(n_counters)), "counter_data": Out(CYCLE_BITS),
         "dbg_layer": In(index_range(len(geos))), "dbg_addr": In(index_range(max(g.state_groups for g in geos))),
         "dbg_state": Out(max(g.lanes * lif.state_bits for g, lif in zip(geos, net.lifs))),
     }
@@ -40,16 +43,18 @@ def network_ports(net: ir.Network, lanes: int) -> dict:
 
 class NetworkTop(wiring.Component):
     def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH,
-                 weight_images: bool = False, single_bank: frozenset[str] = frozenset()):
+                 weight_images: bool = False, single_bank: frozenset[str] = frozenset(), activity_counters: bool = True):
         """weight_images: each layer's weights leave the design for a $readmemh image, which the
         Verilog emitter takes from `engines[i].scatter` (Amaranth's simulator wants them inside).
-        single_bank: the LIF names whose layers keep one accumulator bank (geometry.network_memories)."""
+        single_bank: the LIF names whose layers keep one accumulator bank (geometry.network_memories).
+        activity_counters: count each engine's work (geometry.ENGINE_COUNTERS), not only its busy cycles."""
+        self.counters = engine_counters(activity_counters)
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
         self.lanes, self.weight_images, self.single_bank = lanes, weight_images, single_bank
         self.tokens = stream_tokens(net)
         self.engines: list[LayerEngine] = []  # made by elaborate
         self.n_out = int(net.lifs[-1].size)
-        super().__init__(network_ports(net, lanes))
+        super().__init__(network_ports(net, lanes, activity_counters))
 
     def elaborate(self, platform):
         m = Module()
@@ -87,7 +92,8 @@ class NetworkTop(wiring.Component):
         steps_done = Signal(STEP_BITS)
         n_steps = Signal(STEP_BITS)
         running = Signal()
-        busy = [Signal(CYCLE_BITS, name=f"busy{i}") for i in range(len(self.engines))]
+        counters = [(engine.events[kind], Signal(CYCLE_BITS, name=f"{kind}{i}"))
+                    for i, engine in enumerate(self.engines) for kind in self.counters]
         neuron = flat_index(self.tokens[-1], token.addr)  # counts are in C order
         m.d.comb += [count_rd.addr.eq(neuron), count_host.addr.eq(self.count_addr),
                      count_wr.addr.eq(Mux(clearing, clear_addr, neuron)),
@@ -100,20 +106,19 @@ class NetworkTop(wiring.Component):
         with m.If(self.start):
             m.d.sync += [n_steps.eq(self.n_steps), steps_done.eq(0), self.cycles.eq(0), running.eq(1),
                          clearing.eq(1), clear_addr.eq(0)]
-            m.d.sync += [b.eq(0) for b in busy]
+            m.d.sync += [counter.eq(0) for _, counter in counters]
         with m.Else():
             with m.If(taken & token.eot):
                 m.d.sync += steps_done.eq(steps_done + 1)
             with m.If(running & ~self.done):
                 with m.If(~self.cycles.all()):  # saturate, never wrap
                     m.d.sync += self.cycles.eq(self.cycles + 1)
-                for engine, b in zip(self.engines, busy):
-                    with m.If(engine.scatter_busy | engine.update_busy):
-                        with m.If(~b.all()):
-                            m.d.sync += b.eq(b + 1)
+                for event, counter in counters:
+                    with m.If(event & ~counter.all()):  # saturate, never wrap
+                        m.d.sync += counter.eq(counter + 1)
         m.d.comb += [self.done.eq(running & (steps_done == n_steps)),
                      self.count_data.eq(count_host.data),
-                     self.busy_cycles.eq(Array(busy)[self.busy_sel])]
+                     self.counter_data.eq(Array(counter for _, counter in counters)[self.counter_sel])]
         for engine in self.engines:
             m.d.comb += engine.dbg_addr.eq(self.dbg_addr)
         m.d.comb += self.dbg_state.eq(Array(e.dbg_state.as_value() for e in self.engines)[self.dbg_layer])

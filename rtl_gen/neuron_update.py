@@ -13,7 +13,7 @@ a pool's remainder) updates every neuron but queues only the masks inside the em
 Ports: `start` in; `idle` out (no update running and no spike left to emit: the engine may start
 the next one); `acc_rd_addr` -> `acc_rd_data` (one cycle later), `acc_clr_addr`/`acc_clr_en`: the
 drained bank; `o_spikes` spike stream; `dbg_addr` -> `dbg_state` reads a group's stored states;
-`busy` (an update is running).
+`busy` (an update is running), `step` (a step of the walk is issued this cycle).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class NeuronUpdate(wiring.Component):
         """tokens: the encoding of the outgoing spikes (the LIF's shape, or its pool's or crop's)."""
         self.geo, self.lif, self.tokens = geo, lif, tokens
         super().__init__({
-            "start": In(1), "idle": Out(1), "busy": Out(1),
+            "start": In(1), "idle": Out(1), "busy": Out(1), "step": Out(1),
             "acc_rd_addr": Out(index_range(geo.groups)), "acc_rd_data": In(accumulator_layout(geo)),
             "acc_clr_addr": Out(index_range(geo.groups)), "acc_clr_en": Out(1),
             "o_spikes": Out(spike_stream(tokens.address_bits)),
@@ -162,7 +162,7 @@ class NeuronUpdate(wiring.Component):
                      ser.i_masks.payload.eot.eq(drained)]
         with m.If(drained):
             m.d.sync += [running.eq(0), first.eq(0)]
-        m.d.comb += [self.idle.eq(~running & ser.empty), self.busy.eq(running)]
+        m.d.comb += [self.idle.eq(~running & ser.empty), self.busy.eq(running), self.step.eq(issuing)]
         return m
 
     def _base_address(self, og, oy, ox):

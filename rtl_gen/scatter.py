@@ -13,7 +13,8 @@ clears the banks after a reset).
 
 Ports: `i_spikes` spike stream; `acc_rd_addr` -> `acc_rd_data` (one cycle later) and
 `acc_wr_addr`/`acc_wr_data`/`acc_wr_en`: the accumulator bank (P signed accumulator_bits lanes);
-`hold`, `swap` in; `timestep_done`, `busy` (a spike is being scattered) out.
+`hold`, `swap` in; `timestep_done`, `busy` (a spike is being scattered), `step` (a weight row is
+read this cycle) out.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class Scatter(wiring.Component):
             "i_spikes": In(spike_stream(tokens.address_bits)),
             "acc_rd_addr": Out(index_range(g.groups)), "acc_rd_data": In(accumulator_layout(g)),
             "acc_wr_addr": Out(index_range(g.groups)), "acc_wr_data": Out(accumulator_layout(g)), "acc_wr_en": Out(1),
-            "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1),
+            "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
     def elaborate(self, platform):
@@ -139,7 +140,8 @@ class Scatter(wiring.Component):
             m.d.sync += ev_valid.eq(0)
         with m.If(self.swap):
             m.d.sync += eot_taken.eq(0)
-        m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid)]
+        m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid),
+                     self.step.eq(has_work)]
         return m
 
     def _stored_rows(self) -> np.ndarray:

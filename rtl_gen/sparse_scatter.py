@@ -48,7 +48,7 @@ class SparseScatter(wiring.Component):
             "i_spikes": In(spike_stream(tokens.address_bits)),
             "acc_rd_addr": Out(addresses), "acc_rd_data": In(accumulator_layout(geo)),
             "acc_wr_addr": Out(addresses), "acc_wr_data": Out(accumulator_layout(geo)), "acc_wr_en": Out(1),
-            "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1),
+            "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
     def elaborate(self, platform):
@@ -109,7 +109,8 @@ class SparseScatter(wiring.Component):
             m.d.sync += ev_valid.eq(0)
         with m.If(self.swap):
             m.d.sync += eot_taken.eq(0)
-        m.d.comb += [self.timestep_done.eq(eot_taken & ~dec_valid & ~wr_valid), self.busy.eq(ev_valid)]
+        m.d.comb += [self.timestep_done.eq(eot_taken & ~dec_valid & ~wr_valid), self.busy.eq(ev_valid),
+                     self.step.eq(has_work)]
         return m
 
     def images(self) -> dict[str, str]:

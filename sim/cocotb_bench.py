@@ -75,14 +75,14 @@ async def run_job(dut):
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
-    outputs, offsets, states, cycles, busy, counts = [], [0], [], [], [], []
+    outputs, offsets, states, cycles, counters, counts = [], [0], [], [], [], []
     for b in range(int(job["batch"])):
         tokens = job["tokens"][job["offsets"][b]:job["offsets"][b + 1]]
         outputs += await run_sample(dut, tokens, n_steps, int(job["poll"]), int(job["max_cycles"]),
                                     int(job["address_bits"]))
         offsets.append(len(outputs))
         cycles.append(int(dut.cycles.value))
-        busy.append([await read_port(dut, "busy_sel", layer, "busy_cycles") for layer in range(len(groups))])
+        counters.append([await read_port(dut, "counter_sel", k, "counter_data") for k in range(int(job["n_counters"]))])
         counts.append([await read_port(dut, "count_addr", k, "count_data") for k in range(n_out)])
         layer_states = []
         for layer, n_groups in enumerate(groups):
@@ -90,5 +90,5 @@ async def run_job(dut):
             layer_states.append([await read_port(dut, "dbg_addr", a, "dbg_state") for a in range(int(n_groups))])
         states.append(np.array([v for layer in layer_states for v in layer], dtype=object))
     np.savez(os.environ["SNNC_RESULT"], outputs=np.array(outputs, np.int64), output_offsets=np.array(offsets),
-             cycles=np.array(cycles), busy=np.array(busy),
+             cycles=np.array(cycles), counters=np.array(counters),
              counts=np.array(counts), states=np.array([[str(v) for v in s] for s in states]))

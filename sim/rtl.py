@@ -22,7 +22,8 @@ import numpy as np
 from snnc.compiler import ir
 from snnc.compiler.contracts import NETWORK_TOP, SpikeTokens
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import EDGE_FIFO_DEPTH, check_timesteps, cycle_budget, network_geometry, stream_tokens
+from snnc.compiler.geometry import (EDGE_FIFO_DEPTH, check_timesteps, cycle_budget, engine_counters, network_geometry,
+                                   stream_tokens)
 from snnc.sim.golden import check_spikes
 
 SIMULATORS = ("verilator", "icarus")
@@ -37,14 +38,20 @@ SMALL_DESIGN_LINES = 20_000
 @dataclass(frozen=True)
 class RtlResult:
     """outputs uint8 [T, B, N_out]; final_states: layer name -> int64 [B, neurons] (codes with
-    levels, clamped values without); cycles int64 [B]; busy: layer name -> int64 [B] cycles the
-    layer's engine was scattering or updating; counts int64 [B, N_out] output spike counts."""
+    levels, clamped values without); cycles int64 [B]; counters: layer name -> counter name
+    (geometry.engine_counters) -> int64 [B], what the layer's engine counted; counts int64
+    [B, N_out] output spike counts."""
 
     outputs: np.ndarray
     final_states: dict[str, np.ndarray]
     cycles: np.ndarray
-    busy: dict[str, np.ndarray]
+    counters: dict[str, dict[str, np.ndarray]]
     counts: np.ndarray
+
+    @property
+    def busy(self) -> dict[str, np.ndarray]:
+        """Layer name -> int64 [B] cycles the layer's engine was scattering or updating."""
+        return {name: c["busy"] for name, c in self.counters.items()}
 
 
 def verilator_env() -> dict[str, str]:
@@ -144,21 +151,22 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
 
 def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "verilator",
         work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None,
-        single_bank: frozenset[str] = frozenset()) -> RtlResult:
+        single_bank: frozenset[str] = frozenset(), activity_counters: bool = True) -> RtlResult:
     """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL at `lanes` lanes (`verilog` and
     the `memories` images it loads: the design when a build already has it, else generated here with
-    one accumulator bank in the layers of `single_bank`)."""
+    one accumulator bank in the layers of `single_bank`; activity_counters: whether the design has
+    them, see NetworkTop)."""
     from cocotb_tools.runner import get_runner
 
     if verilog is None:
         from snnc.rtl_gen import network_verilog  # Amaranth, only when the caller has no Verilog yet
 
-        verilog, memories = network_verilog(net, lanes, single_bank)
+        verilog, memories = network_verilog(net, lanes, single_bank, activity_counters)
     x = check_spikes(spikes, net.input_shape)
     check_timesteps(x.shape[0])
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
     build_dir = build(verilog, simulator, work_dir, memories=memories)
-    geos = network_geometry(net, lanes)
+    geos, kinds = network_geometry(net, lanes), engine_counters(activity_counters)
     streams = stream_tokens(net)
     tokens, offsets = spike_tokens(x, streams[0])
     with tempfile.TemporaryDirectory(dir=build_dir) as tmp:
@@ -167,7 +175,7 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
         max_cycles = cycle_budget(net, lanes, int(max(np.diff(offsets))), x.shape[0]) + poll
         np.savez(job, tokens=tokens, offsets=offsets, n_steps=x.shape[0], batch=x.shape[1], n_out=net.lifs[-1].size,
                  groups=np.array([g.state_groups for g in geos]), poll=poll, max_cycles=max_cycles,
-                 address_bits=streams[-1].address_bits)
+                 address_bits=streams[-1].address_bits, n_counters=len(geos) * len(kinds))
         os.environ.update(verilator_env())
         get_runner(simulator).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog", test_module="snnc.sim.cocotb_bench", build_dir=build_dir,
                                    test_dir=tmp, extra_env={"SNNC_JOB": str(job), "SNNC_RESULT": str(result)},
@@ -183,5 +191,6 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
                             for b in range(x.shape[1])], axis=1)
         return RtlResult(outputs=outputs,
                          final_states=unpack_states(net, lanes, words), cycles=r["cycles"].astype(np.int64),
-                         busy={n: r["busy"][:, i].astype(np.int64) for i, n in enumerate(names)},
+                         counters={n: {kind: r["counters"][:, i * len(kinds) + k].astype(np.int64)
+                                       for k, kind in enumerate(kinds)} for i, n in enumerate(names)},
                          counts=r["counts"].astype(np.int64))

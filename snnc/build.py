@@ -236,9 +236,12 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
         raise SnncError(f"unknown engine '{engine}' (choose golden or rtl)")
     from snnc import energy
 
-    cycles = float(np.mean(result.cycles)) if engine == "rtl" else None
-    build_folder.save_json(build_dir / build_folder.ACTIVITY, {
-        "engine": engine, "cycles_per_inference": cycles, "activity": energy.activity(net, settings.lanes, spikes, trace)})
+    counted = {"engine": engine, "activity": energy.activity(net, settings.lanes, spikes, trace,
+                                                             frozenset(settings.single_bank))}
+    if engine == "rtl":  # the RTL's own counters, and the golden model's counts beside them
+        counted = {"engine": engine, "golden_activity": counted["activity"],
+                   "activity": energy.rtl_activity(net, result.counters, spikes.shape[0], result.cycles)}
+    build_folder.save_json(build_dir / build_folder.ACTIVITY, counted)
     return out.reshape(*out.shape[:2], -1).astype(np.uint8)  # [T, B, N_out], also after a conv output layer
 
 
@@ -276,15 +279,22 @@ def report(build_dir: Path, synth: bool = True, log=None) -> dict:
 
 
 def energy_estimate(net: Network, settings: BuildSettings, recorded: dict | None) -> dict:
-    """snnc.energy's estimate from the last simulation's counts, or from the default spike rate."""
+    """snnc.energy's estimate from the last simulation's counts (an RTL run's own counters, with the
+    golden model's estimate on the same input beside it), or from the default spike rate."""
     from snnc import energy
 
-    clock = settings.clk_hz or energy.DEFAULT_CLOCK_HZ
+    clock, board = settings.clk_hz or energy.DEFAULT_CLOCK_HZ, settings.board is not None
     names = [lif.name for lif in net.lifs]
     if recorded is not None and [layer["layer"] for layer in recorded["activity"]["layers"]] == names:
-        return energy.energy(net, settings.lanes, recorded["activity"], f"the last snnc simulate ({recorded['engine']})",
-                             recorded["cycles_per_inference"], clock, settings.board is not None)
+        engine = recorded["engine"]
+        source = {"golden": "the golden model's counts of the last snnc simulate, cycles from the schedule (docs/rtl.md)",
+                  "rtl": "the RTL's activity counters and measured cycles in the last snnc simulate"}[engine]
+        est = energy.energy(net, settings.lanes, recorded["activity"], source, clock, board)
+        if engine == "rtl":
+            gold = energy.energy(net, settings.lanes, recorded["golden_activity"], "golden", clock, board)
+            est["golden_per_inference_j"] = gold["per_inference_j"]
+            est["rtl_vs_golden"] = est["per_inference_j"] / gold["per_inference_j"] - 1
+        return est
     act = energy.default_activity(net, settings.lanes)
     return energy.energy(net, settings.lanes, act, f"a default rate of {energy.DEFAULT_RATE} spikes per neuron per "
-                         f"timestep at T = {energy.DEFAULT_TIMESTEPS} (no simulation yet)", None, clock,
-                         settings.board is not None)
+                         f"timestep at T = {energy.DEFAULT_TIMESTEPS} (no simulation yet)", clock, board)

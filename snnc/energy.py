@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import DISTRIBUTED_BITS, UPDATE_OVERHEAD_CYCLES, LayerGeometry, network_geometry
+from snnc.compiler.geometry import (DISTRIBUTED_BITS, ENGINE_COUNTERS, START_CYCLES, UPDATE_OVERHEAD_CYCLES, Lanes,
+                                   LayerGeometry, network_geometry)
 from snnc.sim.golden import engine_inputs
 
 DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
@@ -68,47 +69,97 @@ def scatter_steps(geo: LayerGeometry, spikes: np.ndarray) -> np.ndarray:
     return (x * geo.spike_steps[None, None]).sum(axis=(0, 2, 3, 4)).astype(np.float64)
 
 
-def activity(net: ir.Network, lanes: int, spikes: np.ndarray, trace) -> dict:
-    """Counted work per inference (means over the samples) for input spikes [T, B, *input_shape],
-    whose golden run is `trace` (golden.run(net, spikes, trace=True)): each layer's input is the
-    network's input or the engine before it, its output its own spikes (after a pool or crop)."""
+def engine_counts(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace) -> list[dict[str, np.ndarray]]:
+    """What each engine's activity counters (geometry.ENGINE_COUNTERS, all but busy) count, per
+    timestep and sample (int64 [T, B]), for input spikes [T, B, *input_shape] whose golden run is
+    `trace` (golden.run(net, spikes, trace=True)): each engine takes the network's input or the
+    spikes of the engine before it, and emits its own spikes (after its pool or crop)."""
     per_layer = engine_inputs(net, spikes, trace) + [trace.outputs[net.stages[-1].output.name]]
-    mean_count = lambda s: float(s.reshape(s.shape[0], s.shape[1], -1).sum(axis=(0, 2)).mean())
-    layers = [{"layer": lif.name, "input_spikes": mean_count(per_layer[i]),
-               "scatter_steps": float(scatter_steps(geo, per_layer[i]).mean()),
-               "output_spikes": mean_count(per_layer[i + 1])}
-              for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes)))]
-    return {"timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]), "layers": layers}
+    n_t, n_b = spikes.shape[:2]
+    out = []
+    for i, geo in enumerate(network_geometry(net, lanes)):
+        x = per_layer[i].reshape(n_t, n_b, geo.c, geo.h, geo.w).astype(np.int64)
+        out.append({"scatter_steps": (x * geo.spike_steps[None, None]).sum(axis=(2, 3, 4)),
+                    "update_steps": np.full((n_t, n_b), geo.update_steps, np.int64),
+                    "input_spikes": x.sum(axis=(2, 3, 4)),
+                    "output_spikes": per_layer[i + 1].reshape(n_t, n_b, -1).sum(axis=2).astype(np.int64),
+                    # the scatter's cycles: a spike takes max(1, steps) (its token is taken in the cycle
+                    # of the last step before), the end-of-timestep token one
+                    "scatter_cycles": (x * np.maximum(geo.spike_steps, 1)[None, None]).sum(axis=(2, 3, 4)) + 1})
+    return out
 
 
-def default_activity(net: ir.Network, lanes: int, rate: float = DEFAULT_RATE,
+def timeline_cycles(net: ir.Network, lanes: Lanes, counts: list[dict[str, np.ndarray]],
+                    single_bank: frozenset[str] = frozenset()) -> np.ndarray:
+    """Cycles of each sample's inference (float [B]) from its per-timestep counts (engine_counts),
+    by the engines' schedule (docs/rtl.md): an engine's scatter of timestep t starts when its
+    scatter of t-1 is done, a bank is free (the update of t-2 done with two banks, of t-1 with one)
+    and the engine before has started emitting t; it ends no earlier than the engine before has
+    emitted its last spike of t.  Its update of t starts when that scatter and its update of t-1 are
+    done, and takes update_steps + UPDATE_OVERHEAD_CYCLES."""
+    geos = network_geometry(net, lanes)
+    n_t, n_b = counts[0]["scatter_cycles"].shape
+    total = np.zeros(n_b)
+    for b in range(n_b):
+        prev_start, prev_sent = np.zeros(n_t), np.zeros(n_t)  # the engine before: its updates' start, last spike out
+        for i, (lif, geo, c) in enumerate(zip(net.lifs, geos, counts)):
+            update = geo.update_steps + UPDATE_OVERHEAD_CYCLES
+            starts, ends, sent = np.zeros(n_t), np.zeros(n_t), np.zeros(n_t)
+            scatter_end = 0.0
+            for t in range(n_t):
+                bank_free = (ends[t - 1] if lif.name in single_bank else ends[t - 2] if t >= 2 else 0.0) if t else 0.0
+                begin = max(scatter_end, bank_free, prev_start[t] if i else 0.0)
+                scatter_end = max(begin + c["scatter_cycles"][t, b], prev_sent[t] + 1 if i else 0.0)
+                starts[t] = max(scatter_end, ends[t - 1] if t else 0.0)
+                ends[t] = starts[t] + update
+                # the serializer sends one spike address per cycle, then the end-of-timestep token
+                sent[t] = max(ends[t], starts[t] + UPDATE_OVERHEAD_CYCLES + c["output_spikes"][t, b] + 1, sent[t - 1] if t else 0.0)
+            prev_start, prev_sent = starts, sent
+        total[b] = prev_sent[-1] + max(g.groups for g in geos) + START_CYCLES
+    return total
+
+
+def activity(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace, single_bank: frozenset[str] = frozenset()) -> dict:
+    """Counted work per inference (means over the samples) from the golden model (engine_counts),
+    and the cycles the schedule gives them (timeline_cycles)."""
+    counts = engine_counts(net, lanes, spikes, trace)
+    layers = [{"layer": lif.name, **{k: float(c[k].sum(axis=0).mean()) for k in ENGINE_COUNTERS[1:]}}
+              for lif, c in zip(net.lifs, counts)]
+    return {"timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]), "layers": layers,
+            "cycles": float(timeline_cycles(net, lanes, counts, single_bank).mean())}
+
+
+def rtl_activity(net: ir.Network, counters: dict[str, dict[str, np.ndarray]], timesteps: int, cycles: np.ndarray) -> dict:
+    """Counted work per inference (means over the samples) from the RTL's own counters (sim.rtl.RtlResult)."""
+    layers = [{"layer": lif.name, **{k: float(np.mean(counters[lif.name][k])) for k in ENGINE_COUNTERS[1:]}}
+              for lif in net.lifs]
+    return {"timesteps": int(timesteps), "samples": int(len(cycles)), "layers": layers, "cycles": float(np.mean(cycles))}
+
+
+def default_activity(net: ir.Network, lanes: Lanes, rate: float = DEFAULT_RATE,
                      timesteps: int = DEFAULT_TIMESTEPS) -> dict:
-    """Counted work per inference when every neuron spikes at `rate` per timestep (no simulation)."""
+    """Counted work per inference when every neuron spikes at `rate` per timestep (no simulation);
+    cycles: every engine's work in turn (an upper estimate)."""
     layers = []
     sizes = [int(np.prod(net.input_shape))] + [int(np.prod(stage.out_shape)) for stage in net.stages]
+    cycles = 0.0
     for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes))):
         spikes_in = rate * timesteps * sizes[i]
         layers.append({"layer": lif.name, "input_spikes": spikes_in, "scatter_steps": spikes_in * geo.spike_steps.mean(),
-                       "output_spikes": rate * timesteps * sizes[i + 1]})
-    return {"timesteps": timesteps, "samples": 0, "layers": layers}
+                       "update_steps": timesteps * geo.update_steps, "output_spikes": rate * timesteps * sizes[i + 1]})
+        cycles += spikes_in * np.maximum(geo.spike_steps, 1).mean() + timesteps * (geo.update_steps + UPDATE_OVERHEAD_CYCLES + 1)
+    return {"timesteps": timesteps, "samples": 0, "layers": layers, "cycles": float(cycles)}
 
 
-def estimated_cycles(net: ir.Network, lanes: int, act: dict) -> float:
-    """Cycles of one inference from the counts: every engine's work in turn (an upper estimate;
-    double-buffered layers overlap their update with the next scatter)."""
-    t = act["timesteps"]
-    return float(sum(layer["scatter_steps"] + layer["input_spikes"] + t * (geo.update_steps + UPDATE_OVERHEAD_CYCLES)
-                     for layer, geo in zip(act["layers"], network_geometry(net, lanes))))
-
-
-def energy(net: ir.Network, lanes: int, act: dict, source: str, cycles: float | None = None,
-           clock_hz: float = DEFAULT_CLOCK_HZ, board: bool = False) -> dict:
-    """Joules per inference by part, from the counts `act` (activity or default_activity)."""
+def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: float = DEFAULT_CLOCK_HZ,
+           board: bool = False) -> dict:
+    """Joules per inference by part, from the counts `act` (activity, rtl_activity or
+    default_activity): static power is charged for act["cycles"] at clock_hz."""
     t = act["timesteps"]
     parts = {"weight_reads": 0.0, "accumulator_updates": 0.0, "state_reads_writes": 0.0, "lif_updates": 0.0,
              "spike_fifos": 0.0, "host_link": 0.0, "static": 0.0}
     for layer, lif, geo in zip(act["layers"], net.lifs, network_geometry(net, lanes)):
-        p, steps = geo.lanes, layer["scatter_steps"]
+        p, steps, walk = geo.lanes, layer["scatter_steps"], layer["update_steps"]
         parts["weight_reads"] += steps * _ram_access(geo.weight_depth, geo.weight_word_bits)
         if geo.sparse is None:
             acc = _ram_access(geo.groups, p * geo.accumulator_bits)
@@ -116,22 +167,19 @@ def energy(net: ir.Network, lanes: int, act: dict, source: str, cycles: float | 
             parts["weight_reads"] += layer["input_spikes"] * 2 * _ram_access(geo.inputs + 1, geo.sparse.pointer_bits)
             acc = p * _ram_access(geo.groups, geo.accumulator_bits)
         parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
-        parts["accumulator_updates"] += t * geo.groups * 2 * acc  # the update reads and clears every group
-        parts["state_reads_writes"] += t * geo.state_groups * 2 * _ram_access(geo.state_groups, p * lif.state_bits)
-        parts["lif_updates"] += t * geo.state_groups * p * _e("lif_update")
+        parts["accumulator_updates"] += walk * 2 * acc  # each update step reads a group word and clears it
+        parts["state_reads_writes"] += walk * 2 * _ram_access(geo.state_groups, p * lif.state_bits)
+        parts["lif_updates"] += walk * geo.units * _e("lif_update")
         parts["spike_fifos"] += 2 * (layer["input_spikes"] + t) * _e("fifo_token") + 2 * layer["output_spikes"] \
             * _e("fifo_token")
     if board:  # LOAD the input tokens, READ_SPIKES the output tokens, 2 bytes each, plus frames
         tokens = act["layers"][0]["input_spikes"] + t + act["layers"][-1]["output_spikes"] + t
         parts["host_link"] = (2 * tokens + 64) * UART_BITS_PER_BYTE * _e("uart_bit")
-    cycles_used = cycles if cycles is not None else estimated_cycles(net, lanes, act)
-    parts["static"] = cycles_used / clock_hz * _e("static_w")
+    parts["static"] = act["cycles"] / clock_hz * _e("static_w")
     return {"per_inference_j": float(sum(parts.values())), "breakdown": {k: float(v) for k, v in parts.items()},
             "assumptions": {name: {"value": value, "per": per, "source": src}
                             for name, (value, per, src) in COEFFICIENTS.items()},
-            "counts": act, "source": source, "cycles_per_inference": cycles_used,
-            "cycles_from": "RTL measurement" if cycles is not None else "cycle model (docs/rtl.md)",
-            "clock_hz": clock_hz}
+            "counts": act, "source": source, "cycles_per_inference": act["cycles"], "clock_hz": clock_hz}
 
 
 def _ram_access(depth: int, width: int) -> float:

@@ -88,9 +88,11 @@ def format_build_report(rep: dict) -> str:
     energy = rep.get("energy")
     if energy:
         lines += ["", f"energy per inference: {energy['per_inference_j'] * 1e9:.3g} nJ, from {energy['source']}; "
-                  f"{energy['cycles_per_inference']:.0f} cycles ({energy['cycles_from']}) at "
-                  f"{energy['clock_hz'] / 1e6:g} MHz",
-                  "  " + ", ".join(f"{k} {v * 1e9:.3g} nJ" for k, v in energy["breakdown"].items()),
+                  f"{energy['cycles_per_inference']:.0f} cycles at {energy['clock_hz'] / 1e6:g} MHz"]
+        if "golden_per_inference_j" in energy:
+            lines.append(f"  the golden model's counts on the same input: {energy['golden_per_inference_j'] * 1e9:.3g} nJ "
+                         f"(RTL {100 * energy['rtl_vs_golden']:+.2f}%)")
+        lines += ["  " + ", ".join(f"{k} {v * 1e9:.3g} nJ" for k, v in energy["breakdown"].items()),
                   "  coefficients: snnc report --json, key energy.assumptions (each with its source)"]
     sim = rep.get("simulation")
     if sim:

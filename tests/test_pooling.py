@@ -151,10 +151,9 @@ RTL_CASES = [("max", "currents", 2, 1), ("max", "spikes", 3, 2), ("avg", "spikes
 
 @pytest.mark.parametrize("kind,on,k,lanes", RTL_CASES)
 def test_verilator_equals_golden(kind, on, k, lanes, tmp_path):
-    """Every output spike, every neuron's final state and the cycle bounds, through the engines'
-    pooled walk (current maxima, spike ORs, crops, edge windows)."""
-    from snnc.compiler.contracts import SpikeTokens
-    from snnc.compiler.geometry import cycle_budget, layer_busy_bound, network_geometry
+    """Every output spike, every neuron's final state, the cycle bounds and the activity counters,
+    through the engines' pooled walk (current maxima, spike ORs, crops, edge windows)."""
+    from test_rtl_cosim import check_cycles
     from snnc.sim import rtl
 
     net, x, _, out, trace = active_pool_case(kind, on, k, tmp_path, t_steps=6, batch=2)
@@ -163,12 +162,7 @@ def test_verilator_equals_golden(kind, on, k, lanes, tmp_path):
     for lif in net.lifs:
         want = trace.final_codes[lif.name] if lif.levels is not None else trace.states[lif.name][-1]
         np.testing.assert_array_equal(result.final_states[lif.name], want.reshape(x.shape[1], -1), err_msg=lif.name)
-    inputs = golden.engine_inputs(net, x, trace)
-    for b in range(x.shape[1]):
-        n_tokens = len(SpikeTokens.for_shape(x.shape[2:]).encode(x[:, b]))
-        assert result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
-        for stage, geo, spikes in zip(net.stages, network_geometry(net, lanes), inputs):
-            assert result.busy[stage.lif.name][b] <= layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])
+    check_cycles(net, x, lanes, trace, result)
 
 
 TORCH_CASES = [("max", "currents", 2), ("max", "spikes", 3), ("avg", "currents", 2), ("avg", "spikes", 2),

@@ -5,8 +5,9 @@ import pytest
 
 from rtl_cases import active_case
 from snnc.compiler.contracts import SpikeTokens
-from snnc.compiler.geometry import cycle_budget, layer_busy_bound, network_geometry
-from snnc.sim import rtl
+from snnc import energy
+from snnc.compiler.geometry import ENGINE_COUNTERS, cycle_budget, layer_busy_bound, network_geometry
+from snnc.sim import golden, rtl
 
 DEFAULT_CASES = range(24)
 SLOW_CASES = range(24, 72)
@@ -33,14 +34,19 @@ def check_case(i, tmp_path, simulator, single_bank=False, units=None):
 def check_cycles(net, x, lanes, trace, result):
     """The cycle model of snnc.compiler.geometry bounds what the RTL measured: each engine's busy
     cycles from the spikes it was actually given, the whole run by cycle_budget (the board's RUN
-    timeout) from the input tokens alone."""
-    inputs = [x] + [trace.outputs[lif.name] for lif in net.lifs[:-1]]
+    timeout) from the input tokens alone.  The RTL's activity counters equal the golden model's
+    counts (snnc.energy.engine_counts), which the energy model uses."""
+    inputs = golden.engine_inputs(net, x, trace)
     for b in range(x.shape[1]):
         n_tokens = len(SpikeTokens.for_shape(x.shape[2:]).encode(x[:, b]))
         assert 0 < result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
         for lif, geo, spikes in zip(net.lifs, network_geometry(net, lanes), inputs):
             bound = layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])  # one bank or two
             assert result.busy[lif.name][b] <= bound, (lif.name, b, int(result.busy[lif.name][b]), bound)
+    for lif, counts in zip(net.lifs, energy.engine_counts(net, lanes, x, trace)):
+        for kind in ENGINE_COUNTERS[1:]:
+            np.testing.assert_array_equal(result.counters[lif.name][kind], counts[kind].sum(axis=0),
+                                          err_msg=f"{lif.name} {kind}")
 
 
 @pytest.mark.parametrize("i", DEFAULT_CASES)
