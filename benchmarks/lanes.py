@@ -1,7 +1,7 @@
 """Throughput per LUT: 784-128-10 (4-bit weights, 4-bit threshold-centered states, T = 16, input
 spike rate 0.13, MNIST's mean intensity) at several lane and update-unit configurations, each run
 in Verilator (cycles per inference, checked RTL == golden) and synthesized by Yosys (synth_xilinx,
-xc7): cycles, microseconds at 100 MHz, LUT, LUTRAM, FF, BRAM18, next to the rows measured before
+xc7; the network without its activity counters, as a board build has it): cycles, microseconds at 100 MHz, LUT, LUTRAM, FF, BRAM18, next to the rows measured before
 update units existed and the nearest published Artix-7 design.
 
     python benchmarks/lanes.py [--samples 4] [--lanes 4 4:1 5:1,1:1/single 64:2,10:1 128:2,10:1]
@@ -58,9 +58,11 @@ def measure(net, text: str, x: np.ndarray, want: np.ndarray) -> tuple:
         single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        verilog, memories = network_verilog(net, lanes, single)
+        # the engines alone: without the activity counters (simulation instrumentation, which a
+        # board build drops since nothing reads them)
+        verilog, memories = network_verilog(net, lanes, single, activity_counters=False)
         result = rtl.run(net, x, lanes=lanes, work_dir=Path(tmp) / "rtl", verilog=verilog, memories=memories,
-                         single_bank=single)
+                         single_bank=single, activity_counters=False)
         path = Path(tmp) / "net.v"
         path.write_text(verilog)
         res = synthesize(path, Path(tmp), memories=memories)["resources"]

@@ -3,7 +3,8 @@
 `run(...)` exports the QAT model, runs `snnc compile --bits 4 --board ...` through the build
 library, the golden model on the whole test split (checking the PyTorch model's spikes against
 it), the board core in Verilator through the runtime's simulated UART link on the first samples,
-Yosys on the board core, and prints and writes the table.  The demos differ only in their data,
+the network in Verilator on the same samples for its activity counters (energy from the RTL's
+counts against the golden model's), Yosys on the board core, and prints and writes the table.  The demos differ only in their data,
 their network and how they train it.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from snnc.boards import get_board
-from snnc.build import BuildConfig, build, synthesis
+from snnc.build import BuildConfig, build, report, simulate, synthesis
 from snnc.compiler.errors import SnncError
 from snnc.frontend import SNN, export_onnx
 from snnc.runtime import Device
@@ -71,6 +72,11 @@ def run(args: argparse.Namespace, title: str, name: str, float_acc: float, model
         out, cycles = device.run(x[:, :n], progress=lambda r: tqdm(r, unit="sample", leave=False))
     rtl_acc = float((golden.classify(out) == y[:n]).mean())
     agreement = 100.0 * np.mean([np.array_equal(out[:, b], ref[:, b].reshape(out[:, b].shape)) for b in range(n)])
+    # the network in Verilator on the same samples, for its activity counters: the energy they give
+    # against the golden model's counts (docs/energy.md)
+    net_out = simulate(build_dir, x[:, :n], "rtl")
+    agreement = min(agreement, 100.0 if np.array_equal(net_out, out.reshape(net_out.shape)) else 0.0)
+    energy = report(build_dir, synth=False)["energy"]
 
     print("[5/5] Yosys synth_xilinx of the board core")
     board = get_board(args.board)
@@ -86,6 +92,10 @@ def run(args: argparse.Namespace, title: str, name: str, float_acc: float, model
         (f"cycles per inference (T={timesteps})", f"{np.mean(cycles):.0f} mean, {min(cycles)}..{max(cycles)}; "
                                                   f"{np.mean(cycles) / board.clock_hz * 1e6:.1f} us at "
                                                   f"{board.clock_hz / 1e6:g} MHz"),
+        (f"energy per inference, {n} samples", f"{energy['per_inference_j'] * 1e6:.3f} uJ from the RTL's counters, "
+                                               f"{energy['golden_per_inference_j'] * 1e6:.3f} uJ from the golden "
+                                               f"model's ({100 * energy['rtl_vs_golden']:+.2f}%); dynamic "
+                                               f"{(energy['per_inference_j'] - energy['breakdown']['static']) * 1e9:.1f} nJ"),
     ] + [(f"{k} on {board.part}", f"{u['used']:g} / {u['available']} ({u['percent']:.2f}%)") for k, u in util.items()]
     width = max(len(r[0]) for r in rows)
     table = "\n".join([f"{title} on {board.title}, {args.lanes} lanes, design {settings.identity:08x}",

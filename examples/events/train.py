@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from snnc.frontend import LIF, SNN, Pool2d, QuantConv2d, QuantLinear, export_onnx, make_quantizer
+from snnc.frontend import LIF, SNN, Pool2d, PruningSchedule, QuantConv2d, QuantLinear, export_onnx, make_quantizer
 from snnc.frontend.events import EventDigits, load_event_digits
 
 INPUT_SHAPE = (2, 32, 32)
@@ -44,6 +44,7 @@ class Config:
     batch: int = 32
     lr: float = 3e-3
     beta: float = 0.875
+    sparsity: float = 0.0  # magnitude pruning target (global), reached by 60% of the epochs
     seed: int = 0
 
 
@@ -73,6 +74,8 @@ def train(cfg: Config, data: EventDigits | None = None, progress: bool = True) -
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
     x, labels, n = torch.from_numpy(data.x_train).float(), torch.from_numpy(data.y_train), len(data.y_train)
+    prune = PruningSchedule(cfg.sparsity, 0, int(0.6 * cfg.epochs * -(-n // cfg.batch))) if cfg.sparsity else None
+    step = 0
     bar = tqdm(range(cfg.epochs), desc=f"csnn {cfg.weights}{cfg.bits} {cfg.state_quant}{cfg.state_bits}",
                disable=not progress, leave=False)
     for _ in bar:
@@ -80,13 +83,18 @@ def train(cfg: Config, data: EventDigits | None = None, progress: bool = True) -
         order, total = torch.from_numpy(rng.permutation(n)), 0.0
         for i in range(0, n, cfg.batch):
             idx = order[i:i + cfg.batch]
+            if prune:
+                prune.step(model, step)
             loss = F.cross_entropy(model(x[:, idx]).sum(0), labels[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
+            step += 1
         sched.step()
         bar.set_postfix(loss=f"{total / n:.3f}")
+    if prune:
+        prune.step(model, step)
     return model.eval(), accuracy(model, data.x_test, data.y_test)
 
 
@@ -98,10 +106,12 @@ def main() -> None:
     ap.add_argument("--state-quant", choices=("none", "uniform", "threshold_centered"), default=d.state_quant)
     ap.add_argument("--state-bits", type=int, default=d.state_bits)
     ap.add_argument("--epochs", type=int, default=d.epochs)
+    ap.add_argument("--sparsity", type=float, default=d.sparsity, help="magnitude pruning target, 0..1")
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("-o", "--output", type=Path, default=Path("build/events.onnx"), help="ONNX file to write")
     args = ap.parse_args()
-    cfg = Config(args.weights, args.bits, args.state_quant, args.state_bits, epochs=args.epochs, seed=args.seed)
+    cfg = Config(args.weights, args.bits, args.state_quant, args.state_bits, epochs=args.epochs, sparsity=args.sparsity,
+                 seed=args.seed)
     torch.set_num_threads(2)
     t0 = time.time()
     model, acc = train(cfg)

@@ -1,0 +1,249 @@
+"""What quantization and pruning cost on the FPGA: a design-space sweep of the digits MLP and the
+event-camera CSNN, their accuracy-energy and accuracy-LUT Pareto fronts, written to docs/pareto.md
+with PNG plots (snnc.sweep runs the points on Dask and resumes where it stopped).
+
+Each point trains a model with quantization-aware training (weights: uniform 8 and 4 bits,
+ternary, binary, the sigmoid-sum quantizer; states: uniform or threshold-centered levels; magnitude
+pruning to 0, 50, 80 or 90%), exports it, and builds it at each lane count: golden accuracy on
+the test set, energy per inference and latency (snnc.energy: golden counts, the engines'
+schedule, 100 MHz), LUT/FF/BRAM (Yosys synth_xilinx, --weights auto: pruned layers go sparse
+where that is cheaper).
+
+    python examples/pareto.py                         # both examples, all cores, writes docs/pareto.md
+    python examples/pareto.py --examples digits --quick --store /tmp/pareto   # a smoke run
+    python examples/pareto.py --scheduler tcp://host:8786                     # on a running Dask cluster
+
+Interrupted runs resume: finished points are read back from --store (default build/pareto).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WEIGHTS = [("uniform", 8), ("uniform", 4), ("ternary", 2), ("binary", 1), ("sigmoid", 4)]
+STATES = [("uniform", 4), ("threshold_centered", 4)]
+PRUNING = [0.0, 0.5, 0.8, 0.9]
+EXAMPLES = {  # training script, epochs (full, quick), lanes per build, test input shape
+    "digits": {"train": "examples/digits/train.py", "epochs": (40, 3), "lanes": [1, 4], "shape": (64,)},
+    "events": {"train": "examples/events/train.py", "epochs": (8, 1), "lanes": [1, 4], "shape": (2, 32, 32)},
+}
+
+
+def grid(example: str, quick: bool, seed: int) -> list[dict]:
+    """The points of one example: every weight quantizer x level set x pruning (binary weights have
+    no zeros to prune), plus 2-bit states with 4-bit weights; quick: W4 and ternary, threshold-
+    centered, 0 and 80% pruning, one lane count."""
+    spec = EXAMPLES[example]
+    epochs = spec["epochs"][1 if quick else 0]
+    point = lambda w, s, p, lanes: {"example": example, "weights": w[0], "bits": w[1], "state_quant": s[0],
+                                    "state_bits": s[1], "sparsity": p, "epochs": epochs, "seed": seed, "lanes": lanes}
+    if quick:
+        return [point(w, STATES[1], p, spec["lanes"][:1]) for w in WEIGHTS[1:3] for p in (0.0, 0.8)]
+    points = [point(w, s, p, spec["lanes"]) for w in WEIGHTS for s in STATES for p in PRUNING
+              if w[0] != "binary" or p == 0.0]
+    return points + [point(WEIGHTS[1], (s, 2), 0.0, spec["lanes"]) for s in ("uniform", "threshold_centered")]
+
+
+def _train_module(example: str):
+    """An example's train.py as its own module (both are named train)."""
+    path = ROOT / EXAMPLES[example]["train"]
+    spec = importlib.util.spec_from_file_location(f"{example}_train", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def evaluate(point: dict) -> list[dict]:
+    """Train the point's model, export it, and build it at each of its lane counts (a Dask task)."""
+    import torch
+
+    from snnc.frontend import export_onnx, sparsity
+    from snnc.sweep import design_costs
+
+    torch.set_num_threads(1)
+    t0 = time.time()
+    train = _train_module(point["example"])
+    cfg = train.Config(weights=point["weights"], bits=point["bits"], state_quant=point["state_quant"],
+                       state_bits=point["state_bits"], epochs=point["epochs"], sparsity=point["sparsity"],
+                       seed=point["seed"])
+    data = train.load(cfg.timesteps, cfg.seed) if point["example"] == "digits" else None
+    if data is None:
+        from snnc.frontend.events import load_event_digits
+
+        data = load_event_digits(cfg.timesteps, cfg.seed)
+    model, torch_accuracy = train.train(cfg, data, progress=False)
+    shape = EXAMPLES[point["example"]]["shape"]
+    x = data.x_test.reshape(data.x_test.shape[0], data.x_test.shape[1], *shape)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx_path = Path(tmp) / "model.onnx"
+        export_onnx(model, onnx_path, cfg.timesteps, shape)
+        for lanes in point["lanes"]:
+            rows.append({**{k: v for k, v in point.items() if k != "lanes"}, **design_costs(onnx_path, x, data.y_test, lanes),
+                         "torch_accuracy": torch_accuracy, "pruned": sparsity(model), "seconds": time.time() - t0})
+    return rows
+
+
+def label(row: dict) -> str:
+    w = {"uniform": f"W{row['bits']}", "ternary": "ternary", "binary": "binary", "sigmoid": f"sigmoid{row['bits']}"}
+    s = {"uniform": "U", "threshold_centered": "TC"}[row["state_quant"]]
+    return (f"{w[row['weights']]} {s}{row['state_bits']}" + (f" p{round(100 * row['sparsity'])}" if row["sparsity"] else "")
+            + f" L{row['lanes']}")
+
+
+def plot(rows: list[dict], fronts: dict, example: str, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    colors = {"uniform": "tab:blue", "ternary": "tab:green", "binary": "tab:red", "sigmoid": "tab:purple"}
+    for ax, (cost, unit, scale) in zip(axes, [("energy_j", "energy per inference (uJ)", 1e6), ("luts", "LUT + LUTRAM", 1)]):
+        for row in rows:
+            marker = {0.0: "o", 0.5: "s", 0.8: "^", 0.9: "v"}[row["sparsity"]]
+            ax.scatter(row[cost] * scale, 100 * row["accuracy"], c=colors[row["weights"]], marker=marker,
+                       s=60 if row["bits"] != 8 else 90, alpha=0.75, edgecolors="k", linewidths=0.4)
+        front = fronts[cost]
+        ax.plot([r[cost] * scale for r in front], [100 * r["accuracy"] for r in front], "k--", lw=1)
+        for r in front:
+            ax.annotate(label(r), (r[cost] * scale, 100 * r["accuracy"]), fontsize=6, xytext=(3, -8),
+                        textcoords="offset points")
+        ax.set_xlabel(unit)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+    handles = [plt.Line2D([], [], marker="o", ls="", c=c, label=k) for k, c in colors.items()] + \
+        [plt.Line2D([], [], marker=m, ls="", c="gray", label=f"{round(100 * p)}% pruned") for p, m in
+         {0.0: "o", 0.5: "s", 0.8: "^", 0.9: "v"}.items()]
+    axes[1].legend(handles=handles, fontsize=7, loc="lower right")
+    fig.suptitle(f"{example}: accuracy against energy and LUTs (dashed: Pareto front)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def claims(rows: list[dict]) -> list[str]:
+    """The seed claims of arXiv 2302.04174, as the data answers them (one paragraph each)."""
+    def best(**where):
+        match = [r for r in rows if all(r[k] == v for k, v in where.items())]
+        return max(match, key=lambda r: r["accuracy"]) if match else None
+    one = min(r["lanes"] for r in rows)
+    base = dict(state_quant="threshold_centered", state_bits=4, lanes=one)
+    w4, w8 = best(weights="uniform", bits=4, sparsity=0.0, **base), best(weights="uniform", bits=8, sparsity=0.0, **base)
+    ternary = best(weights="ternary", sparsity=0.0, **base)
+    pruned = {p: best(weights="uniform", bits=4, sparsity=p, **base) for p in PRUNING}
+    out = []
+    if w4 and ternary:
+        d = 100 * (ternary["accuracy"] - w4["accuracy"])
+        out.append(f"**Ternary weights lose nothing?** Ternary reaches {100 * ternary['accuracy']:.2f}% against "
+                   f"{100 * w4['accuracy']:.2f}% for 4-bit weights ({d:+.2f} points)"
+                   + (f" and {100 * w8['accuracy']:.2f}% for 8-bit" if w8 else "") + f", at "
+                   f"{ternary['energy_j'] * 1e6:.3g} uJ against {w4['energy_j'] * 1e6:.3g} uJ per inference and "
+                   f"{ternary['weight_bits']:,} against {w4['weight_bits']:,} weight bits. "
+                   + ("The data agrees: within one point." if abs(d) <= 1 else
+                      f"The data does not agree here: ternary is {abs(d):.2f} points {'below' if d < 0 else 'above'}."))
+    if all(pruned.values()):
+        acc = ", ".join(f"{round(100 * p)}%: {100 * r['accuracy']:.2f}%" for p, r in pruned.items())
+        drop = {p: 100 * (pruned[0.0]["accuracy"] - r["accuracy"]) for p, r in pruned.items()}
+        holds = [round(100 * p) for p, d in drop.items() if d <= 1]
+        out.append(f"**Pruning holds accuracy only to about 80%?** 4-bit weights pruned to {acc}. Within one point "
+                   f"of the unpruned model up to {max(holds)}% sparsity"
+                   + (f"; at 90% it loses {drop[0.9]:.2f} points." if 0.9 not in holds else "; 90% holds too.")
+                   + (" The data agrees." if max(holds) == 80 else " The data puts the limit elsewhere."))
+    if w4 and w8 and pruned.get(0.8):
+        q_save = 1 - w4["dynamic_j"] / w8["dynamic_j"]
+        p_save = 1 - pruned[0.8]["dynamic_j"] / w4["dynamic_j"]
+        out.append(f"**Quantization is the cheaper way to save energy?** Going from 8-bit to 4-bit weights saves "
+                   f"{100 * q_save:.1f}% of the dynamic energy ({100 * (w4['accuracy'] - w8['accuracy']):+.2f} "
+                   f"points); pruning the 4-bit model to 80% saves a further {100 * p_save:.1f}% "
+                   f"({100 * (pruned[0.8]['accuracy'] - w4['accuracy']):+.2f} points; sparse weights in "
+                   f"{pruned[0.8]['sparse_layers']} layer(s)). Total energy, static power included: "
+                   f"{w8['energy_j'] * 1e6:.3g}, {w4['energy_j'] * 1e6:.3g} and {pruned[0.8]['energy_j'] * 1e6:.3g} uJ. "
+                   + ("The data agrees: quantization saves more for less accuracy." if q_save > p_save else
+                      "The data does not agree here: on this engine pruning (with sparse weights) saves more."))
+    return out
+
+
+def section(example: str, rows: list[dict], command: str, minutes: float, folder: Path) -> str:
+    """The example's part of docs/pareto.md, its plot written to `folder`."""
+    from snnc.sweep import pareto_front
+
+    fronts = {cost: pareto_front(rows, cost) for cost in ("energy_j", "luts")}
+    png = f"pareto_{example}.png"
+    plot(rows, fronts, example, folder / png)
+    lines = [f"## {example}", "", f"Regenerate: `{command}` ({minutes:.0f} min on this machine's 2 cores).",
+             f"{len(rows)} designs. ![{example} fronts]({png})", "",
+             "| design | accuracy (%) | torch (%) | energy (uJ) | dynamic (nJ) | latency (us) | LUT+LUTRAM | FF | "
+             "BRAM36 | weight bits | zero weights | on a front |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    on = lambda r: " / ".join(k for k, name in (("energy", "energy_j"), ("LUTs", "luts")) if r in fronts[name])
+    for r in sorted(rows, key=lambda r: -r["accuracy"]):
+        lines.append(f"| {label(r)} | {100 * r['accuracy']:.2f} | {100 * r['torch_accuracy']:.2f} | "
+                     f"{r['energy_j'] * 1e6:.3g} | {r['dynamic_j'] * 1e9:.3g} | {r['latency_us']:.0f} | {r['luts']:,} | "
+                     f"{r['ffs']:,} | {r['bram36']:g} | {r['weight_bits']:,} | {100 * r['zero_weights']:.0f}% | {on(r)} |")
+    return "\n".join(lines + [""] + [p + "\n" for p in claims(rows)]) + "\n"
+
+
+def main() -> int:
+    from snnc import sweep
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--examples", nargs="+", choices=list(EXAMPLES), default=list(EXAMPLES))
+    ap.add_argument("--quick", action="store_true", help="a few points, few epochs, one lane count")
+    ap.add_argument("--store", type=Path, default=ROOT / "build" / "pareto", help="finished points (resume)")
+    ap.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
+    ap.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--docs", type=Path, help="write this markdown file (default: docs/pareto.md unless --quick)")
+    args = ap.parse_args()
+    docs = args.docs or (None if args.quick else ROOT / "docs" / "pareto.md")
+    sections = []
+    for example in args.examples:
+        t0 = time.time()
+        rows = sweep.run(grid(example, args.quick, args.seed), evaluate, args.store / example, args.scheduler,
+                         args.workers)
+        # the compute of every point (its last row's time), spread over the workers; a resumed run took less
+        compute = sum(max(r["seconds"] for r in rows if r["weights"] == p["weights"] and r["bits"] == p["bits"]
+                          and r["state_quant"] == p["state_quant"] and r["state_bits"] == p["state_bits"]
+                          and r["sparsity"] == p["sparsity"]) for p in grid(example, args.quick, args.seed))
+        minutes = max(compute / 60 / (args.workers or 2), (time.time() - t0) / 60)
+        print(f"{example}: {len(rows)} designs", file=sys.stderr)
+        for cost in ("energy_j", "luts"):
+            print(f"  front over accuracy and {cost}: " + ", ".join(label(r) for r in sweep.pareto_front(rows, cost)))
+        if docs:
+            sections.append(section(example, rows, "python examples/pareto.py" + (" --quick" if args.quick else ""),
+                                    minutes, docs.parent))
+    if docs:
+        docs.write_text(HEADER + "\n" + "\n".join(sections))
+        print(f"wrote {docs}")
+    return 0
+
+
+HEADER = """# What quantization and pruning cost: accuracy, energy and LUTs
+
+The question of "The Hardware Impact of Quantization and Pruning for Weights in Spiking Neural
+Networks" (arXiv 2302.04174), asked of snnc's engines: for each trained variant, its accuracy (the
+golden model on the test set, equal to the RTL spike for spike), its energy per inference
+(docs/energy.md: golden counts of the test set, the engines' schedule at 100 MHz, static power
+included), its latency and its Yosys resources (LUT + LUTRAM, FF, BRAM36 of the network's engines).
+Each design is `snnc compile --weights auto`: pruned dense layers store only their non-zero
+weights where that is cheaper (docs/rtl.md). `python examples/pareto.py` regenerates this file and
+the plots (snnc.sweep: Dask, one worker per core, resumable; `--scheduler` for a cluster).
+
+Designs are labelled weights (W8, W4, ternary, binary, sigmoid4 = the sigmoid-sum quantizer),
+states (U = uniform, TC = threshold-centered levels, bits), pruning (p50 = 50% of the weights
+pruned by magnitude during training) and lanes (L1, L4). One seed per design: differences under
+about one point are within seed-to-seed spread (docs/results.md).
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Design-space sweeps: what each point of a grid of trained models and engine choices costs, run on
+a Dask cluster, resumable, with progress; and the Pareto fronts of the results (docs/pareto.md).
+
+    rows = sweep.run(points, evaluate, Path("build/pareto"))      # local cluster, all cores
+    rows = sweep.run(points, evaluate, store, scheduler="tcp://10.0.0.5:8786")   # a running cluster
+    front = sweep.pareto_front(rows, "energy_j")                   # most accurate for the energy
+
+A point is a dict of JSON values (a training configuration and its builds); `evaluate(point)`
+returns its rows (dicts), for instance one per lane count from one trained model, with
+`design_costs` giving each build's accuracy, energy, latency and resources.  Each finished point
+is written to `store/<key>.json` at once, so an interrupted sweep resumes where it stopped and a
+finished one is read back without any work.  Dask runs the points (one worker process per core
+by default, one thread each); `scheduler` sends them to an existing cluster instead, whose workers
+must be able to import `evaluate`'s module.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+
+def point_key(point: dict) -> str:
+    """A point's file name in the store: a hash of its JSON (sorted keys)."""
+    return hashlib.sha256(json.dumps(point, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _finished(store: Path, point: dict) -> list[dict] | None:
+    path = store / f"{point_key(point)}.json"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return doc["rows"] if isinstance(doc, dict) and doc.get("point") == point and isinstance(doc.get("rows"), list) else None
+
+
+def run(points: list[dict], evaluate: Callable[[dict], list[dict]], store: Path, scheduler: str | None = None,
+        workers: int | None = None, progress: bool = True) -> list[dict]:
+    """Every point's rows, in the order of `points`: read from `store` where a point has finished
+    before, else evaluated on Dask (a LocalCluster of `workers` processes, default one per core, or
+    the cluster at `scheduler`) and written to the store as it finishes."""
+    from dask.distributed import Client, LocalCluster, as_completed
+    from tqdm import tqdm
+
+    store = Path(store)
+    store.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in points if _finished(store, p) is None]
+    if todo:
+        cluster = None if scheduler else LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
+                                                      processes=True, dashboard_address=None)
+        with Client(scheduler or cluster) as client:
+            futures = client.map(evaluate, todo, pure=False)
+            where = {f.key: p for f, p in zip(futures, todo)}
+            bar = tqdm(as_completed(futures), total=len(todo), desc=f"sweep ({len(points) - len(todo)} done before)",
+                       disable=not progress)
+            for future in bar:
+                point = where[future.key]
+                tmp = store / f".{point_key(point)}.json.tmp"
+                tmp.write_text(json.dumps({"point": point, "rows": future.result()}, indent=1) + "\n")
+                tmp.replace(store / f"{point_key(point)}.json")  # whole or not at all
+        if cluster is not None:
+            cluster.close()
+    return [row for p in points for row in _finished(store, p)]
+
+
+def pareto_front(rows: list[dict], cost: str, gain: str = "accuracy") -> list[dict]:
+    """The rows that no other row beats in both: lower `cost` and higher `gain` (ties kept once),
+    by increasing cost."""
+    front, best = [], -np.inf
+    for row in sorted(rows, key=lambda r: (r[cost], -r[gain])):
+        if row[gain] > best:
+            front.append(row)
+            best = row[gain]
+    return front
+
+
+def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes, bits: int | None = None,
+                 weights: str = "auto", clock_hz: float = 100e6, synth: bool = True) -> dict:
+    """What one build of an ONNX model costs: compiled at `lanes` (and `bits`, `weights`), run by
+    the golden model on the test `spikes` [T, N, ...]: accuracy against `labels`, energy per
+    inference and cycles (snnc.energy: golden counts, the engines' schedule), and Yosys' LUT, FF
+    and BRAM of the network's engines (without the activity counters, as a board build has them)."""
+    from snnc import energy
+    from snnc.compiler import compile_onnx, geometry
+    from snnc.compiler.passes import Options
+    from snnc.sim import golden
+
+    net = compile_onnx(model_path, Options(bits=bits, weights=weights))
+    out, trace = golden.run(net, spikes, trace=True)
+    act = energy.activity(net, lanes, spikes, trace)
+    est = energy.energy(net, lanes, act, "golden", clock_hz)
+    geos = geometry.network_geometry(net, lanes)
+    row = {"accuracy": float((golden.classify(out) == labels).mean()), "energy_j": est["per_inference_j"],
+           "dynamic_j": est["per_inference_j"] - est["breakdown"]["static"], "cycles": act["cycles"],
+           "latency_us": act["cycles"] / clock_hz * 1e6, "lanes": geometry.lanes_text(lanes),
+           "weight_bits": sum(m.bits for m in geometry.network_memories(net, lanes) if m.kind in ("weights", "row starts")),
+           "sparse_layers": sum(g.sparse is not None for g in geos),
+           "zero_weights": float(np.mean(np.concatenate([g.synapse.weight.ravel() == 0 for g in geos])))}
+    if synth:
+        import tempfile
+
+        from snnc.rtl_gen import network_verilog
+        from snnc.rtl_gen.synthesis import synthesize
+
+        with tempfile.TemporaryDirectory() as tmp:
+            verilog, memories = network_verilog(net, lanes, activity_counters=False)
+            (Path(tmp) / "net.v").write_text(verilog)
+            res = synthesize(Path(tmp) / "net.v", Path(tmp), memories=memories)["resources"]
+        row.update(luts=res["LUT"] + res["LUTRAM"], ffs=res["FF"], bram36=res["BRAM36"] + res["BRAM18"] / 2)
+    return row
+
