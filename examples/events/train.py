@@ -27,13 +27,14 @@ from tqdm import tqdm
 
 from snnc.frontend import LIF, SNN, Pool2d, PruningSchedule, QuantConv2d, QuantLinear, export_onnx, make_quantizer
 from snnc.frontend.events import EventDigits, load_event_digits
+from snnc.frontend.quantizers import SigmoidSumQuantizer
 
 INPUT_SHAPE = (2, 32, 32)
 
 
 @dataclass(frozen=True)
 class Config:
-    """One training run.  weights: float | uniform | ternary | binary."""
+    """One training run.  weights: float | uniform | ternary | binary | sigmoid."""
 
     weights: str = "uniform"
     bits: int = 4
@@ -78,8 +79,11 @@ def train(cfg: Config, data: EventDigits | None = None, progress: bool = True) -
     step = 0
     bar = tqdm(range(cfg.epochs), desc=f"csnn {cfg.weights}{cfg.bits} {cfg.state_quant}{cfg.state_bits}",
                disable=not progress, leave=False)
-    for _ in bar:
+    sigmoid_quantizers = [m for m in model.modules() if isinstance(m, SigmoidSumQuantizer)]
+    for epoch in bar:
         model.train()
+        for qz in sigmoid_quantizers:  # the sigmoid-sum quantizer hardens towards its levels
+            qz.anneal(epoch / max(1, cfg.epochs - 1))
         order, total = torch.from_numpy(rng.permutation(n)), 0.0
         for i in range(0, n, cfg.batch):
             idx = order[i:i + cfg.batch]
@@ -101,7 +105,7 @@ def train(cfg: Config, data: EventDigits | None = None, progress: bool = True) -
 def main() -> None:
     ap = argparse.ArgumentParser(description="Train the event-digits CSNN and export it to the snnc ONNX dialect.")
     d = Config()
-    ap.add_argument("--weights", choices=("float", "uniform", "ternary", "binary"), default=d.weights)
+    ap.add_argument("--weights", choices=("float", "uniform", "ternary", "binary", "sigmoid"), default=d.weights)
     ap.add_argument("--bits", type=int, default=d.bits, help="weight bits (uniform)")
     ap.add_argument("--state-quant", choices=("none", "uniform", "threshold_centered"), default=d.state_quant)
     ap.add_argument("--state-bits", type=int, default=d.state_bits)
