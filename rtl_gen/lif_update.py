@@ -1,6 +1,7 @@
 """LIFUpdate: one lane's integer LIF step, pipelined over two register stages (docs/spec.md section 2).
 
-    stage 1: v = first ? 0 : decode(state);  leak = (B * v) >> F   (B*v as shifts and adds)
+    stage 1: v = first ? 0 : decode(state);  leak = ((B * v) >> (F + g)) << g   (B*v as shifts and
+             adds; g = floor_bits, the declared grid the leak is floored onto)
     stage 2: u = leak + I;  s = u >= theta;  r = u - theta*s  or  u*(1-s)
     output:  state_out = encode(r) (combinational from stage 2), spike = s
 
@@ -43,7 +44,8 @@ class LIFUpdate(wiring.Component):
         leak = Signal(signed(w), name="leak")
         current = Signal(signed(w), name="current_q")
         valid1 = Signal()
-        m.d.sync += [leak.eq(product >> lif.leak_f), current.eq(self.current), valid1.eq(self.valid_in)]
+        g = lif.floor_bits
+        m.d.sync += [leak.eq((product >> (lif.leak_f + g)) << g), current.eq(self.current), valid1.eq(self.valid_in)]
 
         # stage 2: integrate, fire, reset
         u = Signal(signed(w))

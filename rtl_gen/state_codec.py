@@ -48,7 +48,7 @@ class StateCodec(wiring.Component):
         # one OR level deep where a sum of K bits would chain K adders.
         k = len(lif.levels)
         above, one_hot = Signal(k + 1), Signal(k)
-        m.d.comb += above.eq(Cat(1, *(self.r > int(mid) for mid in codec.midpoints(lif.levels)), 0))
+        m.d.comb += above.eq(Cat(1, *(self.r > int(mid) for mid in codec.midpoints(lif.levels, lif.floor_bits)), 0))
         m.d.comb += one_hot.eq(above[:k] & ~above[1:])
         m.d.comb += self.code_out.eq(Cat(
             Cat(*(one_hot[c] for c in range(k) if c >> bit & 1)).any() for bit in range(lif.state_bits)))

@@ -20,14 +20,17 @@ from snnc.rtl_gen.sparse_scatter import SparseScatter
 from snnc.sim import golden
 
 
-def conv_net(rng, in_shape=(2, 5, 4), co=3, k=3, stride=1, pad=1, bits=4, levels=True):
+def conv_net(rng, in_shape=(2, 5, 4), co=3, k=3, stride=1, pad=1, bits=4, levels=True, floor_bits=0):
+    """floor_bits: the LIF's grid refined that many bits below its declared one (the leak and the
+    level midpoints floored onto the declared grid), its threshold, levels and weight shifts scaled
+    to match."""
     lo, hi = -(1 << (bits - 1)) + 1, (1 << (bits - 1)) - 1
     w = rng.integers(lo, hi + 1, (co, in_shape[0], k, k))
-    syn = ir.Conv2d("conv", w, rng.integers(-3, 4, co), rng.integers(0, 2, co), bits, in_shape, stride, pad)
-    theta = 12
-    lv = codec.integerize_levels(codec.threshold_centered_levels(3, theta), 1.0) if levels else None
+    syn = ir.Conv2d("conv", w, rng.integers(-3, 4, co), rng.integers(0, 2, co) + floor_bits, bits, in_shape, stride, pad)
+    theta = 12 << floor_bits
+    lv = codec.integerize_levels(codec.threshold_centered_levels(3, 12), 1.0) << floor_bits if levels else None
     lif = ir.LIF("lif", syn.out_shape, theta, 7, 3, "subtract", "threshold_centered" if levels else "none",
-                 int(lv[0]) if levels else -64, int(lv[-1]) if levels else 63, lv)
+                 int(lv[0]) if levels else -64, int(lv[-1]) if levels else 63, lv, floor_bits=floor_bits)
     return size_registers(ir.validate(ir.Network("n", in_shape, (syn, lif))))
 
 
@@ -168,15 +171,17 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
     sim.run()
 
 
+@pytest.mark.parametrize("floor_bits", [0, 2])
 @pytest.mark.parametrize("lanes, units, levels, k1, k2, crop", [
     (1, 1, True, 1, 1, None), (2, 2, True, 1, 1, None), (4, 4, False, 1, 1, None), (3, 3, False, 1, 1, None),
     (2, 2, True, 2, 1, None), (1, 1, False, 1, 2, None), (3, 3, True, 2, 2, None), (2, 2, False, 1, 1, (3, 2)),
     (4, 1, True, 1, 1, None), (4, 2, False, 1, 1, None), (6, 2, True, 2, 2, None), (6, 3, False, 1, 2, None)])
-def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop):
+def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, floor_bits):
     """units < lanes: fewer LIF datapaths, each group in lanes/units parts; k1: a max pool of the
-    currents; k2: a max pool (OR) of the spikes; crop: the emitted grid."""
+    currents; k2: a max pool (OR) of the spikes; crop: the emitted grid; floor_bits: a refined grid
+    (the leak and the midpoints floored onto the declared one)."""
     rng = np.random.default_rng(10 + lanes + 7 * k1 + 5 * k2 + units)
-    net = conv_net(rng, in_shape=(2, 5, 5), co=lanes if lanes > 3 else 3, levels=levels)
+    net = conv_net(rng, in_shape=(2, 5, 5), co=lanes if lanes > 3 else 3, levels=levels, floor_bits=floor_bits)
     syn, lif = net.layers
     geo = LayerGeometry(syn, lanes, k1, k2, crop, units)
     assert (geo.lanes, geo.units) == (lanes, units)
@@ -195,7 +200,7 @@ def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop):
         s, v = golden.lif_step(lif, v, current[t])
         s = s[:, : geo.out_h * k2, : geo.out_w * k2].reshape(co, geo.out_h, k2, geo.out_w, k2).max(axis=(2, 4))
         want_spikes.append(s)
-        want_states.append(codec.encode(v, lif.levels) if levels else v)
+        want_states.append(codec.encode(v, lif.levels, lif.floor_bits) if levels else v)
     ab, sb = geo.accumulator_bits, lif.state_bits
 
     def raw_of(t, group, lane):  # accumulator word `group`, lane: channel og*P + lane at one pixel
