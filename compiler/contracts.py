@@ -23,6 +23,7 @@ from .errors import SnncError
 # ---- neuron modes (docs/spec.md section 2) -------------------------------------------------------
 
 RESET_MODES = ("subtract", "zero")
+ORDERS = ("snnc", "snntorch")  # the update order: snnc's, or snnTorch's Leaky with reset_delay (section 2)
 STATE_QUANT_MODES = ("none", "uniform", "threshold_centered")
 
 

@@ -52,6 +52,9 @@ def lif_function() -> onnx.FunctionProto:
         _attr_ref(mk("Constant", [], ["reset"]), "value_string", "reset", AttributeProto.STRING),
         mk("Constant", [], ["zero_str"], value=helper.make_tensor("zero_str", TensorProto.STRING, [], [b"zero"])),
         mk("Equal", ["reset", "zero_str"], ["is_zero"]),
+        _attr_ref(mk("Constant", [], ["order"]), "value_string", "order", AttributeProto.STRING),
+        mk("Constant", [], ["snntorch_str"], value=helper.make_tensor("snntorch_str", TensorProto.STRING, [], [b"snntorch"])),
+        mk("Equal", ["order", "snntorch_str"], ["is_snntorch"]),
         c("f0", 0.0), c("f1", 1.0), c("f2", 2.0),
         # A float model has no grid (state_lsb = 0): leak and midpoints are then not floored.
         mk("Greater", ["lsb_attr", "f0"], ["has_lsb"]),
@@ -87,22 +90,27 @@ def lif_function() -> onnx.FunctionProto:
         attribute_protos=[
             _default("reset", "subtract"), _default("state_lsb", 0.0), _default("state_quant", "none"),
             _default("state_levels", []), _default("state_min", -FLOAT_MAX), _default("state_max", FLOAT_MAX),
-            _default("order", "snnc"),  # "snntorch" (docs/spec.md section 2) is refused by the importer for now
+            _default("order", "snnc"),  # or "snntorch" (docs/spec.md section 2)
         ],
         doc_string="Leaky integrate-and-fire over time (axis 0); the integer semantics of snnc's docs/spec.md "
                    "section 2 on the state_lsb grid.",
     )
 
 
+def _leak_nodes(v: str, out: str) -> list[onnx.NodeProto]:
+    """out = beta * v, floored onto the grid when there is one."""
+    mk = helper.make_node
+    return [mk("Mul", ["beta", v], [f"{out}_bv"]), mk("Div", [f"{out}_bv", "lsb"], [f"{out}_units"]),
+            mk("Floor", [f"{out}_units"], [f"{out}_floor"]), mk("Mul", [f"{out}_floor", "lsb"], [f"{out}_grid"]),
+            mk("Where", ["has_lsb", f"{out}_grid", f"{out}_bv"], [out])]
+
+
 def _lif_step_graph() -> onnx.GraphProto:
-    """One timestep: (v, x) -> (v_next, s).  Reads beta, theta, lsb, mids, levels from the function scope."""
+    """One timestep: (v, x) -> (v_next, s).  Reads beta, theta, lsb, mids, levels, is_zero and
+    is_snntorch from the function scope; both orders are computed and `order` picks one."""
     mk = helper.make_node
     nodes = [
-        mk("Mul", ["beta", "v"], ["bv"]),
-        mk("Div", ["bv", "lsb"], ["bv_units"]),
-        mk("Floor", ["bv_units"], ["bv_floor"]),
-        mk("Mul", ["bv_floor", "lsb"], ["bv_grid"]),
-        mk("Where", ["has_lsb", "bv_grid", "bv"], ["leak"]),
+        *_leak_nodes("v", "leak"),
         mk("Add", ["leak", "x"], ["u"]),
         mk("GreaterOrEqual", ["u", "theta"], ["fire"]),
         mk("Cast", ["fire"], ["s"], to=TensorProto.FLOAT),
@@ -110,7 +118,18 @@ def _lif_step_graph() -> onnx.GraphProto:
         mk("Sub", ["u", "theta_s"], ["r_sub"]),
         mk("Sub", ["f1", "s"], ["not_s"]),
         mk("Mul", ["u", "not_s"], ["r_zero"]),
-        mk("Where", ["is_zero", "r_zero", "r_sub"], ["r"]),
+        mk("Where", ["is_zero", "r_zero", "r_sub"], ["r_snnc"]),
+        # snnTorch's order: the pending reset p is the last step's spike, read from the stored state
+        mk("Greater", ["v", "theta"], ["pending"]),
+        mk("Cast", ["pending"], ["p"], to=TensorProto.FLOAT),
+        mk("Sub", ["f1", "p"], ["not_p"]),
+        mk("Mul", ["v", "not_p"], ["v_zeroed"]),
+        *_leak_nodes("v_zeroed", "leak_zeroed"),
+        mk("Add", ["leak_zeroed", "x"], ["u_torch_zero"]),
+        mk("Mul", ["theta", "p"], ["theta_p"]),
+        mk("Sub", ["u", "theta_p"], ["u_torch_sub"]),
+        mk("Where", ["is_zero", "u_torch_zero", "u_torch_sub"], ["u_torch"]),
+        mk("Where", ["is_snntorch", "u_torch", "r_snnc"], ["r"]),
         # Level quantization: code = number of midpoints strictly below r (ties go to the lower level).
         mk("Unsqueeze", ["r", "i_1"], ["r_col"]),
         mk("Less", ["mids", "r_col"], ["below"]),
@@ -119,7 +138,9 @@ def _lif_step_graph() -> onnx.GraphProto:
         mk("Gather", ["levels_ext", "code"], ["v_levels"]),
         mk("Clip", ["r", "vmin", "vmax"], ["v_clip"]),
         mk("Where", ["has_levels", "v_levels", "v_clip"], ["v_next"]),
-        mk("Identity", ["s"], ["s_out"]),
+        mk("Greater", ["v_next", "theta"], ["fire_torch"]),  # snnTorch fires strictly above theta, on the stored state
+        mk("Cast", ["fire_torch"], ["s_torch"], to=TensorProto.FLOAT),
+        mk("Where", ["is_snntorch", "s_torch", "s"], ["s_out"]),
     ]
     t = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
     return helper.make_graph(nodes, "lif_step", [t("v"), t("x")], [t("v_next"), t("s_out")])
@@ -226,9 +247,11 @@ class ModelWriter:
 
     def lif(self, beta: float, threshold: float, reset: str = "subtract", state_lsb: float | None = None,
             state_quant: str = "none", state_levels=None, state_min: float | None = None,
-            state_max: float | None = None, name: str | None = None) -> None:
+            state_max: float | None = None, name: str | None = None, order: str = "snnc") -> None:
         name = name or self._fresh("lif")
         attrs = {"beta": float(beta), "threshold": float(threshold), "reset": reset, "state_quant": state_quant}
+        if order != "snnc":
+            attrs["order"] = order
         optional = {"state_lsb": state_lsb, "state_min": state_min, "state_max": state_max}
         attrs.update({k: float(v) for k, v in optional.items() if v is not None})
         if state_levels is not None:

@@ -53,6 +53,7 @@ class Neuron:
     levels: np.ndarray | None = None
     state_min: float | None = None
     state_max: float | None = None
+    order: str = "snnc"
 
 
 @dataclass(frozen=True, eq=False)

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .contracts import GRID_BITS, RESET_MODES, STATE_QUANT_MODES, weight_range
+from .contracts import GRID_BITS, ORDERS, RESET_MODES, STATE_QUANT_MODES, weight_range
 from .errors import SnncError
 from .geometry import WEIGHT_FORMATS, conv_out_shape, pool_out_shape
 
 FORMAT_VERSION = 4  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
-#                    4: Dense weight_format
+#                    4: Dense weight_format, LIF order
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,7 +136,9 @@ class LIF:
     grid the model declared (state_lsb), where the compiler refined this LIF's grid below it so that
     the weights (or an averaged current) are exact integers; 0 otherwise.
     Widths from `size_registers`: membrane_bits holds leak, u and r; state_bits is the stored
-    state (the code width with levels, the clamped register width without).
+    state (the code width with levels, the clamped register width without).  order: "snnc" or
+    "snntorch" (snnTorch's Leaky with reset_delay: the pending reset from the stored state, fire
+    strictly above theta on the quantized state; docs/spec.md section 2).
     """
 
     name: str
@@ -153,6 +155,7 @@ class LIF:
     floor_bits: int = 0
     membrane_bits: int = 0
     state_bits: int = 0
+    order: str = "snnc"
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -325,6 +328,8 @@ def _check_lif(layer: LIF, where: str) -> None:
         raise SnncError(f"{where}: leak {layer.leak_b}/2**{layer.leak_f} is not in [0, 1]")
     if layer.reset not in RESET_MODES:
         raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{layer.reset}'")
+    if layer.order not in ORDERS:
+        raise SnncError(f"{where}: order must be one of {', '.join(ORDERS)}, got '{layer.order}'")
     if layer.state_quant == "none":
         if layer.levels is not None or not layer.v_min <= 0 <= layer.v_max:
             raise SnncError(f"{where}: unquantized state needs v_min <= 0 <= v_max and no levels")

@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .contracts import RESET_MODES, STATE_QUANT_MODES
+from .contracts import ORDERS, RESET_MODES, STATE_QUANT_MODES
 from .dialect import DOMAIN
 from .errors import SnncError
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
@@ -180,8 +180,9 @@ def _neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
         raise SnncError(f"{_where(node)}: not a neuron")
     a = _lif_attributes(node)
     where = _where(node)
-    if a.get("order", "snnc") != "snnc":
-        raise SnncError(f"{where}: order '{a['order']}' is not supported yet (only 'snnc'; docs/spec.md section 2)")
+    order = a.get("order", "snnc")
+    if order not in ORDERS:
+        raise SnncError(f"{where}: order must be one of {', '.join(ORDERS)}, got '{order}'")
     for key in ("beta", "threshold"):
         if key not in a:
             raise SnncError(f"{where}: missing attribute '{key}'")
@@ -210,7 +211,7 @@ def _neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
     smin, smax = a.get("state_min"), a.get("state_max")
     if smin is not None and smax is not None and not smin <= 0 <= smax:
         raise SnncError(f"{where}: need state_min <= 0 <= state_max, got [{smin:g}, {smax:g}]")
-    return Neuron(node.name or node.output[0], shape, beta, theta, reset, lsb, sq, levels, smin, smax)
+    return Neuron(node.name or node.output[0], shape, beta, theta, reset, lsb, sq, levels, smin, smax, order)
 
 
 def import_onnx(path: str | Path) -> Graph:

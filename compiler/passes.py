@@ -291,7 +291,7 @@ def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: l
     else:
         lv, (v_min, v_max) = None, _register_range(opts.state_bits or DEFAULT_REGISTER_BITS)
     return ir.LIF(n.name, tuple(n.shape), theta, leak_b, leak_f, n.reset, n.state_quant if lv is not None else "none",
-                  v_min, v_max, lv, float(lsb), floor_bits)
+                  v_min, v_max, lv, float(lsb), floor_bits, order=n.order)
 
 
 def _register_range(bits: int) -> tuple[int, int]:
@@ -336,8 +336,11 @@ def size_registers(net: ir.Network) -> ir.Network:
             g = layer.floor_bits
             leak = tuple((x >> (layer.leak_f + g)) << g for x in prod)
             u = (leak[0] + i_lo, leak[1] + i_hi)
-            r_hi = max(layer.theta - 1, u[1] - layer.theta if layer.reset == "subtract" else 0)
-            r = (min(u[0], 0), r_hi)
+            if layer.order == "snntorch":  # the pending reset subtracts theta before quantization
+                u = (u[0] - (layer.theta if layer.reset == "subtract" else 0), u[1])
+                r = (min(u[0], 0), max(u[1], 0))
+            else:
+                r = (min(u[0], 0), max(layer.theta - 1, u[1] - layer.theta if layer.reset == "subtract" else 0))
             span = [*prod, *u, *r, layer.theta]
             code_bits = None if layer.levels is None else len(layer.levels).bit_length() - 1
             layer = replace(layer, membrane_bits=signed_bits(min(span), max(span)),

@@ -5,11 +5,16 @@
     stage 2: u = leak + I;  s = u >= theta;  r = u - theta*s  or  u*(1-s)
     output:  state_out = encode(r) (combinational from stage 2), spike = s
 
+snnTorch's order (lif.order, docs/spec.md section 2): stage 1 also takes p = v > theta (the spike
+of the step before) and leaks v*(1-p) for reset "zero"; stage 2 is r = u - theta*p (or u), and
+the spike is decode(encode(r)) > theta, from the encoder's output.
+
 `valid_out` follows `valid_in` LATENCY cycles later.  Widths: `current` is the synapse's proven
 current width, the datapath is the LIF's proven membrane width (from size_registers).
 """
 from __future__ import annotations
 
+import numpy as np
 from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -36,26 +41,44 @@ class LIFUpdate(wiring.Component):
         lif, w = self.lif, self.width
         m.submodules.codec = codec = StateCodec(lif, w)
 
-        # stage 1: decode and leak; constant multiplication by B as shifts and adds, no DSP
+        # stage 1: decode and leak; constant multiplication by B as shifts and adds, no DSP.  In
+        # snnTorch's order the pending reset p (the last step's spike: stored state above theta)
+        # zeroes the state before the leak (reset "zero") or subtracts theta after it ("subtract")
         m.d.comb += codec.code.eq(self.state_in)
         v = Signal(signed(w))
         m.d.comb += v.eq(Mux(self.first, 0, codec.value))
-        product = sum((v << k) if sign > 0 else -(v << k) for sign, k in csd_terms(lif.leak_b)) if lif.leak_b else 0
+        torch_order = lif.order == "snntorch"
+        pending, pending1 = Signal(), Signal()
+        m.d.comb += pending.eq(v > lif.theta if torch_order else 0)
+        leak_in = Mux(pending, 0, v) if torch_order and lif.reset == "zero" else v
+        product = sum((leak_in << k) if sign > 0 else -(leak_in << k) for sign, k in csd_terms(lif.leak_b)) if lif.leak_b else 0
         leak = Signal(signed(w), name="leak")
         current = Signal(signed(w), name="current_q")
         valid1 = Signal()
         g = lif.floor_bits
-        m.d.sync += [leak.eq((product >> (lif.leak_f + g)) << g), current.eq(self.current), valid1.eq(self.valid_in)]
+        m.d.sync += [leak.eq((product >> (lif.leak_f + g)) << g), current.eq(self.current), valid1.eq(self.valid_in),
+                     pending1.eq(pending)]
 
-        # stage 2: integrate, fire, reset
+        # stage 2: integrate, fire, reset (snnc's order); or integrate and take the pending reset (snnTorch's)
         u = Signal(signed(w))
         fire = Signal()
-        m.d.comb += [u.eq(leak + current), fire.eq(u >= lif.theta)]
         r = Signal(signed(w), name="r")
         spike = Signal()
         valid2 = Signal()
-        reset_value = (u - lif.theta) if lif.reset == "subtract" else 0
-        m.d.sync += [r.eq(Mux(fire, reset_value, u)), spike.eq(fire), valid2.eq(valid1)]
+        m.d.comb += u.eq(leak + current)
+        if torch_order:
+            subtract = Mux(pending1, lif.theta, 0) if lif.reset == "subtract" else 0
+            m.d.sync += [r.eq(u - subtract), valid2.eq(valid1)]
+            # fire strictly above theta on the quantized state: with levels, a code at or above the first level above theta
+            if lif.levels is None:
+                m.d.comb += spike.eq(codec.code_out.as_signed() > lif.theta)
+            else:
+                first_above = int(np.searchsorted(lif.levels, lif.theta, side="right"))
+                m.d.comb += spike.eq(codec.code_out >= first_above)
+        else:
+            m.d.comb += fire.eq(u >= lif.theta)
+            reset_value = (u - lif.theta) if lif.reset == "subtract" else 0
+            m.d.sync += [r.eq(Mux(fire, reset_value, u)), spike.eq(fire), valid2.eq(valid1)]
 
         # quantize (combinational encoder) and hand out
         m.d.comb += [codec.r.eq(r), self.state_out.eq(codec.code_out), self.spike.eq(spike), self.valid_out.eq(valid2)]

@@ -67,13 +67,20 @@ def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray) -> np.ndarray:
 
 
 def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One timestep of docs/spec.md section 2: (stored state v, current I) -> (spikes uint8, next state v)."""
+    """One timestep of docs/spec.md section 2: (stored state v, current I) -> (spikes uint8, next state v),
+    in snnc's order or snnTorch's."""
     g = layer.floor_bits  # >> on int64 floors toward minus infinity, here onto the declared grid
-    u = (((layer.leak_b * v) >> (layer.leak_f + g)) << g) + current
+    leak = lambda x: ((layer.leak_b * x) >> (layer.leak_f + g)) << g
+    quantize = lambda r: np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, g)
+    if layer.order == "snntorch":  # the pending reset is the spike of the step before, read from the stored state
+        p = v > layer.theta
+        u = leak(v) + current - layer.theta * p if layer.reset == "subtract" else leak(np.where(p, 0, v)) + current
+        v_next = quantize(u)
+        return (v_next > layer.theta).astype(np.uint8), v_next
+    u = leak(v) + current
     s = u >= layer.theta
     r = u - layer.theta * s if layer.reset == "subtract" else np.where(s, 0, u)
-    v_next = np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, g)
-    return s.astype(np.uint8), v_next
+    return s.astype(np.uint8), quantize(r)
 
 
 def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | tuple[np.ndarray, Trace]:

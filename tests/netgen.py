@@ -24,6 +24,7 @@ class LayerSpec:
     state_bits: int
     reset: str
     conv: bool = False
+    order: str = "snnc"
 
 
 def lif_params(rng: np.random.Generator, spec: LayerSpec) -> dict:
@@ -32,7 +33,7 @@ def lif_params(rng: np.random.Generator, spec: LayerSpec) -> dict:
     theta = int(rng.integers(2, 40))
     f = int(rng.integers(0, 5))
     beta = int(rng.integers(0, (1 << f) + 1)) / (1 << f)
-    attrs = dict(beta=beta, reset=spec.reset, state_lsb=lsb, state_quant=spec.state_mode)
+    attrs = dict(beta=beta, reset=spec.reset, state_lsb=lsb, state_quant=spec.state_mode, order=spec.order)
     if spec.state_mode == "none":
         half = 1 << (spec.state_bits - 1)
         attrs.update(state_min=-half * lsb, state_max=(half - 1) * lsb)

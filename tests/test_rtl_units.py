@@ -20,10 +20,10 @@ def level_set(mode, bits, theta=40):
     return codec.integerize_levels(build(bits, theta), 1.0)
 
 
-def lif_of(levels=None, theta=40, leak=(13, 4), reset="subtract", v_range=(-128, 127)):
+def lif_of(levels=None, theta=40, leak=(13, 4), reset="subtract", v_range=(-128, 127), order="snnc"):
     lo, hi = (int(levels[0]), int(levels[-1])) if levels is not None else v_range
     mode = "none" if levels is None else "uniform"
-    return ir.LIF("lif", (1,), theta, *leak, reset, mode, lo, hi, levels)
+    return ir.LIF("lif", (1,), theta, *leak, reset, mode, lo, hi, levels, order=order)
 
 
 def sized(lif, weights):
@@ -31,7 +31,7 @@ def sized(lif, weights):
     dense = ir.Dense("fc", np.array(weights).reshape(-1, 1), np.zeros(len(weights), np.int64),
                      np.zeros(len(weights), np.int64), 8)
     lif = ir.LIF(lif.name, (len(weights),), lif.theta, lif.leak_b, lif.leak_f, lif.reset, lif.state_quant,
-                 lif.v_min, lif.v_max, lif.levels)
+                 lif.v_min, lif.v_max, lif.levels, order=lif.order)
     net = size_registers(ir.validate(ir.Network("n", (1,), (dense, lif))))
     return net.layers[0], net.layers[1]
 
@@ -61,6 +61,7 @@ def test_codec_exhaustive(mode, bits):
     sim.run()
 
 
+@pytest.mark.parametrize("order", ["snnc", "snntorch"])
 @pytest.mark.parametrize("levels, reset, leak", [
     (level_set("threshold_centered", 4), "subtract", (13, 4)),
     (level_set("uniform", 3), "zero", (3, 2)),
@@ -68,8 +69,8 @@ def test_codec_exhaustive(mode, bits):
     (None, "zero", (0, 0)),
     (level_set("threshold_centered", 2), "zero", (7, 3)),
 ])
-def test_lif_update_matches_golden(levels, reset, leak):
-    syn, lif = sized(lif_of(levels, reset=reset, leak=leak), [60, -60])
+def test_lif_update_matches_golden(levels, reset, leak, order):
+    syn, lif = sized(lif_of(levels, reset=reset, leak=leak, order=order), [60, -60])
     dut = LIFUpdate(lif, syn.current_bits)
     rng = np.random.default_rng(0)
     currents = rng.integers(-60, 61, 200)
