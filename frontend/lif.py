@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from snnc.compiler import levels as level_sets
-from snnc.compiler.contracts import RESET_MODES, STATE_QUANT_MODES
+from snnc.compiler.contracts import ORDERS, RESET_MODES, STATE_QUANT_MODES
 
 SURROGATES = ("fast_sigmoid", "atan")
 
@@ -62,25 +62,27 @@ class LIF(nn.Module):
     `state_bits` (2**state_bits levels over [-theta(1+lower_limit), theta(1+upper_limit)], SQUAT's
     `multiplier` for threshold-centered); with state_quant 'none' the state is clamped to
     +-`clamp`*theta.  grid_bits: LSBs per power of two of theta (the grid's resolution).
+    order: 'snnc' or 'snntorch' (snnTorch's Leaky with reset_delay: the pending reset from the
+    stored state, fire strictly above theta on the quantized state; docs/spec.md section 2).
     """
 
     def __init__(self, beta: float = 0.9, threshold: float = 1.0, reset: str = "subtract",
                  surrogate: str = "fast_sigmoid", slope: float | None = None, state_quant: str = "none",
                  state_bits: int = 4, lower_limit: float = 0.0, upper_limit: float = 0.2,
                  multiplier: float | None = None, clamp: float = 8.0, grid_bits: int = 8,
-                 beta_frac_bits: int = 8):
+                 beta_frac_bits: int = 8, order: str = "snnc"):
         super().__init__()
         if not 0 <= beta <= 1:
             raise ValueError(f"beta must be in [0, 1], got {beta}")
         if threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
         for name, value, allowed in (("reset", reset, RESET_MODES), ("surrogate", surrogate, SURROGATES),
-                                     ("state_quant", state_quant, STATE_QUANT_MODES)):
+                                     ("state_quant", state_quant, STATE_QUANT_MODES), ("order", order, ORDERS)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got '{value}'")
         self.beta_frac_bits = beta_frac_bits
         self.beta = round(beta * 2 ** beta_frac_bits) / 2 ** beta_frac_bits
-        self.threshold, self.reset, self.surrogate = float(threshold), reset, surrogate
+        self.threshold, self.reset, self.surrogate, self.order = float(threshold), reset, surrogate, order
         self.slope = slope if slope is not None else (25.0 if surrogate == "fast_sigmoid" else 2.0)
         self.state_quant, self.state_bits = state_quant, state_bits
         self.lower_limit, self.upper_limit, self.multiplier = lower_limit, upper_limit, multiplier
@@ -144,14 +146,23 @@ class LIF(nn.Module):
         lsb = self.lsb
         v = torch.zeros_like(x[0])
         spikes, states = [], []
-        for t in range(x.shape[0]):
+        def leak_of(v):
             leak = self.beta * v
-            if self.quantized:
-                leak = _ste(leak, torch.floor(leak.detach() / lsb) * lsb)
-            u = leak + x[t]
-            s = SpikeFunction.apply(u - theta, self.surrogate, self.slope) if self.training else (u >= theta).to(u.dtype)
-            r = u - theta * s.detach() if self.reset == "subtract" else u * (1 - s.detach())
-            v = _ste(r, self._quantize_state(r)) if self.quantized else r
+            return _ste(leak, torch.floor(leak.detach() / lsb) * lsb) if self.quantized else leak
+
+        fire = lambda y, strict: SpikeFunction.apply(y - theta, self.surrogate, self.slope) if self.training else \
+            ((y > theta) if strict else (y >= theta)).to(y.dtype)
+        for t in range(x.shape[0]):
+            if self.order == "snntorch":  # the pending reset is the last step's spike, from the stored state
+                p = (v.detach() > theta).to(v.dtype)
+                u = leak_of(v) + x[t] - theta * p if self.reset == "subtract" else leak_of(v * (1 - p)) + x[t]
+                v = _ste(u, self._quantize_state(u)) if self.quantized else u
+                s = fire(v, strict=True)
+            else:
+                u = leak_of(v) + x[t]
+                s = fire(u, strict=False)
+                r = u - theta * s.detach() if self.reset == "subtract" else u * (1 - s.detach())
+                v = _ste(r, self._quantize_state(r)) if self.quantized else r
             spikes.append(s)
             states.append(v)
         out = torch.stack(spikes).to(current.dtype)
@@ -159,4 +170,4 @@ class LIF(nn.Module):
 
     def extra_repr(self) -> str:
         sq = "none" if self.state_quant == "none" else f"{self.state_bits}-bit {self.state_quant}"
-        return f"beta={self.beta}, threshold={self.threshold}, reset={self.reset}, state={sq}"
+        return f"beta={self.beta}, threshold={self.threshold}, reset={self.reset}, state={sq}, order={self.order}"

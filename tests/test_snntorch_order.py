@@ -106,3 +106,22 @@ def test_the_ir_keeps_the_order(tmp_path):
     with pytest.raises(SnncError, match="order must be one of"):
         ir.validate(replace(net, layers=tuple(replace(lay, order="x") if isinstance(lay, ir.LIF) else lay
                                               for lay in net.layers)))
+
+
+@pytest.mark.parametrize("state_quant, reset", [("threshold_centered", "subtract"), ("uniform", "zero"),
+                                                ("none", "subtract"), ("threshold_centered", "zero")])
+def test_frontend_lif_in_snntorch_order_is_exact(state_quant, reset, tmp_path, three_way):
+    """snnc.frontend's LIF(order="snntorch") in eval: torch == onnxruntime == golden, every spike."""
+    torch = pytest.importorskip("torch")
+    from snnc.frontend import LIF, SNN, QuantLinear, make_quantizer
+
+    torch.manual_seed(0)
+    lif = lambda: LIF(beta=0.875, threshold=1.0, reset=reset, state_quant=state_quant, state_bits=4, order="snntorch")
+    model = SNN(QuantLinear(20, 16, quantizer=make_quantizer("uniform", 4)), lif(),
+                QuantLinear(16, 6, quantizer=make_quantizer("uniform", 4)), lif())
+    with torch.no_grad():
+        for layer in model.synapses():
+            layer.weight.mul_(3.0)  # enough current to fire
+    x = (np.random.default_rng(1).random((16, 8, 20)) < 0.5).astype(np.float32)
+    spikes = three_way(model, x, tmp_path / "m.onnx")
+    assert spikes.sum() > 0 and compile_onnx(tmp_path / "m.onnx").lifs[0].order == "snntorch"
