@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,train,sweep]'
+	$(PY) -m pip install --quiet -e '.[dev,train,sweep,interop]'
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -1,0 +1,204 @@
+"""Models from other frameworks into the snnc dialect (docs/interop.md).
+
+`from_snntorch(module, example_input, path)` writes an `nn.Sequential` of `nn.Linear`, `nn.Conv2d`,
+`nn.MaxPool2d` / `nn.AvgPool2d`, `nn.Flatten` and snnTorch `Leaky` (init_hidden=True, the default
+reset_delay=True) as a dialect file whose LIFs run snnTorch's order (docs/spec.md section 2), then
+checks it: the snnc golden model against snnTorch's own forward pass on `example_input`.
+
+snnTorch computes in float32; snnc on an integer grid per LIF.  The grid is a power of two: the
+finer of the weight step and 2**(floor(log2 theta) - grid_bits).  Weights are kept where they
+already are integers times a power of two within 8 bits, else quantized to `bits` (symmetric,
+power-of-two scale); theta, biases and the `state_quant` levels are rounded onto the grid, and the
+notes say by how much.  The comparison runs snnTorch with the weights snnc uses, so what it
+measures is the neuron arithmetic: snnc floors the leak onto the grid where snnTorch keeps
+beta * v in float32.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from snnc.compiler.contracts import fit_bits, pow2_quantize
+from snnc.compiler.dialect import ModelWriter
+from snnc.compiler.errors import SnncError
+
+GRID_BITS = 16  # grid steps per power of two of theta: theta is 65,536 .. 131,071 LSB
+UNQUANTIZED_CLAMP = 64  # an unquantized snnTorch state (unbounded in float) is clamped to +-64 theta
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What from_snntorch wrote and how well it matches: spike_agreement, the fraction of output
+    spike bits equal to snnTorch's; class_agreement, of samples with the same class (argmax of
+    spike counts); notes, what was rounded or quantized."""
+
+    path: Path
+    notes: tuple[str, ...]
+    spike_agreement: float
+    class_agreement: float
+
+    @property
+    def exact(self) -> bool:
+        return self.spike_agreement == 1.0
+
+
+def _layers(module: nn.Module) -> list[nn.Module]:
+    if isinstance(module, nn.Sequential):
+        return [layer for child in module for layer in _layers(child)]
+    return [module]
+
+
+def _scalar(value, what: str, where: str) -> float:
+    t = torch.as_tensor(value, dtype=torch.float64).flatten()
+    if t.numel() == 0 or not torch.all(t == t[0]):
+        raise SnncError(f"{where}: per-neuron {what} is not supported yet (snnc's LIF has one {what} per layer)")
+    v = float(t[0])
+    if not math.isfinite(v):
+        raise SnncError(f"{where}: {what} must be finite, got {v}")
+    return v
+
+
+def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str]) -> tuple[np.ndarray, float, int]:
+    """(integer codes, power-of-two scale, width) of a synapse's weights."""
+    w = layer.weight.detach().double().numpy()
+    if not np.all(np.isfinite(w)):
+        raise SnncError(f"{where}: weights must be finite")
+    if bits is None:  # already integers times a power of two?
+        amax = float(np.abs(w).max(initial=0.0))
+        for e in range(-24, 8):
+            q = w / 2.0 ** e
+            if np.all(q == np.round(q)) and (amax == 0 or np.abs(q).max() <= 127):
+                return q.astype(np.int64), 2.0 ** e, fit_bits(q)
+        raise SnncError(f"{where}: weights are not integers times a power of two; give bits=N to quantize them")
+    q, scale = pow2_quantize(w, bits)
+    err = np.abs(q * scale - w)
+    notes.append(f"{where}: weights quantized to {bits} bits (scale 2**{int(math.log2(scale))}), max abs error "
+                 f"{err.max(initial=0.0):.4g}")
+    return q, scale, bits
+
+
+def _leaky_attrs(lif: nn.Module, lsb_weights: float, grid_bits: int, where: str, notes: list[str]) -> dict:
+    """The dialect LIF attributes of an snnTorch Leaky, on its grid."""
+    if not getattr(lif, "init_hidden", False):
+        raise SnncError(f"{where}: Leaky needs init_hidden=True inside nn.Sequential")
+    if not getattr(lif, "reset_delay", True):
+        raise SnncError(f"{where}: reset_delay=False is not snnTorch's default order; only reset_delay=True is supported")
+    if getattr(lif, "inhibition", False):
+        raise SnncError(f"{where}: inhibition is not supported")
+    if _scalar(getattr(lif, "graded_spikes_factor", 1.0), "graded_spikes_factor", where) != 1.0:
+        raise SnncError(f"{where}: graded spikes are not supported (graded_spikes_factor must be 1)")
+    reset = {"subtract": "subtract", "zero": "zero"}.get(lif.reset_mechanism)
+    if reset is None:
+        raise SnncError(f"{where}: reset_mechanism '{lif.reset_mechanism}' is not supported (subtract or zero)")
+    beta, theta = _scalar(lif.beta, "beta", where), _scalar(lif.threshold, "threshold", where)
+    beta = min(max(beta, 0.0), 1.0)  # snnTorch clamps beta to [0, 1] in its forward
+    if theta <= 0:
+        raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
+    lsb = min(lsb_weights, 2.0 ** (math.floor(math.log2(theta)) - grid_bits))
+    on_grid = lambda x: np.round(np.asarray(x, np.float64) / lsb) * lsb
+    theta_q = float(on_grid(theta))
+    if theta_q != theta:
+        notes.append(f"{where}: threshold {theta:g} rounded to the grid 2**{int(math.log2(lsb))}: {theta_q:.9g}")
+    attrs = dict(beta=beta, threshold=theta_q, reset=reset, state_lsb=lsb, order="snntorch")
+    quant = getattr(lif, "state_quant", False)
+    if quant:
+        cells = [c.cell_contents for c in (getattr(quant, "__closure__", None) or ())
+                 if isinstance(c.cell_contents, torch.Tensor)]
+        if len(cells) != 1:
+            raise SnncError(f"{where}: state_quant is not snntorch.functional.quant.state_quant (no level table found)")
+        levels = np.sort(cells[0].detach().double().numpy().ravel())
+        levels_q = on_grid(levels)
+        if np.any(np.diff(levels_q) <= 0):
+            raise SnncError(f"{where}: state_quant levels fall together on the grid 2**{int(math.log2(lsb))} "
+                            f"(a larger grid_bits separates them)")
+        if np.any(levels_q != levels):
+            notes.append(f"{where}: {len(levels)} state_quant levels rounded to the grid 2**{int(math.log2(lsb))}, "
+                         f"max abs error {np.abs(levels_q - levels).max():.3g}")
+        steps = np.diff(levels_q)
+        attrs.update(state_quant="uniform" if np.allclose(steps, steps[0], rtol=1e-3) else "threshold_centered",
+                     state_levels=levels_q)
+    else:
+        bound = float(on_grid(UNQUANTIZED_CLAMP * theta_q))
+        attrs.update(state_min=-bound, state_max=bound)
+        notes.append(f"{where}: snnTorch's unbounded float state clamped to +-{UNQUANTIZED_CLAMP} theta")
+    return attrs
+
+
+def to_dialect(module: nn.Module, input_shape: tuple[int, ...], bits: int | None = None,
+               grid_bits: int = GRID_BITS) -> tuple[onnx.ModelProto, nn.Module, list[str]]:
+    """(the dialect model, a copy of `module` with the weights the model uses, notes)."""
+    import snntorch as snn
+
+    reference = copy.deepcopy(module).eval()
+    layers, writer, notes = _layers(reference), ModelWriter(tuple(input_shape)), []
+    scale = None  # the weight step of the synapse waiting for its LIF
+    for i, layer in enumerate(layers):
+        where = f"layer {i} ({type(layer).__name__})"
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            q, scale, width = _weights(layer, bits, where, notes)
+            with torch.no_grad():  # snnTorch runs with the very weights snnc stores
+                layer.weight.copy_(torch.from_numpy(q * scale).to(layer.weight.dtype))
+            bias = None if layer.bias is None else layer.bias.detach().double().numpy()
+            if isinstance(layer, nn.Linear):
+                writer.dense(q.T, scale, width, bias, name=f"fc{i}")
+            else:
+                stride, pad = set(layer.stride), set(layer.padding) if not isinstance(layer.padding, str) else {None}
+                if len(stride) != 1 or len(pad) != 1 or None in pad or set(layer.dilation) != {1} or layer.groups != 1:
+                    raise SnncError(f"{where}: only square stride and padding, no dilation, no groups are supported")
+                writer.conv2d(q, scale, width, bias, stride=stride.pop(), padding=pad.pop(), name=f"conv{i}")
+        elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+            k = {layer.kernel_size} if isinstance(layer.kernel_size, int) else set(layer.kernel_size)
+            s = {layer.stride} if isinstance(layer.stride, int) else set(layer.stride)
+            if len(k) != 1 or k != s or layer.padding not in (0, (0, 0)):
+                raise SnncError(f"{where}: pools need a square window equal to the stride and no padding")
+            writer.pool("max" if isinstance(layer, nn.MaxPool2d) else "avg", k.pop(), name=f"pool{i}")
+        elif isinstance(layer, nn.Flatten):
+            writer.flatten(name=f"flatten{i}")
+        elif isinstance(layer, snn.Leaky) and type(layer) is snn.Leaky:
+            if scale is None:
+                raise SnncError(f"{where}: a Leaky must follow a Linear or Conv2d")
+            writer.lif(**_leaky_attrs(layer, scale, grid_bits, where, notes), name=f"lif{i}")
+        else:
+            raise SnncError(f"{where}: not supported (Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, snntorch.Leaky)")
+    return writer.model(), reference, notes
+
+
+@torch.no_grad()
+def snntorch_forward(module: nn.Module, spikes: torch.Tensor) -> np.ndarray:
+    """snnTorch's own run of a Sequential over time: spikes [T, B, ...] -> output spikes uint8 [T, B, ...]."""
+    from snntorch import utils
+
+    utils.reset(module)
+    out = []
+    for t in range(spikes.shape[0]):
+        y = module(spikes[t].float())
+        out.append((y[0] if isinstance(y, tuple) else y).numpy())
+    return np.stack(out).astype(np.uint8)
+
+
+def from_snntorch(module: nn.Module, example_input: torch.Tensor, path: str | Path, bits: int | None = None,
+                  grid_bits: int = GRID_BITS) -> ImportReport:
+    """Write `module` (snnTorch, see the module docstring) to the dialect file `path`; example_input:
+    spikes [T, B, *features].  Returns how well snnc's golden model matches snnTorch's forward on it."""
+    from snnc.compiler import compile_onnx
+    from snnc.sim import golden
+
+    x = torch.as_tensor(example_input)
+    if x.ndim < 3:
+        raise SnncError(f"example_input must be spikes [T, B, *features], got shape {tuple(x.shape)}")
+    model, reference, notes = to_dialect(module, tuple(x.shape[2:]), bits, grid_bits)
+    path = Path(path)
+    onnx.save(model, path)
+    want = snntorch_forward(reference, x)
+    got = golden.run(compile_onnx(path), x.numpy().astype(np.uint8))
+    got = got.reshape(want.shape)
+    return ImportReport(path, tuple(notes), float((got == want).mean()),
+                        float((golden.classify(got.reshape(*got.shape[:2], -1)) ==
+                               golden.classify(want.reshape(*want.shape[:2], -1))).mean()))

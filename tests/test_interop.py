@@ -1,0 +1,114 @@
+"""snnTorch models into snnc (snnc.frontend.from_snntorch, docs/interop.md): snnTorch's own forward
+pass is the reference; snnc's golden model (and the RTL, which equals it) must agree on at least
+99.9% of spikes and 99% of classifications, and exactly where snnTorch's float32 arithmetic is
+exact on the grid."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+snn = pytest.importorskip("snntorch")
+from torch import nn  # noqa: E402
+from snntorch.functional import quant  # noqa: E402
+
+from snnc.compiler import compile_onnx  # noqa: E402
+from snnc.compiler.errors import SnncError  # noqa: E402
+from snnc.frontend.interop import from_snntorch  # noqa: E402
+
+
+def mlp(state_quant_fn, reset: str, beta=(0.9, 0.8), sizes=(40, 32, 10), gain=4.0) -> nn.Sequential:
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [nn.Linear(n_in, n_out), snn.Leaky(beta=beta[i], threshold=1.0, init_hidden=True, reset_mechanism=reset,
+                                                      state_quant=state_quant_fn(), output=i == len(sizes) - 2)]
+    net = nn.Sequential(*layers)
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(gain)
+    return net
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_squat_models_agree_with_snntorch(uniform, reset, tmp_path):
+    """4-bit state_quant, uniform and threshold-centered, both resets, 4-bit weights, random spikes."""
+    torch.manual_seed(int(uniform) * 2 + (reset == "zero"))
+    net = mlp(lambda: quant.state_quant(num_bits=4, uniform=uniform, threshold=1.0), reset)
+    x = (torch.rand(25, 128, 40) < 0.3).float()
+    report = from_snntorch(net, x, tmp_path / "m.onnx", bits=4)
+    assert report.spike_agreement >= 0.999 and report.class_agreement >= 0.99, report
+    net_ir = compile_onnx(tmp_path / "m.onnx")
+    assert [lif.order for lif in net_ir.lifs] == ["snntorch"] * 2
+    assert any("state_quant levels rounded" in n for n in report.notes)  # linspace levels are not on a power-of-two grid
+
+
+def test_exact_where_float32_is_exact(tmp_path):
+    """beta 1/2, levels every 1/4 (uniform 4-bit over [-1.75, 2.0], threshold 1), power-of-two
+    weights and no biases: every value snnTorch computes is a float32-exact multiple of the grid,
+    so the golden model equals it spike for spike, by construction."""
+    for seed in range(3):
+        torch.manual_seed(seed)
+        levels = lambda: quant.state_quant(num_bits=4, uniform=True, threshold=1.0, lower_limit=0.75, upper_limit=1.0)
+        net = nn.Sequential(nn.Linear(30, 24, bias=False),
+                            snn.Leaky(beta=0.5, threshold=1.0, init_hidden=True, state_quant=levels()),
+                            nn.Linear(24, 8, bias=False),
+                            snn.Leaky(beta=0.5, threshold=1.0, init_hidden=True, state_quant=levels(), output=True))
+        x = (torch.rand(30, 64, 30) < 0.4).float()
+        report = from_snntorch(net, x, tmp_path / "e.onnx", bits=4)
+        assert report.exact and report.class_agreement == 1.0, report
+        assert not any("levels rounded" in n or "threshold" in n for n in report.notes)
+
+
+def test_a_conv_net_with_pooling_agrees(tmp_path):
+    torch.manual_seed(5)
+    q = lambda: quant.state_quant(num_bits=4, uniform=False, threshold=1.0)
+    net = nn.Sequential(nn.Conv2d(2, 6, 3, padding=1), nn.MaxPool2d(2),
+                        snn.Leaky(beta=0.9, threshold=1.0, init_hidden=True, state_quant=q()),
+                        nn.Flatten(), nn.Linear(6 * 6 * 6, 10),
+                        snn.Leaky(beta=0.9, threshold=1.0, init_hidden=True, state_quant=q(), output=True))
+    with torch.no_grad():
+        net[0].weight.mul_(3)
+        net[4].weight.mul_(3)
+    x = (torch.rand(20, 32, 2, 12, 12) < 0.3).float()
+    report = from_snntorch(net, x, tmp_path / "c.onnx", bits=4)
+    assert report.spike_agreement >= 0.999 and report.class_agreement >= 0.99, report
+
+
+def test_the_rtl_runs_an_imported_model(tmp_path):
+    from snnc.sim import golden, rtl
+
+    torch.manual_seed(7)
+    net = mlp(lambda: quant.state_quant(num_bits=4, uniform=False, threshold=1.0), "subtract", sizes=(24, 12, 6), gain=5)
+    x = (torch.rand(12, 3, 24) < 0.4).float()
+    report = from_snntorch(net, x, tmp_path / "r.onnx", bits=4)
+    net_ir = compile_onnx(tmp_path / "r.onnx")
+    want = golden.run(net_ir, x.numpy().astype(np.uint8))
+    got = rtl.run(net_ir, x.numpy().astype(np.uint8), lanes=2, work_dir=tmp_path / "rtl")
+    assert want.sum() > 0 and report.spike_agreement >= 0.99
+    np.testing.assert_array_equal(got.outputs, want.reshape(got.outputs.shape))
+
+
+def test_weights_already_on_a_power_of_two_grid_are_kept(tmp_path):
+    torch.manual_seed(3)
+    net = mlp(lambda: quant.state_quant(num_bits=4, uniform=False, threshold=1.0), "subtract", sizes=(16, 8, 4))
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, nn.Linear):
+                m.weight.copy_(torch.randint(-7, 8, m.weight.shape) / 8.0)
+    report = from_snntorch(net, (torch.rand(10, 8, 16) < 0.5).float(), tmp_path / "k.onnx")
+    assert not any("weights quantized" in n for n in report.notes)
+    with pytest.raises(SnncError, match="not integers times a power of two; give bits=N"):
+        from_snntorch(mlp(lambda: False, "subtract", sizes=(16, 8, 4)), torch.zeros(4, 2, 16), tmp_path / "f.onnx")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: nn.Sequential(nn.Linear(8, 4), nn.ReLU()), "layer 1 \\(ReLU\\): not supported"),
+    (lambda: nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=torch.rand(4), init_hidden=True)), "per-neuron beta"),
+    (lambda: nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=0.9, init_hidden=True, reset_delay=False)), "reset_delay=False"),
+    (lambda: nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=0.9, init_hidden=True, reset_mechanism="none")), "reset_mechanism"),
+    (lambda: nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=0.9)), "init_hidden=True"),
+    (lambda: nn.Sequential(snn.Leaky(beta=0.9, init_hidden=True)), "must follow a Linear or Conv2d"),
+])
+def test_what_is_not_supported_is_named(make, message, tmp_path):
+    with pytest.raises(SnncError, match=message):
+        from_snntorch(make(), torch.zeros(3, 2, 8), tmp_path / "x.onnx", bits=4)
