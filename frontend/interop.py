@@ -135,7 +135,9 @@ def to_dialect(module: nn.Module, input_shape: tuple[int, ...], bits: int | None
                grid_bits: int = GRID_BITS) -> tuple[onnx.ModelProto, nn.Module, list[str]]:
     """(the dialect model, a copy of `module` with the weights the model uses, notes)."""
     import snntorch as snn
+    from snntorch import utils
 
+    utils.reset(module)  # a trained model's hidden states hang on its last graph: they cannot be copied
     reference = copy.deepcopy(module).eval()
     layers, writer, notes = _layers(reference), ModelWriter(tuple(input_shape)), []
     scale = None  # the weight step of the synapse waiting for its LIF
