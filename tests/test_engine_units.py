@@ -56,6 +56,26 @@ class ScatterHarness:
                           wr.data.eq(d.acc_wr_data), wr.en.eq(d.acc_wr_en)]
 
 
+async def scatter_timestep(ctx, dut, tokens) -> int:
+    """Feed one timestep's tokens to a scatter, wait until it is done (no token taken meanwhile:
+    held until the swap), swap; the cycles it took."""
+    cycles = 0
+    for token in tokens:
+        ctx.set(dut.i_spikes.payload.as_value(), int(token))
+        ctx.set(dut.i_spikes.valid, 1)
+        await ctx.tick().until(dut.i_spikes.ready)
+        cycles += 1
+    ctx.set(dut.i_spikes.valid, 0)
+    while not ctx.get(dut.timestep_done):
+        await ctx.tick()
+        cycles += 1
+    assert not ctx.get(dut.i_spikes.ready)
+    ctx.set(dut.swap, 1)
+    await ctx.tick()
+    ctx.set(dut.swap, 0)
+    return cycles
+
+
 class SparseScatterHarness:
     """A SparseScatter writing into one accumulator RAM per lane, each with a peek port."""
 
@@ -98,19 +118,7 @@ def test_sparse_scatter_accumulates_the_raw_sums(lanes, density, delta_bits, mon
         expect = np.zeros(n_out, np.int64)
         for t in range(len(x)):
             expect = expect + w @ x[t]  # the bank is not cleared here
-            cycles = 0
-            for token in tokens.encode(x[t:t + 1]):
-                ctx.set(d.i_spikes.payload.as_value(), int(token))
-                ctx.set(d.i_spikes.valid, 1)
-                await ctx.tick().until(d.i_spikes.ready)
-                cycles += 1
-            ctx.set(d.i_spikes.valid, 0)
-            while not ctx.get(d.timestep_done):
-                await ctx.tick()
-                cycles += 1
-            ctx.set(d.swap, 1)
-            await ctx.tick()
-            ctx.set(d.swap, 0)
+            cycles = await scatter_timestep(ctx, d, tokens.encode(x[t:t + 1]))
             assert cycles <= int(np.maximum(rows.row_lengths, 1) @ x[t]) + 4
             got = np.zeros(n_out, np.int64)
             for g in range(geo.groups):
@@ -143,20 +151,7 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
         expect = np.zeros(syn.out_shape, np.int64)
         for t in range(len(x)):
             expect = expect + golden.synaptic_current(plain, x[t:t + 1])[0]  # the bank is not cleared here
-            cycles = 0
-            for token in tokens.encode(x[t:t + 1])[:]:
-                ctx.set(d.i_spikes.payload.as_value(), int(token))
-                ctx.set(d.i_spikes.valid, 1)
-                await ctx.tick().until(d.i_spikes.ready)
-                cycles += 1
-            ctx.set(d.i_spikes.valid, 0)
-            while not ctx.get(d.timestep_done):
-                await ctx.tick()
-                cycles += 1
-            assert not ctx.get(d.i_spikes.ready)  # held until the swap
-            ctx.set(d.swap, 1)
-            await ctx.tick()
-            ctx.set(d.swap, 0)
+            cycles = await scatter_timestep(ctx, d, tokens.encode(x[t:t + 1]))
             assert cycles <= x[t].sum() * (geo.cycles_per_spike + 1) + 3
             got = np.zeros(syn.out_shape, np.int64)
             for g in range(geo.groups):
