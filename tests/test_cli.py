@@ -108,7 +108,7 @@ def add_attribute(name, value):
 
 @pytest.mark.parametrize("edit, words", [
     (drop_threshold, ["lif1", "threshold"]),
-    (add_attribute("order", "snntorch"), ["lif1", "order 'snntorch'", "not supported"]),
+    (add_attribute("order", "norse"), ["lif1", "order must be one of snnc, snntorch", "'norse'"]),
     (add_attribute("tau_mem", 2.0), ["lif1", "unknown attribute 'tau_mem'"]),
     (insert_relu, ["act1", "Relu"]),
     (wrong_input_width, ["fc1", "9"]),
