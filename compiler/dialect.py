@@ -37,6 +37,14 @@ def _default(name: str, value) -> AttributeProto:
     return helper.make_attribute(name, value)
 
 
+def _attr_equals(attr: str, value: str, out: str) -> list[onnx.NodeProto]:
+    """out = (the string attribute `attr` == value), a boolean in the function's scope."""
+    mk = helper.make_node
+    return [_attr_ref(mk("Constant", [], [attr]), "value_string", attr, AttributeProto.STRING),
+            mk("Constant", [], [f"{value}_str"], value=helper.make_tensor(f"{value}_str", TensorProto.STRING, [], [value.encode()])),
+            mk("Equal", [attr, f"{value}_str"], [out])]
+
+
 def lif_function() -> onnx.FunctionProto:
     """The `snnc.LIF` function: input X [T, B, ...] currents, output Y [T, B, ...] spikes (float 0/1)."""
     F = AttributeProto.FLOAT
@@ -49,12 +57,8 @@ def lif_function() -> onnx.FunctionProto:
         _attr_ref(mk("Constant", [], ["vmin"]), "value_float", "state_min", F),
         _attr_ref(mk("Constant", [], ["vmax"]), "value_float", "state_max", F),
         _attr_ref(mk("Constant", [], ["levels"]), "value_floats", "state_levels", AttributeProto.FLOATS),
-        _attr_ref(mk("Constant", [], ["reset"]), "value_string", "reset", AttributeProto.STRING),
-        mk("Constant", [], ["zero_str"], value=helper.make_tensor("zero_str", TensorProto.STRING, [], [b"zero"])),
-        mk("Equal", ["reset", "zero_str"], ["is_zero"]),
-        _attr_ref(mk("Constant", [], ["order"]), "value_string", "order", AttributeProto.STRING),
-        mk("Constant", [], ["snntorch_str"], value=helper.make_tensor("snntorch_str", TensorProto.STRING, [], [b"snntorch"])),
-        mk("Equal", ["order", "snntorch_str"], ["is_snntorch"]),
+        *_attr_equals("reset", "zero", "is_zero"),
+        *_attr_equals("order", "snntorch", "is_snntorch"),
         c("f0", 0.0), c("f1", 1.0), c("f2", 2.0),
         # A float model has no grid (state_lsb = 0): leak and midpoints are then not floored.
         mk("Greater", ["lsb_attr", "f0"], ["has_lsb"]),

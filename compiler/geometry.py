@@ -19,7 +19,8 @@ spike costs one cycle per entry row instead of one per channel group.
 """
 from __future__ import annotations
 
-from functools import cached_property, lru_cache
+import weakref
+from functools import cached_property
 
 from dataclasses import dataclass
 
@@ -119,11 +120,11 @@ def _lane_nonzeros(weight: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarr
     return lists, groups, by_list[lists, groups]
 
 
-def _gaps(lists: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Each non-zero's distance in channel groups from its list's previous one (or from group 0)."""
+def _firsts(lists: np.ndarray) -> np.ndarray:
+    """True where a non-zero is the first of its list (lists sorted)."""
     first = np.ones(len(lists), bool)
     first[1:] = lists[1:] != lists[:-1]
-    return groups - np.where(first, 0, np.concatenate([[0], groups[:-1]]))
+    return first
 
 
 def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: int | None = None) -> SparseRows:
@@ -131,7 +132,8 @@ def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: in
     lanes, with the delta width that stores the fewest bits (or the given one)."""
     n_out, n_in = weight.shape
     lists, groups, values = _lane_nonzeros(weight, lanes)
-    gaps = _gaps(lists, groups)
+    first = _firsts(lists)
+    gaps = groups - np.where(first, 0, np.concatenate([[0], groups[:-1]]))  # from the list's previous non-zero, or group 0
     skips_at = lambda d: np.maximum(gaps - 1, 0) // ((1 << d) - 1)  # skip entries before each non-zero
 
     def lengths(d: int) -> np.ndarray:  # entry rows per input: its longest lane list
@@ -146,8 +148,7 @@ def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: in
     counts = 1 + skips
     before = np.cumsum(counts) - counts
     list_start = np.zeros(n_in * lanes, np.int64)
-    firsts = np.flatnonzero(np.r_[True, lists[1:] != lists[:-1]]) if len(lists) else np.zeros(0, np.int64)
-    list_start[lists[firsts]] = before[firsts]
+    list_start[lists[first]] = before[first]
     row = row_start[lists // lanes] + before - list_start[lists] + skips
     lane = lists % lanes
     delta = np.zeros((row_start[-1], lanes), np.int64)
@@ -159,7 +160,11 @@ def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: in
     return SparseRows(delta_bits, delta, weight_out, row_start)
 
 
-@lru_cache(maxsize=256)  # by the synapse object: the compiler, the RTL and the cost model ask again and again
+# the choices made, per synapse object and lanes: the compiler, the RTL and the cost model ask again
+# and again; weakly keyed, so a network's weights are not kept alive once it is gone
+_SPARSE_CHOICES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def sparse_choice(synapse, lanes: int) -> SparseRows | None:
     """A dense layer's weights on `lanes` lanes as SparseRows, or None (dense): SparseRows when the
     synapse asks for them (weight_format "sparse"), or when they are cheaper ("auto"): fewer weight
@@ -168,10 +173,13 @@ def sparse_choice(synapse, lanes: int) -> SparseRows | None:
     fmt = getattr(synapse, "weight_format", "dense")
     if fmt == "dense" or synapse.weight.ndim != 2 or synapse.weight_bits == 1:
         return None
-    rows = sparse_rows(synapse.weight, lanes, synapse.weight_bits)
-    dense_rows = synapse.weight.shape[1] * -(-synapse.weight.shape[0] // lanes)
-    cheaper = rows.bits(synapse.weight_bits) < lanes * synapse.weight_bits * dense_rows and rows.rows <= dense_rows
-    return rows if fmt == "sparse" or cheaper else None
+    chosen = _SPARSE_CHOICES.setdefault(synapse, {})
+    if lanes not in chosen:
+        rows = sparse_rows(synapse.weight, lanes, synapse.weight_bits)
+        dense_rows = synapse.weight.shape[1] * -(-synapse.weight.shape[0] // lanes)
+        cheaper = rows.bits(synapse.weight_bits) < lanes * synapse.weight_bits * dense_rows and rows.rows <= dense_rows
+        chosen[lanes] = rows if fmt == "sparse" or cheaper else None
+    return chosen[lanes]
 
 
 class LayerGeometry:
@@ -248,6 +256,12 @@ class LayerGeometry:
         taps = np.outer([len(t) for t in self.row_taps], [len(t) for t in self.col_taps]) * self.go
         return np.broadcast_to(taps, (self.c, self.h, self.w))
 
+    @property
+    def spike_cycles(self) -> np.ndarray:
+        """Scatter cycles of a spike of each input, int64 [c, h, w]: its steps, at least 1 (a spike
+        with none still takes the cycle its token is taken in)."""
+        return np.maximum(self.spike_steps, 1)
+
     @classmethod
     def of_stage(cls, stage, lanes: int = 1, units: int | None = None) -> "LayerGeometry":
         """The geometry of an ir.Stage (synapse, pools, LIF) on `lanes` lanes and `units` update units."""
@@ -278,7 +292,7 @@ class LayerGeometry:
     @property
     def cycles_per_spike(self) -> int:
         """Scatter cycles of the costliest input spike: one weight row of P lanes per cycle."""
-        return max(1, int(self.spike_steps.max()))
+        return int(self.spike_cycles.max())
 
     @cached_property
     def weight_rows(self) -> np.ndarray:

@@ -77,11 +77,8 @@ def evaluate(point: dict) -> list[dict]:
     cfg = train.Config(weights=point["weights"], bits=point["bits"], state_quant=point["state_quant"],
                        state_bits=point["state_bits"], epochs=point["epochs"], sparsity=point["sparsity"],
                        seed=point["seed"])
-    data = train.load(cfg.timesteps, cfg.seed) if point["example"] == "digits" else None
-    if data is None:
-        from snnc.frontend.events import load_event_digits
-
-        data = load_event_digits(cfg.timesteps, cfg.seed)
+    data = train.load(cfg.timesteps, cfg.seed) if point["example"] == "digits" else \
+        train.load_event_digits(cfg.timesteps, cfg.seed)  # events/train.py imports it
     model, torch_accuracy = train.train(cfg, data, progress=False)
     shape = EXAMPLES[point["example"]]["shape"]
     x = data.x_test.reshape(data.x_test.shape[0], data.x_test.shape[1], *shape)
@@ -213,10 +210,12 @@ def main() -> int:
         t0 = time.time()
         rows = sweep.run(grid(example, args.quick, args.seed), evaluate, args.store / example, args.scheduler,
                          args.workers)
-        # the compute of every point (its last row's time), spread over the workers; a resumed run took less
-        compute = sum(max(r["seconds"] for r in rows if r["weights"] == p["weights"] and r["bits"] == p["bits"]
-                          and r["state_quant"] == p["state_quant"] and r["state_bits"] == p["state_bits"]
-                          and r["sparsity"] == p["sparsity"]) for p in grid(example, args.quick, args.seed))
+        # the compute of every point (the time of its last build), spread over the workers; a resumed run took less
+        per_point = {}
+        for r in rows:
+            key = tuple(r[k] for k in ("weights", "bits", "state_quant", "state_bits", "sparsity"))
+            per_point[key] = max(per_point.get(key, 0.0), r["seconds"])
+        compute = sum(per_point.values())
         minutes = max(compute / 60 / (args.workers or 2), (time.time() - t0) / 60)
         print(f"{example}: {len(rows)} designs", file=sys.stderr)
         for cost in ("energy_j", "luts"):

@@ -122,24 +122,15 @@ class Scatter(wiring.Component):
             m.d.comb += new_acc[lane].eq(old[lane] + wval)
         m.d.comb += [self.acc_wr_addr.eq(rmw_addr), self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(rmw_valid)]
 
-        # input: spikes start events; an end-of-timestep token waits for the engine's swap
-        eot_taken = Signal()
-        m.d.comb += self.i_spikes.ready.eq(event_done & ~eot_taken & ~self.hold)
-        with m.If(self.i_spikes.valid & self.i_spikes.ready):
-            with m.If(self.i_spikes.payload.eot):
-                m.d.sync += [eot_taken.eq(1), ev_valid.eq(0)]
-            with m.Else():
-                addr = self.i_spikes.payload.addr
-                m.d.sync += [ev_valid.eq(1), ti.eq(0), tk.eq(0), og.eq(0)]
-                if g.h * g.w == 1:  # dense: the input's flat index is the channel
-                    m.d.sync += ev_c.eq(flat_index(self.tokens, addr))
-                else:  # conv: the packed address holds (c, y, x)
-                    c, y, x = address_fields(self.tokens, addr)
-                    m.d.sync += [ev_c.eq(c), ev_y.eq(y), ev_x.eq(x)]
-        with m.Elif(event_done):
-            m.d.sync += ev_valid.eq(0)
-        with m.If(self.swap):
-            m.d.sync += eot_taken.eq(0)
+        eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
+        with m.If(spike_taken):
+            addr = self.i_spikes.payload.addr
+            m.d.sync += [ti.eq(0), tk.eq(0), og.eq(0)]
+            if g.h * g.w == 1:  # dense: the input's flat index is the channel
+                m.d.sync += ev_c.eq(flat_index(self.tokens, addr))
+            else:  # conv: the packed address holds (c, y, x)
+                c, y, x = address_fields(self.tokens, addr)
+                m.d.sync += [ev_c.eq(c), ev_y.eq(y), ev_x.eq(x)]
         m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid),
                      self.step.eq(has_work)]
         return m
@@ -154,6 +145,25 @@ class Scatter(wiring.Component):
         inside the design)."""
         wb = self.geo.synapse.weight_bits
         return {self.rom_name: memory_image(self._stored_rows() & ((1 << wb) - 1), wb)} if self.rom_name else {}
+
+
+def take_tokens(m: Module, scatter, ev_valid: Signal, event_done) -> tuple[Signal, object]:
+    """The input handshake both scatters share: a spike token is taken when the event before is
+    done and starts the next (ev_valid); an end-of-timestep token is taken and held (eot_taken)
+    until the engine's swap, and no token is taken meanwhile, nor during `hold`.  Returns
+    (eot_taken, high in the cycle a spike token is taken: the caller loads its event then)."""
+    eot_taken, tokens = Signal(), scatter.i_spikes
+    m.d.comb += tokens.ready.eq(event_done & ~eot_taken & ~scatter.hold)
+    taken = tokens.valid & tokens.ready
+    with m.If(taken & tokens.payload.eot):
+        m.d.sync += [eot_taken.eq(1), ev_valid.eq(0)]
+    with m.Elif(taken):
+        m.d.sync += ev_valid.eq(1)
+    with m.Elif(event_done):
+        m.d.sync += ev_valid.eq(0)
+    with m.If(scatter.swap):
+        m.d.sync += eot_taken.eq(0)
+    return eot_taken, taken & ~tokens.payload.eot
 
 
 def memory_image(fields: np.ndarray, bits: int) -> str:

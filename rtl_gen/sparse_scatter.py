@@ -24,7 +24,7 @@ from amaranth.lib.wiring import In, Out
 from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
 
-from .scatter import accumulator_layout, memory_image
+from .scatter import accumulator_layout, memory_image, take_tokens
 from .spikes import flat_index, spike_stream
 
 
@@ -95,20 +95,12 @@ class SparseScatter(wiring.Component):
             m.d.comb += new_acc[lane].eq(Mux(fwd, fwd_data, self.acc_rd_data[lane]) + wr_weight[lane])
         m.d.comb += [self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(wr_valid)]
 
-        # input: spikes start events; an end-of-timestep token waits for the engine's swap
-        eot_taken = Signal()
-        m.d.comb += self.i_spikes.ready.eq(event_done & ~eot_taken & ~self.hold)
+        # input: the row of the offered spike is read as it is taken
         j = flat_index(self.tokens, self.i_spikes.payload.addr)
         m.d.comb += [start_rd.addr.eq(j), end_rd.addr.eq(j + 1)]
-        with m.If(self.i_spikes.valid & self.i_spikes.ready):
-            with m.If(self.i_spikes.payload.eot):
-                m.d.sync += [eot_taken.eq(1), ev_valid.eq(0)]
-            with m.Else():
-                m.d.sync += [ev_valid.eq(1), starting.eq(1)]
-        with m.Elif(event_done):
-            m.d.sync += ev_valid.eq(0)
-        with m.If(self.swap):
-            m.d.sync += eot_taken.eq(0)
+        eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
+        with m.If(spike_taken):
+            m.d.sync += starting.eq(1)
         m.d.comb += [self.timestep_done.eq(eot_taken & ~dec_valid & ~wr_valid), self.busy.eq(ev_valid),
                      self.step.eq(has_work)]
         return m

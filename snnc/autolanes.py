@@ -31,7 +31,7 @@ import numpy as np
 from snnc.compiler import ir
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import UPDATE_OVERHEAD_CYCLES, LayerGeometry, lanes_text
-from snnc.energy import scatter_steps
+from snnc.energy import per_spike_sum
 from snnc.sim import golden
 
 LUT_NETWORK = 330        # FIFOs, step and cycle counters, spike counts, control
@@ -71,7 +71,11 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray):
     """cost(P, U, single_bank=False) -> (cycles per inference, LUTs) of one engine taking `spikes`
     [T, B, ...] (the mean over the samples), at the lanes and units its geometry makes of P and U."""
     n_spikes = float(spikes.reshape(spikes.shape[0], spikes.shape[1], -1).sum(axis=(0, 2)).mean())
-    steps = cache(lambda lanes: float(scatter_steps(LayerGeometry.of_stage(stage, lanes), spikes).mean()))
+
+    @cache
+    def steps(lanes: int) -> float:  # scatter steps per inference at `lanes` (the sparse choice depends on them)
+        geo = LayerGeometry.of_stage(stage, lanes)
+        return float(per_spike_sum(geo, spikes, geo.spike_steps).sum(axis=0).mean())
 
     def cost(lanes: int, units: int, single_bank: bool = False) -> tuple[float, float]:
         geo = LayerGeometry.of_stage(stage, lanes, units)

@@ -236,11 +236,11 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
         raise SnncError(f"unknown engine '{engine}' (choose golden or rtl)")
     from snnc import energy
 
-    counted = {"engine": engine, "activity": energy.activity(net, settings.lanes, spikes, trace,
-                                                             frozenset(settings.single_bank))}
-    if engine == "rtl":  # the RTL's own counters, and the golden model's counts beside them
-        counted = {"engine": engine, "golden_activity": counted["activity"],
-                   "activity": energy.rtl_activity(net, result.counters, spikes.shape[0], result.cycles)}
+    golden_counts = energy.activity(net, settings.lanes, spikes, trace, frozenset(settings.single_bank))
+    # an RTL run: its own counters, and the golden model's counts beside them
+    counted = {"engine": engine, "activity": golden_counts} if engine == "golden" else \
+        {"engine": engine, "activity": energy.rtl_activity(net, result.counters, spikes.shape[0], result.cycles),
+         "golden_activity": golden_counts}
     build_folder.save_json(build_dir / build_folder.ACTIVITY, counted)
     return out.reshape(*out.shape[:2], -1).astype(np.uint8)  # [T, B, N_out], also after a conv output layer
 

@@ -61,12 +61,11 @@ def bram_blocks(width: int) -> int:
     return -(-width // 36)
 
 
-def scatter_steps(geo: LayerGeometry, spikes: np.ndarray) -> np.ndarray:
-    """Scatter steps (weight rows read, accumulator words updated) per sample, for input spikes
-    [T, B, ...] of the layer: each spike costs its input's geo.spike_steps (taps(y) * taps(x) *
-    channel groups, or its sparse entry rows)."""
-    x = spikes.reshape(spikes.shape[0], spikes.shape[1], geo.c, geo.h, geo.w)
-    return (x * geo.spike_steps[None, None]).sum(axis=(0, 2, 3, 4)).astype(np.float64)
+def per_spike_sum(geo: LayerGeometry, spikes: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """The sum of `cost` (per input, [c, h, w]: geo.spike_steps, geo.spike_cycles) over a layer's
+    input spikes [T, B, ...], per timestep and sample: int64 [T, B]."""
+    x = spikes.reshape(spikes.shape[0], spikes.shape[1], geo.c, geo.h, geo.w).astype(np.int64)
+    return (x * cost[None, None]).sum(axis=(2, 3, 4))
 
 
 def engine_counts(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace) -> list[dict[str, np.ndarray]]:
@@ -78,14 +77,13 @@ def engine_counts(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace) -> l
     n_t, n_b = spikes.shape[:2]
     out = []
     for i, geo in enumerate(network_geometry(net, lanes)):
-        x = per_layer[i].reshape(n_t, n_b, geo.c, geo.h, geo.w).astype(np.int64)
-        out.append({"scatter_steps": (x * geo.spike_steps[None, None]).sum(axis=(2, 3, 4)),
+        x = per_layer[i]
+        out.append({"scatter_steps": per_spike_sum(geo, x, geo.spike_steps),
                     "update_steps": np.full((n_t, n_b), geo.update_steps, np.int64),
-                    "input_spikes": x.sum(axis=(2, 3, 4)),
+                    "input_spikes": per_spike_sum(geo, x, np.ones(1, np.int64)),
                     "output_spikes": per_layer[i + 1].reshape(n_t, n_b, -1).sum(axis=2).astype(np.int64),
-                    # the scatter's cycles: a spike takes max(1, steps) (its token is taken in the cycle
-                    # of the last step before), the end-of-timestep token one
-                    "scatter_cycles": (x * np.maximum(geo.spike_steps, 1)[None, None]).sum(axis=(2, 3, 4)) + 1})
+                    # the scatter's cycles: each spike's, and one for the end-of-timestep token
+                    "scatter_cycles": per_spike_sum(geo, x, geo.spike_cycles) + 1})
     return out
 
 
@@ -105,9 +103,9 @@ def timeline_cycles(net: ir.Network, lanes: Lanes, counts: list[dict[str, np.nda
         for i, (lif, geo, c) in enumerate(zip(net.lifs, geos, counts)):
             update = geo.update_steps + UPDATE_OVERHEAD_CYCLES
             starts, ends, sent = np.zeros(n_t), np.zeros(n_t), np.zeros(n_t)
-            scatter_end = 0.0
+            scatter_end, banks = 0.0, 1 if lif.name in single_bank else 2
             for t in range(n_t):
-                bank_free = (ends[t - 1] if lif.name in single_bank else ends[t - 2] if t >= 2 else 0.0) if t else 0.0
+                bank_free = ends[t - banks] if t >= banks else 0.0
                 begin = max(scatter_end, bank_free, prev_start[t] if i else 0.0)
                 scatter_end = max(begin + c["scatter_cycles"][t, b], prev_sent[t] + 1 if i else 0.0)
                 starts[t] = max(scatter_end, ends[t - 1] if t else 0.0)
@@ -147,7 +145,7 @@ def default_activity(net: ir.Network, lanes: Lanes, rate: float = DEFAULT_RATE,
         spikes_in = rate * timesteps * sizes[i]
         layers.append({"layer": lif.name, "input_spikes": spikes_in, "scatter_steps": spikes_in * geo.spike_steps.mean(),
                        "update_steps": timesteps * geo.update_steps, "output_spikes": rate * timesteps * sizes[i + 1]})
-        cycles += spikes_in * np.maximum(geo.spike_steps, 1).mean() + timesteps * (geo.update_steps + UPDATE_OVERHEAD_CYCLES + 1)
+        cycles += spikes_in * geo.spike_cycles.mean() + timesteps * (geo.update_steps + UPDATE_OVERHEAD_CYCLES + 1)
     return {"timesteps": timesteps, "samples": 0, "layers": layers, "cycles": float(cycles)}
 
 
