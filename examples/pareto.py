@@ -248,4 +248,10 @@ about one point are within seed-to-seed spread (docs/results.md).
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from snnc.compiler.errors import SnncError
+
+    try:
+        sys.exit(main())
+    except SnncError as e:
+        print(f"pareto: error: {e}", file=sys.stderr)
+        sys.exit(1)

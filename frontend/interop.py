@@ -57,12 +57,11 @@ def _layers(module: nn.Module) -> list[nn.Module]:
 
 def _scalar(value, what: str, where: str) -> float:
     t = torch.as_tensor(value, dtype=torch.float64).flatten()
+    if t.numel() and not torch.all(torch.isfinite(t)):
+        raise SnncError(f"{where}: {what} must be finite, got {t[~torch.isfinite(t)][0].item()}")
     if t.numel() == 0 or not torch.all(t == t[0]):
         raise SnncError(f"{where}: per-neuron {what} is not supported yet (snnc's LIF has one {what} per layer)")
-    v = float(t[0])
-    if not math.isfinite(v):
-        raise SnncError(f"{where}: {what} must be finite, got {v}")
-    return v
+    return float(t[0])
 
 
 def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str]) -> tuple[np.ndarray, float, int]:
@@ -189,18 +188,30 @@ def from_snntorch(module: nn.Module, example_input: torch.Tensor, path: str | Pa
                   grid_bits: int = GRID_BITS) -> ImportReport:
     """Write `module` (snnTorch, see the module docstring) to the dialect file `path`; example_input:
     spikes [T, B, *features].  Returns how well snnc's golden model matches snnTorch's forward on it."""
+    import tempfile
+
     from snnc.compiler import compile_onnx
     from snnc.sim import golden
 
+    if bits is not None and not (isinstance(bits, int) and 1 <= bits <= 8):
+        raise SnncError(f"bits must be 1 to 8 (or None to keep power-of-two weights), got {bits!r}")
+    if not (isinstance(grid_bits, int) and 1 <= grid_bits <= 24):
+        raise SnncError(f"grid_bits must be 1 to 24, got {grid_bits!r}")
     x = torch.as_tensor(example_input)
     if x.ndim < 3:
         raise SnncError(f"example_input must be spikes [T, B, *features], got shape {tuple(x.shape)}")
+    spikes = golden.check_spikes(x.numpy(), tuple(x.shape[2:]))  # 0/1, finite, not empty
     model, reference, notes = to_dialect(module, tuple(x.shape[2:]), bits, grid_bits)
-    path = Path(path)
-    onnx.save(model, path)
+    with tempfile.TemporaryDirectory() as tmp:  # `path` is written only once the model compiles
+        onnx.save(model, Path(tmp) / "model.onnx")
+        got = golden.run(compile_onnx(Path(tmp) / "model.onnx"), spikes)
     want = snntorch_forward(reference, x)
-    got = golden.run(compile_onnx(path), x.numpy().astype(np.uint8))
     got = got.reshape(want.shape)
+    path = Path(path)
+    try:
+        path.write_bytes(model.SerializeToString())  # as named: a symlink is followed, /dev/null written to
+    except OSError as e:
+        raise SnncError(f"{path}: cannot write the model ({e.strerror})") from None
     return ImportReport(path, tuple(notes), float((got == want).mean()),
                         float((golden.classify(got.reshape(*got.shape[:2], -1)) ==
                                golden.classify(want.reshape(*want.shape[:2], -1))).mean()))

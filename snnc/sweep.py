@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from snnc.compiler.errors import SnncError
+
 
 
 def point_key(point: dict) -> str:
@@ -48,12 +50,21 @@ def run(points: list[dict], evaluate: Callable[[dict], list[dict]], store: Path,
     from tqdm import tqdm
 
     store = Path(store)
-    store.mkdir(parents=True, exist_ok=True)
+    if workers is not None and not (isinstance(workers, int) and workers >= 1):
+        raise SnncError(f"workers must be at least 1, got {workers!r}")
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SnncError(f"{store}: cannot hold the sweep's results ({e.strerror})") from None
     todo = [p for p in points if _finished(store, p) is None]
     if todo:
         cluster = None if scheduler else LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
                                                       processes=True, dashboard_address=None)
-        with Client(scheduler or cluster) as client:
+        try:
+            client = Client(scheduler or cluster, timeout="30s")
+        except OSError as e:  # a scheduler that does not answer
+            raise SnncError(f"Dask scheduler {scheduler}: cannot connect ({e})"[:300]) from None
+        with client:
             futures = client.map(evaluate, todo, pure=False)
             where = {f.key: p for f, p in zip(futures, todo)}
             bar = tqdm(as_completed(futures), total=len(todo), desc=f"sweep ({len(points) - len(todo)} done before)",

@@ -112,3 +112,31 @@ def test_weights_already_on_a_power_of_two_grid_are_kept(tmp_path):
 def test_what_is_not_supported_is_named(make, message, tmp_path):
     with pytest.raises(SnncError, match=message):
         from_snntorch(make(), torch.zeros(3, 2, 8), tmp_path / "x.onnx", bits=4)
+
+
+@pytest.mark.parametrize("x, bits, grid_bits, message", [
+    (torch.full((3, 2, 8), float("nan")), 4, 16, "must be 0 or 1"),
+    (torch.full((3, 2, 8), float("inf")), 4, 16, "must be 0 or 1"),
+    (torch.zeros(0, 2, 8), 4, 16, "empty"),
+    (torch.zeros(3, 2, 8), 0, 16, "bits must be 1 to 8"),
+    (torch.zeros(3, 2, 8), 4, 0, "grid_bits must be 1 to 24"),
+    (torch.zeros(3, 2, 8), 4, 10**6, "grid_bits must be 1 to 24"),
+])
+def test_bad_inputs_are_one_line_errors_and_write_nothing(x, bits, grid_bits, message, tmp_path):
+    net = nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=0.9, init_hidden=True))
+    with pytest.raises(SnncError, match=message):
+        from_snntorch(net, x, tmp_path / "x.onnx", bits=bits, grid_bits=grid_bits)
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_nan_or_zero_parameters_are_refused(tmp_path):
+    for leaky, message in ((snn.Leaky(beta=float("nan"), init_hidden=True), "beta must be finite"),
+                           (snn.Leaky(beta=0.9, threshold=0.0, init_hidden=True), "threshold must be > 0")):
+        with pytest.raises(SnncError, match=message):
+            from_snntorch(nn.Sequential(nn.Linear(8, 4), leaky), torch.zeros(3, 2, 8), tmp_path / "y.onnx", bits=4)
+    net = nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=0.9, init_hidden=True))
+    with torch.no_grad():
+        net[0].weight[0, 0] = float("inf")
+    with pytest.raises(SnncError, match="weights must be finite"):
+        from_snntorch(net, torch.zeros(3, 2, 8), tmp_path / "z.onnx", bits=4)
+    assert not list(tmp_path.iterdir())

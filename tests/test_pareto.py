@@ -43,3 +43,15 @@ def test_quick_sweep_finds_fronts_and_resumes(tmp_path):
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and time.time() - t0 < 120
     assert docs.read_text().split("Regenerate")[1].split("\n", 1)[1] == text.split("Regenerate")[1].split("\n", 1)[1]
+
+
+def test_bad_sweep_settings_are_one_line_errors(tmp_path):
+    from snnc.compiler.errors import SnncError
+    from snnc.sweep import run
+
+    (tmp_path / "file").write_text("")
+    with pytest.raises(SnncError, match="cannot hold the sweep's results"):
+        run([{"a": 1}], len, tmp_path / "file" / "store")
+    for workers in (0, -1, 1.5):
+        with pytest.raises(SnncError, match="workers must be at least 1"):
+            run([{"a": 1}], len, tmp_path / "store", workers=workers)
