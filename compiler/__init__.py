@@ -1,6 +1,6 @@
-"""snnc.compiler: ONNX import, the fixed-point IR, passes, state codecs and reports (no torch needed)."""
+"""snnc.compiler: ONNX and NIR import, the fixed-point IR, passes, state codecs and reports (no torch needed)."""
 from .errors import SnncError
 from .ir import Network, load, save
-from .passes import Options, compile_onnx
+from .passes import Options, compile_model
 
-__all__ = ["SnncError", "Network", "Options", "compile_onnx", "load", "save"]
+__all__ = ["SnncError", "Network", "Options", "compile_model", "load", "save"]

@@ -36,6 +36,17 @@ STATE_QUANT_MODES = ("none", "uniform", "threshold_centered")
 GRID_BITS = 40
 VALUE_BITS = 52
 
+# A float model's membrane (snnTorch's Leaky, a NIR LIF) goes on a grid this many steps per power of
+# two of its threshold (theta is 65,536 .. 131,071 LSB), clamped to +-FLOAT_STATE_CLAMP theta: fine
+# enough that flooring the leak on it changes no spike of the float model on the tests' inputs.
+FLOAT_GRID_BITS = 16
+FLOAT_STATE_CLAMP = 64
+
+
+def float_state_grid(theta: float, grid_bits: int = FLOAT_GRID_BITS) -> float:
+    """The state LSB of a float model's LIF: 2**(floor(log2 theta) - grid_bits)."""
+    return 2.0 ** (math.floor(math.log2(theta)) - grid_bits)
+
 
 # ---- weights -------------------------------------------------------------------------------------
 
@@ -58,6 +69,19 @@ def fit_bits(q: np.ndarray) -> int:
 
 
 SCALE_SEARCH = 10  # power-of-two scales tried below the smallest one that clips nothing
+
+
+def pow2_exact(w: np.ndarray, max_bits: int = 8) -> tuple[np.ndarray, float] | None:
+    """(codes, scale) if real weights are already integers of at most max_bits times one power of
+    two 2**e (-24 <= e < 8, the coarsest such scale), else None."""
+    w = np.asarray(w, np.float64)
+    if not np.abs(w).max(initial=0.0):
+        return np.zeros(w.shape, np.int64), 1.0
+    for e in range(7, -25, -1):
+        q = w / 2.0 ** e
+        if np.all(q == np.round(q)) and fit_bits(q) <= max_bits:
+            return q.astype(np.int64), 2.0 ** e
+    return None
 
 
 def pow2_codes(w: np.ndarray, bits: int, scale: float) -> np.ndarray:

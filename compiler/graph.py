@@ -41,7 +41,9 @@ class Synapse:
 
 @dataclass(frozen=True, eq=False)
 class Neuron:
-    """A LIF population with its ONNX attributes (real units); `levels` float64 ascending or None."""
+    """A LIF population with its ONNX attributes (real units); `levels` float64 ascending or None.
+    strict_threshold: fires when the membrane is strictly above `threshold` (NIR's z = v > v_thr);
+    on an integer grid that is the dialect's u >= floor(threshold / LSB) + 1."""
 
     name: str
     shape: tuple[int, ...]
@@ -54,6 +56,7 @@ class Neuron:
     state_min: float | None = None
     state_max: float | None = None
     order: str = "snnc"
+    strict_threshold: bool = False
 
 
 @dataclass(frozen=True, eq=False)

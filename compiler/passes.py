@@ -1,6 +1,7 @@
 """Compiler passes, each a function from one representation to the next, and the pipeline.
 
     import_onnx          ONNX file           -> Graph     (onnx_import.py: dialect check, DequantizeLinear folded)
+    import_nir           NIR file            -> Graph     (nir_import.py: Euler step of dt, gains into weights)
     quantize_weights     Graph               -> Graph     (--bits: symmetric narrow range, power-of-two scale)
     fold_average_pools   Graph               -> Graph     (average pools into the adjacent synapse's weights)
     quantize_states      Graph               -> Graph     (--state-bits/--state-quant for LIFs without levels)
@@ -24,6 +25,7 @@ from .contracts import GRID_BITS, VALUE_BITS, fit_bits, pow2_quantize
 from .errors import SnncError
 from .geometry import WEIGHT_FORMATS, signed_bits
 from .graph import Crop, Flatten, Graph, Neuron, Pool, Synapse
+from .nir_import import import_nir
 from .onnx_import import import_onnx
 
 DEFAULT_WEIGHT_BITS = 8
@@ -44,6 +46,7 @@ class Options:
     state_quant: str | None = None
     per_channel: bool = False
     weights: str = "auto"
+    dt: float | None = None  # seconds: a NIR graph's time step (None: the graph's own)
 
 
 def _error_note(name: str, what: str, exact: np.ndarray, approx: np.ndarray) -> str:
@@ -272,9 +275,11 @@ def _integer_synapse(syn: Synapse, lsb: float, notes: list[str]) -> ir.Dense | i
 def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: list[str]) -> ir.LIF:
     where = f"LIF '{n.name}'"
     theta = int(on_grid(n.threshold, lsb, where, "threshold"))
-    if theta < 1:
+    if n.strict_threshold:  # v > threshold on the grid is v >= the next grid point above it
+        theta = math.floor(n.threshold / lsb) + 1
+    elif theta < 1:
         raise SnncError(f"{where}: threshold {n.threshold:g} is below half a step of the state grid {lsb:g}")
-    if theta * lsb != n.threshold:
+    elif theta * lsb != n.threshold:
         notes.append(f"{n.name}: threshold {n.threshold:g} rounded to {theta} x {lsb:g} = {theta * lsb:g}")
     leak_b, leak_f, exact = _leak(n.beta)
     if not exact:
@@ -373,15 +378,20 @@ def pipeline(opts: Options) -> tuple:
             partial(lower_to_integers, opts=opts), size_registers, partial(choose_weight_format, opts=opts))
 
 
-def compile_onnx(path: str | Path, opts: Options = Options()) -> ir.Network:
-    """ONNX file -> sized fixed-point IR, through the passes listed above."""
+def compile_model(path: str | Path, opts: Options = Options()) -> ir.Network:
+    """ONNX or NIR file (by its .nir suffix) -> sized fixed-point IR, through the passes listed above."""
     if opts.bits is not None and not 1 <= opts.bits <= 8:
         raise SnncError(f"--bits must be between 1 and 8, got {opts.bits}")
     if opts.weights not in WEIGHT_FORMATS:
         raise SnncError(f"--weights must be one of {', '.join(WEIGHT_FORMATS)}, got '{opts.weights}'")
     if opts.state_bits is not None and not 1 <= opts.state_bits <= 16:
         raise SnncError(f"--state-bits must be between 1 and 16, got {opts.state_bits}")
-    rep = import_onnx(path)
+    if Path(path).suffix.lower() == ".nir":
+        rep = import_nir(path, opts.dt)
+    elif opts.dt is not None:
+        raise SnncError("--dt is the time step of a NIR graph; an ONNX model's steps are its own")
+    else:
+        rep = import_onnx(path)
     for compiler_pass in pipeline(opts):
         rep = compiler_pass(rep)
     return rep

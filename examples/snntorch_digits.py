@@ -62,11 +62,11 @@ def main() -> int:
     print(f"golden model against snnTorch's forward on {len(y_te)} test samples: {100 * report.spike_agreement:.3f}% "
           f"of spikes, {100 * report.class_agreement:.2f}% of classes")
 
-    from snnc.compiler import compile_onnx
+    from snnc.compiler import compile_model
     from snnc.sim import golden
 
     x_np = x_test.numpy().astype(np.uint8)
-    accuracy = float((golden.classify(golden.run(compile_onnx(path), x_np)) == y_te).mean())
+    accuracy = float((golden.classify(golden.run(compile_model(path), x_np)) == y_te).mean())
     print(f"test accuracy of the imported model (golden model, {len(y_te)} samples): {100 * accuracy:.2f}%")
     np.save(args.output / "x.npy", x_np[:, :10])
     snnc = [sys.executable, "-m", "snnc.cli"]

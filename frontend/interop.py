@@ -25,12 +25,10 @@ import onnx
 import torch
 from torch import nn
 
-from snnc.compiler.contracts import fit_bits, pow2_quantize
+from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, fit_bits, float_state_grid, pow2_exact, pow2_quantize
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 
-GRID_BITS = 16  # grid steps per power of two of theta: theta is 65,536 .. 131,071 LSB
-UNQUANTIZED_CLAMP = 64  # an unquantized snnTorch state (unbounded in float) is clamped to +-64 theta
 
 
 @dataclass(frozen=True)
@@ -70,12 +68,10 @@ def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str]) -
     if not np.all(np.isfinite(w)):
         raise SnncError(f"{where}: weights must be finite")
     if bits is None:  # already integers times a power of two?
-        amax = float(np.abs(w).max(initial=0.0))
-        for e in range(-24, 8):
-            q = w / 2.0 ** e
-            if np.all(q == np.round(q)) and (amax == 0 or np.abs(q).max() <= 127):
-                return q.astype(np.int64), 2.0 ** e, fit_bits(q)
-        raise SnncError(f"{where}: weights are not integers times a power of two; give bits=N to quantize them")
+        exact = pow2_exact(w)
+        if exact is None:
+            raise SnncError(f"{where}: weights are not integers times a power of two; give bits=N to quantize them")
+        return exact[0], exact[1], fit_bits(exact[0])
     q, scale = pow2_quantize(w, bits)
     err = np.abs(q * scale - w)
     notes.append(f"{where}: weights quantized to {bits} bits (scale 2**{int(math.log2(scale))}), max abs error "
@@ -100,7 +96,7 @@ def _leaky_attrs(lif: nn.Module, lsb_weights: float, grid_bits: int, where: str,
     beta = min(max(beta, 0.0), 1.0)  # snnTorch clamps beta to [0, 1] in its forward
     if theta <= 0:
         raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
-    lsb = min(lsb_weights, 2.0 ** (math.floor(math.log2(theta)) - grid_bits))
+    lsb = min(lsb_weights, float_state_grid(theta, grid_bits))
     on_grid = lambda x: np.round(np.asarray(x, np.float64) / lsb) * lsb
     theta_q = float(on_grid(theta))
     if theta_q != theta:
@@ -124,14 +120,14 @@ def _leaky_attrs(lif: nn.Module, lsb_weights: float, grid_bits: int, where: str,
         attrs.update(state_quant="uniform" if np.allclose(steps, steps[0], rtol=1e-3) else "threshold_centered",
                      state_levels=levels_q)
     else:
-        bound = float(on_grid(UNQUANTIZED_CLAMP * theta_q))
+        bound = float(on_grid(FLOAT_STATE_CLAMP * theta_q))
         attrs.update(state_min=-bound, state_max=bound)
-        notes.append(f"{where}: snnTorch's unbounded float state clamped to +-{UNQUANTIZED_CLAMP} theta")
+        notes.append(f"{where}: snnTorch's unbounded float state clamped to +-{FLOAT_STATE_CLAMP} theta")
     return attrs
 
 
 def to_dialect(module: nn.Module, input_shape: tuple[int, ...], bits: int | None = None,
-               grid_bits: int = GRID_BITS) -> tuple[onnx.ModelProto, nn.Module, list[str]]:
+               grid_bits: int = FLOAT_GRID_BITS) -> tuple[onnx.ModelProto, nn.Module, list[str]]:
     """(the dialect model, a copy of `module` with the weights the model uses, notes)."""
     import snntorch as snn
     from snntorch import utils
@@ -185,12 +181,12 @@ def snntorch_forward(module: nn.Module, spikes: torch.Tensor) -> np.ndarray:
 
 
 def from_snntorch(module: nn.Module, example_input: torch.Tensor, path: str | Path, bits: int | None = None,
-                  grid_bits: int = GRID_BITS) -> ImportReport:
+                  grid_bits: int = FLOAT_GRID_BITS) -> ImportReport:
     """Write `module` (snnTorch, see the module docstring) to the dialect file `path`; example_input:
     spikes [T, B, *features].  Returns how well snnc's golden model matches snnTorch's forward on it."""
     import tempfile
 
-    from snnc.compiler import compile_onnx
+    from snnc.compiler import compile_model
     from snnc.sim import golden
 
     if bits is not None and not (isinstance(bits, int) and 1 <= bits <= 8):
@@ -204,7 +200,7 @@ def from_snntorch(module: nn.Module, example_input: torch.Tensor, path: str | Pa
     model, reference, notes = to_dialect(module, tuple(x.shape[2:]), bits, grid_bits)
     with tempfile.TemporaryDirectory() as tmp:  # `path` is written only once the model compiles
         onnx.save(model, Path(tmp) / "model.onnx")
-        got = golden.run(compile_onnx(Path(tmp) / "model.onnx"), spikes)
+        got = golden.run(compile_model(Path(tmp) / "model.onnx"), spikes)
     want = snntorch_forward(reference, x)
     got = got.reshape(want.shape)
     path = Path(path)

@@ -25,14 +25,14 @@ from snnc.compiler import contracts as hp
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.contracts import NETWORK_TOP, BOARD_TOP
 from snnc.compiler.errors import SnncError
-from snnc.compiler.passes import Options, compile_onnx
+from snnc.compiler.passes import Options, compile_model
 from snnc.sim import golden
 
 from .report import build_report, format_build_report
 
 @dataclass(frozen=True)
 class BuildConfig:
-    """What to build.  model: the ONNX file; output: BUILD_DIR; bits/state_bits/state_quant/
+    """What to build.  model: the ONNX or NIR (.nir) file; output: BUILD_DIR; bits/state_bits/state_quant/
     per_channel: compiler options (None keeps the model's choice); lanes: scatter lanes (and LIF
     update units) per layer (geometry.Lanes), or "auto": chosen by snnc.autolanes for max_luts or
     max_latency_us, at the input spike_rate or for the spikes of the `sample` .npy file;
@@ -41,7 +41,8 @@ class BuildConfig:
     layer, the update overlaps the next timestep's scatter), "single" (one bank, half the RAM, the
     update waits) or "auto" (double unless the banks exceed geometry.SINGLE_BANK_BITS or the
     board's block RAM); weights: dense layers' weight storage, "dense", "sparse" (only the non-zero
-    weights) or "auto" (whichever is cheaper per layer at its lanes; geometry.LayerGeometry)."""
+    weights) or "auto" (whichever is cheaper per layer at its lanes; geometry.LayerGeometry); dt: a
+    NIR graph's time step in seconds (None: the graph's metadata)."""
 
     model: Path
     output: Path
@@ -59,6 +60,7 @@ class BuildConfig:
     spike_rate: float | None = None
     sample: Path | None = None
     weights: str = "auto"
+    dt: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,9 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
 
 
 def step_compile(cfg: BuildConfig, b: Build) -> Build:
-    """ONNX -> the sized fixed-point IR (snnc.compiler.passes.pipeline)."""
-    net = compile_onnx(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel, cfg.weights))
+    """ONNX or NIR -> the sized fixed-point IR (snnc.compiler.passes.pipeline)."""
+    net = compile_model(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel, cfg.weights,
+                                           cfg.dt))
     lanes = cfg.lanes
     if lanes == "auto":
         from snnc import autolanes

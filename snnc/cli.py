@@ -30,7 +30,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     cfg = BuildConfig(model, Path(args.output or f"{model.stem}_build"), args.bits, args.state_bits,
                       args.state_quant and args.state_quant.replace("-", "_"), args.per_channel, args.lanes,
                       args.board, args.baud, args.synth, args.accumulators, args.max_luts, args.max_latency_us,
-                      args.spike_rate, args.sample and Path(args.sample), args.weights)
+                      args.spike_rate, args.sample and Path(args.sample), args.weights, args.dt)
     result = build(cfg)
     s, rep = result.settings, result.report
     print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(s.lanes)}, "
@@ -104,14 +104,16 @@ def cmd_boards(args: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="snnc", description="Compile quantized spiking neural networks (ONNX, snnc "
-                                "dialect) into bit-exact fixed-point designs for Artix-7 FPGAs.")
+    p = argparse.ArgumentParser(prog="snnc", description="Compile quantized spiking neural networks (ONNX in the "
+                                "snnc dialect, or NIR) into bit-exact fixed-point designs for Artix-7 FPGAs.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("compile", help="ONNX model -> BUILD_DIR (fixed-point IR + report)",
-                       description="Import an snnc-dialect ONNX model, quantize what is not yet integer, put every "
-                       "LIF on its integer grid, size every register, and write BUILD_DIR.")
-    c.add_argument("model", metavar="MODEL.onnx")
+    c = sub.add_parser("compile", help="ONNX or NIR model -> BUILD_DIR (fixed-point IR + report)",
+                       description="Import an snnc-dialect ONNX model or a NIR graph (.nir), quantize what is "
+                       "not yet integer, put every LIF on its integer grid, size every register, and write BUILD_DIR.")
+    c.add_argument("model", metavar="MODEL.onnx|MODEL.nir")
+    c.add_argument("--dt", type=float, metavar="SECONDS", help="a NIR graph's time step, if the graph does not give it "
+                   "(snnTorch exports assume 1e-4, Norse 1e-3); docs/interop.md")
     c.add_argument("--bits", type=int, metavar="N", help="weight width (1 = binary, 2 = ternary, ... 8); weights "
                    "at N bits or fewer stay exact, wider or float ones are quantized (default: keep, floats to 8)")
     c.add_argument("--state-bits", type=int, metavar="N", help="state width for LIFs without levels (default 4; "

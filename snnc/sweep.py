@@ -97,11 +97,11 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
     inference and cycles (snnc.energy: golden counts, the engines' schedule), and Yosys' LUT, FF
     and BRAM of the network's engines (without the activity counters, as a board build has them)."""
     from snnc import energy
-    from snnc.compiler import compile_onnx, geometry
+    from snnc.compiler import compile_model, geometry
     from snnc.compiler.passes import Options
     from snnc.sim import golden
 
-    net = compile_onnx(model_path, Options(bits=bits, weights=weights))
+    net = compile_model(model_path, Options(bits=bits, weights=weights))
     out, trace = golden.run(net, spikes, trace=True)
     act = energy.activity(net, lanes, spikes, trace)
     est = energy.energy(net, lanes, act, "golden", clock_hz)

@@ -17,7 +17,7 @@ def three_way():
     import onnxruntime as ort
     import torch
 
-    from snnc.compiler import compile_onnx
+    from snnc.compiler import compile_model
     from snnc.frontend import export_onnx
     from snnc.sim import golden
 
@@ -28,7 +28,7 @@ def three_way():
         export_onnx(model, path, x.shape[0], input_shape, check=False)
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         got_ort = sess.run(None, {"spikes": x.astype(np.float32)})[0]
-        got_golden = golden.run(compile_onnx(path), x.astype(np.uint8))
+        got_golden = golden.run(compile_model(path), x.astype(np.uint8))
         np.testing.assert_array_equal(got_ort, want)
         np.testing.assert_array_equal(got_golden, want.astype(np.uint8))
         return want

@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 
 from netgen import RESETS, STATE_BITS, STATE_MODES, WEIGHT_BITS, LayerSpec, random_model, random_spikes
-from snnc.compiler import compile_onnx
+from snnc.compiler import compile_model
 from snnc.sim import golden
 
 LANES = (1, 2, 4, 8)
@@ -32,7 +32,7 @@ def active_case(i: int, tmp_path, t_steps: int = 8, batch: int = 2):
         model = random_model(rng, int(rng.integers(4, 20)), specs)
         path = tmp_path / f"case{i}.onnx"
         onnx.save(model, path)
-        net = compile_onnx(path)
+        net = compile_model(path)
         x = random_spikes(rng, model, t_steps, batch)
         out, trace = golden.run(net, x, trace=True)
         if all(trace.outputs[lif.name].any() for lif in net.lifs):

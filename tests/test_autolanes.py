@@ -6,13 +6,13 @@ import pytest
 from netgen import float_mlp_model
 from snnc import autolanes
 from snnc.cli import main
-from snnc.compiler import compile_onnx
+from snnc.compiler import compile_model
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import network_geometry
 
 
 def _net(tmp_path):
-    return compile_onnx(float_mlp_model(tmp_path / "m.onnx", np.random.default_rng(3)))
+    return compile_model(float_mlp_model(tmp_path / "m.onnx", np.random.default_rng(3)))
 
 
 def _estimate(net, lanes, inputs, single=frozenset()):
@@ -106,7 +106,7 @@ def test_lut_model_matches_the_measured_designs(tmp_path):
               state_levels=lv.astype(float))
     import onnx
     onnx.save(w.model(), tmp_path / "m.onnx")
-    net = compile_onnx(tmp_path / "m.onnx")
+    net = compile_model(tmp_path / "m.onnx")
     inputs = autolanes.expected_inputs(net, 16, rate=0.13)
     for text, luts in MEASURED.items():
         single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()

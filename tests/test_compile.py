@@ -4,7 +4,7 @@ import onnx
 import pytest
 
 from netgen import LayerSpec, random_model
-from snnc.compiler import Options, compile_onnx, ir
+from snnc.compiler import Options, compile_model, ir
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.passes import fit_bits, pow2_quantize
 
@@ -23,7 +23,7 @@ def float_model(tmp_path, rng, state_quant="none"):
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
 def test_float_model_quantized_in_range_with_error_reported(tmp_path, bits):
     path = float_model(tmp_path, np.random.default_rng(1))
-    net = compile_onnx(path, Options(bits=bits))
+    net = compile_model(path, Options(bits=bits))
     lo, hi = ir.weight_range(bits)
     for layer in net.layers:
         if isinstance(layer, ir.Dense):
@@ -56,12 +56,12 @@ def test_int4_model_keeps_weights_exactly(tmp_path):
     w.lif(beta=0.75, threshold=2.0, state_lsb=0.25, state_min=-8, state_max=8)
     onnx.save(w.model(), tmp_path / "int4.onnx")
     for bits in (4, 8, None):
-        net = compile_onnx(tmp_path / "int4.onnx", Options(bits=bits))
+        net = compile_model(tmp_path / "int4.onnx", Options(bits=bits))
         dense = [layer for layer in net.layers if isinstance(layer, ir.Dense)]
         np.testing.assert_array_equal(dense[0].weight, q1.T)
         np.testing.assert_array_equal(dense[1].weight, q2.T)
         assert not net.notes
-    net = compile_onnx(tmp_path / "int4.onnx", Options(bits=2))  # narrower than the model: requantized
+    net = compile_model(tmp_path / "int4.onnx", Options(bits=2))  # narrower than the model: requantized
     assert "4-bit weights quantized to 2 bits" in net.notes[0]
 
 
@@ -69,7 +69,7 @@ def test_int4_model_keeps_weights_exactly(tmp_path):
 @pytest.mark.parametrize("state_bits", [2, 3, 4, 8])
 def test_state_quantization_option(tmp_path, mode, state_bits):
     path = float_model(tmp_path, np.random.default_rng(4))
-    net = compile_onnx(path, Options(bits=4, state_bits=state_bits, state_quant=mode))
+    net = compile_model(path, Options(bits=4, state_bits=state_bits, state_quant=mode))
     for lif in net.lifs:
         assert lif.state_quant == mode and len(lif.levels) == 2 ** state_bits
         assert lif.state_bits == state_bits and np.all(np.diff(lif.levels) > 0)
@@ -77,9 +77,9 @@ def test_state_quantization_option(tmp_path, mode, state_bits):
 
 
 def test_unquantized_state_register_width(tmp_path):
-    net = compile_onnx(float_model(tmp_path, np.random.default_rng(5)), Options(bits=4))
+    net = compile_model(float_model(tmp_path, np.random.default_rng(5)), Options(bits=4))
     assert all(lif.state_bits == 16 for lif in net.lifs)
-    net = compile_onnx(float_model(tmp_path, np.random.default_rng(5)), Options(bits=4, state_bits=10))
+    net = compile_model(float_model(tmp_path, np.random.default_rng(5)), Options(bits=4, state_bits=10))
     assert all((lif.v_min, lif.v_max, lif.state_bits) == (-512, 511, 10) for lif in net.lifs)
 
 
@@ -87,7 +87,7 @@ def test_register_widths_hold_proven_bounds(tmp_path):
     rng = np.random.default_rng(6)
     onnx.save(random_model(rng, 30, [LayerSpec(20, 8, "threshold_centered", 4, "subtract"),
                                       LayerSpec(5, 4, "none", 8, "zero")]), tmp_path / "n.onnx")
-    net = compile_onnx(tmp_path / "n.onnx")
+    net = compile_model(tmp_path / "n.onnx")
     dense = net.layers[0]
     w = dense.weight << dense.shift[:, None]
     fits = lambda v, bits: -(1 << (bits - 1)) <= v <= (1 << (bits - 1)) - 1
@@ -107,7 +107,7 @@ def test_ir_round_trip_is_exact(tmp_path):
     onnx.save(random_model(rng, 0, [LayerSpec(3, 4, "uniform", 3, "zero", conv=True),
                                      LayerSpec(7, 2, "threshold_centered", 4, "subtract"),
                                      LayerSpec(4, 1, "none", 8, "subtract")]), tmp_path / "c.onnx")
-    net = compile_onnx(tmp_path / "c.onnx")
+    net = compile_model(tmp_path / "c.onnx")
     ir.save(net, tmp_path / "ir")
     back = ir.load(tmp_path / "ir")
     assert (back.name, back.input_shape, back.notes) == (net.name, net.input_shape, net.notes)

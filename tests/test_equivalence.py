@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netgen import RESETS, STATE_BITS, STATE_MODES, WEIGHT_BITS, LayerSpec, random_model, random_spikes
-from snnc.compiler import compile_onnx
+from snnc.compiler import compile_model
 from snnc.sim import golden
 
 layer_specs = st.builds(LayerSpec, n_out=st.integers(1, 12), weight_bits=st.sampled_from(WEIGHT_BITS),
@@ -31,7 +31,7 @@ def run_both(tmp_path, specs, seed, t_steps, batch, in_features):
     onnx.save(model, path)
     x = random_spikes(rng, model, t_steps, batch)
     expected = ort.InferenceSession(str(path)).run(None, {"spikes": x})[0]
-    net = compile_onnx(path)
+    net = compile_model(path)
     got = golden.run(net, x)
     return net, expected, got.reshape(expected.shape)
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from snnc.compiler import SnncError, compile_onnx
+from snnc.compiler import SnncError, compile_model
 from snnc.frontend import (LIF, SNN, BinaryQuantizer, PruningSchedule, QuantConv2d, QuantLinear, SigmoidSumQuantizer,
                            TernaryQuantizer, UniformQuantizer, export_onnx, magnitude_prune, make_quantizer,
                            post_training_quantize, sparsity)
@@ -225,7 +225,7 @@ def test_float_model_exports_float_weights_for_the_compiler(tmp_path):
     torch.manual_seed(4)
     m = SNN(QuantLinear(8, 4), LIF())
     export_onnx(m, tmp_path / "f.onnx", 4)
-    net = compile_onnx(tmp_path / "f.onnx")  # the compiler quantizes float weights (default 8 bits)
+    net = compile_model(tmp_path / "f.onnx")  # the compiler quantizes float weights (default 8 bits)
     assert net.layers[0].weight_bits == 8
 
 

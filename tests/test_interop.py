@@ -10,7 +10,7 @@ snn = pytest.importorskip("snntorch")
 from torch import nn  # noqa: E402
 from snntorch.functional import quant  # noqa: E402
 
-from snnc.compiler import compile_onnx  # noqa: E402
+from snnc.compiler import compile_model  # noqa: E402
 from snnc.compiler.errors import SnncError  # noqa: E402
 from snnc.frontend.interop import from_snntorch  # noqa: E402
 
@@ -37,7 +37,7 @@ def test_squat_models_agree_with_snntorch(uniform, reset, tmp_path):
     x = (torch.rand(25, 128, 40) < 0.3).float()
     report = from_snntorch(net, x, tmp_path / "m.onnx", bits=4)
     assert report.spike_agreement >= 0.999 and report.class_agreement >= 0.99, report
-    net_ir = compile_onnx(tmp_path / "m.onnx")
+    net_ir = compile_model(tmp_path / "m.onnx")
     assert [lif.order for lif in net_ir.lifs] == ["snntorch"] * 2
     assert any("state_quant levels rounded" in n for n in report.notes)  # linspace levels are not on a power-of-two grid
 
@@ -81,7 +81,7 @@ def test_the_rtl_runs_an_imported_model(tmp_path):
     net = mlp(lambda: quant.state_quant(num_bits=4, uniform=False, threshold=1.0), "subtract", sizes=(24, 12, 6), gain=5)
     x = (torch.rand(12, 3, 24) < 0.4).float()
     report = from_snntorch(net, x, tmp_path / "r.onnx", bits=4)
-    net_ir = compile_onnx(tmp_path / "r.onnx")
+    net_ir = compile_model(tmp_path / "r.onnx")
     want = golden.run(net_ir, x.numpy().astype(np.uint8))
     got = rtl.run(net_ir, x.numpy().astype(np.uint8), lanes=2, work_dir=tmp_path / "rtl")
     assert want.sum() > 0 and report.spike_agreement >= 0.99

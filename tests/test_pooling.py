@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from onnx import helper
 
 from netgen import random_pool_model, random_spikes
-from snnc.compiler import compile_onnx, ir
+from snnc.compiler import compile_model, ir
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 from snnc.sim import golden
@@ -28,7 +28,7 @@ def active_pool_case(kind, on, k, tmp_path, start=0, t_steps=8, batch=3):
         want = ort.InferenceSession(model.SerializeToString()).run(None, {"spikes": x})[0]
         path = tmp_path / f"pool_{kind}_{on}_{k}_{seed}.onnx"
         onnx.save(model, path)
-        net = compile_onnx(path)
+        net = compile_model(path)
         out, trace = golden.run(net, x.astype(np.uint8), trace=True)
         if all(trace.outputs[lif.name].any() for lif in net.lifs):
             return net, x.astype(np.uint8), want, out, trace
@@ -63,7 +63,7 @@ def test_random_pool_networks_property(seed, kind, on, k, tmp_path):
     x = random_spikes(rng, model, 6, 2)
     path = tmp_path / f"prop_{seed}.onnx"
     onnx.save(model, path)
-    net = compile_onnx(path)
+    net = compile_model(path)
     if kind == "avg" and k == 3:
         return  # the rounded divisor: see test_onnxruntime_equals_golden
     want = ort.InferenceSession(str(path)).run(None, {"spikes": x})[0]
@@ -81,7 +81,7 @@ def test_average_fold_keeps_weights_exact(tmp_path):
           name="lif")
     path = tmp_path / "avg.onnx"
     onnx.save(w.model(), path)
-    net = compile_onnx(path)
+    net = compile_model(path)
     conv, lif = net.layers[0], net.layers[1]
     assert conv.stride == 2 and conv.weight.shape == (1, 1, 3, 3)
     np.testing.assert_array_equal(conv.weight[0, 0], [[1, -1, -2], [4, 6, 2], [3, 7, 4]])
@@ -124,7 +124,7 @@ def _pool_model(tmp_path, **attrs):
 ])
 def test_bad_pool_is_one_line(tmp_path, attrs, message):
     with pytest.raises(SnncError, match=message) as e:
-        compile_onnx(_pool_model(tmp_path, **attrs))
+        compile_model(_pool_model(tmp_path, **attrs))
     assert "node 'pool' (MaxPool)" in str(e.value) and "\n" not in str(e.value)
 
 
@@ -135,14 +135,14 @@ def test_pool_of_the_input_or_output_is_refused(tmp_path):
     w.lif(beta=1.0, threshold=1.0, state_lsb=0.5)
     onnx.save(w.model(), tmp_path / "in.onnx")
     with pytest.raises(SnncError, match="pool the network input before the model"):
-        compile_onnx(tmp_path / "in.onnx")
+        compile_model(tmp_path / "in.onnx")
     w = ModelWriter((1, 6, 6))
     w.conv2d(np.ones((2, 1, 3, 3), np.int64), 0.5, 4)
     w.lif(beta=1.0, threshold=1.0, state_lsb=0.5)
     w.pool("max", 2, name="outpool")
     onnx.save(w.model(), tmp_path / "out.onnx")
     with pytest.raises(SnncError, match="graph output must be the spikes of the last LIF"):
-        compile_onnx(tmp_path / "out.onnx")
+        compile_model(tmp_path / "out.onnx")
 
 
 RTL_CASES = [("max", "currents", 2, 1), ("max", "spikes", 3, 2), ("avg", "spikes", 2, 3), ("max", "currents", 3, 4),

@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from netgen import RESETS, STATE_MODES, LayerSpec, random_model, random_spikes
-from snnc.compiler import compile_onnx, ir
+from snnc.compiler import compile_model, ir
 from snnc.compiler.errors import SnncError
 from snnc.sim import golden
 
@@ -57,7 +57,7 @@ def test_onnxruntime_equals_golden(i, tmp_path):
     rng = np.random.default_rng(i)
     model = random_model(rng, int(rng.integers(3, 16)), torch_order_specs(i))
     onnx.save(model, tmp_path / "m.onnx")
-    net = compile_onnx(tmp_path / "m.onnx")
+    net = compile_model(tmp_path / "m.onnx")
     assert all(lif.order == "snntorch" for lif in net.lifs)
     x = random_spikes(rng, model, 12, 3)
     want = ort.InferenceSession(model.SerializeToString()).run(None, {"spikes": x})[0]
@@ -70,7 +70,7 @@ def test_an_unknown_order_is_refused(tmp_path):
     node.attribute.append(onnx.helper.make_attribute("order", "norse"))
     onnx.save(model, tmp_path / "m.onnx")
     with pytest.raises(SnncError, match="order must be one of snnc, snntorch, got 'norse'"):
-        compile_onnx(tmp_path / "m.onnx")
+        compile_model(tmp_path / "m.onnx")
 
 
 def active_torch_case(i: int, tmp_path):
@@ -78,7 +78,7 @@ def active_torch_case(i: int, tmp_path):
         rng = np.random.default_rng(9000 + 31 * i + attempt)
         model = random_model(rng, int(rng.integers(4, 16)), torch_order_specs(i))
         onnx.save(model, tmp_path / f"t{i}.onnx")
-        net = compile_onnx(tmp_path / f"t{i}.onnx")
+        net = compile_model(tmp_path / f"t{i}.onnx")
         x = random_spikes(rng, model, 10, 2).astype(np.uint8)
         out, trace = golden.run(net, x, trace=True)
         if all(trace.outputs[lif.name].any() for lif in net.lifs):
@@ -124,4 +124,4 @@ def test_frontend_lif_in_snntorch_order_is_exact(state_quant, reset, tmp_path, t
             layer.weight.mul_(3.0)  # enough current to fire
     x = (np.random.default_rng(1).random((16, 8, 20)) < 0.5).astype(np.float32)
     spikes = three_way(model, x, tmp_path / "m.onnx")
-    assert spikes.sum() > 0 and compile_onnx(tmp_path / "m.onnx").lifs[0].order == "snntorch"
+    assert spikes.sum() > 0 and compile_model(tmp_path / "m.onnx").lifs[0].order == "snntorch"

@@ -10,7 +10,7 @@ import pytest
 from netgen import random_model, random_spikes
 from rtl_cases import case_specs
 from test_rtl_cosim import check_cycles, expected_final_states
-from snnc.compiler import compile_onnx, ir
+from snnc.compiler import compile_model, ir
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import LayerGeometry, network_geometry, network_memories, sparse_rows
 from snnc.compiler.passes import Options
@@ -88,11 +88,11 @@ def test_weights_option_and_its_notes(tmp_path):
     specs, _ = case_specs(3)  # a convolution first, then dense layers
     model = random_model(np.random.default_rng(3), 8, specs)
     onnx.save(model, tmp_path / "m.onnx")
-    net = compile_onnx(tmp_path / "m.onnx", Options(weights="sparse"))
+    net = compile_model(tmp_path / "m.onnx", Options(weights="sparse"))
     assert all(layer.weight_format == "sparse" for layer in net.layers if isinstance(layer, ir.Dense))
     assert any("convolution weights are stored dense" in n for n in net.notes)
     with pytest.raises(SnncError, match="--weights must be one of auto, dense, sparse"):
-        compile_onnx(tmp_path / "m.onnx", Options(weights="csr"))
+        compile_model(tmp_path / "m.onnx", Options(weights="csr"))
 
 
 def pruned_case(i: int, tmp_path, keep: float):
@@ -103,7 +103,7 @@ def pruned_case(i: int, tmp_path, keep: float):
         rng = np.random.default_rng(50_000 + i * 7919 + attempt)
         model = random_model(rng, int(rng.integers(4, 20)), specs)
         onnx.save(model, tmp_path / f"case{i}.onnx")
-        net = compile_onnx(tmp_path / f"case{i}.onnx", Options(weights="sparse"))
+        net = compile_model(tmp_path / f"case{i}.onnx", Options(weights="sparse"))
         layers = tuple(replace(layer, weight=layer.weight * (rng.random(layer.weight.shape) < keep))
                        if isinstance(layer, ir.Dense) and layer.weight_bits > 1 else layer for layer in net.layers)
         net = ir.validate(replace(net, layers=layers))

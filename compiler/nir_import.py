@@ -1,0 +1,357 @@
+"""NIR import: read a NIR graph (the Neuromorphic Intermediate Representation, `nir.read`) into the
+real-valued `Graph` that the passes lower, as the ONNX importer does for the dialect.
+
+NIR's neurons are continuous-time ODEs; snnc runs them as the forward-Euler step of time step dt
+(from `--dt`, else the graph's metadata key "dt"), per neuron, at every step (docs/interop.md):
+
+    LIF      v = (1 - dt/tau) v + dt/tau (v_leak + r I)
+    IF       v = v + dt r I
+    CubaLIF  only with tau_syn = dt: its synaptic current is then this step's input times w_in
+             (a current that lasts longer has no exact form in one-state LIFs), and it is the LIF
+             above with input w_in I
+    fire     z = v > v_threshold, then v = v_reset (which must be 0: snnc's "zero" reset)
+
+which is the dialect's LIF (reset "zero", order "snnc", fired strictly above theta) with
+beta = 1 - dt/tau, the input gain dt/tau r (times v_threshold[0] / v_threshold, which makes
+per-neuron thresholds one) folded into the synapse's weight rows and dt/tau v_leak into its bias.
+The gain must be one per output channel for a convolution.  Float32 parameters within four ulps of
+a short binary fraction (beta) or a power of two (the gain) are taken as that value, and a note
+says so.  The state goes on a grid of 2**-FLOAT_GRID_BITS of theta, clamped to +-FLOAT_STATE_CLAMP
+theta, as for snnTorch models.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .contracts import FLOAT_STATE_CLAMP, fit_bits, float_state_grid, pow2_exact
+from .errors import SnncError
+from .graph import Flatten, Graph, Neuron, Pool, Synapse
+
+NEURONS = ("LIF", "IF", "CubaLIF")
+SUPPORTED = ("Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "SumPool2d", "AvgPool2d") + NEURONS
+FLOAT32_ULPS = 2.0 ** -21  # relative: four float32 ulps, the rounding of a parameter written as float32
+MAX_LEAK_FRAC_BITS = 16
+
+
+def _where(name: str, node) -> str:
+    return f"node '{name}' ({type(node).__name__})"
+
+
+def _array(node, field: str, where: str) -> np.ndarray:
+    """A node's numeric field as float64, checked finite."""
+    try:
+        a = np.asarray(getattr(node, field), np.float64)
+    except (TypeError, ValueError):
+        raise SnncError(f"{where}: {field} is not numeric") from None
+    if not np.all(np.isfinite(a)):
+        raise SnncError(f"{where}: {field} holds NaN or infinite values")
+    return a
+
+
+def _per_neuron(node, field: str, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """A neuron parameter broadcast to the layer's shape (a scalar or one value per neuron)."""
+    a = _array(node, field, where)
+    if a.size == 1:
+        return np.full(shape, float(a.reshape(-1)[0]))
+    if a.size != math.prod(shape):
+        raise SnncError(f"{where}: {field} has {a.size} values, the layer has {math.prod(shape)} neurons")
+    return a.reshape(shape)
+
+
+def _snap(x: float, frac_bits: int) -> float:
+    """x, or the nearest multiple of 2**-frac_bits if x is within float32 rounding of it."""
+    near = round(x * 2 ** frac_bits) / 2 ** frac_bits
+    return near if abs(near - x) <= FLOAT32_ULPS * max(abs(x), 2.0 ** -frac_bits) else x
+
+
+def _snap_pow2(x: np.ndarray) -> np.ndarray:
+    """Each value, or the nearest power of two where it is within float32 rounding of one."""
+    p = 2.0 ** np.round(np.log2(np.maximum(np.abs(x), 1e-300)))
+    return np.where(np.abs(np.abs(x) - p) <= FLOAT32_ULPS * p, np.sign(x) * p, x)
+
+
+def _read(path: Path):
+    import nir
+
+    if not path.is_file():
+        raise SnncError(f"{path}: no such file")
+    try:
+        return nir.read(str(path), type_check=False)
+    except Exception as e:  # h5py and nir raise many types for a file that is not a NIR graph
+        why = str(e).splitlines()[0] if str(e) else ""
+        raise SnncError(f"{path}: not a readable NIR graph ({type(e).__name__}: {why})") from None
+
+
+def _chain(graph, path: Path) -> list[tuple[str, object]]:
+    """The nodes from the Input to the Output, which must form one chain."""
+    kinds = {name: type(node).__name__ for name, node in graph.nodes.items()}
+    for name, kind in kinds.items():
+        if kind == "NIRGraph":
+            raise SnncError(f"node '{name}' (NIRGraph): nested graphs (recurrent layers) are not supported")
+        if kind not in SUPPORTED:
+            raise SnncError(f"node '{name}' ({kind}): not supported (snnc reads {', '.join(SUPPORTED)})")
+    succ: dict[str, list[str]] = {}
+    pred: dict[str, list[str]] = {}
+    for edge in graph.edges:
+        src, dst = (str(e).split(".")[0] for e in edge)
+        for end in (src, dst):
+            if end not in graph.nodes:
+                raise SnncError(f"{path}: edge {tuple(edge)} names no node '{end}'")
+        succ.setdefault(src, []).append(dst)
+        pred.setdefault(dst, []).append(src)
+    for name in graph.nodes:
+        for links, what in ((succ, "outputs"), (pred, "inputs")):
+            if len(links.get(name, [])) > 1:
+                raise SnncError(f"node '{name}' ({kinds[name]}) has {len(links[name])} {what} "
+                                f"({', '.join(links[name])}): snnc needs one chain, without branches or recurrence")
+    inputs = [n for n, k in kinds.items() if k == "Input"]
+    outputs = [n for n, k in kinds.items() if k == "Output"]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise SnncError(f"{path}: the graph must have one Input and one Output node, has {len(inputs)} and "
+                        f"{len(outputs)}")
+    chain, name = [], inputs[0]
+    while name != outputs[0]:
+        nxt = succ.get(name)
+        if not nxt:
+            raise SnncError(f"node '{name}' ({kinds[name]}) ends the chain but is not the Output")
+        name = nxt[0]
+        if name == inputs[0] or any(name == n for n, _ in chain):
+            raise SnncError(f"node '{name}' ({kinds[name]}) closes a loop: recurrent graphs are not supported")
+        chain.append((name, graph.nodes[name]))
+    chain.pop()  # the Output
+    off = sorted(set(graph.nodes) - {n for n, _ in chain} - {inputs[0], outputs[0]})
+    if off:
+        raise SnncError(f"node '{off[0]}' ({kinds[off[0]]}) is not on the chain from the Input to the Output")
+    return [(inputs[0], graph.nodes[inputs[0]])] + chain
+
+
+def _time_step(graph, dt: float | None, path: Path) -> float:
+    if dt is None:
+        dt = (getattr(graph, "metadata", None) or {}).get("dt")
+        if dt is None:
+            raise SnncError(f"{path}: the NIR graph does not state its time step: give --dt SECONDS (snnTorch's "
+                            "exporter assumes 1e-4, Norse's 1e-3)")
+    dt = float(np.asarray(dt, np.float64).reshape(-1)[0]) if np.size(dt) == 1 else float("nan")
+    if not (math.isfinite(dt) and dt > 0):
+        raise SnncError(f"--dt must be a finite time step above 0 seconds, got {dt}")
+    return dt
+
+
+def _input_shape(name: str, node) -> tuple[int, ...]:
+    shape = (getattr(node, "input_type", None) or {}).get("input")
+    shape = tuple(int(d) for d in np.asarray(shape if shape is not None else [], np.int64).reshape(-1))
+    if len(shape) in (2, 4) and shape[0] == 1:
+        shape = shape[1:]  # a batch axis of 1, as Norse writes it
+    if len(shape) not in (1, 3) or min(shape) < 1:
+        raise SnncError(f"{_where(name, node)}: input_type must be [features] or [C, H, W], got {list(shape)}")
+    return shape
+
+
+def _pair(value, what: str, where: str) -> int:
+    """One value of an int-or-pair field (stride, padding, kernel_size) that must be square."""
+    v = np.asarray(value).reshape(-1)
+    if v.size not in (1, 2) or v.dtype.kind not in "iu" and not np.all(v == np.round(v)) or len(set(v.tolist())) != 1:
+        raise SnncError(f"{where}: {what} must be one value or an equal pair, got {v.tolist()}")
+    return int(v[0])
+
+
+def _synapse(name: str, node, shape: tuple[int, ...]) -> Synapse:
+    where, kind = _where(name, node), type(node).__name__
+    w = _array(node, "weight", where)
+    if 0 in w.shape:
+        raise SnncError(f"{where}: weight shape {list(w.shape)} has a zero-sized dimension")
+    if kind in ("Affine", "Linear"):
+        if w.ndim != 2 or len(shape) != 1 or w.shape[1] != shape[0]:
+            raise SnncError(f"{where}: weight {list(w.shape)} does not take the input of shape {list(shape)} "
+                            "(flatten it first)")
+        bias = _array(node, "bias", where).reshape(-1) if kind == "Affine" else np.zeros(w.shape[0])
+        if bias.shape != (w.shape[0],):
+            raise SnncError(f"{where}: bias has {bias.size} values, expected {w.shape[0]}")
+        return Synapse(name, "dense", w, bias, shape)
+    if w.ndim != 4 or len(shape) != 3 or w.shape[1] != shape[0]:
+        raise SnncError(f"{where}: weight {list(w.shape)} does not take the input of shape {list(shape)}")
+    if int(getattr(node, "groups", 1)) != 1 or _pair(getattr(node, "dilation", 1), "dilation", where) != 1:
+        raise SnncError(f"{where}: only groups=1 and dilation 1 are supported")
+    stride, padding = _pair(node.stride, "stride", where), node.padding
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding == "same" and stride == 1 and w.shape[2] == w.shape[3] and w.shape[2] % 2:
+            padding = w.shape[2] // 2
+        else:
+            raise SnncError(f"{where}: padding '{padding}' is supported as 'valid', or 'same' with stride 1 and an odd "
+                            "square kernel")
+    padding = _pair(padding, "padding", where)
+    bias = _array(node, "bias", where).reshape(-1)
+    if bias.size == 1:
+        bias = np.full(w.shape[0], float(bias[0]))
+    if bias.shape != (w.shape[0],):
+        raise SnncError(f"{where}: bias has {bias.size} values, expected {w.shape[0]}")
+    if not 1 <= stride <= max(shape[1:]) or not 0 <= padding <= max(shape[1:]):
+        raise SnncError(f"{where}: stride must be 1 to the input's size {max(shape[1:])} and padding 0 to it")
+    syn = Synapse(name, "conv2d", w, bias, shape, stride=stride, padding=padding)
+    if min(syn.out_shape[1:]) < 1:
+        raise SnncError(f"{where}: kernel {list(w.shape[2:])} does not fit the input {list(shape)}")
+    return syn
+
+
+def _pool(name: str, node, shape: tuple[int, ...]) -> Pool:
+    where = _where(name, node)
+    k = _pair(node.kernel_size, "kernel_size", where)
+    if len(shape) != 3 or _pair(node.stride, "stride", where) != k or _pair(node.padding, "padding", where) != 0 \
+            or not 1 <= k <= min(shape[1:]):
+        raise SnncError(f"{where}: pools need [C, H, W] input, a square window at most {min(shape[1:] or (0,))} equal "
+                        "to the stride, and no padding")
+    return Pool(name, "avg", k, shape)
+
+
+def _flatten(name: str, node, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape after a Flatten, which must flatten the whole sample (or nothing)."""
+    where = _where(name, node)
+    declared = (getattr(node, "input_type", None) or {}).get("input")
+    rank = len(shape)
+    if declared is not None and np.size(declared) == rank + 1:
+        rank += 1  # the exporter counted a batch axis
+    start, end = int(node.start_dim) % rank, int(node.end_dim) % rank
+    if rank > len(shape):
+        start, end = max(start - 1, 0), end - 1
+    if start == end:
+        return shape
+    if start != 0 or end != len(shape) - 1:
+        raise SnncError(f"{where}: only a Flatten of the whole sample is supported (dims {node.start_dim} to "
+                        f"{node.end_dim} of {list(shape)})")
+    return (math.prod(shape),)
+
+
+def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]):
+    """(Neuron, per-neuron input gain, per-neuron added current) of a NIR neuron node, as the module
+    docstring discretizes it."""
+    where, kind = _where(name, node), type(node).__name__
+    p = lambda field: _per_neuron(node, field, shape, where)
+    theta, v_reset = p("v_threshold"), p("v_reset")
+    if np.any(theta <= 0):
+        raise SnncError(f"{where}: v_threshold must be > 0, got {float(theta.min()):g}")
+    if np.any(v_reset != 0):
+        raise SnncError(f"{where}: v_reset {float(v_reset[v_reset != 0][0]):g} is not supported (snnc resets to 0)")
+    if kind == "IF":
+        rate, gain, leak = np.zeros(shape), dt * p("r"), np.zeros(shape)
+    else:
+        tau = p("tau_mem" if kind == "CubaLIF" else "tau")
+        if np.any(tau <= 0):
+            raise SnncError(f"{where}: time constants must be > 0, got {float(tau.min()):g}")
+        rate = dt / tau
+        gain, leak = rate * p("r"), rate * p("v_leak")
+        if kind == "CubaLIF":
+            tau_syn = p("tau_syn")
+            if np.any(np.abs(dt / np.maximum(tau_syn, 1e-300) - 1) > FLOAT32_ULPS):
+                raise SnncError(f"{where}: tau_syn {float(tau_syn.flat[0]):g} s is not dt = {dt:g} s: a synaptic "
+                                "current that lasts past its step has no exact form in snnc's one-state LIF")
+            gain = gain * p("w_in")
+    betas = 1 - rate
+    if np.ptp(betas) > FLOAT32_ULPS:
+        raise SnncError(f"{where}: tau differs across neurons (dt/tau from {float(rate.min()):g} to "
+                        f"{float(rate.max()):g}); snnc's LIF has one leak per layer")
+    beta = _snap(float(betas.flat[0]), MAX_LEAK_FRAC_BITS)
+    if not 0 <= beta <= 1:
+        raise SnncError(f"{where}: dt/tau = {1 - beta:g} is outside [0, 1] (dt = {dt:g} s): the Euler step is unstable "
+                        "or grows; check --dt")
+    if beta != float(betas.flat[0]):
+        notes.append(f"{name}: beta = 1 - dt/tau = {float(betas.flat[0]):.10g} taken as {beta:g} (float32 rounding)")
+    ratio = float(theta.flat[0]) / theta
+    gain, leak = _snap_pow2(gain * ratio), leak * ratio
+    if np.ptp(theta) > 0:
+        notes.append(f"{name}: per-neuron thresholds made {float(theta.flat[0]):g} by scaling each neuron's input")
+    theta0 = float(theta.flat[0])
+    neuron = Neuron(name, shape, beta, theta0, "zero", float_state_grid(theta0), state_min=-FLOAT_STATE_CLAMP * theta0,
+                    state_max=FLOAT_STATE_CLAMP * theta0, strict_threshold=True)
+    return neuron, gain, leak
+
+
+def _fold_gain(syn: Synapse, pool: Pool | None, gain: np.ndarray, leak: np.ndarray, where: str) -> Synapse:
+    """The synapse with each output's weights and bias times the gain of the neurons it feeds, plus
+    their added current (an average pool of the currents keeps both); for a convolution, gain and
+    current must be one per channel."""
+    out_shape = (pool or syn).out_shape
+    gain, leak = gain.reshape(out_shape), leak.reshape(out_shape)
+    if syn.kind == "conv2d":
+        if np.any(np.ptp(gain.reshape(out_shape[0], -1), axis=1) > 0) or \
+                np.any(np.ptp(leak.reshape(out_shape[0], -1), axis=1) > 0):
+            raise SnncError(f"{where}: input gain (dt/tau r, thresholds) and v_leak must be one per channel "
+                            "after a convolution")
+        gain, leak = gain.reshape(out_shape[0], -1)[:, 0], leak.reshape(out_shape[0], -1)[:, 0]
+    bshape = (-1,) + (1,) * (syn.weight.ndim - 1)
+    return replace(syn, weight=syn.weight * gain.reshape(bshape), bias=syn.bias * gain + leak)
+
+
+def _with_codes(syn: Synapse) -> Synapse:
+    """Weights that are already integers times a power of two keep them exactly."""
+    exact = pow2_exact(syn.weight)
+    if exact is None:
+        return syn
+    q, scale = exact
+    return replace(syn, q=q, scale=np.full(syn.weight.shape[0], scale), bits=fit_bits(q))
+
+
+def import_nir(path: str | Path, dt: float | None = None) -> Graph:
+    """Read the NIR graph at `path` into a Graph (pass 1 of the pipeline); dt in seconds."""
+    path = Path(path)
+    graph = _read(path)
+    chain = _chain(graph, path)
+    step = _time_step(graph, dt, path)
+    input_shape = shape = _input_shape(*chain[0])
+    layers: list = []
+    notes = [f"NIR graph run with the forward-Euler step dt = {step:g} s"]
+    pending: Synapse | None = None  # a synapse waiting for its LIF
+    pool: Pool | None = None  # a pool of its currents
+    flat_currents = False  # a Flatten of its currents, moved behind the LIF
+    spike_gain = 1  # a SumPool2d of spikes: the next synapse's weights times its window
+    for name, node in chain[1:]:
+        kind, where = type(node).__name__, _where(name, node)
+        if kind in ("Affine", "Linear", "Conv2d"):
+            if pending is not None:
+                raise SnncError(f"{where}: a synapse must take spikes, but follows '{pending.name}' without a neuron")
+            pending = _synapse(name, node, shape)
+            pending = replace(pending, weight=pending.weight * spike_gain)
+            shape, spike_gain = pending.out_shape, 1
+        elif kind in ("SumPool2d", "AvgPool2d"):
+            p = _pool(name, node, shape)
+            window = p.kernel ** 2 if kind == "SumPool2d" else 1  # a sum is the average times the window
+            if pending is not None:
+                if pool is not None or flat_currents:
+                    raise SnncError(f"{where}: one pool of a synapse's currents, before any Flatten")
+                pool, pending = p, replace(pending, weight=pending.weight * window, bias=pending.bias * window)
+            elif not layers or not isinstance(layers[-1], Neuron):
+                raise SnncError(f"{where}: a pool must take a synapse's currents or a neuron's spikes")
+            else:
+                layers.append(p)
+                spike_gain = window
+            shape = p.out_shape
+        elif kind == "Flatten":
+            new = _flatten(name, node, shape)
+            if new != shape:
+                if pending is not None:
+                    flat_currents = True
+                else:
+                    layers.append(Flatten(name, shape))
+            shape = new
+        else:  # a neuron
+            if pending is None:
+                raise SnncError(f"{where}: a neuron must follow a synapse (Affine, Linear or Conv2d)")
+            current_shape = (pool or pending).out_shape
+            neuron, gain, leak = _neuron(name, node, current_shape, step, notes)
+            pending = _with_codes(_fold_gain(pending, pool, gain, leak, where))
+            layers += [pending] + ([pool] if pool else []) + [neuron]
+            if flat_currents:
+                layers.append(Flatten(name + "_flatten", current_shape))
+            pending, pool, flat_currents = None, None, False
+    if pending is not None or not layers or spike_gain != 1 or \
+            not isinstance(next(x for x in reversed(layers) if not isinstance(x, Flatten)), Neuron) or \
+            isinstance(layers[-1], Pool):
+        raise SnncError(f"{path}: the Output must take the spikes of the last neuron")
+    while isinstance(layers[-1], Flatten):
+        layers.pop()  # a trailing flatten only reshapes the output; the IR reports it flat anyway
+    return Graph(path.stem, input_shape, tuple(layers), tuple(notes))

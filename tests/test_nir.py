@@ -1,0 +1,316 @@
+"""NIR graphs: `snnc compile model.nir` against NIR's semantics as docs/interop.md states them (a
+float64 reference below, written from those equations), against snnTorch's and Norse's own
+simulations of the same file (their NIR importers), and through the RTL; bad graphs are one line."""
+import warnings
+
+import numpy as np
+import pytest
+
+nir = pytest.importorskip("nir")
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+from snnc.cli import main  # noqa: E402
+from snnc.compiler import Options, SnncError, compile_model  # noqa: E402
+from snnc.sim import golden  # noqa: E402
+
+
+def chain(graph) -> list:
+    """The graph's nodes from its Input's successor to its Output's predecessor."""
+    succ = dict(graph.edges)
+    name = next(n for n, node in graph.nodes.items() if isinstance(node, nir.Input))
+    out = []
+    while not isinstance(graph.nodes[succ[name]], nir.Output):
+        name = succ[name]
+        out.append(graph.nodes[name])
+    return out
+
+
+def reference(graph, spikes: np.ndarray, dt: float) -> np.ndarray:
+    """docs/interop.md's discrete NIR semantics in float64: spikes [T, B, *in] -> [T, B, n_out]."""
+    nodes, t_steps = chain(graph), spikes.shape[0]
+    d = lambda a: torch.as_tensor(np.asarray(a, np.float64))
+    state, out = {}, []
+    for t in range(t_steps):
+        x = d(spikes[t])
+        for i, n in enumerate(nodes):
+            if isinstance(n, (nir.Affine, nir.Linear)):
+                x = x @ d(n.weight).T + (d(n.bias) if isinstance(n, nir.Affine) else 0)
+            elif isinstance(n, nir.Conv2d):
+                x = F.conv2d(x, d(n.weight), d(n.bias), stride=n.stride, padding=n.padding)
+            elif isinstance(n, (nir.SumPool2d, nir.AvgPool2d)):
+                k = int(np.asarray(n.kernel_size).reshape(-1)[0])
+                x = F.avg_pool2d(x, k) * (k * k if isinstance(n, nir.SumPool2d) else 1)
+            elif isinstance(n, nir.Flatten):
+                x = x.reshape(x.shape[0], -1)
+            else:
+                p = lambda f: d(getattr(n, f)).reshape(x.shape[1:]) if np.size(getattr(n, f)) > 1 else d(getattr(n, f))
+                v = state.get(i, torch.zeros_like(x))
+                if isinstance(n, nir.IF):
+                    v = v + dt * p("r") * x
+                else:
+                    tau = p("tau_mem" if isinstance(n, nir.CubaLIF) else "tau")
+                    gain = p("w_in") if isinstance(n, nir.CubaLIF) else 1  # tau_syn = dt: this step's current
+                    v = (1 - dt / tau) * v + dt / tau * (p("v_leak") + p("r") * gain * x)
+                x = (v > p("v_threshold")).double()
+                state[i] = v * (1 - x)
+        out.append(x.reshape(x.shape[0], -1).numpy())
+    return np.stack(out).astype(np.uint8)
+
+
+def dyadic(rng, shape, bits=4, exp=-3) -> np.ndarray:
+    """Weights on a power-of-two grid (so snnc keeps them exactly), float32 as exporters write them."""
+    hi = (1 << (bits - 1)) - 1
+    return (rng.integers(-hi, hi + 1, shape) * 2.0 ** exp).astype(np.float32)
+
+
+DT = 2.0 ** -10  # a time step that makes tau = dt/(1-beta) and r = tau/dt exact in float32
+
+
+def lif(n, beta: float, theta=1.0, dt=DT, **kw) -> "nir.LIF":
+    """A NIR LIF written as snnTorch's exporter writes a Leaky: tau = dt/(1-beta), r = tau/dt."""
+    tau = np.full(n, dt / (1 - beta), np.float32)
+    return nir.LIF(tau=tau, r=(tau / dt).astype(np.float32), v_leak=kw.get("v_leak", np.zeros(n, np.float32)),
+                   v_threshold=np.broadcast_to(np.float32(theta), (n,)).astype(np.float32),
+                   v_reset=kw.get("v_reset", np.zeros(n, np.float32)))
+
+
+def sequential(nodes: dict, input_shape) -> "nir.NIRGraph":
+    names = list(nodes)
+    return nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array(input_shape)), **nodes,
+                               "output": nir.Output(output_type=list(nodes.values())[-1].output_type["output"])},
+                        edges=list(zip(["input"] + names, names + ["output"])), type_check=False)
+
+
+def compiled(graph, tmp_path, dt: float, **opts):
+    path = tmp_path / "g.nir"
+    nir.write(path, graph)
+    return compile_model(path, Options(dt=dt, **opts))
+
+
+def mlp_graph(rng, sizes=(12, 10, 4), betas=(0.75, 0.5)) -> "nir.NIRGraph":
+    nodes = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        nodes[f"fc{i}"] = nir.Affine(dyadic(rng, (n_out, n_in)), dyadic(rng, n_out, bits=3, exp=-4))
+        nodes[f"lif{i}"] = lif(n_out, betas[i])
+    return sequential(nodes, [sizes[0]])
+
+
+def spikes(rng, shape, rate=0.4) -> np.ndarray:
+    return (rng.random(shape) < rate).astype(np.uint8)
+
+
+def agreement(a, b) -> float:
+    return float((a == b).mean())
+
+
+# ---- NIR's semantics -----------------------------------------------------------------------------
+
+def test_exact_while_the_grid_holds_every_fraction(tmp_path):
+    """beta 1/2 adds one fraction bit per step to weights of 2**-3: 12 steps stay within the state grid
+    of 2**-16 (and float32), so every spike matches; IF (beta 1) is exact at any length."""
+    rng = np.random.default_rng(1)
+    g = mlp_graph(rng, betas=(0.5, 0.5))
+    x = spikes(rng, (12, 16, 12))
+    want, got = reference(g, x, DT), golden.run(compiled(g, tmp_path, DT), x)
+    assert want.sum() > 10
+    np.testing.assert_array_equal(got, want)
+
+    nodes = {"fc": nir.Linear(dyadic(rng, (8, 12))), "if": nir.IF(r=np.full(8, 2.0, np.float32),
+                                                                     v_threshold=np.full(8, 0.75, np.float32))}
+    g = sequential(nodes, [12])
+    x = spikes(rng, (60, 8, 12))
+    want, got = reference(g, x, 0.5), golden.run(compiled(g, tmp_path, 0.5), x)  # gain dt r = 1
+    assert want.sum() > 10
+    np.testing.assert_array_equal(got, want)
+
+
+def test_fires_strictly_above_the_threshold(tmp_path):
+    """v = theta exactly does not fire in NIR (z = v > v_thr); the dialect's u >= theta would."""
+    g = sequential({"fc": nir.Linear(np.ones((1, 1), np.float32)),
+                    "if": nir.IF(r=np.ones(1, np.float32), v_threshold=np.ones(1, np.float32))}, [1])
+    x = np.ones((4, 1, 1), np.uint8)
+    np.testing.assert_array_equal(golden.run(compiled(g, tmp_path, 1.0), x).ravel(), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_conv_pool_graphs_with_per_neuron_parameters(seed, tmp_path):
+    """Conv2d (stride, padding) -> SumPool2d of currents -> LIF with per-channel thresholds, r and
+    v_leak -> AvgPool2d of spikes -> Flatten -> Affine -> CubaLIF (tau_syn = dt), on the float
+    state grid: at least 99.9% of spikes as the reference."""
+    rng = np.random.default_rng(seed)
+    c, dt = 4, DT
+    per_channel = lambda values: np.repeat(np.asarray(values, np.float32), 16).reshape(c, 4, 4)
+    theta = per_channel(rng.choice([0.5, 1.0, 2.0], c))
+    conv_lif = nir.LIF(tau=np.full((c, 4, 4), 4 * dt, np.float32), r=per_channel(rng.choice([1.0, 2.0], c)),
+                       v_leak=per_channel(rng.choice([0.0, 0.25], c)), v_threshold=theta,
+                       v_reset=np.zeros((c, 4, 4), np.float32))
+    nodes = {"conv": nir.Conv2d((8, 8), dyadic(rng, (c, 2, 3, 3)), 1, 1, 1, 1, dyadic(rng, c, 3, -4)),
+             "sum": nir.SumPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])),
+             "lif0": conv_lif,
+             "avg": nir.AvgPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0])),
+             "flat": nir.Flatten(input_type=None, start_dim=0, end_dim=-1),
+             "fc": nir.Affine(dyadic(rng, (5, c * 4)), np.zeros(5, np.float32)),
+             "cuba": nir.CubaLIF(tau_syn=np.full(5, dt, np.float32), tau_mem=np.full(5, 2 * dt, np.float32),
+                                 r=np.full(5, 2.0, np.float32), v_leak=np.zeros(5, np.float32),
+                                 v_threshold=np.full(5, 0.5, np.float32), w_in=np.full(5, 2.0, np.float32))}
+    g = sequential(nodes, [2, 8, 8])
+    g.infer_types()  # the pools' and the flatten's shapes, which nir.write needs
+    x = spikes(rng, (20, 6, 2, 8, 8), 0.3)
+    want, got = reference(g, x, dt), golden.run(compiled(g, tmp_path, dt), x)
+    assert want.sum() > 10
+    assert agreement(got, want) >= 0.999
+
+
+# ---- the frameworks' own simulations of the same file --------------------------------------------
+
+# the frameworks call nirtorch.extract_nir_graph and nirtorch.load, which nirtorch 2 deprecates
+@pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:nirtorch.load:DeprecationWarning")
+def test_snntorch_exporter_round_trip(tmp_path):
+    """snnTorch Leaky -> export_to_nir -> file -> snnc, against snnTorch's import_from_nir of that
+    file (zero reset, no reset delay: what its exporter makes of a Leaky)."""
+    snn = pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    from snntorch.export_nir import export_to_nir
+    from snntorch.import_nir import import_from_nir
+    from snntorch import utils
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    fc1, fc2 = torch.nn.Linear(16, 12), torch.nn.Linear(12, 5)
+    for fc in (fc1, fc2):
+        with torch.no_grad():
+            fc.weight.copy_(torch.from_numpy(dyadic(rng, tuple(fc.weight.shape))))
+            fc.bias.copy_(torch.from_numpy(dyadic(rng, tuple(fc.bias.shape), 3, -4)))
+    # per-neuron beta and threshold: the exporter's NIR graph type-checks only with them
+    net = torch.nn.Sequential(fc1, snn.Leaky(beta=torch.full((12,), 0.75), threshold=torch.ones(12), init_hidden=True),
+                              fc2, snn.Leaky(beta=torch.full((5,), 0.5), threshold=torch.ones(5), init_hidden=True,
+                                             output=True))
+    graph = export_to_nir(net, torch.zeros(16))
+    nir.write(tmp_path / "snntorch.nir", graph)
+    assert main(["compile", str(tmp_path / "snntorch.nir"), "--dt", "1e-4", "-o", str(tmp_path / "b")]) == 0
+
+    x = spikes(rng, (40, 32, 16), 0.3)
+    imported = import_from_nir(nir.read(tmp_path / "snntorch.nir"))
+    utils.reset(imported)
+    with torch.no_grad():
+        theirs = np.stack([imported(torch.from_numpy(x[t]).float())[0].numpy() for t in range(len(x))])
+    ours = golden.run(compile_model(tmp_path / "snntorch.nir", Options(dt=1e-4)), x)
+    assert theirs.sum() > 50
+    assert agreement(ours, theirs) >= 0.999
+
+
+@pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:nirtorch.load:DeprecationWarning")
+def test_norse_exporter_round_trip(tmp_path):
+    """Norse LIFBoxCell -> to_nir -> file -> snnc, against Norse's from_nir of that file at dt = 1e-3."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # norse's torch.jit.script on import
+        nt = pytest.importorskip("norse.torch")
+    torch.manual_seed(0)
+    rng = np.random.default_rng(2)
+    # Norse writes tau = dt / tau_mem_inv (not 1 / tau_mem_inv): tau_mem_inv 0.5 becomes tau 2e-3,
+    # which its own from_nir reads back as dt/tau = 0.5, so beta 1/2
+    cell = lambda n: nt.LIFBoxCell(nt.LIFBoxParameters(tau_mem_inv=torch.full((n,), 0.5), v_th=torch.full((n,), 0.5),
+                                                       v_leak=torch.zeros(n), v_reset=torch.zeros(n)))
+    fc1, fc2 = torch.nn.Linear(16, 12), torch.nn.Linear(12, 5)
+    for fc in (fc1, fc2):
+        with torch.no_grad():
+            fc.weight.copy_(torch.from_numpy(dyadic(rng, tuple(fc.weight.shape))))
+            fc.bias.copy_(torch.from_numpy(dyadic(rng, tuple(fc.bias.shape), 3, -4)))
+    graph = nt.to_nir(nt.SequentialState(fc1, cell(12), fc2, cell(5)), torch.zeros(1, 16))
+    nir.write(tmp_path / "norse.nir", graph)
+    x = spikes(rng, (40, 32, 16), 0.4)
+    model, state, theirs = nt.from_nir(nir.read(tmp_path / "norse.nir", type_check=False), dt=1e-3), None, []
+    with torch.no_grad():
+        for t in range(len(x)):
+            z, state = model(torch.from_numpy(x[t]).float(), state)
+            theirs.append(z.numpy())
+    theirs = np.stack(theirs)
+    ours = golden.run(compile_model(tmp_path / "norse.nir", Options(dt=1e-3)), x)
+    assert theirs.sum() > 50
+    assert agreement(ours, theirs) >= 0.999
+
+
+def test_the_rtl_runs_a_nir_graph(tmp_path):
+    from snnc.sim import rtl
+
+    rng = np.random.default_rng(4)
+    g = mlp_graph(rng, sizes=(16, 10, 4))
+    net = compiled(g, tmp_path, DT)
+    x = spikes(rng, (10, 2, 16))
+    want = golden.run(net, x)
+    got = rtl.run(net, x, lanes=2, work_dir=tmp_path / "rtl")
+    assert want.sum() > 0
+    np.testing.assert_array_equal(got.outputs, want.reshape(got.outputs.shape))
+
+
+# ---- what snnc refuses, in one line --------------------------------------------------------------
+
+def _mlp_with(**changes):
+    rng = np.random.default_rng(0)
+    g = mlp_graph(rng)
+    g.nodes.update(changes)
+    return g
+
+
+BAD_GRAPHS = {
+    "unsupported": (lambda: _mlp_with(lif0=nir.Threshold(np.ones(10, np.float32))), "node 'lif0' (Threshold): not supported"),
+    "v_reset": (lambda: _mlp_with(lif0=lif(10, 0.5, v_reset=np.full(10, 0.25, np.float32))), "node 'lif0' (LIF): v_reset"),
+    "tau per neuron": (lambda: _mlp_with(lif0=nir.LIF(np.linspace(2e-4, 4e-4, 10).astype(np.float32),
+                                                      np.ones(10, np.float32), np.zeros(10, np.float32),
+                                                      np.ones(10, np.float32))), "node 'lif0' (LIF): tau differs"),
+    "unstable": (lambda: _mlp_with(lif0=nir.LIF(np.full(10, 1e-5, np.float32), np.ones(10, np.float32),
+                                                np.zeros(10, np.float32), np.ones(10, np.float32))),
+                 "node 'lif0' (LIF): dt/tau = 97.6562 is outside [0, 1]"),
+    "cuba": (lambda: _mlp_with(lif0=nir.CubaLIF(*(np.full(10, v, np.float32) for v in (5e-4, 4e-4, 1, 0, 1)))),
+             "node 'lif0' (CubaLIF): tau_syn 0.0005 s is not dt"),
+    "nan weight": (lambda: _mlp_with(fc1=nir.Affine(np.full((4, 10), np.nan, np.float32), np.zeros(4, np.float32))),
+                   "node 'fc1' (Affine): weight holds NaN"),
+    "shape": (lambda: _mlp_with(fc1=nir.Affine(np.ones((4, 9), np.float32), np.zeros(4, np.float32))),
+              "node 'fc1' (Affine): weight [4, 9] does not take the input of shape [10]"),
+    "recurrent": (lambda: nir.NIRGraph(nodes=_mlp_with().nodes, edges=_mlp_with().edges + [("lif0", "fc0")],
+                                       type_check=False), "node 'fc0' (Affine) has 2 inputs"),
+    "nested": (lambda: _mlp_with(lif0=nir.NIRGraph(nodes={"i": nir.Input(np.array([10])), "o": nir.Output(np.array([10]))},
+                                                   edges=[("i", "o")])), "node 'lif0' (NIRGraph): nested graphs"),
+    "no neuron": (lambda: sequential({"fc": nir.Linear(np.ones((2, 3), np.float32))}, [3]),
+                  "the Output must take the spikes of the last neuron"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_GRAPHS)
+def test_bad_graphs_are_one_line_errors_that_write_nothing(case, tmp_path, capsys):
+    make, message = BAD_GRAPHS[case]
+    nir.write(tmp_path / "bad.nir", make())
+    assert main(["compile", str(tmp_path / "bad.nir"), "--dt", str(DT), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "does not state its time step: give --dt"),
+    (["--dt", "0"], "--dt must be a finite time step above 0"),
+    (["--dt", "nan"], "--dt must be a finite time step above 0"),
+])
+def test_the_time_step(args, message, tmp_path, capsys):
+    nir.write(tmp_path / "m.nir", mlp_graph(np.random.default_rng(0)))
+    assert main(["compile", str(tmp_path / "m.nir"), *args, "-o", str(tmp_path / "out")]) == 1
+    assert message in capsys.readouterr().err
+    g = mlp_graph(np.random.default_rng(0))
+    g.metadata["dt"] = DT  # a graph that states its step needs no --dt
+    nir.write(tmp_path / "dt.nir", g)
+    assert main(["compile", str(tmp_path / "dt.nir"), "-o", str(tmp_path / "ok")]) == 0
+
+
+def test_files_that_are_not_nir_graphs(tmp_path):
+    (tmp_path / "junk.nir").write_bytes(b"not hdf5 at all")
+    with pytest.raises(SnncError, match="junk.nir: not a readable NIR graph"):
+        compile_model(tmp_path / "junk.nir", Options(dt=1e-4))
+    with pytest.raises(SnncError, match="missing.nir: no such file"):
+        compile_model(tmp_path / "missing.nir", Options(dt=1e-4))
+    onnx_path = tmp_path / "m.onnx"
+    onnx_path.write_bytes(b"")
+    with pytest.raises(SnncError, match="--dt is the time step of a NIR graph"):
+        compile_model(onnx_path, Options(dt=1e-4))
