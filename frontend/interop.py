@@ -9,7 +9,8 @@ snnTorch computes in float32; snnc on an integer grid per LIF.  The grid is a po
 finer of the weight step and 2**(floor(log2 theta) - grid_bits).  Weights are kept where they
 already are integers times a power of two within 8 bits, else quantized to `bits` (symmetric,
 power-of-two scale); theta, biases and the `state_quant` levels are rounded onto the grid, and the
-notes say by how much.  The comparison runs snnTorch with the weights snnc uses, so what it
+notes say by how much.  Per-neuron thresholds become the layer's largest, each neuron's weights
+and bias scaled by max/theta.  The comparison runs snnTorch with the weights snnc uses, so what it
 measures is the neuron arithmetic: snnc floors the leak onto the grid where snnTorch keeps
 beta * v in float32.
 """
@@ -58,13 +59,14 @@ def _scalar(value, what: str, where: str) -> float:
     if t.numel() and not torch.all(torch.isfinite(t)):
         raise SnncError(f"{where}: {what} must be finite, got {t[~torch.isfinite(t)][0].item()}")
     if t.numel() == 0 or not torch.all(t == t[0]):
-        raise SnncError(f"{where}: per-neuron {what} is not supported yet (snnc's LIF has one {what} per layer)")
+        raise SnncError(f"{where}: per-neuron {what} is not supported (snnc's LIF has one {what} per layer)")
     return float(t[0])
 
 
-def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str]) -> tuple[np.ndarray, float, int]:
-    """(integer codes, power-of-two scale, width) of a synapse's weights."""
-    w = layer.weight.detach().double().numpy()
+def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str],
+             ratio: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """(integer codes, power-of-two scale, width) of a synapse's weights times `ratio` per output."""
+    w = layer.weight.detach().double().numpy() * ratio
     if not np.all(np.isfinite(w)):
         raise SnncError(f"{where}: weights must be finite")
     if bits is None:  # already integers times a power of two?
@@ -79,8 +81,25 @@ def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str]) -
     return q, scale, bits
 
 
-def _leaky_attrs(lif: nn.Module, lsb_weights: float, grid_bits: int, where: str, notes: list[str]) -> dict:
-    """The dialect LIF attributes of an snnTorch Leaky, on its grid."""
+def _thresholds(lif: nn.Module, channels: int, where: str) -> np.ndarray:
+    """The Leaky's threshold per output channel of the synapse before it ([channels], float64):
+    one value per channel (per neuron after a Linear; a conv's channel shares one)."""
+    t = torch.as_tensor(lif.threshold, dtype=torch.float64).flatten().numpy()
+    if not np.all(np.isfinite(t)) or t.size == 0:
+        raise SnncError(f"{where}: threshold must be finite")
+    if t.size == 1 or np.all(t == t[0]):
+        return np.full(channels, t[0])
+    if t.size % channels or np.any(np.ptp(t.reshape(channels, -1), axis=1) > 0):
+        raise SnncError(f"{where}: per-neuron thresholds must be one per output channel of the synapse before it "
+                        f"({channels} channels, {t.size} values)")
+    if getattr(lif, "state_quant", False):
+        raise SnncError(f"{where}: per-neuron thresholds with state_quant are not supported (its levels are absolute)")
+    return t.reshape(channels, -1)[:, 0]
+
+
+def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: int, where: str,
+                 notes: list[str]) -> dict:
+    """The dialect LIF attributes of an snnTorch Leaky with threshold theta, on its grid."""
     if not getattr(lif, "init_hidden", False):
         raise SnncError(f"{where}: Leaky needs init_hidden=True inside nn.Sequential")
     if not getattr(lif, "reset_delay", True):
@@ -92,7 +111,7 @@ def _leaky_attrs(lif: nn.Module, lsb_weights: float, grid_bits: int, where: str,
     reset = {"subtract": "subtract", "zero": "zero"}.get(lif.reset_mechanism)
     if reset is None:
         raise SnncError(f"{where}: reset_mechanism '{lif.reset_mechanism}' is not supported (subtract or zero)")
-    beta, theta = _scalar(lif.beta, "beta", where), _scalar(lif.threshold, "threshold", where)
+    beta = _scalar(lif.beta, "beta", where)
     beta = min(max(beta, 0.0), 1.0)  # snnTorch clamps beta to [0, 1] in its forward
     if theta <= 0:
         raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
@@ -139,10 +158,19 @@ def to_dialect(module: nn.Module, input_shape: tuple[int, ...], bits: int | None
     for i, layer in enumerate(layers):
         where = f"layer {i} ({type(layer).__name__})"
         if isinstance(layer, (nn.Linear, nn.Conv2d)):
-            q, scale, width = _weights(layer, bits, where, notes)
+            lif = next((x for x in layers[i + 1:] if not isinstance(x, (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten))), None)
+            thetas = np.ones(layer.weight.shape[0])
+            if isinstance(lif, snn.Leaky):  # per-neuron thresholds: each neuron's input times max(theta) / theta
+                thetas = _thresholds(lif, layer.weight.shape[0], f"layer {layers.index(lif)} (Leaky)")
+                if np.any(thetas <= 0):
+                    raise SnncError(f"layer {layers.index(lif)} (Leaky): threshold must be > 0, got {thetas.min():g}")
+            ratio = (thetas.max() / thetas).reshape((-1,) + (1,) * (layer.weight.ndim - 1))
+            q, scale, width = _weights(layer, bits, where, notes, ratio)
             with torch.no_grad():  # snnTorch runs with the very weights snnc stores
-                layer.weight.copy_(torch.from_numpy(q * scale).to(layer.weight.dtype))
-            bias = None if layer.bias is None else layer.bias.detach().double().numpy()
+                layer.weight.copy_(torch.from_numpy(q * scale / ratio).to(layer.weight.dtype))
+            bias = None if layer.bias is None else layer.bias.detach().double().numpy() * ratio.reshape(-1)
+            if np.any(ratio != 1):
+                notes.append(f"{where}: per-neuron thresholds made {thetas.max():g} by scaling each neuron's weights and bias")
             if isinstance(layer, nn.Linear):
                 writer.dense(q.T, scale, width, bias, name=f"fc{i}")
             else:
@@ -161,7 +189,7 @@ def to_dialect(module: nn.Module, input_shape: tuple[int, ...], bits: int | None
         elif isinstance(layer, snn.Leaky) and type(layer) is snn.Leaky:
             if scale is None:
                 raise SnncError(f"{where}: a Leaky must follow a Linear or Conv2d")
-            writer.lif(**_leaky_attrs(layer, scale, grid_bits, where, notes), name=f"lif{i}")
+            writer.lif(**_leaky_attrs(layer, float(thetas.max()), scale, grid_bits, where, notes), name=f"lif{i}")
         else:
             raise SnncError(f"{where}: not supported (Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, snntorch.Leaky)")
     return writer.model(), reference, notes

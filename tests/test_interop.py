@@ -74,6 +74,40 @@ def test_a_conv_net_with_pooling_agrees(tmp_path):
     assert report.spike_agreement >= 0.999 and report.class_agreement >= 0.99, report
 
 
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_per_neuron_parameters(reset, tmp_path):
+    """Per-neuron thresholds (one per Linear output, one per conv channel) become one threshold with
+    each neuron's weights and bias scaled; per-neuron beta tensors of one value are one beta."""
+    torch.manual_seed(11)
+    conv_theta = torch.tensor([0.5, 1.0, 2.0, 1.0]).reshape(4, 1, 1)
+    net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.AvgPool2d(2),
+                        snn.Leaky(beta=torch.full((4, 1, 1), 0.5), threshold=conv_theta, init_hidden=True,
+                                  reset_mechanism=reset),
+                        nn.Flatten(), nn.Linear(4 * 4 * 4, 6),
+                        snn.Leaky(beta=0.75, threshold=torch.tensor([1.0, 2.0, 0.5, 1.0, 4.0, 1.0]), init_hidden=True,
+                                  reset_mechanism=reset, output=True))
+    with torch.no_grad():
+        net[0].weight.mul_(4)
+        net[4].weight.mul_(4)
+    x = (torch.rand(20, 32, 2, 8, 8) < 0.3).float()
+    report = from_snntorch(net, x, tmp_path / "p.onnx", bits=4)
+    assert report.spike_agreement >= 0.999 and report.class_agreement >= 0.99, report
+    assert sum("per-neuron thresholds made" in n for n in report.notes) == 2
+    assert [lif.theta * lif.lsb for lif in compile_model(tmp_path / "p.onnx").lifs] == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("threshold, state_quant, message", [
+    (torch.rand(4, 3, 3) + 0.5, False, "must be one per output channel"),
+    (torch.tensor([1.0, 2.0, 1.0, 1.0]).reshape(4, 1, 1), True, "with state_quant are not supported"),
+])
+def test_per_neuron_thresholds_that_cannot_fold(threshold, state_quant, message, tmp_path):
+    sq = quant.state_quant(num_bits=4, uniform=True, threshold=1.0) if state_quant else False
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), snn.Leaky(beta=0.5, threshold=threshold, init_hidden=True,
+                                                                 state_quant=sq))
+    with pytest.raises(SnncError, match=message):
+        from_snntorch(net, torch.zeros(3, 2, 1, 3, 3), tmp_path / "n.onnx", bits=4)
+
+
 def test_the_rtl_runs_an_imported_model(tmp_path):
     from snnc.sim import golden, rtl
 
