@@ -214,7 +214,8 @@ class LayerGeometry:
         self.pixels = self.ho * self.wo
         self.groups = self.go * self.pixels  # accumulator words
         self.lif_pixels = self.lif_h * self.lif_w
-        self.state_groups = self.go * self.lif_pixels  # state words
+        self.state_groups = self.go * self.lif_pixels  # neuron groups of P lanes
+        self.state_words = self.state_groups * self.parts  # state RAM words: a group's P/U parts of U lanes
         self.out_groups = self.go * self.out_h * self.out_w  # most spike masks emitted per timestep
         # the update's walk: every LIF neuron in k2 windows (edge windows padded), each over its k1 window
         self.walk_h, self.walk_w = -(-self.lif_h // self.k2) * self.k2, -(-self.lif_w // self.k2) * self.k2
@@ -309,6 +310,11 @@ class LayerGeometry:
     def accumulator_bits(self) -> int:
         """Width of one raw accumulator (unshifted, bias-free weight sum), proven by size_registers."""
         return self.synapse.accumulator_bits
+
+    def state_neuron_index(self, word: int, unit: int) -> int | None:
+        """The flat C-order index of the LIF neuron in (state RAM word, update unit), None for padding."""
+        group, part = divmod(word, self.parts)
+        return self.neuron_index(group, part * self.units + unit)
 
     def neuron_index(self, group: int, lane: int) -> int | None:
         """The flat C-order index of the LIF neuron in (state group, lane), None for a padding lane."""
@@ -453,7 +459,7 @@ def network_memories(net, lanes: Lanes, single_bank: frozenset[str] = frozenset(
         else:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
             out += [Memory(lif.name, "row starts", geo.sparse.pointer_bits, geo.inputs + 1),
                     Memory(lif.name, "accumulators", geo.accumulator_bits, geo.groups, banks * p)]
-        out += [Memory(lif.name, "states", p * lif.state_bits, geo.state_groups),
+        out += [Memory(lif.name, "states", geo.units * lif.state_bits, geo.state_words),
                 Memory(lif.name, "spike queue", tokens[0].address_bits + p + 1, spike_queue_depth(geo))]
     if board:
         out += [Memory("board", "staging", 16, MAX_PAYLOAD // 2), Memory("board", "input tokens", 16, HOST_BUFFER_TOKENS),

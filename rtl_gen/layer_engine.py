@@ -10,7 +10,7 @@ so the update of timestep t overlaps the scatter of t+1.  After a reset both ban
 (one group per cycle) before the first spike is taken.  The layout (groups, taps, weight rows,
 widths) is snnc.compiler.geometry's LayerGeometry.
 
-Ports: i_spikes/o_spikes spike streams; dbg_addr -> dbg_state reads a group's stored states;
+Ports: i_spikes/o_spikes spike streams; dbg_addr -> dbg_state reads a state word (U lanes);
 `events` tells the counters what the engine does this cycle (geometry.ENGINE_COUNTERS).
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ class LayerEngine(wiring.Component):
         super().__init__({
             "i_spikes": In(spike_stream(in_tokens.address_bits)),
             "o_spikes": Out(spike_stream(out_tokens.address_bits)),
-            "dbg_addr": In(index_range(g.state_groups)),
+            "dbg_addr": In(index_range(g.state_words)),
             "dbg_state": Out(state_layout(g, stage.lif)),
             "events": Out(data.StructLayout({kind: 1 for kind in ENGINE_COUNTERS})),
         })
@@ -122,10 +122,11 @@ class LayerEngine(wiring.Component):
         rams = self._bank(m, "acc")
         updating = update.busy
         m.d.comb += scatter.hold.eq(clearing | updating)
+        m.d.comb += scatter.zero.eq(updating | clearing)  # the scatter writes the zeros (Scatter.zero)
         for (rd, wr), rd_addr, wr_addr, wr_data in zip(rams, *self._scatter_ports(scatter)):
             m.d.comb += [rd.addr.eq(Mux(updating, update.acc_rd_addr, rd_addr)),
                          wr.addr.eq(Mux(clearing, clear_addr, Mux(updating, update.acc_clr_addr, wr_addr))),
-                         wr.data.eq(Mux(updating | clearing, 0, wr_data)),
+                         wr.data.eq(wr_data),
                          wr.en.eq(clearing | Mux(updating, update.acc_clr_en, scatter.acc_wr_en))]
         data = Cat(rd.data for rd, _ in rams)
         m.d.comb += [scatter.acc_rd_data.eq(data), update.acc_rd_data.eq(data)]

@@ -36,8 +36,8 @@ def network_ports(net: ir.Network, lanes: int, activity_counters: bool = True) -
         "count_addr": In(index_range(net.lifs[-1].size)), "count_data": Out(STEP_BITS),  # a count is at most T
         "cycles": Out(CYCLE_BITS),
         "counter_sel": In(index_range(n_counters)), "counter_data": Out(CYCLE_BITS),
-        "dbg_layer": In(index_range(len(geos))), "dbg_addr": In(index_range(max(g.state_groups for g in geos))),
-        "dbg_state": Out(max(g.lanes * lif.state_bits for g, lif in zip(geos, net.lifs))),
+        "dbg_layer": In(index_range(len(geos))), "dbg_addr": In(index_range(max(g.state_words for g in geos))),
+        "dbg_state": Out(max(g.units * lif.state_bits for g, lif in zip(geos, net.lifs))),
     }
 
 

@@ -12,13 +12,14 @@ a pool's remainder) updates every neuron but queues only the masks inside the em
 
 Ports: `start` in; `idle` out (no update running and no spike left to emit: the engine may start
 the next one); `acc_rd_addr` -> `acc_rd_data` (one cycle later), `acc_clr_addr`/`acc_clr_en`: the
-drained bank; `o_spikes` spike stream; `dbg_addr` -> `dbg_state` reads a group's stored states;
+drained bank; `o_spikes` spike stream; `dbg_addr` -> `dbg_state` reads a state word (the U lanes of
+one part of a group: the state RAM holds a group's P/U parts as consecutive words);
 `busy` (an update is running), `step` (a step of the walk is issued this cycle).
 """
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -35,7 +36,8 @@ from .state_codec import state_shape
 
 
 def state_layout(geo: LayerGeometry, lif: ir.LIF) -> data.ArrayLayout:
-    return data.ArrayLayout(state_shape(lif), geo.lanes)
+    """A state RAM word: the U update units' lanes of one part of a group (geometry.state_words)."""
+    return data.ArrayLayout(state_shape(lif), geo.units)
 
 
 class NeuronUpdate(wiring.Component):
@@ -47,14 +49,16 @@ class NeuronUpdate(wiring.Component):
             "acc_rd_addr": Out(index_range(geo.groups)), "acc_rd_data": In(accumulator_layout(geo)),
             "acc_clr_addr": Out(index_range(geo.groups)), "acc_clr_en": Out(1),
             "o_spikes": Out(spike_stream(tokens.address_bits)),
-            "dbg_addr": In(index_range(geo.state_groups)), "dbg_state": Out(state_layout(geo, lif)),
+            "dbg_addr": In(index_range(geo.state_words)), "dbg_state": Out(state_layout(geo, lif)),
         })
 
     def elaborate(self, platform):
         m = Module()
         g, lif, P = self.geo, self.lif, self.geo.lanes
-        m.submodules.state = smem = memory.Memory(shape=state_layout(g, lif), depth=max(g.state_groups, 2), init=[])
-        s_rd, s_wr, s_dbg = smem.read_port(), smem.write_port(granularity=g.units), smem.read_port()
+        # one word per part of a group: each unit reads and writes its own lane's state, with no
+        # P-lane word to multiplex or write piecewise (a LUT RAM where a P-lane word was flip-flops)
+        m.submodules.state = smem = memory.Memory(shape=state_layout(g, lif), depth=max(g.state_words, 2), init=[])
+        s_rd, s_wr, s_dbg = smem.read_port(), smem.write_port(), smem.read_port()
         m.d.comb += [s_dbg.addr.eq(self.dbg_addr), self.dbg_state.eq(s_dbg.data)]
 
         running = Signal()
@@ -85,13 +89,14 @@ class NeuronUpdate(wiring.Component):
         py, px = times(at["qy"], g.k2) + at["ey"], times(at["qx"], g.k2) + at["ex"]
         neuron_ok = (py < g.lif_h) & (px < g.lif_w)  # an edge window's missing neurons are bubbles
         acc_addr = times(times(at["og"], g.ho) + times(py, g.k1) + at["dy"], g.wo) + times(px, g.k1) + at["dx"]
-        m.d.comb += [self.acc_rd_addr.eq(acc_addr), s_rd.addr.eq(times(times(at["og"], g.lif_h) + py, g.lif_w) + px)]
+        group = times(times(at["og"], g.lif_h) + py, g.lif_w) + px
+        m.d.comb += [self.acc_rd_addr.eq(acc_addr), s_rd.addr.eq(times(group, g.parts) + at["part"])]
         last_of = lambda a, b, k: (at[a] == k - 1) & (at[b] == k - 1)
 
         # pipeline bookkeeping: stage 1 = memory data, stages 2.. = LIF latency
         depth = 1 + LATENCY
         fields = {"valid": (issuing & neuron_ok, 1), "acc": (acc_addr, index_range(g.groups)),
-                  "state": (s_rd.addr, index_range(g.state_groups)), "og": (at["og"], index_range(g.go)),
+                  "state": (s_rd.addr, index_range(g.state_words)), "og": (at["og"], index_range(g.go)),
                   "qy": (at["qy"], range(max(walk["qy"], 2))), "qx": (at["qx"], range(max(walk["qx"], 2))),
                   "part": (at["part"], range(max(g.parts, 2))),
                   "w1_first": ((at["dx"] == 0) & (at["dy"] == 0), 1), "w1_last": (last_of("dx", "dy", g.k1), 1),
@@ -128,7 +133,7 @@ class NeuronUpdate(wiring.Component):
                         m.d.sync += best[j * U + u].eq(raw)
             shift, bias = by_part(shifts, u), by_part(biases, u)
             m.d.comb += [unit.valid_in.eq(at1("valid") & at1("w1_last")), unit.first.eq(first),
-                         unit.state_in.eq(by_part([s_rd.data[lane] for lane in range(P)], u)),
+                         unit.state_in.eq(s_rd.data[u]),
                          unit.current.eq((raw << shift) + bias)]
             units.append(unit)
 
@@ -150,9 +155,8 @@ class NeuronUpdate(wiring.Component):
         spikes = Cat(*parts_or[:-1], now)
         last_lanes = g.co - (g.go - 1) * P  # the last channel group may be partly padding
         mask = spikes if last_lanes == P else Mux(last("og") == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
-        m.d.comb += [s_wr.addr.eq(last("state")),
-                     s_wr.data.eq(Cat(unit.state_out for unit in units).replicate(g.parts)),
-                     s_wr.en.eq(Mux(fired, Const(1, g.parts) << last("part"), 0) if g.parts > 1 else fired)]
+        m.d.comb += [s_wr.addr.eq(last("state")), s_wr.data.eq(Cat(unit.state_out for unit in units)),
+                     s_wr.en.eq(fired)]
         drained = running & (step == g.update_steps) & ~Cat(*(pipe["valid"][1:])).any()
         emit = fired & last_part(depth) & last("w2_last") & last("emit") & (mask != 0)
         m.d.comb += [ser.i_masks.valid.eq(emit | drained),

@@ -13,8 +13,9 @@ clears the banks after a reset).
 
 Ports: `i_spikes` spike stream; `acc_rd_addr` -> `acc_rd_data` (one cycle later) and
 `acc_wr_addr`/`acc_wr_data`/`acc_wr_en`: the accumulator bank (P signed accumulator_bits lanes);
-`hold`, `swap` in; `timestep_done`, `busy` (a spike is being scattered), `step` (a weight row is
-read this cycle) out.
+`hold`, `swap` in; `zero` in: the written word is 0 (the engine clears its one bank through the
+scatter's write data: gating the adder's inputs costs no LUT, a multiplexer after it one per bit);
+`timestep_done`, `busy` (a spike is being scattered), `step` (a weight row is read this cycle) out.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class Scatter(wiring.Component):
             "i_spikes": In(spike_stream(tokens.address_bits)),
             "acc_rd_addr": Out(index_range(g.groups)), "acc_rd_data": In(accumulator_layout(g)),
             "acc_wr_addr": Out(index_range(g.groups)), "acc_wr_data": Out(accumulator_layout(g)), "acc_wr_en": Out(1),
-            "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
+            "hold": In(1), "swap": In(1), "zero": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
     def elaborate(self, platform):
@@ -119,7 +120,7 @@ class Scatter(wiring.Component):
         old = accumulator_layout(g)(old)
         for lane in range(g.lanes):
             wval = w_rd.data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_rd.data[lane]
-            m.d.comb += new_acc[lane].eq(old[lane] + wval)
+            m.d.comb += new_acc[lane].eq(gated(old[lane], self.zero) + gated(wval, self.zero))
         m.d.comb += [self.acc_wr_addr.eq(rmw_addr), self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(rmw_valid)]
 
         eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
@@ -145,6 +146,11 @@ class Scatter(wiring.Component):
         inside the design)."""
         wb = self.geo.synapse.weight_bits
         return {self.rom_name: memory_image(self._stored_rows() & ((1 << wb) - 1), wb)} if self.rom_name else {}
+
+
+def gated(value, zero):
+    """`value`, or 0 while `zero` is high: an AND on an adder's input, which shares the adder's LUT."""
+    return Mux(zero, 0, value)
 
 
 def take_tokens(m: Module, scatter, ev_valid: Signal, event_done) -> tuple[Signal, object]:

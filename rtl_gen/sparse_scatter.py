@@ -24,7 +24,7 @@ from amaranth.lib.wiring import In, Out
 from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
 
-from .scatter import accumulator_layout, memory_image, take_tokens
+from .scatter import accumulator_layout, gated, memory_image, take_tokens
 from .spikes import flat_index, spike_stream
 
 
@@ -48,7 +48,7 @@ class SparseScatter(wiring.Component):
             "i_spikes": In(spike_stream(tokens.address_bits)),
             "acc_rd_addr": Out(addresses), "acc_rd_data": In(accumulator_layout(geo)),
             "acc_wr_addr": Out(addresses), "acc_wr_data": Out(accumulator_layout(geo)), "acc_wr_en": Out(1),
-            "hold": In(1), "swap": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
+            "hold": In(1), "swap": In(1), "zero": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
     def elaborate(self, platform):
@@ -92,7 +92,8 @@ class SparseScatter(wiring.Component):
             fwd = Signal(name=f"fwd{lane}")
             fwd_data = Signal(signed(g.accumulator_bits), name=f"fwd_data{lane}")
             m.d.sync += [fwd.eq(dec_valid & wr_valid & (self.acc_wr_addr[lane] == at)), fwd_data.eq(new_acc[lane])]
-            m.d.comb += new_acc[lane].eq(Mux(fwd, fwd_data, self.acc_rd_data[lane]) + wr_weight[lane])
+            m.d.comb += new_acc[lane].eq(gated(Mux(fwd, fwd_data, self.acc_rd_data[lane]), self.zero) +
+                                         gated(wr_weight[lane], self.zero))
         m.d.comb += [self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(wr_valid)]
 
         # input: the row of the offered spike is read as it is taken

@@ -69,7 +69,7 @@ async def read_port(dut, sel_name: str, sel: int, out_name: str) -> int:
 async def run_job(dut):
     job = np.load(os.environ["SNNC_JOB"])
     n_steps, n_out = int(job["n_steps"]), int(job["n_out"])
-    groups = job["groups"]
+    state_words = job["state_words"]
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns", impl="gpi").start())  # C++ clock: no Python per edge
     dut.start.value = 0
     dut.rst.value = 1
@@ -85,9 +85,9 @@ async def run_job(dut):
         counters.append([await read_port(dut, "counter_sel", k, "counter_data") for k in range(int(job["n_counters"]))])
         counts.append([await read_port(dut, "count_addr", k, "count_data") for k in range(n_out)])
         layer_states = []
-        for layer, n_groups in enumerate(groups):
+        for layer, n_words in enumerate(state_words):
             dut.dbg_layer.value = layer
-            layer_states.append([await read_port(dut, "dbg_addr", a, "dbg_state") for a in range(int(n_groups))])
+            layer_states.append([await read_port(dut, "dbg_addr", a, "dbg_state") for a in range(int(n_words))])
         states.append(np.array([v for layer in layer_states for v in layer], dtype=object))
     np.savez(os.environ["SNNC_RESULT"], outputs=np.array(outputs, np.int64), output_offsets=np.array(offsets),
              cycles=np.array(cycles), counters=np.array(counters),

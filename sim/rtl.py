@@ -97,21 +97,21 @@ def spike_tokens(spikes: np.ndarray, tokens: SpikeTokens) -> tuple[np.ndarray, n
 
 
 def unpack_states(net: ir.Network, lanes: int, words: np.ndarray) -> dict[str, np.ndarray]:
-    """Group words read from the state RAMs -> per layer, neurons in C-order, int64 [B, neurons]."""
+    """Words read from the state RAMs (U lanes each) -> per layer, neurons in C-order, int64 [B, neurons]."""
     out, k = {}, 0
     for lif, g in zip(net.lifs, network_geometry(net, lanes)):
         sb, signed = lif.state_bits, lif.levels is None
         values = np.zeros((words.shape[0], lif.size), np.int64)
-        for grp in range(g.state_groups):
-            for lane in range(g.lanes):
-                neuron = g.neuron_index(grp, lane)
+        for word in range(g.state_words):
+            for unit in range(g.units):
+                neuron = g.state_neuron_index(word, unit)
                 if neuron is None:
                     continue
                 for b in range(words.shape[0]):
-                    v = (int(words[b, k + grp]) >> (lane * sb)) & ((1 << sb) - 1)
+                    v = (int(words[b, k + word]) >> (unit * sb)) & ((1 << sb) - 1)
                     values[b, neuron] = v - (1 << sb) if signed and v >> (sb - 1) else v
         out[lif.name] = values
-        k += g.state_groups
+        k += g.state_words
     return out
 
 
@@ -174,7 +174,7 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "v
         poll = EDGE_FIFO_DEPTH // 2  # the bench skips idle stretches this many cycles at a time
         max_cycles = cycle_budget(net, lanes, int(max(np.diff(offsets))), x.shape[0]) + poll
         np.savez(job, tokens=tokens, offsets=offsets, n_steps=x.shape[0], batch=x.shape[1], n_out=net.lifs[-1].size,
-                 groups=np.array([g.state_groups for g in geos]), poll=poll, max_cycles=max_cycles,
+                 state_words=np.array([g.state_words for g in geos]), poll=poll, max_cycles=max_cycles,
                  address_bits=streams[-1].address_bits, n_counters=len(geos) * len(kinds))
         os.environ.update(verilator_env())
         get_runner(simulator).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog", test_module="snnc.sim.cocotb_bench", build_dir=build_dir,

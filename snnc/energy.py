@@ -166,7 +166,7 @@ def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: floa
             acc = p * _ram_access(geo.groups, geo.accumulator_bits)
         parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
         parts["accumulator_updates"] += walk * 2 * acc  # each update step reads a group word and clears it
-        parts["state_reads_writes"] += walk * 2 * _ram_access(geo.state_groups, p * lif.state_bits)
+        parts["state_reads_writes"] += walk * 2 * _ram_access(geo.state_words, geo.units * lif.state_bits)
         parts["lif_updates"] += walk * geo.units * _e("lif_update")
         parts["spike_fifos"] += 2 * (layer["input_spikes"] + t) * _e("fifo_token") + 2 * layer["output_spikes"] \
             * _e("fifo_token")

@@ -239,12 +239,12 @@ def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, flo
             while not ctx.get(dut.idle):
                 await ctx.tick()
             states = np.zeros(lif.size, np.int64)
-            for g in range(geo.state_groups):
-                ctx.set(dut.dbg_addr, g)
+            for w in range(geo.state_words):
+                ctx.set(dut.dbg_addr, w)
                 await ctx.tick()
                 word = ctx.get(Value.cast(dut.dbg_state))
-                for ln, value in enumerate(unpack(word, sb, geo.lanes, signed=not levels)):
-                    if (n := geo.neuron_index(g, ln)) is not None:
+                for u, value in enumerate(unpack(word, sb, geo.units, signed=not levels)):
+                    if (n := geo.state_neuron_index(w, u)) is not None:
                         states[n] = value
             np.testing.assert_array_equal(states, want_states[t].reshape(-1), err_msg=f"states at {t}")
 
