@@ -12,8 +12,8 @@ input spikes at a given rate (hidden layers then spike as the network makes them
 LUTs (LUT + LUTRAM, Yosys synth_xilinx): a network part, a part per layer, and per scatter lane
 and accumulator bit and per LIF unit and membrane bit.  The coefficients are fitted (least relative squares) to Yosys
 on 784-128-10 (W4, S4 threshold-centered) at 1, 4, 4:1, 16:1,10:1, 32:1,10:1 and 128:2,10:1, and
-784-128-64-10 at 1 and 4:1, each within 7%; with one accumulator bank per layer, 784-128-10 at 1,
-16:1,10:1, 5:1,1:1 and 64:4,4:1, within 8% (docs/rtl.md).  Sparse weights add a part per layer and
+784-128-64-10 at 1 and 4:1, each within 5%; with one accumulator bank per layer, 784-128-10 at 1,
+16:1,10:1, 5:1,1:1, 32:4,5:1, 64:4,4:1 and 64:4,3:1, within 12% (docs/rtl.md).  Sparse weights add a part per layer and
 per lane, fitted to 80%-pruned 784-128-10 at 1, 2, 4:1, 8:1 and 16:1 (over-estimating below 8 lanes);
 `snnc report` synthesizes the chosen design for the real count.
 
@@ -34,16 +34,16 @@ from snnc.compiler.geometry import UPDATE_OVERHEAD_CYCLES, LayerGeometry, lanes_
 from snnc.energy import per_spike_sum
 from snnc.sim import golden
 
-LUT_NETWORK = 330        # FIFOs, step and cycle counters, spike counts, control
-LUT_LAYER = 125          # a layer's walk counters, address arithmetic, spike serializer, bank control
-LUT_LANE_BIT = 5.3       # per scatter lane and accumulator bit: adder, two banks' multiplexers (write forwarding)
-LUT_LANE_BIT_SINGLE = 3.6  # the same with one accumulator bank (no bank multiplexers)
-LUT_LAYER_SINGLE = 91      # a one-bank layer's fixed part
-LUT_UNIT_BIT = 7.3       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
+LUT_NETWORK = 345        # FIFOs, step and cycle counters, spike counts, control
+LUT_LAYER = 108          # a layer's walk counters, address arithmetic, spike serializer, bank control
+LUT_LANE_BIT = 4.7       # per scatter lane and accumulator bit: adder, two banks' multiplexers, the update's part selection
+LUT_LANE_BIT_SINGLE = 2.2  # the same with one accumulator bank (no bank multiplexers; its zeros come through the adder)
+LUT_LAYER_SINGLE = 79      # a one-bank layer's fixed part
+LUT_UNIT_BIT = 8.4       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
 LUT_SPARSE_LAYER = 40    # sparse weights: row-start reads, entry pointer and row end
 LUT_SPARSE_LANE = 22     # per sparse lane: its channel-group adder, write forwarding, its accumulator RAM's addressing
 AUTO_SAMPLES = 16        # Bernoulli samples when only a rate is given
-LUT_MARGIN = 1.1         # a LUT budget holds the estimate plus the model's error on the measured designs
+LUT_MARGIN = 1.12        # a LUT budget holds the estimate plus the model's error on the measured designs
 
 
 def layer_luts(geo: LayerGeometry, lif: ir.LIF, single_bank: bool = False) -> float:

@@ -87,12 +87,13 @@ def test_bad_auto_requests_are_one_line(tmp_path, capsys, args, message):
 
 
 # Yosys synth_xilinx LUT + LUTRAM of 784-128-10 (W4, S4 threshold-centered), benchmarks/lanes.py
-MEASURED = {"1": 861, "4": 1723, "4:1": 1233, "16:1,10:1": 2201, "32:1,10:1": 3535, "128:2,10:1": 9225,
-            "1/single": 760, "16:1,10:1/single": 1736, "64:4,4:1/single": 4211}
+MEASURED = {"1": 856, "4": 1719, "4:1": 1183, "16:1,10:1": 2066, "32:1,10:1": 3164, "128:2,10:1": 8509,
+            "1/single": 724, "16:1,10:1/single": 1394, "5:1,1:1/single": 850, "32:4,5:1/single": 2217,
+            "64:4,4:1/single": 2667, "64:4,3:1/single": 2652}
 
 
 def test_lut_model_matches_the_measured_designs(tmp_path):
-    """The coefficients reproduce the Yosys counts they were fitted to within 10% (docs/rtl.md)."""
+    """The coefficients reproduce the Yosys counts they were fitted to within LUT_MARGIN (docs/rtl.md)."""
     from snnc.compiler import levels
     from snnc.compiler.dialect import ModelWriter
     from snnc.compiler.geometry import parse_lanes
@@ -111,6 +112,6 @@ def test_lut_model_matches_the_measured_designs(tmp_path):
     for text, luts in MEASURED.items():
         single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
         _, model = _estimate(net, parse_lanes(text.removesuffix("/single")), inputs, single)
-        assert abs(model - luts) <= 0.1 * luts, (text, model, luts)
+        assert abs(model - luts) <= (autolanes.LUT_MARGIN - 1) * luts, (text, model, luts)
     with pytest.raises(SnncError, match="one target"):
         autolanes.choose_lanes(net, inputs, 1e8)
