@@ -199,6 +199,11 @@ def test_snntorch_exporter_round_trip(tmp_path):
     ours = golden.run(compile_model(tmp_path / "snntorch.nir", Options(dt=1e-4)), x)
     assert theirs.sum() > 50
     assert agreement(ours, theirs) >= 0.999
+    # NIR's semantics as the docs state them, with the parameters the file's float32 values stand
+    # for (beta 3/4 and 1/2, gain 1): the reference in float64 at dt = 1, tau = r = 1/(1 - beta)
+    for name, beta in (("1", 0.75), ("3", 0.5)):
+        graph.nodes[name].tau = graph.nodes[name].r = np.full(graph.nodes[name].tau.shape, 1 / (1 - beta))
+    assert agreement(ours, reference(graph, x, 1.0)) >= 0.999
 
 
 @pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph:DeprecationWarning")
