@@ -142,8 +142,11 @@ def _time_step(graph, dt: float | None, path: Path) -> float:
 
 
 def _input_shape(name: str, node) -> tuple[int, ...]:
-    shape = (getattr(node, "input_type", None) or {}).get("input")
-    shape = tuple(int(d) for d in np.asarray(shape if shape is not None else [], np.int64).reshape(-1))
+    try:
+        shape = (getattr(node, "input_type", None) or {}).get("input")
+        shape = tuple(int(d) for d in np.asarray(shape if shape is not None else [], np.int64).reshape(-1))
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        raise SnncError(f"{_where(name, node)}: input_type is not a shape") from None
     if len(shape) in (2, 4) and shape[0] == 1:
         shape = shape[1:]  # a batch axis of 1, as Norse writes it
     if len(shape) not in (1, 3) or min(shape) < 1:
@@ -310,46 +313,49 @@ def import_nir(path: str | Path, dt: float | None = None) -> Graph:
     flat_currents = False  # a Flatten of its currents, moved behind the LIF
     spike_gain = 1  # a SumPool2d of spikes: the next synapse's weights times its window
     for name, node in chain[1:]:
-        kind, where = type(node).__name__, _where(name, node)
-        if kind in ("Affine", "Linear", "Conv2d"):
-            if pending is not None:
-                raise SnncError(f"{where}: a synapse must take spikes, but follows '{pending.name}' without a neuron")
-            pending = _synapse(name, node, shape)
-            pending = replace(pending, weight=pending.weight * spike_gain)
-            shape, spike_gain = pending.out_shape, 1
-        elif kind in ("SumPool2d", "AvgPool2d"):
-            p = _pool(name, node, shape)
-            window = p.kernel ** 2 if kind == "SumPool2d" else 1  # a sum is the average times the window
-            if pending is not None:
-                if pool is not None or flat_currents:
-                    raise SnncError(f"{where}: one pool of a synapse's currents, before any Flatten")
-                pool, pending = p, replace(pending, weight=pending.weight * window, bias=pending.bias * window)
-            elif not layers or not isinstance(layers[-1], Neuron):
-                raise SnncError(f"{where}: a pool must take a synapse's currents or a neuron's spikes")
-            else:
-                layers.append(p)
-                spike_gain = window
-            shape = p.out_shape
-        elif kind == "Flatten":
-            new = _flatten(name, node, shape)
-            if new != shape:
+        try:  # a hostile file's fields may have any type: name the node, never a traceback
+            kind, where = type(node).__name__, _where(name, node)
+            if kind in ("Affine", "Linear", "Conv2d"):
                 if pending is not None:
-                    flat_currents = True
+                    raise SnncError(f"{where}: a synapse must take spikes, but follows '{pending.name}' without a neuron")
+                pending = _synapse(name, node, shape)
+                pending = replace(pending, weight=pending.weight * spike_gain)
+                shape, spike_gain = pending.out_shape, 1
+            elif kind in ("SumPool2d", "AvgPool2d"):
+                p = _pool(name, node, shape)
+                window = p.kernel ** 2 if kind == "SumPool2d" else 1  # a sum is the average times the window
+                if pending is not None:
+                    if pool is not None or flat_currents:
+                        raise SnncError(f"{where}: one pool of a synapse's currents, before any Flatten")
+                    pool, pending = p, replace(pending, weight=pending.weight * window, bias=pending.bias * window)
+                elif not layers or not isinstance(layers[-1], Neuron):
+                    raise SnncError(f"{where}: a pool must take a synapse's currents or a neuron's spikes")
                 else:
-                    layers.append(Flatten(name, shape))
-            shape = new
-        else:  # a neuron
-            if pending is None:
-                raise SnncError(f"{where}: a neuron must follow a synapse (Affine, Linear or Conv2d)")
-            current_shape = (pool or pending).out_shape
-            neuron, gain, leak = _neuron(name, node, current_shape, step, notes)
-            pending = _with_codes(_fold_gain(pending, pool, gain, leak, where))
-            layers += [pending] + ([pool] if pool else []) + [neuron]
-            if flat_currents:
-                layers.append(Flatten(name + "_flatten", current_shape))
-            pending, pool, flat_currents = None, None, False
+                    layers.append(p)
+                    spike_gain = window
+                shape = p.out_shape
+            elif kind == "Flatten":
+                new = _flatten(name, node, shape)
+                if new != shape:
+                    if pending is not None:
+                        flat_currents = True
+                    else:
+                        layers.append(Flatten(name, shape))
+                shape = new
+            else:  # a neuron
+                if pending is None:
+                    raise SnncError(f"{where}: a neuron must follow a synapse (Affine, Linear or Conv2d)")
+                current_shape = (pool or pending).out_shape
+                neuron, gain, leak = _neuron(name, node, current_shape, step, notes)
+                pending = _with_codes(_fold_gain(pending, pool, gain, leak, where))
+                layers += [pending] + ([pool] if pool else []) + [neuron]
+                if flat_currents:
+                    layers.append(Flatten(name + "_flatten", current_shape))
+                pending, pool, flat_currents = None, None, False
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as e:
+            raise SnncError(f"{_where(name, node)}: malformed ({type(e).__name__}: {e})") from None
     if pending is not None or not layers or spike_gain != 1 or \
-            not isinstance(next(x for x in reversed(layers) if not isinstance(x, Flatten)), Neuron) or \
+            not isinstance(next((x for x in reversed(layers) if not isinstance(x, Flatten)), None), Neuron) or \
             isinstance(layers[-1], Pool):
         raise SnncError(f"{path}: the Output must take the spikes of the last neuron")
     while isinstance(layers[-1], Flatten):

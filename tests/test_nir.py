@@ -260,6 +260,13 @@ def _mlp_with(**changes):
     return g
 
 
+def _with(graph, name: str, **fields):
+    """`graph` with fields of node `name` set after construction, as a hostile file may hold them."""
+    for key, value in fields.items():
+        setattr(graph.nodes[name], key, value)
+    return graph
+
+
 BAD_GRAPHS = {
     "unsupported": (lambda: _mlp_with(lif0=nir.Threshold(np.ones(10, np.float32))), "node 'lif0' (Threshold): not supported"),
     "v_reset": (lambda: _mlp_with(lif0=lif(10, 0.5, v_reset=np.full(10, 0.25, np.float32))), "node 'lif0' (LIF): v_reset"),
@@ -281,6 +288,14 @@ BAD_GRAPHS = {
                                                    edges=[("i", "o")])), "node 'lif0' (NIRGraph): nested graphs"),
     "no neuron": (lambda: sequential({"fc": nir.Linear(np.ones((2, 3), np.float32))}, [3]),
                   "the Output must take the spikes of the last neuron"),
+    "only a flatten": (lambda: sequential({"f": nir.Flatten(input_type={"input": np.array([2, 3, 3])}, start_dim=0)}, [2, 3, 3]),
+                       "the Output must take the spikes of the last neuron"),
+    "string bias": (lambda: _with(mlp_graph(np.random.default_rng(0)), "fc0", bias="a"),
+                         "node 'fc0' (Affine): bias is not numeric"),
+    "string stride": (lambda: _with(sequential({"conv": nir.Conv2d((4, 4), np.ones((2, 1, 3, 3), np.float32), 1, 0, 1, 1,
+                                                                   np.zeros(2, np.float32)),
+                                                "if": nir.IF(np.ones(8), np.ones(8))}, [1, 4, 4]), "conv", stride="x"),
+                      "not a readable NIR graph (TypeError"),  # nir.read's own Conv2d refuses it
 }
 
 
