@@ -59,16 +59,22 @@ def test_exact_where_float32_is_exact(tmp_path):
         assert not any("levels rounded" in n or "threshold" in n for n in report.notes)
 
 
+def csnn(pool: nn.Module, channels: int, hw: int, outputs: int, first: nn.Module, second: nn.Module,
+         gain: float) -> nn.Sequential:
+    """conv 3x3 2->channels (padding 1), pool of its currents, first Leaky, flatten, dense, second Leaky."""
+    net = nn.Sequential(nn.Conv2d(2, channels, 3, padding=1), pool, first, nn.Flatten(),
+                        nn.Linear(channels * (hw // 2) ** 2, outputs), second)
+    with torch.no_grad():
+        net[0].weight.mul_(gain)
+        net[4].weight.mul_(gain)
+    return net
+
+
 def test_a_conv_net_with_pooling_agrees(tmp_path):
     torch.manual_seed(5)
     q = lambda: quant.state_quant(num_bits=4, uniform=False, threshold=1.0)
-    net = nn.Sequential(nn.Conv2d(2, 6, 3, padding=1), nn.MaxPool2d(2),
-                        snn.Leaky(beta=0.9, threshold=1.0, init_hidden=True, state_quant=q()),
-                        nn.Flatten(), nn.Linear(6 * 6 * 6, 10),
-                        snn.Leaky(beta=0.9, threshold=1.0, init_hidden=True, state_quant=q(), output=True))
-    with torch.no_grad():
-        net[0].weight.mul_(3)
-        net[4].weight.mul_(3)
+    net = csnn(nn.MaxPool2d(2), 6, 12, 10, snn.Leaky(beta=0.9, threshold=1.0, init_hidden=True, state_quant=q()),
+               snn.Leaky(beta=0.9, threshold=1.0, init_hidden=True, state_quant=q(), output=True), gain=3)
     x = (torch.rand(20, 32, 2, 12, 12) < 0.3).float()
     report = from_snntorch(net, x, tmp_path / "c.onnx", bits=4)
     assert report.spike_agreement >= 0.999 and report.class_agreement >= 0.99, report
@@ -80,15 +86,10 @@ def test_per_neuron_parameters(reset, tmp_path):
     each neuron's weights and bias scaled; per-neuron beta tensors of one value are one beta."""
     torch.manual_seed(11)
     conv_theta = torch.tensor([0.5, 1.0, 2.0, 1.0]).reshape(4, 1, 1)
-    net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.AvgPool2d(2),
-                        snn.Leaky(beta=torch.full((4, 1, 1), 0.5), threshold=conv_theta, init_hidden=True,
-                                  reset_mechanism=reset),
-                        nn.Flatten(), nn.Linear(4 * 4 * 4, 6),
-                        snn.Leaky(beta=0.75, threshold=torch.tensor([1.0, 2.0, 0.5, 1.0, 4.0, 1.0]), init_hidden=True,
-                                  reset_mechanism=reset, output=True))
-    with torch.no_grad():
-        net[0].weight.mul_(4)
-        net[4].weight.mul_(4)
+    net = csnn(nn.AvgPool2d(2), 4, 8, 6, snn.Leaky(beta=torch.full((4, 1, 1), 0.5), threshold=conv_theta,
+                                                   init_hidden=True, reset_mechanism=reset),
+               snn.Leaky(beta=0.75, threshold=torch.tensor([1.0, 2.0, 0.5, 1.0, 4.0, 1.0]), init_hidden=True,
+                         reset_mechanism=reset, output=True), gain=4)
     x = (torch.rand(20, 32, 2, 8, 8) < 0.3).float()
     report = from_snntorch(net, x, tmp_path / "p.onnx", bits=4)
     assert report.spike_agreement >= 0.999 and report.class_agreement >= 0.99, report
