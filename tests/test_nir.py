@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 nir = pytest.importorskip("nir")
 torch = pytest.importorskip("torch")
@@ -160,6 +162,56 @@ def test_conv_pool_graphs_with_per_neuron_parameters(seed, tmp_path):
     want, got = reference(g, x, dt), golden.run(compiled(g, tmp_path, dt), x)
     assert want.sum() > 10
     assert agreement(got, want) >= 0.999
+
+
+def random_graph(rng, conv: bool, current_pool: str | None, spike_pool: bool, neuron: str) -> "nir.NIRGraph":
+    """A random chain on which the docs' semantics is exact in float64 and on snnc's grid: weights on
+    2**-3, biases on 2**-4, gains and threshold ratios powers of two, beta 1/2 (for at most 8 steps)
+    or IF."""
+    def cell(shape):
+        pow2 = lambda lo, hi: 2.0 ** rng.integers(lo, hi + 1, shape[:1])
+        per = lambda values: np.broadcast_to(values.reshape((-1,) + (1,) * (len(shape) - 1)), shape).astype(np.float32)
+        theta = per(pow2(-1, 1))
+        if neuron == "IF":
+            return nir.IF(r=per(pow2(0, 2) / DT), v_threshold=theta)  # gain dt r = 1, 2 or 4
+        v_leak = per(rng.choice([0.0, 0.25, -0.5], shape[0]))
+        return nir.LIF(tau=np.full(shape, 2 * DT, np.float32), r=per(pow2(0, 1)), v_leak=v_leak, v_threshold=theta,
+                       v_reset=np.zeros(shape, np.float32))
+
+    nodes, shape = {}, ((2, 8, 8) if conv else (12,))
+    if conv:
+        c, stride, pad = int(rng.integers(2, 5)), int(rng.integers(1, 3)), int(rng.integers(0, 2))
+        nodes["conv"] = nir.Conv2d((8, 8), dyadic(rng, (c, 2, 3, 3)), stride, pad, 1, 1, dyadic(rng, c, 3, -4))
+        hw = (8 + 2 * pad - 3) // stride + 1
+        if current_pool:
+            nodes["pool0"] = (nir.SumPool2d if current_pool == "sum" else nir.AvgPool2d)(
+                np.array([2, 2]), np.array([2, 2]), np.array([0, 0]))
+            hw //= 2
+        nodes["n0"] = cell((c, hw, hw))
+        if spike_pool and hw >= 2:
+            nodes["pool1"] = nir.AvgPool2d(np.array([2, 2]), np.array([2, 2]), np.array([0, 0]))
+            hw //= 2
+        nodes["flat"] = nir.Flatten(input_type={"input": np.array([c, hw, hw])}, start_dim=0)
+        shape = (c * hw * hw,)
+    n_out = int(rng.integers(2, 8))
+    nodes["fc"] = nir.Affine(dyadic(rng, (n_out, shape[0])), dyadic(rng, n_out, 3, -4))
+    nodes["n1"] = cell((n_out,))
+    g = sequential(nodes, [2, 8, 8] if conv else [12])
+    g.infer_types()
+    return g
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**31 - 1), conv=st.booleans(), current_pool=st.sampled_from([None, "sum", "avg"]),
+       spike_pool=st.booleans(), neuron=st.sampled_from(["IF", "LIF"]))
+def test_random_graphs_are_exact(seed, conv, current_pool, spike_pool, neuron, tmp_path):
+    """Property: on random chains whose values stay on the grid, snnc equals the docs' equations."""
+    rng = np.random.default_rng(seed)
+    g = random_graph(rng, conv, current_pool if conv else None, spike_pool, neuron)
+    x = spikes(rng, (8, 4, *((2, 8, 8) if conv else (12,))), 0.4)
+    want = reference(g, x, DT)
+    got = golden.run(compiled(g, tmp_path, DT), x)
+    np.testing.assert_array_equal(got.reshape(want.shape), want)
 
 
 # ---- the frameworks' own simulations of the same file --------------------------------------------
