@@ -26,17 +26,18 @@ class Trace:
     final_codes: dict[str, np.ndarray]
 
 
-def check_spikes(spikes: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
-    """Validate a spike tensor [T, B, *input_shape] of 0/1 (bool, integer or float) -> uint8."""
+def check_spikes(spikes: np.ndarray, input_shape: tuple[int, ...], source: str = "input spikes") -> np.ndarray:
+    """Validate a spike tensor [T, B, *input_shape] of 0/1 (bool, integer or float) -> uint8;
+    SnncError naming `source` (the file the spikes came from, or "input spikes")."""
     x = np.asarray(spikes)
     if x.dtype == object or not (x.dtype == bool or np.issubdtype(x.dtype, np.number)):
-        raise SnncError(f"input spikes must be bool, integer or float, not {x.dtype}")
+        raise SnncError(f"{source}: spikes must be bool, integer or float, not {x.dtype}")
     if x.ndim != 2 + len(input_shape) or tuple(x.shape[2:]) != tuple(input_shape):
-        raise SnncError(f"input spikes must have shape [T, B, {', '.join(map(str, input_shape))}], got {list(x.shape)}")
+        raise SnncError(f"{source}: spikes must have shape [T, B, {', '.join(map(str, input_shape))}], got {list(x.shape)}")
     if x.size == 0:
-        raise SnncError(f"input spikes are empty (shape {list(x.shape)})")
+        raise SnncError(f"{source}: empty spike array (shape {list(x.shape)})")
     if not np.all((x == 0) | (x == 1)):
-        raise SnncError("input spikes must be 0 or 1; found other values")
+        raise SnncError(f"{source}: spikes must be 0 or 1; found other values")
     return x.astype(np.uint8)
 
 

@@ -111,7 +111,8 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
         from snnc import autolanes
         from snnc.energy import DEFAULT_CLOCK_HZ, DEFAULT_TIMESTEPS
 
-        sample = None if cfg.sample is None else build_folder.load_array(Path(cfg.sample))
+        sample = None if cfg.sample is None else golden.check_spikes(build_folder.load_array(Path(cfg.sample)),
+                                                                      net.input_shape, f"--sample {cfg.sample}")
         inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, cfg.spike_rate, sample)
         clock = boards.get_board(cfg.board).clock_hz if cfg.board else DEFAULT_CLOCK_HZ
         too_large = geometry.auto_single_bank(net, tuple((lif.shape[0], 1) for lif in net.lifs))  # at any lanes

@@ -42,11 +42,18 @@ def cmd_compile(args: argparse.Namespace) -> None:
         print(f"  note: {note}")
 
 
+def _input_spikes(build: Path, path: Path) -> np.ndarray:
+    """The --input file's spikes, checked against the build's input shape (errors name the file)."""
+    from snnc.sim.golden import check_spikes
+
+    net, _ = build_folder.load(build)
+    return check_spikes(build_folder.load_array(path), net.input_shape, f"--input {path}")
+
+
 def cmd_simulate(args: argparse.Namespace) -> None:
     from snnc.build import simulate
 
-    build_folder.load(Path(args.build_dir))
-    spikes = build_folder.load_array(Path(args.input))
+    spikes = _input_spikes(Path(args.build_dir), Path(args.input))
     out = simulate(Path(args.build_dir), spikes, args.engine, args.simulator)
     build_folder.save_array(Path(args.output), out)
     run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
@@ -67,8 +74,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     from snnc.runtime import Device
 
     build = Path(args.build_dir)
-    build_folder.load(build)
-    spikes = build_folder.load_array(Path(args.input))
+    spikes = _input_spikes(build, Path(args.input))
     if args.port:
         device = Device.serial(build, args.port)
     elif args.engine == "golden":

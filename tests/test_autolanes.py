@@ -78,12 +78,33 @@ def test_cli_auto_lanes_from_a_sample(tmp_path, capsys):
     (["--lanes", "auto", "--max-latency-us", "nan", "--spike-rate", "0.1"], "a finite number above 0, got nan"),
     (["--lanes", "auto", "--max-latency-us", "inf", "--spike-rate", "0.1"], "a finite number above 0, got inf"),
     (["--lanes", "auto", "--max-luts", "0", "--spike-rate", "0.1"], "--max-luts must be at least 1"),
+    (["--lanes", "auto", "--max-luts", "3000", "--spike-rate", "nan"], "spike rate in (0, 1] or a sample input, got nan"),
+    (["--lanes", "auto", "--max-luts", "3000", "--spike-rate", "inf"], "spike rate in (0, 1] or a sample input, got inf"),
+    (["--lanes", "auto", "--max-luts", "3000", "--spike-rate", "0"], "spike rate in (0, 1] or a sample input, got 0.0"),
 ])
 def test_bad_auto_requests_are_one_line(tmp_path, capsys, args, message):
     model = float_mlp_model(tmp_path / "m.onnx", np.random.default_rng(3))
     assert main(["compile", str(model), *args, "-o", str(tmp_path / "b")]) == 1
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("sample,message", [
+    (None, "missing.npy: no such file"),
+    (np.zeros((0, 4, 24), np.uint8), "x.npy: empty spike array (shape [0, 4, 24])"),
+    (np.full((8, 4, 24), np.nan), "x.npy: spikes must be 0 or 1"),
+    (np.zeros((8, 4, 23), np.uint8), "x.npy: spikes must have shape [T, B, 24], got [8, 4, 23]"),
+])
+def test_bad_auto_samples_are_one_line(tmp_path, capsys, sample, message):
+    """A missing, empty, NaN or misshapen --sample file: one line naming it, nothing built."""
+    model = float_mlp_model(tmp_path / "m.onnx", np.random.default_rng(3))
+    if sample is not None:
+        np.save(tmp_path / "x.npy", sample)
+    path = tmp_path / ("x.npy" if sample is not None else "missing.npy")
+    assert main(["compile", str(model), "--lanes", "auto", "--max-luts", "3000", "--sample", str(path),
+                 "-o", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "b").exists(), err
 
 
 # Yosys synth_xilinx LUT + LUTRAM of 784-128-10 (W4, S4 threshold-centered), benchmarks/lanes.py

@@ -161,7 +161,7 @@ def build(tmp_path, capsys):
 def test_bad_inputs(tmp_path, capsys, build, array, words):
     np.save(tmp_path / "x.npy", array)
     code, _, err = run_cli(capsys, "simulate", build, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy")
-    assert_user_error(code, err, *words)
+    assert_user_error(code, err, "--input", "x.npy", *words)
     assert not (tmp_path / "y.npy").exists()
 
 

@@ -103,8 +103,10 @@ def test_snnc_run_cli(build, spikes, reference, tmp_path, capsys):
 def test_snnc_run_errors(build, tmp_path, capsys):
     np.save(tmp_path / "bad.npy", np.full((4, 1, 24), 2, np.uint8))
     assert main(["run", str(build), "--input", str(tmp_path / "bad.npy"), "--output", str(tmp_path / "y.npy"), "--sim"]) == 1
-    assert "0 or 1" in capsys.readouterr().err and not (tmp_path / "y.npy").exists()
-    assert main(["run", str(build), "--input", str(tmp_path / "bad.npy"), "--output", str(tmp_path / "y.npy"),
+    err = capsys.readouterr().err
+    assert "--input" in err and "bad.npy: spikes must be 0 or 1" in err and not (tmp_path / "y.npy").exists()
+    np.save(tmp_path / "ok.npy", np.zeros((4, 1, 24), np.uint8))
+    assert main(["run", str(build), "--input", str(tmp_path / "ok.npy"), "--output", str(tmp_path / "y.npy"),
                  "--port", str(tmp_path / "no-such-port")]) == 1
     err = capsys.readouterr().err
     assert "cannot open the serial port" in err and len(err.strip().splitlines()) == 1
