@@ -160,26 +160,33 @@ def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: in
     return SparseRows(delta_bits, delta, weight_out, row_start)
 
 
-# the choices made, per synapse object and lanes: the compiler, the RTL and the cost model ask again
+# the sparse rows, per synapse object and lanes: the compiler, the RTL and the cost model ask again
 # and again; weakly keyed, so a network's weights are not kept alive once it is gone
-_SPARSE_CHOICES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_SPARSE_CANDIDATES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def sparse_candidate(synapse, lanes: int) -> SparseRows | None:
+    """A dense layer's weights on `lanes` lanes as SparseRows, whether or not they are chosen; None
+    where they cannot be: convolutions (weight.ndim 4) and binary weights (no zeros)."""
+    if synapse.weight.ndim != 2 or synapse.weight_bits == 1:
+        return None
+    candidates = _SPARSE_CANDIDATES.setdefault(synapse, {})
+    if lanes not in candidates:
+        candidates[lanes] = sparse_rows(synapse.weight, lanes, synapse.weight_bits)
+    return candidates[lanes]
 
 
 def sparse_choice(synapse, lanes: int) -> SparseRows | None:
-    """A dense layer's weights on `lanes` lanes as SparseRows, or None (dense): SparseRows when the
-    synapse asks for them (weight_format "sparse"), or when they are cheaper ("auto"): fewer weight
-    RAM bits and no more scatter cycles over all inputs.  Convolutions and binary weights (no
-    zeros) stay dense."""
+    """The sparse candidate when the synapse asks for it (weight_format "sparse") or when it is
+    cheaper ("auto"): fewer weight RAM bits and no more scatter cycles over all inputs; else None
+    (dense)."""
     fmt = getattr(synapse, "weight_format", "dense")
-    if fmt == "dense" or synapse.weight.ndim != 2 or synapse.weight_bits == 1:
-        return None
-    chosen = _SPARSE_CHOICES.setdefault(synapse, {})
-    if lanes not in chosen:
-        rows = sparse_rows(synapse.weight, lanes, synapse.weight_bits)
-        dense_rows = synapse.weight.shape[1] * -(-synapse.weight.shape[0] // lanes)
-        cheaper = rows.bits(synapse.weight_bits) < lanes * synapse.weight_bits * dense_rows and rows.rows <= dense_rows
-        chosen[lanes] = rows if fmt == "sparse" or cheaper else None
-    return chosen[lanes]
+    rows = None if fmt == "dense" else sparse_candidate(synapse, lanes)
+    if rows is None or fmt == "sparse":
+        return rows
+    dense_rows = synapse.weight.shape[1] * -(-synapse.weight.shape[0] // lanes)
+    cheaper = rows.bits(synapse.weight_bits) < lanes * synapse.weight_bits * dense_rows and rows.rows <= dense_rows
+    return rows if cheaper else None
 
 
 class LayerGeometry:
@@ -242,11 +249,19 @@ class LayerGeometry:
     def weight_format(self) -> str:
         """"sparse" or "dense", and why (the report's line)."""
         wb = self.synapse.weight_bits
+        if self.synapse.weight.ndim != 2:
+            return "dense (sparse rows are for dense layers, not convolutions)"
+        if wb == 1:
+            return "dense (binary weights have no zeros)"
+        fmt, rows = self.synapse.weight_format, sparse_candidate(self.synapse, self.lanes)
         dense_bits = self.lanes * wb * self.dense_depth
-        if self.sparse is None:
-            return "dense"
-        return (f"sparse: {self.sparse.bits(wb):,} weight RAM bits ({100 * self.sparse.bits(wb) / dense_bits:.1f}% of "
-                f"dense), {self.sparse.row_lengths.mean():.1f} scatter cycles per spike on average (dense: {self.go})")
+        costs = (f"{rows.bits(wb):,} weight RAM bits ({100 * rows.bits(wb) / dense_bits:.1f}% of dense), "
+                 f"{rows.row_lengths.mean():.1f} scatter cycles per spike on average (dense: {self.go})")
+        if self.sparse is not None:
+            return f"sparse: {costs}" + (" (--weights sparse)" if fmt == "sparse" else "")
+        why = "--weights dense" if fmt == "dense" else \
+            "fewer bits" if rows.bits(wb) >= dense_bits else "fewer scatter cycles"
+        return f"dense ({why}): sparse would take {costs}"
 
     @property
     def spike_steps(self) -> np.ndarray:

@@ -82,6 +82,13 @@ def test_auto_keeps_dense_weights_dense():
     # many lanes pad every row to its longest lane list: 80% pruning no longer pays at 32 lanes
     assert LayerGeometry(mlp(pruned).layers[0], 32).sparse is None
     assert LayerGeometry(mlp(np.sign(full), bits=1).layers[0], 1).sparse is None  # binary: no zeros
+    # the report says why each stays dense, with what sparse rows would cost
+    assert LayerGeometry(mlp(full).layers[0], 1).weight_format.startswith("dense (fewer bits): sparse would take ")
+    assert LayerGeometry(mlp(pruned, "dense").layers[0], 1).weight_format.startswith(
+        "dense (--weights dense): sparse would take ")
+    assert LayerGeometry(mlp(pruned).layers[0], 32).weight_format.startswith("dense (fewer ")
+    assert LayerGeometry(mlp(np.sign(full), bits=1).layers[0], 1).weight_format == "dense (binary weights have no zeros)"
+    assert LayerGeometry(mlp(full, "sparse").layers[0], 1).weight_format.endswith("(--weights sparse)")
 
 
 def test_weights_option_and_its_notes(tmp_path):
@@ -91,6 +98,9 @@ def test_weights_option_and_its_notes(tmp_path):
     net = compile_model(tmp_path / "m.onnx", Options(weights="sparse"))
     assert all(layer.weight_format == "sparse" for layer in net.layers if isinstance(layer, ir.Dense))
     assert any("convolution weights are stored dense" in n for n in net.notes)
+    formats = [g.weight_format for g in network_geometry(net, 1)]
+    assert formats[0] == "dense (sparse rows are for dense layers, not convolutions)"
+    assert all(f.endswith("(--weights sparse)") for f in formats[1:])
     with pytest.raises(SnncError, match="--weights must be one of auto, dense, sparse"):
         compile_model(tmp_path / "m.onnx", Options(weights="csr"))
 
