@@ -77,12 +77,12 @@ def measure(net, text: str, x: np.ndarray, want: np.ndarray) -> tuple:
 
 
 def pruned(net: ir.Network, fraction: float, fmt: str, rng: np.random.Generator) -> ir.Network:
-    """`net` with `fraction` of each dense layer's weights set to zero (the same mask for every
-    fmt, from rng's state) and its weights stored as fmt."""
+    """`net` with `fraction` of each synapse's weights set to zero (the same mask for every fmt,
+    from rng's state) and its weights stored as fmt."""
     state = rng.bit_generator.state
     layers = []
     for layer in net.layers:
-        if isinstance(layer, ir.Dense):
+        if isinstance(layer, (ir.Dense, ir.Conv2d)):
             layer = replace(layer, weight=layer.weight * (rng.random(layer.weight.shape) >= fraction), weight_format=fmt)
         layers.append(layer)
     rng.bit_generator.state = state

@@ -13,9 +13,9 @@ gives the LIF one neuron per window (its state RAM has go * H_out/k1 * W_out/k1 
 of k2 x k2 spikes, or a crop, shapes what the engine emits.  The update walks the LIF's neurons
 window by window, and each neuron's current window, so both pools are running maxima and ORs.
 
-Sparse weights (docs/rtl.md): a dense layer whose zero weights are many enough stores, for each
-input, only the non-zero weights of each lane as (delta, weight) entries (SparseRows), and a
-spike costs one cycle per entry row instead of one per channel group.
+Sparse weights (docs/rtl.md): a layer whose zero weights are many enough stores, for each input
+(and kernel tap), only the non-zero weights of each lane as (delta, weight) entries (SparseRows),
+and a spike costs one cycle per entry row instead of one per channel group.
 """
 from __future__ import annotations
 
@@ -75,14 +75,15 @@ WEIGHT_FORMATS = ("auto", "dense", "sparse")
 
 @dataclass(frozen=True, eq=False)
 class SparseRows:
-    """A dense synapse's non-zero weights as the sparse scatter walks them, P lanes per entry row.
+    """A synapse's non-zero weights as the sparse scatter walks them, P lanes per entry row.
 
-    Input j owns entry rows row_start[j] .. row_start[j+1] - 1.  Lane l of a row holds (delta,
+    List j (a dense layer's input j; a convolution's input channel and kernel tap, j = (c*kh + ky)*kw
+    + kx) owns entry rows row_start[j] .. row_start[j+1] - 1.  Lane l of a row holds (delta,
     weight): the lane's channel group og starts at 0 with the row's first entry and advances by
     delta (0 .. 2**delta_bits - 1), then weight is added into neuron og*P + l.  A gap wider than
     the largest delta takes skip entries (weight 0); a lane with fewer entries than the row pads
     it with (0, 0), which adds 0 where it stands.  delta, weight: int64 [rows, P];
-    row_start: int64 [inputs + 1]."""
+    row_start: int64 [lists + 1]."""
 
     delta_bits: int
     delta: np.ndarray
@@ -100,7 +101,7 @@ class SparseRows:
 
     @property
     def row_lengths(self) -> np.ndarray:
-        """Entry rows (scatter cycles) of each input's spike, int64 [inputs]."""
+        """Entry rows of each list, int64 [lists]."""
         return np.diff(self.row_start)
 
     def bits(self, weight_bits: int) -> int:
@@ -128,8 +129,9 @@ def _firsts(lists: np.ndarray) -> np.ndarray:
 
 
 def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: int | None = None) -> SparseRows:
-    """The SparseRows of a dense weight matrix [n_out, n_in] of weight_bits-bit weights on `lanes`
-    lanes, with the delta width that stores the fewest bits (or the given one)."""
+    """The SparseRows of a weight matrix [n_out, lists] (a convolution's [C_out, C_in*kh*kw]) of
+    weight_bits-bit weights on `lanes` lanes, with the delta width that stores the fewest bits (or
+    the given one)."""
     n_out, n_in = weight.shape
     lists, groups, values = _lane_nonzeros(weight, lanes)
     first = _firsts(lists)
@@ -166,26 +168,28 @@ _SPARSE_CANDIDATES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def sparse_candidate(synapse, lanes: int) -> SparseRows | None:
-    """A dense layer's weights on `lanes` lanes as SparseRows, whether or not they are chosen; None
-    where they cannot be: convolutions (weight.ndim 4) and binary weights (no zeros)."""
-    if synapse.weight.ndim != 2 or synapse.weight_bits == 1:
+    """A synapse's weights on `lanes` lanes as SparseRows, whether or not they are chosen; None for
+    binary weights (no zeros)."""
+    if synapse.weight_bits == 1:
         return None
     candidates = _SPARSE_CANDIDATES.setdefault(synapse, {})
     if lanes not in candidates:
-        candidates[lanes] = sparse_rows(synapse.weight, lanes, synapse.weight_bits)
+        candidates[lanes] = sparse_rows(synapse.weight.reshape(synapse.weight.shape[0], -1), lanes,
+                                        synapse.weight_bits)
     return candidates[lanes]
 
 
 def sparse_choice(synapse, lanes: int) -> SparseRows | None:
     """The sparse candidate when the synapse asks for it (weight_format "sparse") or when it is
-    cheaper ("auto"): fewer weight RAM bits and no more scatter cycles over all inputs; else None
-    (dense)."""
-    fmt = getattr(synapse, "weight_format", "dense")
+    cheaper ("auto"): fewer weight RAM bits, and no more scatter cycles summed over the lists (a
+    list costs max(1, its rows), dense ceil(C_out/P)); else None (dense)."""
+    fmt = synapse.weight_format
     rows = None if fmt == "dense" else sparse_candidate(synapse, lanes)
     if rows is None or fmt == "sparse":
         return rows
-    dense_rows = synapse.weight.shape[1] * -(-synapse.weight.shape[0] // lanes)
-    cheaper = rows.bits(synapse.weight_bits) < lanes * synapse.weight_bits * dense_rows and rows.rows <= dense_rows
+    lists, go = len(rows.row_lengths), -(-synapse.weight.shape[0] // lanes)
+    cheaper = (rows.bits(synapse.weight_bits) < lanes * synapse.weight_bits * lists * go
+               and int(np.maximum(rows.row_lengths, 1).sum()) <= lists * go)
     return rows if cheaper else None
 
 
@@ -249,34 +253,46 @@ class LayerGeometry:
     def weight_format(self) -> str:
         """"sparse" or "dense", and why (the report's line)."""
         wb = self.synapse.weight_bits
-        if self.synapse.weight.ndim != 2:
-            return "dense (sparse rows are for dense layers, not convolutions)"
         if wb == 1:
             return "dense (binary weights have no zeros)"
         fmt, rows = self.synapse.weight_format, sparse_candidate(self.synapse, self.lanes)
         dense_bits = self.lanes * wb * self.dense_depth
+        cycles = lambda per_tap: self.tap_sum(per_tap).mean()  # over the inputs
         costs = (f"{rows.bits(wb):,} weight RAM bits ({100 * rows.bits(wb) / dense_bits:.1f}% of dense), "
-                 f"{rows.row_lengths.mean():.1f} scatter cycles per spike on average (dense: {self.go})")
+                 f"{cycles(np.maximum(rows.row_lengths, 1)):.1f} scatter cycles per spike on average "
+                 f"(dense: {cycles(self.go):.1f})")
         if self.sparse is not None:
             return f"sparse: {costs}" + (" (--weights sparse)" if fmt == "sparse" else "")
         why = "--weights dense" if fmt == "dense" else \
             "fewer bits" if rows.bits(wb) >= dense_bits else "fewer scatter cycles"
         return f"dense ({why}): sparse would take {costs}"
 
+    def tap_sum(self, per_tap) -> np.ndarray:
+        """For a spike of each input, int64 [c, h, w]: the sum over the kernel taps it feeds of a
+        count per tap (c, ky, kx), a scalar or an array [c*kh*kw] (a dense layer: the input's count)."""
+        shape, per_tap = (self.c, self.kh, self.kw), np.asarray(per_tap, np.int64)
+        per_tap = np.broadcast_to(per_tap, shape) if per_tap.ndim == 0 else per_tap.reshape(shape)
+        rows = np.zeros((self.h, self.kh), np.int64)  # rows[y, ky]: 1 where input row y feeds kernel row ky
+        cols = np.zeros((self.w, self.kw), np.int64)
+        for y, taps in enumerate(self.row_taps):
+            rows[y, [k for _, k in taps]] = 1
+        for x, taps in enumerate(self.col_taps):
+            cols[x, [k for _, k in taps]] = 1
+        return np.einsum("ckl,yk,xl->cyx", per_tap, rows, cols)
+
     @property
     def spike_steps(self) -> np.ndarray:
-        """Weight rows read (scatter steps) for a spike of each input, int64 [c, h, w]: taps(y) *
-        taps(x) * channel groups, or the input's sparse entry rows."""
-        if self.sparse is not None:
-            return self.sparse.row_lengths.reshape(self.c, 1, 1)
-        taps = np.outer([len(t) for t in self.row_taps], [len(t) for t in self.col_taps]) * self.go
-        return np.broadcast_to(taps, (self.c, self.h, self.w))
+        """Weight rows read (scatter steps) for a spike of each input, int64 [c, h, w]: over the kernel
+        taps it feeds, channel groups each, or the tap's sparse entry rows."""
+        return self.tap_sum(self.go if self.sparse is None else self.sparse.row_lengths)
 
     @property
     def spike_cycles(self) -> np.ndarray:
-        """Scatter cycles of a spike of each input, int64 [c, h, w]: its steps, at least 1 (a spike
-        with none still takes the cycle its token is taken in)."""
-        return np.maximum(self.spike_steps, 1)
+        """Scatter cycles of a spike of each input, int64 [c, h, w]: its steps, where a sparse tap
+        without entry rows takes a cycle too, and at least 1 (a spike with none still takes the
+        cycle its token is taken in)."""
+        steps = self.spike_steps if self.sparse is None else self.tap_sum(np.maximum(self.sparse.row_lengths, 1))
+        return np.maximum(steps, 1)
 
     @classmethod
     def of_stage(cls, stage, lanes: int = 1, units: int | None = None) -> "LayerGeometry":
@@ -472,7 +488,7 @@ def network_memories(net, lanes: Lanes, single_bank: frozenset[str] = frozenset(
         if geo.sparse is None:
             out.append(Memory(lif.name, "accumulators", p * geo.accumulator_bits, geo.groups, banks))
         else:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
-            out += [Memory(lif.name, "row starts", geo.sparse.pointer_bits, geo.inputs + 1),
+            out += [Memory(lif.name, "row starts", geo.sparse.pointer_bits, len(geo.sparse.row_start)),
                     Memory(lif.name, "accumulators", geo.accumulator_bits, geo.groups, banks * p)]
         out += [Memory(lif.name, "states", geo.units * lif.state_bits, geo.state_words),
                 Memory(lif.name, "spike queue", tokens[0].address_bits + p + 1, spike_queue_depth(geo))]

@@ -28,8 +28,8 @@ from .contracts import GRID_BITS, ORDERS, RESET_MODES, STATE_QUANT_MODES, weight
 from .errors import SnncError
 from .geometry import WEIGHT_FORMATS, conv_out_shape, pool_out_shape
 
-FORMAT_VERSION = 4  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
-#                    4: Dense weight_format, LIF order
+FORMAT_VERSION = 5  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
+#                    4: Dense weight_format, LIF order; 5: Conv2d weight_format
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,7 +66,8 @@ class Dense:
 @dataclass(frozen=True, eq=False)
 class Conv2d:
     """2-D convolution of spikes [C_in, H, W] -> currents [C_out, H_out, W_out] (cross-correlation,
-    zero padding), same integer conventions as Dense; weight int64 [C_out, C_in, kH, kW]."""
+    zero padding), same integer conventions as Dense (weight_format too); weight int64
+    [C_out, C_in, kH, kW]."""
 
     name: str
     weight: np.ndarray
@@ -78,6 +79,7 @@ class Conv2d:
     padding: int = 0
     current_bits: int = 0
     accumulator_bits: int = 0
+    weight_format: str = "auto"
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
@@ -301,7 +303,7 @@ def _check_synapse(layer: Dense | Conv2d, where: str) -> None:
         raise SnncError(f"{where}: bias and shift must have shape ({n_out},)")
     if np.any(layer.shift < 0):
         raise SnncError(f"{where}: negative weight shift")
-    if isinstance(layer, Dense) and layer.weight_format not in WEIGHT_FORMATS:
+    if layer.weight_format not in WEIGHT_FORMATS:
         raise SnncError(f"{where}: weight_format must be one of {', '.join(WEIGHT_FORMATS)}, got '{layer.weight_format}'")
     if isinstance(layer, Conv2d):
         if w.ndim != 4 or w.shape[1] != layer.in_shape[0] or layer.stride < 1 or layer.padding < 0:

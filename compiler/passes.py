@@ -7,7 +7,7 @@
     quantize_states      Graph               -> Graph     (--state-bits/--state-quant for LIFs without levels)
     lower_to_integers    Graph               -> Network   (choose each LIF's grid; weights, theta, beta, levels on it)
     size_registers       Network             -> Network   (bounds analysis: every accumulator and register width)
-    choose_weight_format Network             -> Network   (--weights: dense layers' storage, dense, sparse or auto)
+    choose_weight_format Network             -> Network   (--weights: synapses' storage, dense, sparse or auto)
 
 Every pass that changes a value beyond exactness appends a note saying what and by how much.
 """
@@ -358,16 +358,14 @@ def size_registers(net: ir.Network) -> ir.Network:
 
 
 def choose_weight_format(net: ir.Network, opts: Options) -> ir.Network:
-    """Each dense layer's weight storage as asked (--weights): "auto" leaves the engine geometry to
-    pick dense or sparse by cost at the chosen lanes; convolutions and binary weights stay dense."""
+    """Each synapse's weight storage as asked (--weights): "auto" leaves the engine geometry to pick
+    dense or sparse by cost at the chosen lanes; binary weights stay dense."""
     layers, notes = [], list(net.notes)
     for layer in net.layers:
-        if isinstance(layer, ir.Dense):
+        if isinstance(layer, (ir.Dense, ir.Conv2d)):
             layer = replace(layer, weight_format=opts.weights)
             if opts.weights == "sparse" and layer.weight_bits == 1:
                 notes.append(f"{layer.name}: binary weights have no zeros, stored dense")
-        elif isinstance(layer, ir.Conv2d) and opts.weights == "sparse":
-            notes.append(f"{layer.name}: convolution weights are stored dense (the sparse format is for dense layers)")
         layers.append(layer)
     return replace(net, layers=tuple(layers), notes=tuple(notes))
 

@@ -75,16 +75,8 @@ class Scatter(wiring.Component):
         ev_c, ev_y, ev_x = Signal(index_range(g.c)), Signal(index_range(g.h)), Signal(index_range(g.w))
         ti, tk = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
         og = Signal(range(g.go + 1))
-        row_n, col_n = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
-        m.d.comb += [row_n.eq(Array(Const(len(t), range(g.max_row_taps + 1)) for t in g.row_taps)[ev_y]),
-                     col_n.eq(Array(Const(len(t), range(g.max_col_taps + 1)) for t in g.col_taps)[ev_x])]
-        flat = lambda taps, n: [taps[i][j] if j < len(taps[i]) else (0, 0) for i in range(len(taps)) for j in range(n)]
-        rows_t, cols_t = flat(g.row_taps, g.max_row_taps), flat(g.col_taps, g.max_col_taps)
-        row_i, col_i = times(ev_y, g.max_row_taps) + ti, times(ev_x, g.max_col_taps) + tk
-        oy = Array(Const(t[0], index_range(g.ho)) for t in rows_t)[row_i]
-        ky = Array(Const(t[1], index_range(g.kh)) for t in rows_t)[row_i]
-        ox = Array(Const(t[0], index_range(g.wo)) for t in cols_t)[col_i]
-        kx = Array(Const(t[1], index_range(g.kw)) for t in cols_t)[col_i]
+        row_n, col_n = tap_counts(m, g, ev_y, ev_x)
+        oy, ky, ox, kx = tap(g, ev_y, ev_x, ti, tk)
 
         has_work = Signal()  # a step is issued this cycle
         m.d.comb += has_work.eq(ev_valid & (row_n != 0) & (col_n != 0))
@@ -146,6 +138,26 @@ class Scatter(wiring.Component):
         inside the design)."""
         wb = self.geo.synapse.weight_bits
         return {self.rom_name: memory_image(self._stored_rows() & ((1 << wb) - 1), wb)} if self.rom_name else {}
+
+
+def tap_counts(m: Module, g: LayerGeometry, y, x) -> tuple[Signal, Signal]:
+    """(row taps, column taps) that input (y, x) feeds: the kernel rows and columns it meets."""
+    row_n, col_n = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
+    m.d.comb += [row_n.eq(Array(Const(len(t), range(g.max_row_taps + 1)) for t in g.row_taps)[y]),
+                 col_n.eq(Array(Const(len(t), range(g.max_col_taps + 1)) for t in g.col_taps)[x])]
+    return row_n, col_n
+
+
+def tap(g: LayerGeometry, y, x, ti, tk) -> tuple:
+    """(oy, ky, ox, kx) of input (y, x)'s row tap ti and column tap tk (geometry.row_taps, col_taps):
+    the output it feeds and the kernel offset that joins them (0 past the input's taps)."""
+    flat = lambda taps, n: [taps[i][j] if j < len(taps[i]) else (0, 0) for i in range(len(taps)) for j in range(n)]
+    rows_t, cols_t = flat(g.row_taps, g.max_row_taps), flat(g.col_taps, g.max_col_taps)
+    row_i, col_i = times(y, g.max_row_taps) + ti, times(x, g.max_col_taps) + tk
+    return (Array(Const(t[0], index_range(g.ho)) for t in rows_t)[row_i],
+            Array(Const(t[1], index_range(g.kh)) for t in rows_t)[row_i],
+            Array(Const(t[0], index_range(g.wo)) for t in cols_t)[col_i],
+            Array(Const(t[1], index_range(g.kw)) for t in cols_t)[col_i])
 
 
 def gated(value, zero):

@@ -1,11 +1,13 @@
-"""SparseScatter: the accumulate side of a dense layer whose weights are stored sparse (docs/rtl.md).
+"""SparseScatter: the accumulate side of a layer whose weights are stored sparse (docs/rtl.md).
 
-The weight RAM holds only the non-zero weights, as geometry.SparseRows: input j's entry rows are
-row_start[j] .. row_start[j+1] - 1 (a second, small RAM holds the row starts, read at j and j+1
-in the cycle a spike is taken), and each row holds, for each of the P lanes, a (delta, weight)
-entry.  Lane l keeps its own channel group og (0 at a row's first entry, then og += delta) and adds
-the weight into neuron og*P + l, so each lane addresses its own accumulator RAM.  A spike costs
-max(1, its entry rows) cycles.
+The weight RAM holds only the non-zero weights, as geometry.SparseRows: list j (a dense layer's
+input; a convolution's input channel c and kernel tap (ky, kx), j = (c*kh + ky)*kw + kx) owns entry
+rows row_start[j] .. row_start[j+1] - 1 (a second, small RAM holds the row starts, read at j and
+j+1 the cycle before the list is walked), and each row holds, for each of the P lanes, a (delta,
+weight) entry.  Lane l keeps its own channel group og (0 at a list's first entry, then og += delta)
+and adds the weight into neuron og*P + l at the tap's output pixel (oy, ox), so each lane addresses
+its own accumulator RAM.  A spike walks the kernel taps it feeds as Scatter does (row taps, then
+column taps); a tap costs max(1, its entry rows) cycles, a spike at least 1.
 
 Three stages, one entry row per cycle: issue (read the row), decode (advance each lane's og and
 read its accumulator), write (add and write back).  A lane's read of the word its write stage
@@ -17,15 +19,16 @@ Ports as Scatter's, but `acc_rd_addr` and `acc_wr_addr` hold one address per lan
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
 
-from .scatter import accumulator_layout, gated, memory_image, take_tokens
-from .spikes import flat_index, spike_stream
+from .arith import times
+from .scatter import accumulator_layout, gated, memory_image, take_tokens, tap, tap_counts
+from .spikes import address_fields, flat_index, spike_stream
 
 
 def entry_layout(geo: LayerGeometry) -> data.ArrayLayout:
@@ -38,8 +41,8 @@ class SparseScatter(wiring.Component):
     def __init__(self, geo: LayerGeometry, tokens: SpikeTokens, rom_name: str | None = None):
         """tokens: the encoding of the incoming spikes.  rom_name: name the entry RAM so (and its row
         starts `rom_name`_starts), and leave their contents to memory images (`images`)."""
-        if geo.sparse is None or geo.h * geo.w != 1:
-            raise ValueError("SparseScatter takes a dense layer with sparse weights")
+        if geo.sparse is None:
+            raise ValueError("SparseScatter takes a layer with sparse weights")
         if int(np.prod(tokens.shape)) != geo.inputs:
             raise ValueError(f"a stream of shape {tokens.shape} cannot feed {geo.inputs} inputs")
         self.geo, self.tokens, self.rom_name = geo, tokens, rom_name
@@ -65,43 +68,67 @@ class SparseScatter(wiring.Component):
             shape=unsigned(sp.pointer_bits), depth=len(sp.row_start), init=[] if self.rom_name else list(map(int, sp.row_start)))
         w_rd, start_rd, end_rd = wmem.read_port(), smem.read_port(), smem.read_port()
 
-        # issue: one entry row per cycle from the row's start (read the cycle the spike was taken) to its end
+        # the event (c, y, x) and its kernel tap (ti, tk); taps: it feeds at least one output
         ev_valid, starting = Signal(), Signal()
+        ev_c, ev_y, ev_x = Signal(index_range(g.c)), Signal(index_range(g.h)), Signal(index_range(g.w))
+        ti, tk = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
+        row_n, col_n = tap_counts(m, g, ev_y, ev_x)
+        taps = (row_n != 0) & (col_n != 0)
+        oy, _, ox, _ = tap(g, ev_y, ev_x, ti, tk)
+        last_col = tk == col_n - 1
+        next_ti, next_tk = Mux(last_col, ti + 1, ti), Mux(last_col, 0, tk + 1)
+        _, next_ky, _, next_kx = tap(g, ev_y, ev_x, next_ti, next_tk)
+        list_of = lambda c, ky, kx: times(times(c, g.kh) + ky, g.kw) + kx  # j of channel c at tap (ky, kx)
+
+        # issue: one entry row per cycle from the tap's list start (read the cycle before) to its end
         ptr, end_r = Signal(sp.pointer_bits), Signal(sp.pointer_bits)
         cur, end = Mux(starting, start_rd.data, ptr), Mux(starting, end_rd.data, end_r)
         has_work = Signal()
-        m.d.comb += [has_work.eq(ev_valid & (cur != end)), w_rd.addr.eq(cur)]
+        m.d.comb += [has_work.eq(ev_valid & taps & (cur != end)), w_rd.addr.eq(cur)]
         m.d.sync += [ptr.eq(cur + 1), end_r.eq(end), starting.eq(0)]
-        event_done = ~ev_valid | ~has_work | (cur + 1 == end)
+        tap_done = (cur == end) | (cur + 1 == end)
+        last_tap = (ti == row_n - 1) & last_col
+        event_done = ~ev_valid | ~taps | (tap_done & last_tap)
+        with m.If(ev_valid & taps & tap_done & ~last_tap):  # the next tap: its list is read now
+            m.d.sync += [ti.eq(next_ti), tk.eq(next_tk), starting.eq(1)]
 
-        # decode: each lane's channel group, and its accumulator read
+        # decode: each lane's channel group at the tap's output pixel, and its accumulator read
         dec_valid, dec_first = Signal(), Signal()
-        m.d.sync += [dec_valid.eq(has_work), dec_first.eq(starting)]
+        dec_pixel = Signal(index_range(g.pixels))
+        m.d.sync += [dec_valid.eq(has_work), dec_first.eq(starting), dec_pixel.eq(times(oy, g.wo) + ox)]
         wr_valid = Signal()
         wr_weight = Signal(data.ArrayLayout(signed(g.synapse.weight_bits), g.lanes))
         m.d.sync += wr_valid.eq(dec_valid)
         new_acc = Signal(accumulator_layout(g))
         for lane in range(g.lanes):
-            og = Signal(index_range(g.groups), name=f"og{lane}")
-            at = Signal(index_range(g.groups), name=f"at{lane}")
-            m.d.comb += [at.eq(Mux(dec_first, 0, og) + w_rd.data[lane].delta), self.acc_rd_addr[lane].eq(at)]
+            og = Signal(index_range(g.go), name=f"og{lane}")
+            at = Signal(index_range(g.go), name=f"at{lane}")
+            addr = Signal(index_range(g.groups), name=f"addr{lane}")
+            m.d.comb += [at.eq(Mux(dec_first, 0, og) + w_rd.data[lane].delta), addr.eq(times(at, g.pixels) + dec_pixel),
+                         self.acc_rd_addr[lane].eq(addr)]
             with m.If(dec_valid):
                 m.d.sync += og.eq(at)
-            m.d.sync += [self.acc_wr_addr[lane].eq(at), wr_weight[lane].eq(w_rd.data[lane].weight)]
+            m.d.sync += [self.acc_wr_addr[lane].eq(addr), wr_weight[lane].eq(w_rd.data[lane].weight)]
             # write: add into the word read, or into the one written as it was read
             fwd = Signal(name=f"fwd{lane}")
             fwd_data = Signal(signed(g.accumulator_bits), name=f"fwd_data{lane}")
-            m.d.sync += [fwd.eq(dec_valid & wr_valid & (self.acc_wr_addr[lane] == at)), fwd_data.eq(new_acc[lane])]
+            m.d.sync += [fwd.eq(dec_valid & wr_valid & (self.acc_wr_addr[lane] == addr)), fwd_data.eq(new_acc[lane])]
             m.d.comb += new_acc[lane].eq(gated(Mux(fwd, fwd_data, self.acc_rd_data[lane]), self.zero) +
                                          gated(wr_weight[lane], self.zero))
         m.d.comb += [self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(wr_valid)]
 
-        # input: the row of the offered spike is read as it is taken
-        j = flat_index(self.tokens, self.i_spikes.payload.addr)
+        # input: the list of the offered spike's first tap is read as it is taken (when the event
+        # before is done), else the list of the next tap
+        if g.h * g.w == 1:  # dense, or a 1x1 input: the input's flat index is the channel
+            c, y, x = flat_index(self.tokens, self.i_spikes.payload.addr), Const(0, 1), Const(0, 1)
+        else:  # the packed address holds (c, y, x)
+            c, y, x = address_fields(self.tokens, self.i_spikes.payload.addr)
+        _, first_ky, _, first_kx = tap(g, y, x, 0, 0)
+        j = Mux(event_done, list_of(c, first_ky, first_kx), list_of(ev_c, next_ky, next_kx))
         m.d.comb += [start_rd.addr.eq(j), end_rd.addr.eq(j + 1)]
         eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
         with m.If(spike_taken):
-            m.d.sync += starting.eq(1)
+            m.d.sync += [starting.eq(1), ti.eq(0), tk.eq(0), ev_c.eq(c), ev_y.eq(y), ev_x.eq(x)]
         m.d.comb += [self.timestep_done.eq(eot_taken & ~dec_valid & ~wr_valid), self.busy.eq(ev_valid),
                      self.step.eq(has_work)]
         return m

@@ -70,18 +70,17 @@ def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
 def layer_model(stage: ir.Stage, spikes: np.ndarray):
     """cost(P, U, single_bank=False) -> (cycles per inference, LUTs) of one engine taking `spikes`
     [T, B, ...] (the mean over the samples), at the lanes and units its geometry makes of P and U."""
-    n_spikes = float(spikes.reshape(spikes.shape[0], spikes.shape[1], -1).sum(axis=(0, 2)).mean())
 
     @cache
-    def steps(lanes: int) -> float:  # scatter steps per inference at `lanes` (the sparse choice depends on them)
+    def scatter_cycles(lanes: int) -> float:  # per inference at `lanes` (the sparse choice depends on them)
         geo = LayerGeometry.of_stage(stage, lanes)
-        return float(per_spike_sum(geo, spikes, geo.spike_steps).sum(axis=0).mean())
+        return float(per_spike_sum(geo, spikes, geo.spike_cycles).sum(axis=0).mean())
 
     def cost(lanes: int, units: int, single_bank: bool = False) -> tuple[float, float]:
         geo = LayerGeometry.of_stage(stage, lanes, units)
         update = geo.update_steps + UPDATE_OVERHEAD_CYCLES  # per timestep
-        # a spike's token is taken in its predecessor's last scatter step: max(1, steps) per spike
-        scatter = max(steps(geo.lanes), n_spikes)
+        # a spike's token is taken in its predecessor's last scatter cycle: spike_cycles each
+        scatter = scatter_cycles(geo.lanes)
         # two banks: the update of step t overlaps the scatter of step t+1 (the last one does not);
         # one bank: they take turns
         cycles = scatter + spikes.shape[0] * update if single_bank else max(scatter, spikes.shape[0] * update) + update

@@ -40,7 +40,7 @@ class BuildConfig:
     board's UART rate; synth: run Vivado on the board build; accumulators: "double" (two banks per
     layer, the update overlaps the next timestep's scatter), "single" (one bank, half the RAM, the
     update waits) or "auto" (double unless the banks exceed geometry.SINGLE_BANK_BITS or the
-    board's block RAM); weights: dense layers' weight storage, "dense", "sparse" (only the non-zero
+    board's block RAM); weights: each synapse's weight storage, "dense", "sparse" (only the non-zero
     weights) or "auto" (whichever is cheaper per layer at its lanes; geometry.LayerGeometry); dt: a
     NIR graph's time step in seconds (None: the graph's metadata)."""
 

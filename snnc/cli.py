@@ -143,7 +143,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--accumulators", choices=["auto", "double", "single"], default="auto", help="accumulator banks "
                    "per layer: double lets a timestep's update overlap the next scatter, single halves their RAM and "
                    "adds about neurons/P cycles per timestep; auto: double unless large or the board's RAM is short")
-    c.add_argument("--weights", choices=["auto", "dense", "sparse"], default="auto", help="dense layers' weights: all, "
+    c.add_argument("--weights", choices=["auto", "dense", "sparse"], default="auto", help="each layer's weights: all, "
                    "or only the non-zero ones (a pruned layer's spike costs a cycle per row of them); auto: the cheaper")
     c.add_argument("-o", "--output", metavar="BUILD_DIR", help="output folder (default: MODEL_build)")
     c.set_defaults(func=cmd_compile)

@@ -161,8 +161,10 @@ def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: floa
         parts["weight_reads"] += steps * _ram_access(geo.weight_depth, geo.weight_word_bits)
         if geo.sparse is None:
             acc = _ram_access(geo.groups, p * geo.accumulator_bits)
-        else:  # each spike reads its row's start and end; each lane has its own accumulator RAM
-            parts["weight_reads"] += layer["input_spikes"] * 2 * _ram_access(geo.inputs + 1, geo.sparse.pointer_bits)
+        else:  # each spike reads its list's start and end at every kernel tap (the mean over the
+            # inputs); each lane has its own accumulator RAM
+            parts["weight_reads"] += layer["input_spikes"] * float(geo.tap_sum(1).mean()) * 2 * \
+                _ram_access(len(geo.sparse.row_start), geo.sparse.pointer_bits)
             acc = p * _ram_access(geo.groups, geo.accumulator_bits)
         parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
         parts["accumulator_updates"] += walk * 2 * acc  # each update step reads a group word and clears it

@@ -1,6 +1,7 @@
 """Sparse weights (geometry.SparseRows, rtl_gen/sparse_scatter.py): the format holds exactly the
-weights, the compiler picks it where it is cheaper, and pruned networks on the sparse engine equal
-the golden model spike for spike and state for state in Verilator."""
+weights, the compiler picks it where it is cheaper, and pruned networks (dense layers and
+convolutions, with pools) on the sparse engine equal the golden model spike for spike and state for
+state in Verilator."""
 from dataclasses import replace
 
 import numpy as np
@@ -97,17 +98,15 @@ def test_weights_option_and_its_notes(tmp_path):
     onnx.save(model, tmp_path / "m.onnx")
     net = compile_model(tmp_path / "m.onnx", Options(weights="sparse"))
     assert all(layer.weight_format == "sparse" for layer in net.layers if isinstance(layer, ir.Dense))
-    assert any("convolution weights are stored dense" in n for n in net.notes)
-    formats = [g.weight_format for g in network_geometry(net, 1)]
-    assert formats[0] == "dense (sparse rows are for dense layers, not convolutions)"
-    assert all(f.endswith("(--weights sparse)") for f in formats[1:])
+    assert isinstance(net.layers[0], ir.Conv2d) and net.layers[0].weight_format == "sparse"
+    assert all(g.weight_format.endswith("(--weights sparse)") for g in network_geometry(net, 1))
     with pytest.raises(SnncError, match="--weights must be one of auto, dense, sparse"):
         compile_model(tmp_path / "m.onnx", Options(weights="csr"))
 
 
 def pruned_case(i: int, tmp_path, keep: float):
-    """An active random network of case i with its dense layers pruned to `keep` of their weights
-    and stored sparse."""
+    """An active random network of case i with its synapses (dense and convolutions) pruned to
+    `keep` of their weights and stored sparse."""
     specs, lanes = case_specs(i)
     for attempt in range(80):
         rng = np.random.default_rng(50_000 + i * 7919 + attempt)
@@ -115,7 +114,8 @@ def pruned_case(i: int, tmp_path, keep: float):
         onnx.save(model, tmp_path / f"case{i}.onnx")
         net = compile_model(tmp_path / f"case{i}.onnx", Options(weights="sparse"))
         layers = tuple(replace(layer, weight=layer.weight * (rng.random(layer.weight.shape) < keep))
-                       if isinstance(layer, ir.Dense) and layer.weight_bits > 1 else layer for layer in net.layers)
+                       if isinstance(layer, (ir.Dense, ir.Conv2d)) and layer.weight_bits > 1 else layer
+                       for layer in net.layers)
         net = ir.validate(replace(net, layers=layers))
         x = random_spikes(rng, model, 8, 2)
         out, trace = golden.run(net, x, trace=True)
@@ -124,9 +124,10 @@ def pruned_case(i: int, tmp_path, keep: float):
     raise AssertionError(f"no active pruned network for case {i}")
 
 
-@pytest.mark.parametrize("i, keep, single_bank", [(1, 0.3, False), (2, 0.5, False), (5, 0.2, False),
-                                                  (6, 0.3, True), (9, 0.4, False), (11, 0.3, False),
-                                                  (13, 0.5, True), (14, 0.2, False)])
+@pytest.mark.parametrize("i, keep, single_bank", [(1, 0.3, False), (2, 0.5, False), (3, 0.3, False),
+                                                  (5, 0.2, False), (6, 0.3, True), (7, 0.4, True),
+                                                  (9, 0.4, False), (11, 0.3, False), (13, 0.5, True),
+                                                  (14, 0.2, False), (15, 0.5, False)])
 def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank, tmp_path):
     net, x, lanes, out, trace = pruned_case(i, tmp_path, keep)
     assert any(g.sparse is not None for g in network_geometry(net, lanes))
@@ -136,6 +137,43 @@ def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank,
     for name, states in expected_final_states(net, trace).items():
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
     check_cycles(net, x, lanes, trace, result)
+
+
+@pytest.mark.parametrize("kind,on,k,lanes", [("max", "currents", 2, 2), ("avg", "spikes", 3, 1),
+                                             ("max", "currents", 3, 1)])
+def test_pruned_conv_nets_with_pools_on_the_sparse_engine(kind, on, k, lanes, tmp_path):
+    """A convolution's lists are (input channel, kernel tap): a spike walks its taps, each tap its
+    entry rows, into the pooled accumulator grid; spikes, states, cycle bounds and counters equal."""
+    from test_pooling import active_pool_case
+
+    net, x, _, _, _ = active_pool_case(kind, on, k, tmp_path, t_steps=6, batch=2)
+    rng = np.random.default_rng(k * 10 + lanes)
+    net = ir.validate(replace(net, layers=tuple(
+        replace(layer, weight=layer.weight * (rng.random(layer.weight.shape) < 0.5), weight_format="sparse")
+        if isinstance(layer, (ir.Dense, ir.Conv2d)) and layer.weight_bits > 1 else layer for layer in net.layers)))
+    geos = network_geometry(net, lanes)
+    assert any(g.sparse is not None and g.kh * g.kw > 1 for g in geos)
+    out, trace = golden.run(net, x, trace=True)
+    result = rtl.run(net, x, lanes=lanes, simulator="verilator", work_dir=tmp_path / "rtl")
+    np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
+    for name, states in expected_final_states(net, trace).items():
+        np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
+    check_cycles(net, x, lanes, trace, result)
+
+
+def test_conv_spike_cycles_walk_the_taps():
+    """A convolution's spike costs, over the kernel taps it feeds, max(1, the tap's entry rows)."""
+    rng = np.random.default_rng(4)
+    w = rng.integers(-7, 8, (6, 2, 3, 3)) * (rng.random((6, 2, 3, 3)) < 0.3)
+    conv = ir.Conv2d("conv", w, np.zeros(6, np.int64), np.zeros(6, np.int64), 4, (2, 5, 5), 1, 1, 12, 12, "sparse")
+    geo = LayerGeometry(conv, 2)
+    rows = geo.sparse.row_lengths.reshape(2, 3, 3)
+    for c, y, x in [(0, 0, 0), (1, 2, 2), (1, 4, 1)]:
+        taps = [(ky, kx) for _, ky in geo.row_taps[y] for _, kx in geo.col_taps[x]]
+        assert geo.spike_steps[c, y, x] == sum(rows[c, ky, kx] for ky, kx in taps)
+        assert geo.spike_cycles[c, y, x] == max(1, sum(max(1, rows[c, ky, kx]) for ky, kx in taps))
+    dense = LayerGeometry(replace(conv, weight_format="dense"), 2)
+    assert dense.spike_steps[0, 2, 2] == 9 * 3 and dense.spike_steps[0, 0, 0] == 4 * 3
 
 
 def test_cli_builds_a_sparse_design_that_runs(tmp_path, capsys):
