@@ -20,7 +20,7 @@ scatter's write data: gating the adder's inputs costs no LUT, a multiplexer afte
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -29,6 +29,7 @@ from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
 
 from .arith import times
 from .spikes import address_fields, flat_index, spike_stream
+from .tap_walker import TapWalker
 
 
 def weight_layout(geo: LayerGeometry) -> data.ArrayLayout:
@@ -70,26 +71,18 @@ class Scatter(wiring.Component):
             shape=weight_layout(g), depth=max(g.weight_depth, 2), init=init, attrs=style)
         w_rd = wmem.read_port()
 
-        # the event being scattered and the step within it: row tap ti, column tap tk, channel group og
+        # the event being scattered and the step within it: its kernel tap (TapWalker), channel group og
         ev_valid = Signal()
-        ev_c, ev_y, ev_x = Signal(index_range(g.c)), Signal(index_range(g.h)), Signal(index_range(g.w))
-        ti, tk = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
+        ev_c = Signal(index_range(g.c))
         og = Signal(range(g.go + 1))
-        row_n, col_n = tap_counts(m, g, ev_y, ev_x)
-        oy, ky, ox, kx = tap(g, ev_y, ev_x, ti, tk)
+        m.submodules.taps = walk = TapWalker(g)
+        oy, ky, ox, kx = walk.oy, walk.ky, walk.ox, walk.kx
 
         has_work = Signal()  # a step is issued this cycle
-        m.d.comb += has_work.eq(ev_valid & (row_n != 0) & (col_n != 0))
-        last_step = (og == g.go - 1) & (tk == col_n - 1) & (ti == row_n - 1)
+        m.d.comb += [has_work.eq(ev_valid & walk.taps), walk.advance.eq(has_work & (og == g.go - 1) & ~walk.last_tap)]
+        last_step = (og == g.go - 1) & walk.last_tap
         with m.If(has_work):
-            with m.If(og == g.go - 1):
-                m.d.sync += og.eq(0)
-                with m.If(tk == col_n - 1):
-                    m.d.sync += [tk.eq(0), ti.eq(ti + 1)]
-                with m.Else():
-                    m.d.sync += tk.eq(tk + 1)
-            with m.Else():
-                m.d.sync += og.eq(og + 1)
+            m.d.sync += og.eq(Mux(og == g.go - 1, 0, og + 1))
         event_done = ~ev_valid | ~has_work | last_step
 
         # read-modify-write of the issued step's group, one cycle behind the issue
@@ -116,14 +109,10 @@ class Scatter(wiring.Component):
         m.d.comb += [self.acc_wr_addr.eq(rmw_addr), self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(rmw_valid)]
 
         eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
+        c, walk_y, walk_x = spike_coordinates(g, self.tokens, self.i_spikes.payload.addr)
+        m.d.comb += [walk.load.eq(spike_taken), walk.y.eq(walk_y), walk.x.eq(walk_x)]
         with m.If(spike_taken):
-            addr = self.i_spikes.payload.addr
-            m.d.sync += [ti.eq(0), tk.eq(0), og.eq(0)]
-            if g.h * g.w == 1:  # dense: the input's flat index is the channel
-                m.d.sync += ev_c.eq(flat_index(self.tokens, addr))
-            else:  # conv: the packed address holds (c, y, x)
-                c, y, x = address_fields(self.tokens, addr)
-                m.d.sync += [ev_c.eq(c), ev_y.eq(y), ev_x.eq(x)]
+            m.d.sync += [og.eq(0), ev_c.eq(c)]
         m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid),
                      self.step.eq(has_work)]
         return m
@@ -140,24 +129,12 @@ class Scatter(wiring.Component):
         return {self.rom_name: memory_image(self._stored_rows() & ((1 << wb) - 1), wb)} if self.rom_name else {}
 
 
-def tap_counts(m: Module, g: LayerGeometry, y, x) -> tuple[Signal, Signal]:
-    """(row taps, column taps) that input (y, x) feeds: the kernel rows and columns it meets."""
-    row_n, col_n = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
-    m.d.comb += [row_n.eq(Array(Const(len(t), range(g.max_row_taps + 1)) for t in g.row_taps)[y]),
-                 col_n.eq(Array(Const(len(t), range(g.max_col_taps + 1)) for t in g.col_taps)[x])]
-    return row_n, col_n
-
-
-def tap(g: LayerGeometry, y, x, ti, tk) -> tuple:
-    """(oy, ky, ox, kx) of input (y, x)'s row tap ti and column tap tk (geometry.row_taps, col_taps):
-    the output it feeds and the kernel offset that joins them (0 past the input's taps)."""
-    flat = lambda taps, n: [taps[i][j] if j < len(taps[i]) else (0, 0) for i in range(len(taps)) for j in range(n)]
-    rows_t, cols_t = flat(g.row_taps, g.max_row_taps), flat(g.col_taps, g.max_col_taps)
-    row_i, col_i = times(y, g.max_row_taps) + ti, times(x, g.max_col_taps) + tk
-    return (Array(Const(t[0], index_range(g.ho)) for t in rows_t)[row_i],
-            Array(Const(t[1], index_range(g.kh)) for t in rows_t)[row_i],
-            Array(Const(t[0], index_range(g.wo)) for t in cols_t)[col_i],
-            Array(Const(t[1], index_range(g.kw)) for t in cols_t)[col_i])
+def spike_coordinates(g: LayerGeometry, tokens: SpikeTokens, addr) -> tuple:
+    """(c, y, x) of a spike's packed address: a dense layer's (or a 1 x 1 input's) flat index is its
+    channel; a convolution's address holds the three fields."""
+    if g.h * g.w == 1:
+        return flat_index(tokens, addr), Const(0, 1), Const(0, 1)
+    return tuple(address_fields(tokens, addr))
 
 
 def gated(value, zero):

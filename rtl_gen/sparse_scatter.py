@@ -6,8 +6,8 @@ rows row_start[j] .. row_start[j+1] - 1 (a second, small RAM holds the row start
 j+1 the cycle before the list is walked), and each row holds, for each of the P lanes, a (delta,
 weight) entry.  Lane l keeps its own channel group og (0 at a list's first entry, then og += delta)
 and adds the weight into neuron og*P + l at the tap's output pixel (oy, ox), so each lane addresses
-its own accumulator RAM.  A spike walks the kernel taps it feeds as Scatter does (row taps, then
-column taps); a tap costs max(1, its entry rows) cycles, a spike at least 1.
+its own accumulator RAM.  A spike walks the kernel taps it feeds as Scatter does (TapWalker); a
+tap costs max(1, its entry rows) cycles, a spike at least 1.
 
 Three stages, one entry row per cycle: issue (read the row), decode (advance each lane's og and
 read its accumulator), write (add and write back).  A lane's read of the word its write stage
@@ -19,7 +19,7 @@ Ports as Scatter's, but `acc_rd_addr` and `acc_wr_addr` hold one address per lan
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -27,8 +27,9 @@ from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
 
 from .arith import times
-from .scatter import accumulator_layout, gated, memory_image, take_tokens, tap, tap_counts
-from .spikes import address_fields, flat_index, spike_stream
+from .scatter import accumulator_layout, gated, memory_image, spike_coordinates, take_tokens
+from .spikes import spike_stream
+from .tap_walker import TapWalker
 
 
 def entry_layout(geo: LayerGeometry) -> data.ArrayLayout:
@@ -68,34 +69,27 @@ class SparseScatter(wiring.Component):
             shape=unsigned(sp.pointer_bits), depth=len(sp.row_start), init=[] if self.rom_name else list(map(int, sp.row_start)))
         w_rd, start_rd, end_rd = wmem.read_port(), smem.read_port(), smem.read_port()
 
-        # the event (c, y, x) and its kernel tap (ti, tk); taps: it feeds at least one output
+        # the event's input channel and its kernel tap (TapWalker)
         ev_valid, starting = Signal(), Signal()
-        ev_c, ev_y, ev_x = Signal(index_range(g.c)), Signal(index_range(g.h)), Signal(index_range(g.w))
-        ti, tk = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
-        row_n, col_n = tap_counts(m, g, ev_y, ev_x)
-        taps = (row_n != 0) & (col_n != 0)
-        oy, _, ox, _ = tap(g, ev_y, ev_x, ti, tk)
-        last_col = tk == col_n - 1
-        next_ti, next_tk = Mux(last_col, ti + 1, ti), Mux(last_col, 0, tk + 1)
-        _, next_ky, _, next_kx = tap(g, ev_y, ev_x, next_ti, next_tk)
-        list_of = lambda c, ky, kx: times(times(c, g.kh) + ky, g.kw) + kx  # j of channel c at tap (ky, kx)
+        ev_c = Signal(index_range(g.c))
+        m.submodules.taps = walk = TapWalker(g)
 
         # issue: one entry row per cycle from the tap's list start (read the cycle before) to its end
         ptr, end_r = Signal(sp.pointer_bits), Signal(sp.pointer_bits)
         cur, end = Mux(starting, start_rd.data, ptr), Mux(starting, end_rd.data, end_r)
         has_work = Signal()
-        m.d.comb += [has_work.eq(ev_valid & taps & (cur != end)), w_rd.addr.eq(cur)]
+        m.d.comb += [has_work.eq(ev_valid & walk.taps & (cur != end)), w_rd.addr.eq(cur)]
         m.d.sync += [ptr.eq(cur + 1), end_r.eq(end), starting.eq(0)]
         tap_done = (cur == end) | (cur + 1 == end)
-        last_tap = (ti == row_n - 1) & last_col
-        event_done = ~ev_valid | ~taps | (tap_done & last_tap)
-        with m.If(ev_valid & taps & tap_done & ~last_tap):  # the next tap: its list is read now
-            m.d.sync += [ti.eq(next_ti), tk.eq(next_tk), starting.eq(1)]
+        event_done = ~ev_valid | ~walk.taps | (tap_done & walk.last_tap)
+        m.d.comb += walk.advance.eq(ev_valid & walk.taps & tap_done & ~walk.last_tap)
+        with m.If(walk.advance):  # the next tap: its list is read now
+            m.d.sync += starting.eq(1)
 
         # decode: each lane's channel group at the tap's output pixel, and its accumulator read
         dec_valid, dec_first = Signal(), Signal()
         dec_pixel = Signal(index_range(g.pixels))
-        m.d.sync += [dec_valid.eq(has_work), dec_first.eq(starting), dec_pixel.eq(times(oy, g.wo) + ox)]
+        m.d.sync += [dec_valid.eq(has_work), dec_first.eq(starting), dec_pixel.eq(times(walk.oy, g.wo) + walk.ox)]
         wr_valid = Signal()
         wr_weight = Signal(data.ArrayLayout(signed(g.synapse.weight_bits), g.lanes))
         m.d.sync += wr_valid.eq(dec_valid)
@@ -119,16 +113,16 @@ class SparseScatter(wiring.Component):
 
         # input: the list of the offered spike's first tap is read as it is taken (when the event
         # before is done), else the list of the next tap
-        if g.h * g.w == 1:  # dense, or a 1x1 input: the input's flat index is the channel
-            c, y, x = flat_index(self.tokens, self.i_spikes.payload.addr), Const(0, 1), Const(0, 1)
-        else:  # the packed address holds (c, y, x)
-            c, y, x = address_fields(self.tokens, self.i_spikes.payload.addr)
-        _, first_ky, _, first_kx = tap(g, y, x, 0, 0)
-        j = Mux(event_done, list_of(c, first_ky, first_kx), list_of(ev_c, next_ky, next_kx))
+        c, y, x = spike_coordinates(g, self.tokens, self.i_spikes.payload.addr)
+        m.d.comb += [walk.y.eq(y), walk.x.eq(x)]
+        list_of = lambda c, ky, kx: times(times(c, g.kh) + ky, g.kw) + kx  # j of channel c at tap (ky, kx)
+        j = list_of(Mux(event_done, c, ev_c), Mux(event_done, walk.first_ky, walk.next_ky),
+                    Mux(event_done, walk.first_kx, walk.next_kx))
         m.d.comb += [start_rd.addr.eq(j), end_rd.addr.eq(j + 1)]
         eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
+        m.d.comb += walk.load.eq(spike_taken)
         with m.If(spike_taken):
-            m.d.sync += [starting.eq(1), ti.eq(0), tk.eq(0), ev_c.eq(c), ev_y.eq(y), ev_x.eq(x)]
+            m.d.sync += [starting.eq(1), ev_c.eq(c)]
         m.d.comb += [self.timestep_done.eq(eot_taken & ~dec_valid & ~wr_valid), self.busy.eq(ev_valid),
                      self.step.eq(has_work)]
         return m
