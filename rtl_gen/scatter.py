@@ -63,12 +63,9 @@ class Scatter(wiring.Component):
         g = self.geo
         # depth at least 2: a depth-1 memory has a zero-width address, which Verilog cannot express
         init = [] if self.rom_name else [list(map(int, r)) for r in self._stored_rows()]
-        # the memory plan (geometry.network_memories) puts weights of DISTRIBUTED_BITS or more in
-        # block RAM; say so, or Yosys builds a read-only one from LUTs (1,280 x 4 bits: 250 LUTs)
-        in_bram = bram36_tiles(g.lanes * g.synapse.weight_bits, g.weight_depth) > 0
-        style = {"ram_style": "block", "rom_style": "block"} if in_bram else None
         m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
-            shape=weight_layout(g), depth=max(g.weight_depth, 2), init=init, attrs=style)
+            shape=weight_layout(g), depth=max(g.weight_depth, 2), init=init,
+            attrs=rom_style(g.weight_word_bits, g.weight_depth))
         w_rd = wmem.read_port()
 
         # the event being scattered and the step within it: its kernel tap (TapWalker), channel group og
@@ -127,6 +124,13 @@ class Scatter(wiring.Component):
         inside the design)."""
         wb = self.geo.synapse.weight_bits
         return {self.rom_name: memory_image(self._stored_rows() & ((1 << wb) - 1), wb)} if self.rom_name else {}
+
+
+def rom_style(width: int, depth: int) -> dict[str, str] | None:
+    """Attributes of a read-only memory: the memory plan (geometry.network_memories) puts one of
+    DISTRIBUTED_BITS or more in block RAM; say so, or Yosys builds it from LUTs (1,280 x 4 bits of
+    weights: 250 LUTs; 1,025 x 11 bits of row starts read at two addresses: 1,000 LUTs)."""
+    return {"ram_style": "block", "rom_style": "block"} if bram36_tiles(width, depth) > 0 else None
 
 
 def spike_coordinates(g: LayerGeometry, tokens: SpikeTokens, addr) -> tuple:

@@ -24,10 +24,10 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler.contracts import SpikeTokens
-from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
+from snnc.compiler.geometry import LayerGeometry, index_range
 
 from .arith import times
-from .scatter import accumulator_layout, gated, memory_image, spike_coordinates, take_tokens
+from .scatter import accumulator_layout, gated, memory_image, rom_style, spike_coordinates, take_tokens
 from .spikes import spike_stream
 from .tap_walker import TapWalker
 
@@ -60,13 +60,14 @@ class SparseScatter(wiring.Component):
         g, sp = self.geo, self.geo.sparse
         entries_init = [] if self.rom_name else [[{"weight": int(w), "delta": int(d)} for w, d in zip(wr, dr)]
                                                  for wr, dr in zip(sp.weight, sp.delta)]
-        in_bram = bram36_tiles(g.weight_word_bits, g.weight_depth) > 0
-        style = {"ram_style": "block", "rom_style": "block"} if in_bram else None
         m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
-            shape=entry_layout(g), depth=max(sp.rows, 2), init=entries_init, attrs=style)
+            shape=entry_layout(g), depth=max(sp.rows, 2), init=entries_init,
+            attrs=rom_style(g.weight_word_bits, g.weight_depth))
         starts_name = f"{self.rom_name}_starts" if self.rom_name else "row_starts"
         m.submodules[starts_name] = smem = memory.Memory(
-            shape=unsigned(sp.pointer_bits), depth=len(sp.row_start), init=[] if self.rom_name else list(map(int, sp.row_start)))
+            shape=unsigned(sp.pointer_bits), depth=len(sp.row_start),
+            init=[] if self.rom_name else list(map(int, sp.row_start)),
+            attrs=rom_style(sp.pointer_bits, len(sp.row_start)))
         w_rd, start_rd, end_rd = wmem.read_port(), smem.read_port(), smem.read_port()
 
         # the event's input channel and its kernel tap (TapWalker)
