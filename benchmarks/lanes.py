@@ -31,7 +31,7 @@ import numpy as np
 
 from snnc import autolanes
 from snnc.compiler import ir
-from snnc.compiler.geometry import lanes_text, network_geometry, network_memories, parse_lanes
+from snnc.compiler.geometry import lanes_text, network_geometry, parse_lanes
 from snnc.rtl_gen import network_verilog
 from snnc.rtl_gen.synthesis import synthesize
 from snnc.sim import golden, rtl
@@ -68,7 +68,7 @@ def measure(net, text: str, x: np.ndarray, want: np.ndarray) -> tuple:
         res = synthesize(path, Path(tmp), memories=memories)["resources"]
     exact = bool(np.array_equal(result.outputs, want.reshape(result.outputs.shape)))
     cycles = float(np.mean(result.cycles))
-    weight_bits = sum(m.bits for m in network_memories(net, lanes, single) if m.kind in ("weights", "row starts"))
+    weight_bits = sum(g.weight_bits for g in network_geometry(net, lanes))
     formats = "/".join("sparse" if g.sparse is not None else "dense" for g in network_geometry(net, lanes))
     print(f"  {text} ({formats}): {cycles:.0f} cycles, {res['LUT']} LUT, RTL == golden: {exact} "
           f"({time.time() - t0:.0f} s)", file=sys.stderr)

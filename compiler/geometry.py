@@ -78,17 +78,23 @@ class SparseRows:
     """A synapse's non-zero weights as the sparse scatter walks them, P lanes per entry row.
 
     List j (a dense layer's input j; a convolution's input channel and kernel tap, j = (c*kh + ky)*kw
-    + kx) owns entry rows row_start[j] .. row_start[j+1] - 1.  Lane l of a row holds (delta,
-    weight): the lane's channel group og starts at 0 with the row's first entry and advances by
-    delta (0 .. 2**delta_bits - 1), then weight is added into neuron og*P + l.  A gap wider than
-    the largest delta takes skip entries (weight 0); a lane with fewer entries than the row pads
-    it with (0, 0), which adds 0 where it stands.  delta, weight: int64 [rows, P];
-    row_start: int64 [lists + 1]."""
+    + kx) owns entry rows row_start[j] .. row_start[j+1] - 1.  Lane l of a row holds (delta, code).
+    The lane's channel group og starts at -1 before the list's first entry.  An entry with delta > 0
+    adds a weight: og advances by delta (1 .. 2**delta_bits - 1) and the weight of `code` is added
+    into neuron og*P + l.  An entry with delta 0 adds nothing: with code 1 it is a skip (og advances
+    by the largest delta; a longer gap takes several), with code 0 it pads a lane with fewer entries
+    than its row.  `values`: the weight of each code when the synapse's distinct non-zero weights
+    have codes narrower than its weights (weight sharing: a magnitude-pruned 4-bit layer keeps
+    -7, -6, 6 and 7, 2-bit codes); None when the code is the weight itself (two's complement).
+    delta, code: int64 [rows, P]; row_start: int64 [lists + 1]."""
 
     delta_bits: int
+    code_bits: int
     delta: np.ndarray
-    weight: np.ndarray
+    code: np.ndarray
     row_start: np.ndarray
+    values: tuple[int, ...] | None
+    weight_bits: int
 
     @property
     def rows(self) -> int:
@@ -104,9 +110,23 @@ class SparseRows:
         """Entry rows of each list, int64 [lists]."""
         return np.diff(self.row_start)
 
-    def bits(self, weight_bits: int) -> int:
-        """Weight RAM bits: the entries and the row starts."""
-        return self.rows * self.delta.shape[1] * (self.delta_bits + weight_bits) + len(self.row_start) * self.pointer_bits
+    @property
+    def entry_bits(self) -> int:
+        return self.delta_bits + self.code_bits
+
+    @property
+    def bits(self) -> int:
+        """Weight bits stored: the entries, the row starts and the code table (held in logic)."""
+        table = len(self.values) * self.weight_bits if self.values is not None else 0
+        return self.rows * self.delta.shape[1] * self.entry_bits + len(self.row_start) * self.pointer_bits + table
+
+    def weights(self) -> np.ndarray:
+        """The weight each entry adds, 0 where it adds nothing, int64 [rows, P]."""
+        if self.values is None:
+            code = self.code - ((self.code >> (self.code_bits - 1)) << self.code_bits)  # two's complement
+        else:
+            code = np.asarray(self.values, np.int64)[np.minimum(self.code, len(self.values) - 1)]
+        return np.where(self.delta > 0, code, 0)
 
 
 def _lane_nonzeros(weight: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,19 +153,24 @@ def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: in
     weight_bits-bit weights on `lanes` lanes, with the delta width that stores the fewest bits (or
     the given one)."""
     n_out, n_in = weight.shape
-    lists, groups, values = _lane_nonzeros(weight, lanes)
+    lists, groups, nonzero = _lane_nonzeros(weight, lanes)
     first = _firsts(lists)
-    gaps = groups - np.where(first, 0, np.concatenate([[0], groups[:-1]]))  # from the list's previous non-zero, or group 0
-    skips_at = lambda d: np.maximum(gaps - 1, 0) // ((1 << d) - 1)  # skip entries before each non-zero
+    distinct = np.unique(nonzero)
+    code_bits = max(1, unsigned_bits(len(distinct) - 1))
+    values = tuple(map(int, distinct)) if code_bits < weight_bits else None
+    code_bits = code_bits if values is not None else weight_bits
+    codes = np.searchsorted(distinct, nonzero) if values is not None else nonzero & ((1 << weight_bits) - 1)
+    gaps = groups - np.where(first, -1, np.concatenate([[0], groups[:-1]]))  # >= 1: from og -1 or the previous
+    skips_at = lambda d: (gaps - 1) // ((1 << d) - 1)  # skip entries before each non-zero
 
-    def lengths(d: int) -> np.ndarray:  # entry rows per input: its longest lane list
-        per_list = np.bincount(lists, weights=1 + skips_at(d), minlength=n_in * lanes)
-        return per_list.reshape(n_in, lanes).max(axis=1).astype(np.int64)
-    if delta_bits is None:
-        widest = unsigned_bits(-(-n_out // lanes) - 1)  # every gap in one entry
-        delta_bits = min(range(1, widest + 1), key=lambda d: (int(lengths(d).sum()) * (d + weight_bits), d))
+    if delta_bits is None:  # the width that stores the fewest bits, up to every gap in one entry
+        widest = unsigned_bits(-(-n_out // lanes))
+        return min((sparse_rows(weight, lanes, weight_bits, d) for d in range(1, widest + 1)),
+                   key=lambda rows: (rows.bits, rows.delta_bits))
     step, skips = (1 << delta_bits) - 1, skips_at(delta_bits)
-    row_start = np.concatenate([[0], np.cumsum(lengths(delta_bits))]).astype(np.int64)
+    # entry rows per input: its longest lane list
+    lengths = np.bincount(lists, weights=1 + skips, minlength=n_in * lanes).reshape(n_in, lanes).max(axis=1)
+    row_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     # each value entry's slot in its list: after every entry before it in the list and its own skips
     counts = 1 + skips
     before = np.cumsum(counts) - counts
@@ -154,12 +179,12 @@ def sparse_rows(weight: np.ndarray, lanes: int, weight_bits: int, delta_bits: in
     row = row_start[lists // lanes] + before - list_start[lists] + skips
     lane = lists % lanes
     delta = np.zeros((row_start[-1], lanes), np.int64)
-    weight_out = np.zeros((row_start[-1], lanes), np.int64)
-    delta[row, lane], weight_out[row, lane] = gaps - skips * step, values
+    code = np.zeros((row_start[-1], lanes), np.int64)
+    delta[row, lane], code[row, lane] = gaps - skips * step, codes
     for k in range(1, int(skips.max(initial=0)) + 1):  # the k-th skip entry before each value that has k
         has = skips >= k
-        delta[row[has] - k, lane[has]] = step
-    return SparseRows(delta_bits, delta, weight_out, row_start)
+        code[row[has] - k, lane[has]] = 1
+    return SparseRows(delta_bits, code_bits, delta, code, row_start, values, weight_bits)
 
 
 # the sparse rows, per synapse object and lanes: the compiler, the RTL and the cost model ask again
@@ -188,7 +213,7 @@ def sparse_choice(synapse, lanes: int) -> SparseRows | None:
     if rows is None or fmt == "sparse":
         return rows
     lists, go = len(rows.row_lengths), -(-synapse.weight.shape[0] // lanes)
-    cheaper = (rows.bits(synapse.weight_bits) < lanes * synapse.weight_bits * lists * go
+    cheaper = (rows.bits < lanes * synapse.weight_bits * lists * go
                and int(np.maximum(rows.row_lengths, 1).sum()) <= lists * go)
     return rows if cheaper else None
 
@@ -245,9 +270,14 @@ class LayerGeometry:
         return self.sparse.rows if self.sparse else self.dense_depth
 
     @property
+    def weight_bits(self) -> int:
+        """Weight bits stored: the dense weight RAM, or the sparse entries, row starts and code table."""
+        return self.sparse.bits if self.sparse else self.weight_word_bits * self.dense_depth
+
+    @property
     def weight_word_bits(self) -> int:
-        """Width of a weight RAM row: P weights, each with its delta when sparse."""
-        return self.lanes * (self.synapse.weight_bits + (self.sparse.delta_bits if self.sparse else 0))
+        """Width of a weight RAM row: P weights, or P (delta, code) entries when sparse."""
+        return self.lanes * (self.sparse.entry_bits if self.sparse else self.synapse.weight_bits)
 
     @property
     def weight_format(self) -> str:
@@ -258,13 +288,14 @@ class LayerGeometry:
         fmt, rows = self.synapse.weight_format, sparse_candidate(self.synapse, self.lanes)
         dense_bits = self.lanes * wb * self.dense_depth
         cycles = lambda per_tap: self.tap_sum(per_tap).mean()  # over the inputs
-        costs = (f"{rows.bits(wb):,} weight RAM bits ({100 * rows.bits(wb) / dense_bits:.1f}% of dense), "
+        costs = (f"{rows.bits:,} weight bits ({100 * rows.bits / dense_bits:.1f}% of dense"
+                 + (f"; {len(rows.values)} distinct weights, {rows.code_bits}-bit codes" if rows.values else "") + "), "
                  f"{cycles(np.maximum(rows.row_lengths, 1)):.1f} scatter cycles per spike on average "
                  f"(dense: {cycles(self.go):.1f})")
         if self.sparse is not None:
             return f"sparse: {costs}" + (" (--weights sparse)" if fmt == "sparse" else "")
         why = "--weights dense" if fmt == "dense" else \
-            "fewer bits" if rows.bits(wb) >= dense_bits else "fewer scatter cycles"
+            "fewer bits" if rows.bits >= dense_bits else "fewer scatter cycles"
         return f"dense ({why}): sparse would take {costs}"
 
     def tap_sum(self, per_tap) -> np.ndarray:

@@ -4,22 +4,24 @@ The weight RAM holds only the non-zero weights, as geometry.SparseRows: list j (
 input; a convolution's input channel c and kernel tap (ky, kx), j = (c*kh + ky)*kw + kx) owns entry
 rows row_start[j] .. row_start[j+1] - 1 (a second, small RAM holds the row starts, read at j and
 j+1 the cycle before the list is walked), and each row holds, for each of the P lanes, a (delta,
-weight) entry.  Lane l keeps its own channel group og (0 at a list's first entry, then og += delta)
-and adds the weight into neuron og*P + l at the tap's output pixel (oy, ox), so each lane addresses
-its own accumulator RAM.  A spike walks the kernel taps it feeds as Scatter does (TapWalker); a
+code) entry.  Lane l keeps its own channel group og (-1 before a list's first entry); an entry with
+delta > 0 advances it by delta and adds the code's weight (the code itself, or a table entry when
+the layer's weights share a few values) into neuron og*P + l at the tap's output pixel (oy, ox), so
+each lane addresses its own accumulator RAM.  An entry with delta 0 writes nothing: a skip (code 1)
+advances og by the largest delta, a pad (code 0) leaves it.  A spike walks the kernel taps it feeds as Scatter does (TapWalker); a
 tap costs max(1, its entry rows) cycles, a spike at least 1.
 
 Three stages, one entry row per cycle: issue (read the row), decode (advance each lane's og and
 read its accumulator), write (add and write back).  A lane's read of the word its write stage
-writes in the same cycle gets the written data (write forwarding); a padding entry (0, 0) or the
-next spike's first entry may do that.
+writes in the same cycle gets the written data (write forwarding); the next spike's first entry
+may do that.
 
-Ports as Scatter's, but `acc_rd_addr` and `acc_wr_addr` hold one address per lane.
+Ports as Scatter's, but `acc_rd_addr`, `acc_wr_addr` and `acc_wr_en` hold one per lane.
 """
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,8 +35,8 @@ from .tap_walker import TapWalker
 
 
 def entry_layout(geo: LayerGeometry) -> data.ArrayLayout:
-    """A sparse weight RAM row: P lanes of (weight, delta), the weight in the low bits."""
-    entry = data.StructLayout({"weight": signed(geo.synapse.weight_bits), "delta": unsigned(geo.sparse.delta_bits)})
+    """A sparse weight RAM row: P lanes of (code, delta), the code in the low bits."""
+    entry = data.StructLayout({"code": unsigned(geo.sparse.code_bits), "delta": unsigned(geo.sparse.delta_bits)})
     return data.ArrayLayout(entry, geo.lanes)
 
 
@@ -51,15 +53,15 @@ class SparseScatter(wiring.Component):
         super().__init__({
             "i_spikes": In(spike_stream(tokens.address_bits)),
             "acc_rd_addr": Out(addresses), "acc_rd_data": In(accumulator_layout(geo)),
-            "acc_wr_addr": Out(addresses), "acc_wr_data": Out(accumulator_layout(geo)), "acc_wr_en": Out(1),
+            "acc_wr_addr": Out(addresses), "acc_wr_data": Out(accumulator_layout(geo)), "acc_wr_en": Out(geo.lanes),
             "hold": In(1), "swap": In(1), "zero": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
         g, sp = self.geo, self.geo.sparse
-        entries_init = [] if self.rom_name else [[{"weight": int(w), "delta": int(d)} for w, d in zip(wr, dr)]
-                                                 for wr, dr in zip(sp.weight, sp.delta)]
+        entries_init = [] if self.rom_name else [[{"code": int(c), "delta": int(d)} for c, d in zip(cr, dr)]
+                                                 for cr, dr in zip(sp.code, sp.delta)]
         m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
             shape=entry_layout(g), depth=max(sp.rows, 2), init=entries_init,
             attrs=rom_style(g.weight_word_bits, g.weight_depth))
@@ -87,7 +89,8 @@ class SparseScatter(wiring.Component):
         with m.If(walk.advance):  # the next tap: its list is read now
             m.d.sync += starting.eq(1)
 
-        # decode: each lane's channel group at the tap's output pixel, and its accumulator read
+        # decode: each lane's channel group at the tap's output pixel, and its accumulator read; nx =
+        # og + 1 (0 before a list's first entry), so that it stays in 0 .. go
         dec_valid, dec_first = Signal(), Signal()
         dec_pixel = Signal(index_range(g.pixels))
         m.d.sync += [dec_valid.eq(has_work), dec_first.eq(starting), dec_pixel.eq(times(walk.oy, g.wo) + walk.ox)]
@@ -95,22 +98,30 @@ class SparseScatter(wiring.Component):
         wr_weight = Signal(data.ArrayLayout(signed(g.synapse.weight_bits), g.lanes))
         m.d.sync += wr_valid.eq(dec_valid)
         new_acc = Signal(accumulator_layout(g))
+        largest_delta = (1 << sp.delta_bits) - 1
         for lane in range(g.lanes):
-            og = Signal(index_range(g.go), name=f"og{lane}")
-            at = Signal(index_range(g.go), name=f"at{lane}")
+            entry = w_rd.data[lane]
+            adds = entry.delta != 0
+            nx = Signal(range(g.go + 1), name=f"nx{lane}")
+            nx_next = Signal(range(g.go + 1), name=f"nx_next{lane}")
             addr = Signal(index_range(g.groups), name=f"addr{lane}")
-            m.d.comb += [at.eq(Mux(dec_first, 0, og) + w_rd.data[lane].delta), addr.eq(times(at, g.pixels) + dec_pixel),
-                         self.acc_rd_addr[lane].eq(addr)]
+            at = Mux(adds, nx_next - 1, 0)  # a pad's or skip's address is not used; keep it in range
+            m.d.comb += [nx_next.eq(Mux(dec_first, 0, nx) + Mux(adds, entry.delta, Mux(entry.code[0], largest_delta, 0))),
+                         addr.eq(times(at, g.pixels) + dec_pixel), self.acc_rd_addr[lane].eq(addr)]
             with m.If(dec_valid):
-                m.d.sync += og.eq(at)
-            m.d.sync += [self.acc_wr_addr[lane].eq(addr), wr_weight[lane].eq(w_rd.data[lane].weight)]
+                m.d.sync += nx.eq(nx_next)
+            weight = entry.code.as_signed() if sp.values is None else \
+                Array(Const(v, signed(g.synapse.weight_bits)) for v in sp.values)[entry.code]
+            writes = Signal(name=f"writes{lane}")
+            m.d.sync += [self.acc_wr_addr[lane].eq(addr), wr_weight[lane].eq(weight), writes.eq(dec_valid & adds)]
             # write: add into the word read, or into the one written as it was read
             fwd = Signal(name=f"fwd{lane}")
             fwd_data = Signal(signed(g.accumulator_bits), name=f"fwd_data{lane}")
-            m.d.sync += [fwd.eq(dec_valid & wr_valid & (self.acc_wr_addr[lane] == addr)), fwd_data.eq(new_acc[lane])]
-            m.d.comb += new_acc[lane].eq(gated(Mux(fwd, fwd_data, self.acc_rd_data[lane]), self.zero) +
-                                         gated(wr_weight[lane], self.zero))
-        m.d.comb += [self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(wr_valid)]
+            m.d.sync += [fwd.eq(dec_valid & writes & (self.acc_wr_addr[lane] == addr)), fwd_data.eq(new_acc[lane])]
+            m.d.comb += [new_acc[lane].eq(gated(Mux(fwd, fwd_data, self.acc_rd_data[lane]), self.zero) +
+                                          gated(wr_weight[lane], self.zero)),
+                         self.acc_wr_en[lane].eq(writes)]
+        m.d.comb += self.acc_wr_data.eq(new_acc)
 
         # input: the list of the offered spike's first tap is read as it is taken (when the event
         # before is done), else the list of the next tap
@@ -133,8 +144,7 @@ class SparseScatter(wiring.Component):
         contents are inside the design)."""
         if not self.rom_name:
             return {}
-        g, sp = self.geo, self.geo.sparse
-        wb = g.synapse.weight_bits
-        fields = (sp.weight & ((1 << wb) - 1)) | (sp.delta << wb)
-        return {self.rom_name: memory_image(fields, wb + sp.delta_bits),
+        sp = self.geo.sparse
+        fields = sp.code | (sp.delta << sp.code_bits)
+        return {self.rom_name: memory_image(fields, sp.entry_bits),
                 f"{self.rom_name}_starts": memory_image(sp.row_start[:, None], sp.pointer_bits)}

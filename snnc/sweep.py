@@ -109,7 +109,7 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
     row = {"accuracy": float((golden.classify(out) == labels).mean()), "energy_j": est["per_inference_j"],
            "dynamic_j": est["per_inference_j"] - est["breakdown"]["static"], "cycles": act["cycles"],
            "latency_us": act["cycles"] / clock_hz * 1e6, "lanes": geometry.lanes_text(lanes),
-           "weight_bits": sum(m.bits for m in geometry.network_memories(net, lanes) if m.kind in ("weights", "row starts")),
+           "weight_bits": sum(g.weight_bits for g in geometry.network_geometry(net, lanes)),
            "sparse_layers": sum(g.sparse is not None for g in geos),
            "zero_weights": float(np.mean(np.concatenate([g.synapse.weight.ravel() == 0 for g in geos])))}
     if synth:

@@ -89,22 +89,26 @@ class SparseScatterHarness:
             rd, wr = bank.read_port(), bank.write_port()
             self.peeks.append(bank.read_port(domain="comb"))
             self.m.d.comb += [rd.addr.eq(d.acc_rd_addr[lane]), d.acc_rd_data[lane].eq(rd.data),
-                              wr.addr.eq(d.acc_wr_addr[lane]), wr.data.eq(d.acc_wr_data[lane]), wr.en.eq(d.acc_wr_en)]
+                              wr.addr.eq(d.acc_wr_addr[lane]), wr.data.eq(d.acc_wr_data[lane]), wr.en.eq(d.acc_wr_en[lane])]
 
 
-@pytest.mark.parametrize("lanes, density, delta_bits", [(1, 0.3, None), (1, 0.15, 1), (2, 0.3, 2), (3, 0.6, None),
-                                                        (4, 0.2, 1), (2, 1.0, None)])
-def test_sparse_scatter_accumulates_the_raw_sums(lanes, density, delta_bits, monkeypatch):
+@pytest.mark.parametrize("lanes, density, delta_bits, shared", [
+    (1, 0.3, None, False), (1, 0.15, 1, False), (2, 0.3, 2, False), (3, 0.6, None, False), (4, 0.2, 1, False),
+    (2, 1.0, None, False), (1, 0.3, None, True), (3, 0.2, 1, True)])
+def test_sparse_scatter_accumulates_the_raw_sums(lanes, density, delta_bits, shared, monkeypatch):
     """Every spike of a timestep back to back (the next spike's first entry may hit the group the
-    last one writes: forwarding), inputs without synapses, skip entries (delta_bits 1)."""
+    last one writes: forwarding), inputs without synapses, skip entries (delta_bits 1), pads (lanes
+    > 1), and weights that share four values (2-bit codes and a table)."""
     from snnc.compiler import geometry
 
     rng = np.random.default_rng(lanes * 10 + int(density * 10))
     n_out, n_in = 11, 9
-    w = rng.integers(-7, 8, (n_out, n_in)) * (rng.random((n_out, n_in)) < density)
+    pool = np.array([-7, -6, 6, 7]) if shared else np.arange(-7, 8)
+    w = rng.choice(pool, (n_out, n_in)) * (rng.random((n_out, n_in)) < density)
     w[:, 4] = 0
     syn = ir.Dense("fc", w, np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), 4, 10, 10, "sparse")
     rows = geometry.sparse_rows(w, lanes, 4, delta_bits)
+    assert rows.values is not None or not shared  # a small random layer may share values too
     monkeypatch.setattr(geometry.LayerGeometry, "sparse", property(lambda self: rows))
     geo, tokens = LayerGeometry(syn, lanes), SpikeTokens.for_shape((n_in,))
     h = SparseScatterHarness(geo, tokens)

@@ -19,14 +19,22 @@ from snnc.sim import golden, rtl
 
 
 def decode(rows, n_out: int, n_in: int, lanes: int) -> np.ndarray:
-    """Walk the entries as the sparse scatter does: the dense matrix they add up to."""
-    w = np.zeros((-(-n_out // lanes) * lanes, n_in), np.int64)
+    """Walk the entries as the sparse scatter does (SparseRows' docstring): the dense matrix they
+    add up to.  Checks that every written group is in range."""
+    go = -(-n_out // lanes)
+    w = np.zeros((go * lanes, n_in), np.int64)
+    signed = lambda c: c - (1 << rows.code_bits) if c >> (rows.code_bits - 1) else c
     for j in range(n_in):
-        og = np.zeros(lanes, np.int64)
-        for r in range(rows.row_start[j], rows.row_start[j + 1]):
-            first = r == rows.row_start[j]
-            og = (0 if first else og) + rows.delta[r]
-            w[og * lanes + np.arange(lanes), j] += rows.weight[r]
+        for lane in range(lanes):
+            og = -1
+            for r in range(rows.row_start[j], rows.row_start[j + 1]):
+                delta, code = int(rows.delta[r, lane]), int(rows.code[r, lane])
+                if delta:
+                    og += delta
+                    assert 0 <= og < go
+                    w[og * lanes + lane, j] += rows.values[code] if rows.values is not None else signed(code)
+                elif code == 1:
+                    og += (1 << rows.delta_bits) - 1
     return w[:n_out]
 
 
@@ -35,18 +43,25 @@ def test_sparse_rows_hold_exactly_the_weights(seed):
     rng = np.random.default_rng(seed)
     n_out, n_in, lanes = int(rng.integers(1, 70)), int(rng.integers(1, 12)), int(rng.integers(1, 7))
     density = [0.0, 0.05, 0.3, 1.0][seed % 4]
-    w = rng.integers(-7, 8, (n_out, n_in)) * (rng.random((n_out, n_in)) < density)
+    pool = [np.arange(-7, 8), np.array([-7, -6, 6, 7]), np.array([5]), np.array([-8, -1, 3])][seed // 4 % 4]
+    w = rng.choice(pool, (n_out, n_in)) * (rng.random((n_out, n_in)) < density)
     w[:, rng.integers(0, n_in)] = 0  # an input with no synapse at all
     for delta_bits in (None, 1, 2, 3):
         rows = sparse_rows(w, lanes, 4, delta_bits)
         np.testing.assert_array_equal(decode(rows, n_out, n_in, lanes), w, err_msg=f"delta bits {delta_bits}")
         assert rows.delta.min(initial=0) >= 0 and rows.delta.max(initial=0) < 1 << rows.delta_bits
+        assert rows.code.min(initial=0) >= 0 and rows.code.max(initial=0) < 1 << rows.code_bits
         # an input's rows are its longest lane list: no row is all padding
-        assert all(np.any((rows.delta[a:b] != 0) | (rows.weight[a:b] != 0), axis=1).all()
+        assert all(np.any((rows.delta[a:b] != 0) | (rows.code[a:b] != 0), axis=1).all()
                    for a, b in zip(rows.row_start[:-1], rows.row_start[1:]) if b > a)
+        np.testing.assert_array_equal(rows.weights().sum(), w.sum())
+    # codes: the fewest bits that tell the distinct non-zero weights apart, when fewer than the weights'
+    distinct = len(np.unique(w[w != 0]))
+    shared = max(1, int(distinct - 1).bit_length())
+    assert rows.code_bits == (shared if shared < 4 else 4) and (rows.values is not None) == (shared < 4)
     # the chosen delta width stores no more than any other
     best = sparse_rows(w, lanes, 4)
-    assert all(best.bits(4) <= sparse_rows(w, lanes, 4, d).bits(4) for d in range(1, 8))
+    assert all(best.bits <= sparse_rows(w, lanes, 4, d).bits for d in range(1, 8))
 
 
 def mlp(weight: np.ndarray, fmt: str = "auto", bits: int = 4) -> ir.Network:
@@ -65,11 +80,11 @@ def test_pruned_784_128_goes_sparse_and_costs_less():
     geo = LayerGeometry(mlp(w).layers[0], 1)
     assert geo.sparse is not None
     dense_bits = 128 * 784 * 4
-    assert geo.sparse.bits(4) < 0.45 * dense_bits
+    assert geo.sparse.bits < 0.45 * dense_bits
     assert geo.spike_steps.mean() < 0.25 * 128 and geo.cycles_per_spike == geo.sparse.row_lengths.max()
     assert geo.weight_format.startswith("sparse: ")
     kinds = {m.kind: m for m in network_memories(mlp(w), 1)}
-    assert kinds["weights"].bits + kinds["row starts"].bits == geo.sparse.bits(4)
+    assert kinds["weights"].bits + kinds["row starts"].bits == geo.sparse.bits == geo.weight_bits  # no code table
     assert kinds["accumulators"].count == 2  # one RAM per lane and bank
 
 
@@ -104,7 +119,15 @@ def test_weights_option_and_its_notes(tmp_path):
         compile_model(tmp_path / "m.onnx", Options(weights="csr"))
 
 
-def pruned_case(i: int, tmp_path, keep: float):
+def prune(weight: np.ndarray, keep: float, rng: np.random.Generator, by_magnitude: bool) -> np.ndarray:
+    """`weight` with about `keep` of its entries left: at random, or the largest magnitudes (as
+    torch.nn.utils.prune.l1_unstructured; ties at the threshold stay)."""
+    if by_magnitude:
+        return weight * (np.abs(weight) >= np.quantile(np.abs(weight), 1 - keep))
+    return weight * (rng.random(weight.shape) < keep)
+
+
+def pruned_case(i: int, tmp_path, keep: float, by_magnitude: bool = False):
     """An active random network of case i with its synapses (dense and convolutions) pruned to
     `keep` of their weights and stored sparse."""
     specs, lanes = case_specs(i)
@@ -113,7 +136,7 @@ def pruned_case(i: int, tmp_path, keep: float):
         model = random_model(rng, int(rng.integers(4, 20)), specs)
         onnx.save(model, tmp_path / f"case{i}.onnx")
         net = compile_model(tmp_path / f"case{i}.onnx", Options(weights="sparse"))
-        layers = tuple(replace(layer, weight=layer.weight * (rng.random(layer.weight.shape) < keep))
+        layers = tuple(replace(layer, weight=prune(layer.weight, keep, rng, by_magnitude))
                        if isinstance(layer, (ir.Dense, ir.Conv2d)) and layer.weight_bits > 1 else layer
                        for layer in net.layers)
         net = ir.validate(replace(net, layers=layers))
@@ -124,13 +147,18 @@ def pruned_case(i: int, tmp_path, keep: float):
     raise AssertionError(f"no active pruned network for case {i}")
 
 
-@pytest.mark.parametrize("i, keep, single_bank", [(1, 0.3, False), (2, 0.5, False), (3, 0.3, False),
-                                                  (5, 0.2, False), (6, 0.3, True), (7, 0.4, True),
-                                                  (9, 0.4, False), (11, 0.3, False), (13, 0.5, True),
-                                                  (14, 0.2, False), (15, 0.5, False)])
-def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank, tmp_path):
-    net, x, lanes, out, trace = pruned_case(i, tmp_path, keep)
-    assert any(g.sparse is not None for g in network_geometry(net, lanes))
+@pytest.mark.parametrize("i, keep, single_bank, by_magnitude", [
+    (1, 0.3, False, False), (2, 0.5, False, False), (3, 0.3, False, False), (5, 0.2, False, False),
+    (6, 0.3, True, False), (7, 0.4, True, False), (9, 0.4, False, False), (11, 0.3, False, False),
+    (13, 0.5, True, False), (14, 0.2, False, False), (15, 0.5, False, False),
+    (2, 0.2, False, True), (3, 0.3, True, True), (9, 0.2, False, True)])
+def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank, by_magnitude, tmp_path):
+    """Random or magnitude pruning; the latter leaves a few large values per layer, stored as
+    codes into a table of them (SparseRows.values)."""
+    net, x, lanes, out, trace = pruned_case(i, tmp_path, keep, by_magnitude)
+    geos = network_geometry(net, lanes)
+    assert any(g.sparse is not None for g in geos)
+    assert not by_magnitude or any(g.sparse is not None and g.sparse.values is not None for g in geos)
     banks = frozenset(lif.name for lif in net.lifs) if single_bank else frozenset()
     result = rtl.run(net, x, lanes=lanes, simulator="verilator", work_dir=tmp_path / "rtl", single_bank=banks)
     np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
@@ -139,9 +167,9 @@ def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank,
     check_cycles(net, x, lanes, trace, result)
 
 
-@pytest.mark.parametrize("kind,on,k,lanes", [("max", "currents", 2, 2), ("avg", "spikes", 3, 1),
-                                             ("max", "currents", 3, 1)])
-def test_pruned_conv_nets_with_pools_on_the_sparse_engine(kind, on, k, lanes, tmp_path):
+@pytest.mark.parametrize("kind,on,k,lanes,by_magnitude", [("max", "currents", 2, 2, False), ("avg", "spikes", 3, 1, False),
+                                                          ("max", "currents", 3, 1, True)])
+def test_pruned_conv_nets_with_pools_on_the_sparse_engine(kind, on, k, lanes, by_magnitude, tmp_path):
     """A convolution's lists are (input channel, kernel tap): a spike walks its taps, each tap its
     entry rows, into the pooled accumulator grid; spikes, states, cycle bounds and counters equal."""
     from test_pooling import active_pool_case
@@ -149,7 +177,7 @@ def test_pruned_conv_nets_with_pools_on_the_sparse_engine(kind, on, k, lanes, tm
     net, x, _, _, _ = active_pool_case(kind, on, k, tmp_path, t_steps=6, batch=2)
     rng = np.random.default_rng(k * 10 + lanes)
     net = ir.validate(replace(net, layers=tuple(
-        replace(layer, weight=layer.weight * (rng.random(layer.weight.shape) < 0.5), weight_format="sparse")
+        replace(layer, weight=prune(layer.weight, 0.5, rng, by_magnitude), weight_format="sparse")
         if isinstance(layer, (ir.Dense, ir.Conv2d)) and layer.weight_bits > 1 else layer for layer in net.layers)))
     geos = network_geometry(net, lanes)
     assert any(g.sparse is not None and g.kh * g.kw > 1 for g in geos)
