@@ -1,12 +1,12 @@
 """Pruned convolutions: an event-camera CSNN (2x32x32 -> conv 8 3x3 / max pool 2 of currents ->
 conv 16 3x3 / max pool 2 -> dense 10; 4-bit weights, 4-bit threshold-centered states, T = 16,
-input rate 0.05) with 80% of every synapse's weights pruned at random, on dense weight storage and
-on --weights auto (sparse where cheaper), at several lane counts: cycles per inference (Verilator,
-RTL == golden), weight RAM bits and Yosys LUTs of each, and the auto design's bits and cycles as a
-fraction of the dense one.  The conv layers' spikes walk their kernel taps; with sparse weights each
+input rate 0.05) with 80% of every synapse's weights pruned (by magnitude, and at random: see
+benchmarks/lanes.py), on dense weight storage and on --weights auto (sparse where cheaper), at
+several lane counts: cycles per inference (Verilator, RTL == golden), weight bits and Yosys LUTs of
+each, and the auto design's bits and cycles as a fraction of the dense one.  The conv layers' spikes walk their kernel taps; with sparse weights each
 tap costs max(1, its entry rows) cycles instead of ceil(C_out/P) (docs/rtl.md).
 
-    python benchmarks/sparse_conv.py [--samples 2] [--lanes 1 4 8:2] [--prune 0.8]
+    python benchmarks/sparse_conv.py [--samples 2] [--lanes 1 4 8:2] [--prune 0.8] [--prune-by magnitude random]
 """
 from __future__ import annotations
 
@@ -20,10 +20,9 @@ import onnx
 
 from snnc.compiler import compile_model, levels
 from snnc.compiler.dialect import ModelWriter
-from snnc.sim import golden
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lanes import COLUMNS, header, measure, pruned, table_row  # noqa: E402  the same measurement
+from lanes import PRUNING, pruned_tables  # noqa: E402  the same measurement
 
 T, RATE = 16, 0.05
 
@@ -53,6 +52,7 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=2)
     ap.add_argument("--lanes", nargs="*", default=["1", "4", "8:2"])
     ap.add_argument("--prune", type=float, default=0.8)
+    ap.add_argument("--prune-by", nargs="*", choices=PRUNING, default=list(PRUNING))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -60,16 +60,9 @@ def main() -> int:
         onnx.save(csnn(rng).model(), Path(tmp) / "csnn.onnx")
         net = compile_model(Path(tmp) / "csnn.onnx")
     x = (rng.random((T, args.samples, 2, 32, 32)) < RATE).astype(np.uint8)
-    dense, auto = (pruned(net, args.prune, fmt, np.random.default_rng(args.seed + 1)) for fmt in ("dense", "auto"))
-    want = golden.run(dense, x)
-    pairs = [(measure(dense, text, x, want), measure(auto, text, x, want)) for text in args.lanes]
     print(f"CSNN 2x32x32 -> conv8/pool -> conv16/pool -> 10, W4, S4 threshold-centered, T={T}, input rate {RATE}, "
-          f"{args.samples} samples, {100 * args.prune:g}% of the weights pruned at random: dense weight storage "
-          "against --weights auto, Yosys synth_xilinx")
-    print(header(COLUMNS + ["weight bits / dense", "cycles / dense"]))
-    for d, a in pairs:
-        print(table_row(*d) + " | |")
-        print(table_row(*a) + f" {a[7] / d[7]:.1%} | {a[1] / d[1]:.1%} |")
+          f"{args.samples} samples, Yosys synth_xilinx")
+    pairs = [pair for by in args.prune_by for pair in pruned_tables(net, x, args.prune, args.lanes, by, args.seed + 1)]
     return 0 if all(r[6] for pair in pairs for r in pair) else 1
 
 
