@@ -36,6 +36,13 @@ class TapWalker(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g = self.geo
+        if g.h == g.w == 1 and g.max_row_taps <= 1 and g.max_col_taps <= 1:  # a dense layer: one constant
+            (row,), (col,) = g.row_taps, g.col_taps                          # tap at most, no walk
+            (oy, ky), (ox, kx) = row[0] if row else (0, 0), col[0] if col else (0, 0)
+            m.d.comb += [self.taps.eq(bool(row and col)), self.last_col.eq(1), self.last_tap.eq(1),
+                         self.oy.eq(oy), self.ky.eq(ky), self.ox.eq(ox), self.kx.eq(kx), self.next_ky.eq(ky),
+                         self.next_kx.eq(kx), self.first_ky.eq(ky), self.first_kx.eq(kx)]
+            return m
 
         def first(taps_of, n_max: int, out_size: int, kernel: int, coord):
             """(tap count, first output, first kernel offset) of coordinate `coord`, from tables."""
