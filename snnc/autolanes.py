@@ -14,7 +14,8 @@ and accumulator bit and per LIF unit and membrane bit.  The coefficients are fit
 on 784-128-10 (W4, S4 threshold-centered) at 1, 4, 4:1, 16:1,10:1, 32:1,10:1 and 128:2,10:1, and
 784-128-64-10 at 1 and 4:1, each within 5%; with one accumulator bank per layer, 784-128-10 at 1,
 16:1,10:1, 5:1,1:1, 32:4,5:1, 64:4,4:1 and 64:4,3:1, within 12% (docs/rtl.md).  Sparse weights add a part per layer and
-per lane, fitted to 80%-pruned 784-128-10 at 1, 2, 4:1, 8:1 and 16:1 (over-estimating below 8 lanes);
+per lane, fitted to 80%-pruned 784-128-10 (by magnitude and at random) at 1, 2, 4:1, 8:1, 16:1 and
+one-bank 2:1,1:1 or 1:1,1:1, within 7%;
 `snnc report` synthesizes the chosen design for the real count.
 
 The search is exact under the model: every layer's options (P the fewest lanes for each number of
@@ -40,8 +41,8 @@ LUT_LANE_BIT = 4.7       # per scatter lane and accumulator bit: adder, two bank
 LUT_LANE_BIT_SINGLE = 2.2  # the same with one accumulator bank (no bank multiplexers; its zeros come through the adder)
 LUT_LAYER_SINGLE = 79      # a one-bank layer's fixed part
 LUT_UNIT_BIT = 8.4       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
-LUT_SPARSE_LAYER = 40    # sparse weights: row-start reads, entry pointer and row end
-LUT_SPARSE_LANE = 22     # per sparse lane: its channel-group adder, write forwarding, its accumulator RAM's addressing
+LUT_SPARSE_LAYER = -9    # sparse weights: row-start reads, entry pointer and row end, less the dense group counter
+LUT_SPARSE_LANE = 26     # per sparse lane: its channel-group adder, write forwarding, its accumulator RAM's addressing
 AUTO_SAMPLES = 16        # Bernoulli samples when only a rate is given
 LUT_MARGIN = 1.12        # a LUT budget holds the estimate plus the model's error on the measured designs
 

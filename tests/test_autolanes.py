@@ -1,12 +1,14 @@
 """`--lanes auto` (snnc.autolanes): the cost model's choices obey their target, are the best the
 model knows, move the right way with the budget, and bad requests are one-line errors."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from netgen import float_mlp_model
 from snnc import autolanes
 from snnc.cli import main
-from snnc.compiler import compile_model
+from snnc.compiler import compile_model, ir
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import network_geometry
 
@@ -108,9 +110,11 @@ def test_bad_auto_samples_are_one_line(tmp_path, capsys, sample, message):
 
 
 # Yosys synth_xilinx LUT + LUTRAM of 784-128-10 (W4, S4 threshold-centered), benchmarks/lanes.py
-MEASURED = {"1": 856, "4": 1719, "4:1": 1183, "16:1,10:1": 2066, "32:1,10:1": 3164, "128:2,10:1": 8509,
-            "1/single": 724, "16:1,10:1/single": 1394, "5:1,1:1/single": 850, "32:4,5:1/single": 2217,
-            "64:4,4:1/single": 2667, "64:4,3:1/single": 2652}
+MEASURED = {"1": 844, "4": 1715, "4:1": 1163, "16:1,10:1": 2066, "32:1,10:1": 3164, "128:2,10:1": 8509,
+            "1/single": 724, "16:1,10:1/single": 1394, "5:1,1:1/single": 852, "32:4,5:1/single": 2217,
+            "64:4,4:1/single": 2667, "64:4,3:1/single": 2652, "64:2,5:1/single": 2623}
+# the same, 80% pruned by magnitude, both layers' weights sparse (benchmarks/lanes.py, second table)
+MEASURED_SPARSE = {"1": 931, "2": 1201, "4:1": 1297, "8:1": 1979, "16:1": 2888, "2:1,1:1/single": 846}
 
 
 def test_lut_model_matches_the_measured_designs(tmp_path):
@@ -130,9 +134,15 @@ def test_lut_model_matches_the_measured_designs(tmp_path):
     onnx.save(w.model(), tmp_path / "m.onnx")
     net = compile_model(tmp_path / "m.onnx")
     inputs = autolanes.expected_inputs(net, 16, rate=0.13)
-    for text, luts in MEASURED.items():
-        single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
-        _, model = _estimate(net, parse_lanes(text.removesuffix("/single")), inputs, single)
-        assert abs(model - luts) <= (autolanes.LUT_MARGIN - 1) * luts, (text, model, luts)
+    sparse = ir.validate(replace(net, layers=tuple(
+        replace(layer, weight=layer.weight * (np.abs(layer.weight) >= np.quantile(np.abs(layer.weight), 0.8)),
+                weight_format="sparse") if isinstance(layer, ir.Dense) else layer for layer in net.layers)))
+    for design, measured in ((net, MEASURED), (sparse, MEASURED_SPARSE)):
+        for text, luts in measured.items():
+            single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
+            lanes = parse_lanes(text.removesuffix("/single"))
+            assert all((g.sparse is not None) == (design is sparse) for g in network_geometry(design, lanes))
+            _, model = _estimate(design, lanes, inputs, single)
+            assert abs(model - luts) <= (autolanes.LUT_MARGIN - 1) * luts, (text, model, luts)
     with pytest.raises(SnncError, match="one target"):
         autolanes.choose_lanes(net, inputs, 1e8)
