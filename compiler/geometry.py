@@ -111,6 +111,11 @@ class SparseRows:
         return np.diff(self.row_start)
 
     @property
+    def adding_fraction(self) -> float:
+        """The share of entries that add a weight (not skips or pads)."""
+        return float((self.delta > 0).sum()) / max(self.delta.size, 1)
+
+    @property
     def entry_bits(self) -> int:
         return self.delta_bits + self.code_bits
 

@@ -161,12 +161,14 @@ def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: floa
         parts["weight_reads"] += steps * _ram_access(geo.weight_depth, geo.weight_word_bits)
         if geo.sparse is None:
             acc = _ram_access(geo.groups, p * geo.accumulator_bits)
+            parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
         else:  # each spike reads its list's start and end at every kernel tap (the mean over the
-            # inputs); each lane has its own accumulator RAM
+            # inputs); each lane has its own accumulator RAM, read at every entry, written (and
+            # added into) only at the entries that hold a weight, not at skips and pads
             parts["weight_reads"] += layer["input_spikes"] * float(geo.tap_sum(1).mean()) * 2 * \
                 _ram_access(len(geo.sparse.row_start), geo.sparse.pointer_bits)
-            acc = p * _ram_access(geo.groups, geo.accumulator_bits)
-        parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
+            acc, adding = p * _ram_access(geo.groups, geo.accumulator_bits), geo.sparse.adding_fraction
+            parts["accumulator_updates"] += steps * ((1 + adding) * acc + adding * _e("adder_bit") * p * geo.accumulator_bits)
         parts["accumulator_updates"] += walk * 2 * acc  # each update step reads a group word and clears it
         parts["state_reads_writes"] += walk * 2 * _ram_access(geo.state_words, geo.units * lif.state_bits)
         parts["lif_updates"] += walk * geo.units * _e("lif_update")
