@@ -125,14 +125,6 @@ class SparseRows:
         table = len(self.values) * self.weight_bits if self.values is not None else 0
         return self.rows * self.delta.shape[1] * self.entry_bits + len(self.row_start) * self.pointer_bits + table
 
-    def weights(self) -> np.ndarray:
-        """The weight each entry adds, 0 where it adds nothing, int64 [rows, P]."""
-        if self.values is None:
-            code = self.code - ((self.code >> (self.code_bits - 1)) << self.code_bits)  # two's complement
-        else:
-            code = np.asarray(self.values, np.int64)[np.minimum(self.code, len(self.values) - 1)]
-        return np.where(self.delta > 0, code, 0)
-
 
 def _lane_nonzeros(weight: np.ndarray, lanes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The non-zero weights of a dense [n_out, n_in] matrix walked by input and lane: (list index

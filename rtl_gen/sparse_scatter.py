@@ -8,8 +8,8 @@ code) entry.  Lane l keeps its own channel group og (-1 before a list's first en
 delta > 0 advances it by delta and adds the code's weight (the code itself, or a table entry when
 the layer's weights share a few values) into neuron og*P + l at the tap's output pixel (oy, ox), so
 each lane addresses its own accumulator RAM.  An entry with delta 0 writes nothing: a skip (code 1)
-advances og by the largest delta, a pad (code 0) leaves it.  A spike walks the kernel taps it feeds as Scatter does (TapWalker); a
-tap costs max(1, its entry rows) cycles, a spike at least 1.
+advances og by the largest delta, a pad (code 0) leaves it.  A spike walks the kernel taps it
+feeds as Scatter does (TapWalker); a tap costs max(1, its entry rows) cycles, a spike at least 1.
 
 Three stages, one entry row per cycle: issue (read the row), decode (advance each lane's og and
 read its accumulator), write (add and write back).  A lane's read of the word its write stage
