@@ -71,8 +71,9 @@ def measure(net, text: str, x: np.ndarray, want: np.ndarray) -> tuple:
         res = synthesize(path, Path(tmp), memories=memories)["resources"]
     exact = bool(np.array_equal(result.outputs, want.reshape(result.outputs.shape)))
     cycles = float(np.mean(result.cycles))
-    weight_bits = sum(g.weight_bits for g in network_geometry(net, lanes))
-    formats = "/".join("sparse" if g.sparse is not None else "dense" for g in network_geometry(net, lanes))
+    geos = network_geometry(net, lanes)
+    weight_bits = sum(g.weight_bits for g in geos)
+    formats = "/".join("sparse" if g.sparse is not None else "dense" for g in geos)
     print(f"  {text} ({formats}): {cycles:.0f} cycles, {res['LUT']} LUT, RTL == golden: {exact} "
           f"({time.time() - t0:.0f} s)", file=sys.stderr)
     bram = f"{res['BRAM18']} / {res['BRAM36']}"

@@ -3,8 +3,9 @@ conv 16 3x3 / max pool 2 -> dense 10; 4-bit weights, 4-bit threshold-centered st
 input rate 0.05) with 80% of every synapse's weights pruned (by magnitude, and at random: see
 benchmarks/lanes.py), on dense weight storage and on --weights auto (sparse where cheaper), at
 several lane counts: cycles per inference (Verilator, RTL == golden), weight bits and Yosys LUTs of
-each, and the auto design's bits and cycles as a fraction of the dense one.  The conv layers' spikes walk their kernel taps; with sparse weights each
-tap costs max(1, its entry rows) cycles instead of ceil(C_out/P) (docs/rtl.md).
+each, and the auto design's bits and cycles as a fraction of the dense one.  The conv layers'
+spikes walk their kernel taps; with sparse weights each tap costs max(1, its entry rows) cycles
+instead of ceil(C_out/P) (docs/rtl.md).
 
     python benchmarks/sparse_conv.py [--samples 2] [--lanes 1 4 8:2] [--prune 0.8] [--prune-by magnitude random]
 """

@@ -134,3 +134,11 @@ def random_pool_model(rng: np.random.Generator, kind: str, on: str, k: int) -> o
     writer.dense(q, attrs["state_lsb"] * 2.0 ** int(rng.integers(0, 2)), 4)
     writer.lif(**attrs)
     return writer.model()
+
+
+def prune(weight: np.ndarray, keep: float, rng: np.random.Generator | None, by_magnitude: bool) -> np.ndarray:
+    """`weight` with about `keep` of its entries left: at random, or the largest magnitudes (as
+    torch.nn.utils.prune.l1_unstructured; ties at the threshold stay; no rng needed)."""
+    if by_magnitude:
+        return weight * (np.abs(weight) >= np.quantile(np.abs(weight), 1 - keep))
+    return weight * (rng.random(weight.shape) < keep)

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from netgen import float_mlp_model
+from netgen import float_mlp_model, prune
 from snnc import autolanes
 from snnc.cli import main
 from snnc.compiler import compile_model, ir
@@ -135,8 +135,8 @@ def test_lut_model_matches_the_measured_designs(tmp_path):
     net = compile_model(tmp_path / "m.onnx")
     inputs = autolanes.expected_inputs(net, 16, rate=0.13)
     sparse = ir.validate(replace(net, layers=tuple(
-        replace(layer, weight=layer.weight * (np.abs(layer.weight) >= np.quantile(np.abs(layer.weight), 0.8)),
-                weight_format="sparse") if isinstance(layer, ir.Dense) else layer for layer in net.layers)))
+        replace(layer, weight=prune(layer.weight, 0.2, None, by_magnitude=True), weight_format="sparse")
+        if isinstance(layer, ir.Dense) else layer for layer in net.layers)))
     for design, measured in ((net, MEASURED), (sparse, MEASURED_SPARSE)):
         for text, luts in measured.items():
             single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()

@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 
-from netgen import random_model, random_spikes
+from netgen import prune, random_model, random_spikes
 from rtl_cases import case_specs
 from test_rtl_cosim import check_cycles, expected_final_states
 from snnc.compiler import compile_model, ir
@@ -116,14 +116,6 @@ def test_weights_option_and_its_notes(tmp_path):
     assert all(g.weight_format.endswith("(--weights sparse)") for g in network_geometry(net, 1))
     with pytest.raises(SnncError, match="--weights must be one of auto, dense, sparse"):
         compile_model(tmp_path / "m.onnx", Options(weights="csr"))
-
-
-def prune(weight: np.ndarray, keep: float, rng: np.random.Generator, by_magnitude: bool) -> np.ndarray:
-    """`weight` with about `keep` of its entries left: at random, or the largest magnitudes (as
-    torch.nn.utils.prune.l1_unstructured; ties at the threshold stay)."""
-    if by_magnitude:
-        return weight * (np.abs(weight) >= np.quantile(np.abs(weight), 1 - keep))
-    return weight * (rng.random(weight.shape) < keep)
 
 
 def pruned_case(i: int, tmp_path, keep: float, by_magnitude: bool = False):
