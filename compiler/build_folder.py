@@ -2,7 +2,8 @@
 checks, and the atomic writes every stage uses.  The build library writes build folders, the
 simulators and the host runtime read them; none of it needs Amaranth.
 
-    .snnc-build       marker: snnc wrote this folder (another folder is never overwritten)
+    manifest.json     every file snnc compile wrote, with its size and sha256: runs refuse a changed file,
+                      and a new compile keeps (--force) or refuses every entry that is neither listed nor a record
     build.json        BuildSettings: lanes, Verilog names, and for a board build its clock, baud, identity
     network.json/.npz the fixed-point IR (ir.save)
     snnc_top.v        the network's Verilog; snnc_board.v the board core's, for a board build
@@ -16,9 +17,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import io
 import json
 import os
 import shutil
+import signal
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +31,9 @@ import numpy as np
 
 from . import ir
 from .errors import SnncError
+from .files import read_json, read_text, regular_file, sha256
 
-MARKER = ".snnc-build"
+MANIFEST = "manifest.json"  # every file snnc compile wrote, with its size and sha256 (docs/spec.md section 4)
 SETTINGS = "build.json"
 IR_STEM = "network"
 RTL_RUN = "rtl_run.json"
@@ -37,6 +42,7 @@ REPORT_JSON, REPORT_TEXT = "report.json", "report.txt"
 SYNTH_DIR = "synth"
 SIM_DIR = "sim"
 BOARD_FILES = "vivado"
+RECORDS = (RTL_RUN, ACTIVITY, SYNTH_DIR, SIM_DIR)  # what snnc writes into a build after compiling it
 
 
 @dataclass(frozen=True)
@@ -107,21 +113,65 @@ class BuildSettings:
                       "single_bank": tuple(doc.get("single_bank", ()))})
 
 
-def is_build(path: Path) -> bool:
-    return (Path(path) / IR_STEM).with_suffix(".json").is_file() and (Path(path) / SETTINGS).is_file()
+def _manifest_files(build: Path) -> dict[str, dict]:
+    """MANIFEST's files (path relative to the build -> {"sha256", "bytes"}), checked for form."""
+    where = build / MANIFEST
+    if not build.is_dir():
+        raise SnncError(f"{build}: not an snnc build folder; run snnc compile first")
+    if not os.path.lexists(where):
+        raise SnncError(f"{build}: not an snnc build folder (no {MANIFEST}); run snnc compile first")
+    doc = read_json(where)
+    files = doc.get("files") if isinstance(doc, dict) and doc.get("format") == "snnc-manifest" else None
+    entry = lambda rel, e: isinstance(rel, str) and rel and not rel.startswith("/") and ".." not in rel.split("/") \
+        and isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("bytes"), int)
+    if not isinstance(files, dict) or not all(entry(rel, e) for rel, e in files.items()):
+        raise SnncError(f"{where}: damaged (not an snnc manifest); compile the model again")
+    return files
+
+
+def check_manifest(build: Path) -> None:
+    """Every file a run reads is the one snnc compile wrote: the same size and sha256 as the build's
+    manifest says, and a regular file.  The board's Vivado project is listed but not checked: it is
+    Vivado's input (an engineer may edit its constraints), never read by simulate, report or run."""
+    build = Path(build)
+    for rel, entry in _manifest_files(build).items():
+        if rel.split("/")[0] == BOARD_FILES:
+            continue
+        path = build / rel
+        if not os.path.lexists(path):
+            raise SnncError(f"{path}: missing; the build's {MANIFEST} lists it (compile the model again)")
+        if regular_file(path).st_size != entry["bytes"] or sha256(path) != entry["sha256"]:
+            raise SnncError(f"{path}: changed since snnc compile wrote it (does not match the build's {MANIFEST}); "
+                            f"compile the model again")
+
+
+def write_manifest(build: Path) -> None:
+    """MANIFEST of every file in a finished build folder (its sub-folders included)."""
+    files = {}
+    for root, _, names in os.walk(build):
+        for name in names:
+            path = Path(root) / name
+            files[path.relative_to(build).as_posix()] = {"sha256": sha256(path), "bytes": path.stat().st_size}
+    save_json(build / MANIFEST, {"format": "snnc-manifest", "version": 1, "files": dict(sorted(files.items()))})
+
+
+def snnc_entries(folder: Path) -> set[str]:
+    """The names in `folder` that are snnc's: the manifest, the top-level entries it lists, and the
+    records snnc writes into a build after compiling it.  Empty where there is no readable manifest."""
+    try:
+        listed = _manifest_files(Path(folder))
+    except SnncError:
+        return set()
+    return {MANIFEST, *RECORDS, *(rel.split("/")[0] for rel in listed)}
 
 
 def load(build: Path) -> tuple[ir.Network, BuildSettings]:
-    """The IR and the settings of a BUILD_DIR, both checked; SnncError naming the file and field."""
+    """The IR and the settings of a BUILD_DIR, checked against its manifest and for form; SnncError
+    naming the file and field."""
     build = Path(build)
-    if not is_build(build):
-        raise SnncError(f"{build}: not an snnc build folder (no {IR_STEM}.json); run snnc compile first")
+    check_manifest(build)
     where = str(build / SETTINGS)
-    try:
-        doc = json.loads((build / SETTINGS).read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise SnncError(f"{where}: not readable JSON ({type(e).__name__})") from None
-    net, settings = _checked_network(build), BuildSettings.from_json(doc, where)
+    net, settings = _checked_network(build), BuildSettings.from_json(read_json(build / SETTINGS), where)
     if isinstance(settings.lanes, tuple) and len(settings.lanes) not in (1, len(net.lifs)):
         raise SnncError(f"{where}: field 'lanes' lists {len(settings.lanes)} layers, the network has {len(net.lifs)}")
     unknown = sorted(set(settings.single_bank) - {lif.name for lif in net.lifs})
@@ -132,13 +182,7 @@ def load(build: Path) -> tuple[ir.Network, BuildSettings]:
 
 def memory_images(build: Path, settings: BuildSettings) -> dict[str, str]:
     """The memory image files the build's Verilog loads ($readmemh), by name."""
-    images = {}
-    for name in settings.memory_files:
-        try:
-            images[name] = (Path(build) / name).read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise SnncError(f"{Path(build) / name}: memory image not readable ({type(e).__name__})") from None
-    return images
+    return {name: read_text(Path(build) / name, "memory image") for name in settings.memory_files}
 
 
 WIDTH_FIELDS = ("current_bits", "accumulator_bits", "membrane_bits", "state_bits")
@@ -159,12 +203,12 @@ def _checked_network(build: Path) -> ir.Network:
 
 def load_json(path: Path) -> dict | None:
     """A JSON object written by snnc in a build folder, None if absent; SnncError if damaged."""
-    if not Path(path).exists():
+    if not os.path.lexists(path):
         return None
     try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise SnncError(f"{path}: not readable JSON ({type(e).__name__}); delete it to start over") from None
+        doc = read_json(path)
+    except SnncError as e:
+        raise SnncError(f"{e}; delete it to start over") from None
     if not isinstance(doc, dict):
         raise SnncError(f"{path}: not a JSON object; delete it to start over")
     return doc
@@ -214,7 +258,10 @@ def load_activity(build: Path) -> dict | None:
     if doc is None:
         return None
     number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e18
-    counts = lambda act: isinstance(act, dict) and number(act.get("timesteps")) and number(act.get("cycles")) \
+    # a run has at least one timestep and takes cycles: the energy per inference divides by neither, but
+    # compares an RTL run's estimate with the golden model's, which static power makes non-zero
+    counts = lambda act: isinstance(act, dict) and number(act.get("timesteps")) and act["timesteps"] >= 1 \
+        and number(act.get("cycles")) and act["cycles"] > 0 \
         and isinstance(act.get("layers"), list) \
         and all(isinstance(layer, dict) and isinstance(layer.get("layer"), str)
                 and all(number(layer.get(k)) for k in ("input_spikes", "scatter_steps", "update_steps", "output_spikes"))
@@ -226,41 +273,100 @@ def load_activity(build: Path) -> dict | None:
     return doc
 
 
+def output_folder(path: Path) -> Path:
+    """Where a build named `path` goes: a symlink, dangling or not, is followed to its target."""
+    return Path(os.path.realpath(path))
+
+
+def kept_entries(path: Path, force: bool, shown: Path | None = None) -> list[str]:
+    """The entries of an existing folder `path` that snnc did not write (snnc_entries): refused with
+    one line unless `force`, which keeps them beside the new build.  Nothing there: []."""
+    shown = shown or path
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return []
+    except OSError as e:  # a name over 255 bytes, a loop of links, a folder we may not enter
+        raise SnncError(f"{shown}: cannot use as the build folder ({e.strerror})") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise SnncError(f"{shown}: exists and is not a folder")
+    try:
+        names = sorted(set(os.listdir(path)) - snnc_entries(path))
+    except OSError as e:
+        raise SnncError(f"{shown}: cannot use as the build folder ({e.strerror})") from None
+    if names and not force:
+        more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+        raise SnncError(f"{shown}: holds files snnc did not write ('{names[0]}'{more}); choose another -o, or give "
+                        f"--force to build beside them (they are kept)")
+    return names
+
+
 @contextlib.contextmanager
-def new_build(path: Path):
-    """Yield a fresh temporary folder beside `path` that replaces it if the block succeeds.
-    A non-empty folder that snnc did not write is never replaced.  The old build is moved aside
-    before the new one moves in and deleted after, so at every moment one of them is whole, and two
-    compiles to one folder take turns."""
-    path = Path(path)
+def _signals_deferred():
+    """Hold SIGINT, SIGTERM and SIGHUP for the renames of a swap: they arrive after it, on a whole folder."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
-    def check():
-        if path.exists() and not path.is_dir():
-            raise SnncError(f"{path}: exists and is not a folder")
-        if path.is_dir() and any(path.iterdir()) and not (path / MARKER).exists():
-            raise SnncError(f"{path}: folder is not empty and was not created by snnc; choose another -o")
 
-    check()
+def _swap(path: Path, new: Path, kept: list[str]) -> Path | None:
+    """Move the kept entries of the old build into `new`, the old build aside and `new` into its
+    place; returns the folder holding the old build (to delete), None if there was none.  A failure
+    at any step undoes the steps before it, so the old build and every kept entry are where they were."""
+    moved, aside = [], None
+    try:
+        for name in kept:
+            os.rename(path / name, new / name)
+            moved.append(name)
+        if os.path.lexists(path):
+            aside = Path(tempfile.mkdtemp(prefix=".snnc-old-", dir=path.parent))
+            os.rename(path, aside / "build")
+        os.rename(new, path)
+        return aside
+    except BaseException:
+        if aside is not None and os.path.lexists(aside / "build"):
+            os.rename(aside / "build", path)
+        for name in reversed(moved):
+            os.rename(new / name, path / name)
+        if aside is not None:
+            os.rmdir(aside)
+        raise
+
+
+@contextlib.contextmanager
+def new_build(path: Path, force: bool = False):
+    """Yield a fresh temporary folder beside `path` (a symlink followed to its target) that replaces
+    it if the block succeeds, with a manifest of what the block wrote.  Entries of the old folder that
+    snnc did not write are refused unless `force`, which moves them into the new build (a name the new
+    build writes too is refused).  The old build is moved aside before the new one moves in and
+    deleted after, the renames under a lock (two compiles to one folder take turns) with the signals
+    held; a failure between them puts the old build back."""
+    shown, path = Path(path), output_folder(path)
+    kept_entries(path, force, shown)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=".snnc-new-", dir=path.parent))
     except OSError as e:
-        raise SnncError(f"{path}: cannot create the build folder ({e.strerror})") from None
-    old = None
+        raise SnncError(f"{shown}: cannot create the build folder ({e.strerror})") from None
+    aside, kept = None, []
     try:
         yield tmp
-        (tmp / MARKER).write_text("written by snnc compile\n")
+        write_manifest(tmp)
         os.chmod(tmp, 0o777 & ~_umask())
-        with _locked(path.parent):
-            check()
-            if path.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-                path.rename(old / "build")
-            tmp.rename(path)
+        with _locked(path.parent), _signals_deferred():
+            kept = kept_entries(path, force, shown)
+            clash = [name for name in kept if os.path.lexists(tmp / name)]
+            if clash:
+                raise SnncError(f"{shown / clash[0]}: not written by snnc, and the new build writes a file of that "
+                                f"name; move it away")
+            aside = _swap(path, tmp, kept)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if not any(os.path.lexists(tmp / name) for name in kept):  # a failed undo leaves the user's entries there
+            shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
 
 
 def save_json(path: Path, doc: dict) -> None:
@@ -271,12 +377,20 @@ def save_json(path: Path, doc: dict) -> None:
 
 
 def load_array(path: Path) -> np.ndarray:
-    """A .npy file the user names (input spikes); SnncError if it is missing or not an array."""
+    """A .npy file the user names (input spikes), or a pipe (read whole: np.load seeks);
+    SnncError if it is missing, another kind of file, or not an array."""
     path = Path(path)
-    if not path.is_file():
-        raise SnncError(f"{path}: no such file")
     try:
-        return np.load(path, allow_pickle=False)
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise SnncError(f"{path}: no such file") from None
+    except OSError as e:
+        raise SnncError(f"{path}: cannot read ({e.strerror})") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise SnncError(f"{path}: not a .npy file ({'a folder' if stat.S_ISDIR(mode) else 'a special file'})")
+    try:
+        with open(path, "rb") as f:
+            return np.load(f if stat.S_ISREG(mode) else io.BytesIO(f.read()), allow_pickle=False)
     except Exception as e:  # numpy raises ValueError, OSError, EOFError ... for a bad file
         raise SnncError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
 
@@ -289,9 +403,11 @@ def save_array(path: Path, array: np.ndarray) -> None:
     try:
         if target.is_dir():
             raise SnncError(f"{path}: is a folder; name a file to write")
-        if target.exists() and not target.is_file():
+        if target.exists() and not target.is_file():  # np.save asks a file for its position: a pipe has none
+            buffer = io.BytesIO()
+            np.save(buffer, array)
             with open(target, "wb") as f:
-                np.save(f, array)
+                f.write(buffer.getbuffer())
             return
     except OSError as e:
         raise SnncError(f"{path}: cannot write ({e.strerror})") from None

@@ -201,16 +201,31 @@ def sparse_candidate(synapse, lanes: int) -> SparseRows | None:
     return candidates[lanes]
 
 
+def _sparse_floor_bits(synapse) -> int:
+    """Fewer bits than sparse rows of the synapse can store at any lanes: an entry per non-zero weight,
+    each at least a 1-bit delta and its code (sparse_rows' code width, from the distinct values).
+    Cached with the candidates."""
+    cached = _SPARSE_CANDIDATES.setdefault(synapse, {})
+    if "floor" not in cached:
+        nonzero = synapse.weight[synapse.weight != 0]
+        code_bits = max(1, unsigned_bits(len(np.unique(nonzero)) - 1))
+        cached["floor"] = len(nonzero) * (1 + min(code_bits, synapse.weight_bits))
+    return cached["floor"]
+
+
 def sparse_choice(synapse, lanes: int) -> SparseRows | None:
     """The sparse candidate when the synapse asks for it (weight_format "sparse") or when it is
     cheaper ("auto"): fewer weight RAM bits, and no more scatter cycles summed over the lists (a
     list costs max(1, its rows), dense ceil(C_out/P)); else None (dense)."""
     fmt = synapse.weight_format
+    lists, go = synapse.weight[0].size, -(-synapse.weight.shape[0] // lanes)
+    dense_bits = lanes * synapse.weight_bits * lists * go
+    if fmt == "auto" and _sparse_floor_bits(synapse) >= dense_bits:
+        return None  # the entries cannot be fewer bits than the dense rows: no candidate built
     rows = None if fmt == "dense" else sparse_candidate(synapse, lanes)
     if rows is None or fmt == "sparse":
         return rows
-    lists, go = len(rows.row_lengths), -(-synapse.weight.shape[0] // lanes)
-    cheaper = (rows.bits < lanes * synapse.weight_bits * lists * go
+    cheaper = (rows.bits < dense_bits
                and int(np.maximum(rows.row_lengths, 1).sum()) <= lists * go)
     return rows if cheaper else None
 

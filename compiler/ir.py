@@ -26,6 +26,7 @@ import numpy as np
 
 from .contracts import GRID_BITS, ORDERS, RESET_MODES, STATE_QUANT_MODES, weight_range
 from .errors import SnncError
+from .files import read_json, regular_file
 from .geometry import WEIGHT_FORMATS, conv_out_shape, pool_out_shape
 
 FORMAT_VERSION = 5  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
@@ -419,10 +420,8 @@ def load(stem: Path) -> Network:
     """Read a network written by `save`, every field checked for its type and range; SnncError naming
     the file and the field if the files are missing, damaged or hold impossible values."""
     jpath, npath = Path(stem).with_suffix(".json"), Path(stem).with_suffix(".npz")
-    try:
-        doc = json.loads(jpath.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise SnncError(f"{jpath}: not readable JSON ({type(e).__name__})") from None
+    doc = read_json(jpath)
+    regular_file(npath)  # np.load of a FIFO would wait forever
     try:
         with np.load(npath, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}

@@ -22,6 +22,7 @@ theta, as for snnTorch models.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,12 +42,23 @@ def _where(name: str, node) -> str:
     return f"node '{name}' ({type(node).__name__})"
 
 
+def _real(value, what: str) -> np.ndarray | None:
+    """`value` as a float64 array, None if it is not numeric; complex values are refused (numpy would
+    drop their imaginary parts with a warning)."""
+    try:
+        raw = np.asarray(value)
+        if np.iscomplexobj(raw):
+            raise SnncError(f"{what} holds complex values")
+        return raw.astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
 def _array(node, field: str, where: str) -> np.ndarray:
     """A node's numeric field as float64, checked finite."""
-    try:
-        a = np.asarray(getattr(node, field), np.float64)
-    except (TypeError, ValueError):
-        raise SnncError(f"{where}: {field} is not numeric") from None
+    a = _real(getattr(node, field), f"{where}: {field}")
+    if a is None:
+        raise SnncError(f"{where}: {field} is not numeric")
     if not np.all(np.isfinite(a)):
         raise SnncError(f"{where}: {field} holds NaN or infinite values")
     return a
@@ -80,7 +92,9 @@ def _read(path: Path):
     if not path.is_file():
         raise SnncError(f"{path}: no such file")
     try:
-        return nir.read(str(path), type_check=False)
+        with warnings.catch_warnings():  # nir warns of what it reads; the importer's one line says what matters
+            warnings.simplefilter("ignore")
+            return nir.read(str(path), type_check=False)
     except Exception as e:  # h5py and nir raise many types for a file that is not a NIR graph
         why = str(e).splitlines()[0] if str(e) else ""
         raise SnncError(f"{path}: not a readable NIR graph ({type(e).__name__}: {why})") from None
@@ -130,21 +144,31 @@ def _chain(graph, path: Path) -> list[tuple[str, object]]:
 
 
 def _time_step(graph, dt: float | None, path: Path) -> float:
+    """The Euler step in seconds: --dt, else the graph's metadata "dt" (one finite number above 0)."""
+    source = "--dt"
     if dt is None:
-        dt = (getattr(graph, "metadata", None) or {}).get("dt")
+        metadata = getattr(graph, "metadata", None)
+        dt = metadata.get("dt") if isinstance(metadata, dict) else None
         if dt is None:
             raise SnncError(f"{path}: the NIR graph does not state its time step: give --dt SECONDS (snnTorch's "
                             "exporter assumes 1e-4, Norse's 1e-3)")
-    dt = float(np.asarray(dt, np.float64).reshape(-1)[0]) if np.size(dt) == 1 else float("nan")
+        source = f"{path}: metadata 'dt'"
+        step = _real(dt, source)
+        if step is None or step.size != 1:
+            raise SnncError(f"{source} must be one number of seconds, got {str(dt)[:40]!r}")
+        dt = float(step.reshape(-1)[0])
     if not (math.isfinite(dt) and dt > 0):
-        raise SnncError(f"--dt must be a finite time step above 0 seconds, got {dt}")
+        raise SnncError(f"{source} must be a finite time step above 0 seconds, got {dt}")
     return dt
 
 
 def _input_shape(name: str, node) -> tuple[int, ...]:
     try:
         shape = (getattr(node, "input_type", None) or {}).get("input")
-        shape = tuple(int(d) for d in np.asarray(shape if shape is not None else [], np.int64).reshape(-1))
+        shape = np.asarray(shape if shape is not None else [])
+        if np.iscomplexobj(shape) or shape.dtype.kind not in "iuf" and shape.size:
+            raise TypeError
+        shape = tuple(int(d) for d in shape.astype(np.int64).reshape(-1))
     except (TypeError, ValueError, AttributeError, OverflowError):
         raise SnncError(f"{_where(name, node)}: input_type is not a shape") from None
     if len(shape) in (2, 4) and shape[0] == 1:
@@ -157,7 +181,7 @@ def _input_shape(name: str, node) -> tuple[int, ...]:
 def _pair(value, what: str, where: str) -> int:
     """One value of an int-or-pair field (stride, padding, kernel_size) that must be square."""
     v = np.asarray(value).reshape(-1)
-    if v.size not in (1, 2) or v.dtype.kind not in "iu" and not np.all(v == np.round(v)) or len(set(v.tolist())) != 1:
+    if v.dtype.kind not in "iuf" or v.size not in (1, 2) or not np.all(v == np.round(v)) or len(set(v.tolist())) != 1:
         raise SnncError(f"{where}: {what} must be one value or an equal pair, got {v.tolist()}")
     return int(v[0])
 

@@ -40,17 +40,28 @@ def load_model(path: str | Path) -> onnx.ModelProto:
         raise SnncError(f"{path}: not an ONNX model (no graph nodes)")
     g = model.graph
     names = [("graph name", g.name)] + [(f"node {i} name", n.name) for i, n in enumerate(g.node)] + \
+        [(f"op type of node {i}", n.op_type) for i, n in enumerate(g.node)] + \
+        [(f"domain of node {i}", n.domain) for i, n in enumerate(g.node)] + \
         [(f"tensor name of node {i}", t) for i, n in enumerate(g.node) for t in (*n.input, *n.output)] + \
         [("initializer name", t.name) for t in g.initializer] + [("graph input or output name", v.name)
                                                                   for v in (*g.input, *g.output)]
     bad = next((what for what, name in names if not isinstance(name, str)), None)
     if bad:  # protobuf hands out bytes where a string field is not valid UTF-8
         raise SnncError(f"{path}: the {bad} is not valid UTF-8 text")
-    try:
-        onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as e:
-        raise SnncError(f"{path}: invalid ONNX model: {str(e).strip().splitlines()[0]}") from None
+    _check(model, path, full_check=False)
     return model
+
+
+def _check(model: onnx.ModelProto, path: Path, full_check: bool) -> None:
+    """onnx.checker.check_model; its errors, and the UnicodeDecodeError it raises for a text field
+    that is not UTF-8 (a function's node, an attribute's name ...), as one line naming the file."""
+    try:
+        onnx.checker.check_model(model, full_check=full_check)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        raise SnncError(f"{path}: invalid ONNX model: {str(e).strip().splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise SnncError(f"{path}: invalid ONNX model: a text field (a name, an op type, a domain) is not valid "
+                        f"UTF-8") from None
 
 
 def _where(node: onnx.NodeProto) -> str:
@@ -282,10 +293,7 @@ def import_onnx(path: str | Path) -> Graph:
             raise SnncError(f"{_where(node)}: op not supported by the snnc dialect (outside the layer chain)")
     if pending_synapse is not None or not layers:
         raise SnncError(f"{path}: the graph output must be the spikes of the last LIF")
-    try:  # the dialect holds; now ONNX's own type and shape inference, as onnxruntime will run it
-        onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
-        raise SnncError(f"{path}: invalid ONNX model: {str(e).strip().splitlines()[0]}") from None
+    _check(model, path, full_check=True)  # the dialect holds; now ONNX's own type and shape inference, as onnxruntime will run it
     if isinstance(layers[-1], Flatten):
         layers.pop()  # a trailing flatten only reshapes the output; the IR reports it flat anyway
     if not isinstance(layers[-1], Neuron):

@@ -81,7 +81,7 @@ def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str],
     return q, scale, bits
 
 
-def _thresholds(lif: nn.Module, channels: int, where: str) -> np.ndarray:
+def _thresholds(lif: nn.Module, channels: int, linear: bool, where: str) -> np.ndarray:
     """The Leaky's threshold per output channel of the synapse before it ([channels], float64):
     one value per channel (per neuron after a Linear; a conv's channel shares one)."""
     t = torch.as_tensor(lif.threshold, dtype=torch.float64).flatten().numpy()
@@ -89,7 +89,7 @@ def _thresholds(lif: nn.Module, channels: int, where: str) -> np.ndarray:
         raise SnncError(f"{where}: threshold must be finite")
     if t.size == 1 or np.all(t == t[0]):
         return np.full(channels, t[0])
-    if t.size % channels or np.any(np.ptp(t.reshape(channels, -1), axis=1) > 0):
+    if t.size % channels or linear and t.size != channels or np.any(np.ptp(t.reshape(channels, -1), axis=1) > 0):
         raise SnncError(f"{where}: per-neuron thresholds must be one per output channel of the synapse before it "
                         f"({channels} channels, {t.size} values)")
     if getattr(lif, "state_quant", False):
@@ -161,7 +161,7 @@ def to_dialect(module: nn.Module, input_shape: tuple[int, ...], bits: int | None
             lif = next((x for x in layers[i + 1:] if not isinstance(x, (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten))), None)
             thetas = np.ones(layer.weight.shape[0])
             if isinstance(lif, snn.Leaky):  # per-neuron thresholds: each neuron's input times max(theta) / theta
-                thetas = _thresholds(lif, layer.weight.shape[0], f"layer {layers.index(lif)} (Leaky)")
+                thetas = _thresholds(lif, layer.weight.shape[0], isinstance(layer, nn.Linear), f"layer {layers.index(lif)} (Leaky)")
                 if np.any(thetas <= 0):
                     raise SnncError(f"layer {layers.index(lif)} (Leaky): threshold must be > 0, got {thetas.min():g}")
             ratio = (thetas.max() / thetas).reshape((-1,) + (1,) * (layer.weight.ndim - 1))
@@ -202,9 +202,12 @@ def snntorch_forward(module: nn.Module, spikes: torch.Tensor) -> np.ndarray:
 
     utils.reset(module)
     out = []
-    for t in range(spikes.shape[0]):
-        y = module(spikes[t].float())
-        out.append((y[0] if isinstance(y, tuple) else y).numpy())
+    try:
+        for t in range(spikes.shape[0]):
+            y = module(spikes[t].float())
+            out.append((y[0] if isinstance(y, tuple) else y).numpy())
+    except RuntimeError as e:  # torch's shape and type errors: the module does not run on these spikes
+        raise SnncError(f"snnTorch's own forward pass fails on example_input: {str(e).splitlines()[0][:200]}") from None
     return np.stack(out).astype(np.uint8)
 
 

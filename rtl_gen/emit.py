@@ -2,10 +2,11 @@
 (module `contracts.NETWORK_TOP`) or the board core around it (module `contracts.BOARD_TOP`).
 
 Memory contents stay out of the Verilog text, so a design of a million weights is a small file
-that every tool reads quickly: each layer's weight RAM is loaded with `$readmemh` from its own
-image file (`layerN_weights.mem`, and `layerN_weights_starts.mem` for sparse weights' row starts;
-one hex word per line; Vivado, Yosys, Verilator and Icarus all read it), and RAMs that start at zero (accumulators, states, FIFOs, buffers) get no initial
-block at all: block RAM powers up at zero, and the design never reads a word it has not written
+that every tool reads quickly: each layer's weight RAM is a module of its own (rtl_gen.rom.Rom)
+loaded with `$readmemh` from its own image file (`layerN_weights.mem`, and
+`layerN_weights_starts.mem` for sparse weights' row starts; one hex word per line; Vivado, Yosys,
+Verilator and Icarus all read it), and RAMs that start at zero (accumulators, states, FIFOs,
+buffers) get no initial block at all: block RAM powers up at zero, and the design never reads a word it has not written
 (accumulators are cleared after reset, the first timestep reads states as 0).
 """
 from __future__ import annotations
@@ -21,25 +22,16 @@ from .board_core import BoardCore
 from .network_top import NetworkTop
 
 # Yosys' Verilog writer puts a memory's contents in an `initial begin ... end` block of one
-# assignment per word, right after the memory's `reg [..] name [..];`.
-_MEMORY = re.compile(r"^(\s*)reg \[\d+:0\] (\S+) \[\d+:0\];\n", re.M)
+# assignment per word, right after the memory's `reg [..] name [..];`: RAMs that start at zero lose it.
 _INIT_BLOCK = re.compile(r"^\s*initial begin\n(?:\s*\S+\[\d+\] = \d+'[hdb]0+;\n)+\s*end\n", re.M)
 
 
-def _emit(top, name: str, network: NetworkTop) -> tuple[str, dict[str, str]]:
-    """(Verilog text, memory image files by name) of a component whose network is `network`."""
+def _emit(top, name: str, network: NetworkTop | None) -> tuple[str, dict[str, str]]:
+    """(Verilog text, memory image files by name) of a component whose network is `network`: the
+    network's image ROMs (Rom) are instances whose modules follow the design's."""
     text = _INIT_BLOCK.sub("", verilog.convert(top, name=name, emit_src=False))
-    images = {name: image for e in network.engines for name, image in e.scatter.images().items()} if network else {}
-
-    def load(m: re.Match) -> str:
-        if m[2] not in images:
-            return m[0]
-        return f'{m[0]}{m[1]}initial $readmemh("{m[2]}.mem", {m[2]});\n'
-
-    text = _MEMORY.sub(load, text)
-    for name in images:  # an inline initial block would race the image
-        assert not re.search(rf"^\s*{name}\[\d+\] = ", text, re.M), f"{name} initialised inline too"
-    return text, {f"{name}.mem": image for name, image in images.items()}
+    roms = [rom for e in network.engines for rom in e.scatter.roms if rom.image is not None] if network else []
+    return text + "".join("\n" + rom.verilog() for rom in roms), {f"{rom.image}.mem": rom.image_text() for rom in roms}
 
 
 def network_verilog(net: ir.Network, lanes: int = 1, single_bank: frozenset[str] = frozenset(),

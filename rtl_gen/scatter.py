@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import numpy as np
 from amaranth import Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler.contracts import SpikeTokens
-from snnc.compiler.geometry import LayerGeometry, bram36_tiles, index_range
+from snnc.compiler.geometry import LayerGeometry, index_range
 
 from .arith import times
+from .rom import Rom, pack_words
 from .spikes import address_fields, flat_index, spike_stream
 from .tap_walker import TapWalker
 
@@ -45,10 +46,14 @@ def accumulator_layout(geo: LayerGeometry) -> data.ArrayLayout:
 class Scatter(wiring.Component):
     def __init__(self, geo: LayerGeometry, tokens: SpikeTokens, rom_name: str | None = None):
         """tokens: the encoding of the incoming spikes (the upstream layer's shape, or the network's
-        input shape).  rom_name: name the weight RAM so, and leave its contents out of the design:
-        the Verilog emitter loads them from a memory image file (`images`) instead."""
+        input shape).  rom_name: the weight RAM's memory image (Rom), or None to hold the weights in
+        the design.  `roms`: the layer's read-only memories."""
         self.geo = g = geo
-        self.tokens, self.rom_name = tokens, rom_name
+        self.tokens = tokens
+        wb = g.synapse.weight_bits
+        stored = (g.weight_rows + 1) // 2 if wb == 1 else g.weight_rows  # 1-bit weights as b for the value 2b-1
+        self.weights = Rom(weight_layout(g), pack_words(stored & ((1 << wb) - 1), wb), image=rom_name)
+        self.roms = (self.weights,)
         if int(np.prod(tokens.shape)) != g.inputs:
             raise ValueError(f"a stream of shape {tokens.shape} cannot feed {g.inputs} inputs")
         super().__init__({
@@ -61,12 +66,8 @@ class Scatter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g = self.geo
-        # depth at least 2: a depth-1 memory has a zero-width address, which Verilog cannot express
-        init = [] if self.rom_name else [list(map(int, r)) for r in self._stored_rows()]
-        m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
-            shape=weight_layout(g), depth=max(g.weight_depth, 2), init=init,
-            attrs=rom_style(g.weight_word_bits, g.weight_depth))
-        w_rd = wmem.read_port()
+        m.submodules.weights = self.weights
+        w_addr, w_data = self.weights.addr[0], self.weights.data[0]
 
         # the event being scattered and the step within it: its kernel tap (TapWalker), channel group og
         ev_valid = Signal()
@@ -86,7 +87,7 @@ class Scatter(wiring.Component):
         rmw_valid = Signal()
         rmw_addr = Signal(index_range(g.groups))
         acc_addr = times(times(og, g.ho) + oy, g.wo) + ox
-        m.d.comb += [w_rd.addr.eq(times(times(times(ev_c, g.kh) + ky, g.kw) + kx, g.go) + og),
+        m.d.comb += [w_addr.eq(times(times(times(ev_c, g.kh) + ky, g.kw) + kx, g.go) + og),
                      self.acc_rd_addr.eq(acc_addr)]
         m.d.sync += [rmw_valid.eq(has_work), rmw_addr.eq(acc_addr)]
         new_acc = Signal(accumulator_layout(g))
@@ -101,7 +102,7 @@ class Scatter(wiring.Component):
             old = Mux(fwd, fwd_data.as_value(), old)
         old = accumulator_layout(g)(old)
         for lane in range(g.lanes):
-            wval = w_rd.data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_rd.data[lane]
+            wval = w_data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_data[lane]
             m.d.comb += new_acc[lane].eq(gated(old[lane], self.zero) + gated(wval, self.zero))
         m.d.comb += [self.acc_wr_addr.eq(rmw_addr), self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(rmw_valid)]
 
@@ -113,24 +114,6 @@ class Scatter(wiring.Component):
         m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid),
                      self.step.eq(has_work)]
         return m
-
-    def _stored_rows(self) -> np.ndarray:
-        """The weight RAM's rows as stored: 1-bit weights as b for the value 2b-1."""
-        rows = self.geo.weight_rows
-        return (rows + 1) // 2 if self.geo.synapse.weight_bits == 1 else rows
-
-    def images(self) -> dict[str, str]:
-        """The weight RAM's contents as a $readmemh image, by memory name (none when the contents are
-        inside the design)."""
-        wb = self.geo.synapse.weight_bits
-        return {self.rom_name: memory_image(self._stored_rows() & ((1 << wb) - 1), wb)} if self.rom_name else {}
-
-
-def rom_style(width: int, depth: int) -> dict[str, str] | None:
-    """Attributes of a read-only memory: the memory plan (geometry.network_memories) puts one of
-    DISTRIBUTED_BITS or more in block RAM; say so, or Yosys builds it from LUTs (1,280 x 4 bits of
-    weights: 250 LUTs; 1,025 x 11 bits of row starts read at two addresses: 1,000 LUTs)."""
-    return {"ram_style": "block", "rom_style": "block"} if bram36_tiles(width, depth) > 0 else None
 
 
 def spike_coordinates(g: LayerGeometry, tokens: SpikeTokens, addr) -> tuple:
@@ -163,12 +146,3 @@ def take_tokens(m: Module, scatter, ev_valid: Signal, event_done) -> tuple[Signa
     with m.If(scatter.swap):
         m.d.sync += eot_taken.eq(0)
     return eot_taken, taken & ~tokens.payload.eot
-
-
-def memory_image(fields: np.ndarray, bits: int) -> str:
-    """A $readmemh image of a RAM whose rows hold fields int64 [rows, k] (each in 0 .. 2**bits - 1,
-    field 0 in the low bits): one hex word per row, at least 2 rows (a RAM's least depth)."""
-    fields = np.concatenate([fields, np.zeros((max(0, 2 - len(fields)), fields.shape[1]), np.int64)]).astype(object)
-    words = sum((fields[:, k] << (k * bits) for k in range(1, fields.shape[1])), fields[:, 0])
-    digits = -(-fields.shape[1] * bits // 4)
-    return "".join(f"{int(w):0{digits}x}\n" for w in words)

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, index_range
 
 from .arith import times
-from .scatter import accumulator_layout, gated, memory_image, rom_style, spike_coordinates, take_tokens
+from .rom import Rom, pack_words
+from .scatter import accumulator_layout, gated, spike_coordinates, take_tokens
 from .spikes import spike_stream
 from .tap_walker import TapWalker
 
@@ -42,13 +43,20 @@ def entry_layout(geo: LayerGeometry) -> data.ArrayLayout:
 
 class SparseScatter(wiring.Component):
     def __init__(self, geo: LayerGeometry, tokens: SpikeTokens, rom_name: str | None = None):
-        """tokens: the encoding of the incoming spikes.  rom_name: name the entry RAM so (and its row
-        starts `rom_name`_starts), and leave their contents to memory images (`images`)."""
+        """tokens: the encoding of the incoming spikes.  rom_name: the entry RAM's memory image (and
+        `rom_name`_starts the row starts'; Rom), or None to hold them in the design.  `roms`: the
+        layer's read-only memories."""
         if geo.sparse is None:
             raise ValueError("SparseScatter takes a layer with sparse weights")
         if int(np.prod(tokens.shape)) != geo.inputs:
             raise ValueError(f"a stream of shape {tokens.shape} cannot feed {geo.inputs} inputs")
-        self.geo, self.tokens, self.rom_name = geo, tokens, rom_name
+        self.geo, self.tokens = geo, tokens
+        sp = geo.sparse
+        self.entries = Rom(entry_layout(geo), pack_words(sp.code | (sp.delta << sp.code_bits), sp.entry_bits),
+                           image=rom_name)
+        self.row_starts = Rom(unsigned(sp.pointer_bits), pack_words(sp.row_start[:, None], sp.pointer_bits), ports=2,
+                              image=rom_name and f"{rom_name}_starts")
+        self.roms = (self.entries, self.row_starts)
         addresses = data.ArrayLayout(index_range(geo.groups), geo.lanes)
         super().__init__({
             "i_spikes": In(spike_stream(tokens.address_bits)),
@@ -60,17 +68,9 @@ class SparseScatter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         g, sp = self.geo, self.geo.sparse
-        entries_init = [] if self.rom_name else [[{"code": int(c), "delta": int(d)} for c, d in zip(cr, dr)]
-                                                 for cr, dr in zip(sp.code, sp.delta)]
-        m.submodules[self.rom_name or "weights"] = wmem = memory.Memory(
-            shape=entry_layout(g), depth=max(sp.rows, 2), init=entries_init,
-            attrs=rom_style(g.weight_word_bits, g.weight_depth))
-        starts_name = f"{self.rom_name}_starts" if self.rom_name else "row_starts"
-        m.submodules[starts_name] = smem = memory.Memory(
-            shape=unsigned(sp.pointer_bits), depth=len(sp.row_start),
-            init=[] if self.rom_name else list(map(int, sp.row_start)),
-            attrs=rom_style(sp.pointer_bits, len(sp.row_start)))
-        w_rd, start_rd, end_rd = wmem.read_port(), smem.read_port(), smem.read_port()
+        m.submodules.entries, m.submodules.row_starts = self.entries, self.row_starts
+        w_addr, w_data = self.entries.addr[0], self.entries.data[0]
+        (start_addr, end_addr), (start_data, end_data) = self.row_starts.addr, self.row_starts.data
 
         # the event's input channel and its kernel tap (TapWalker)
         ev_valid, starting = Signal(), Signal()
@@ -79,9 +79,9 @@ class SparseScatter(wiring.Component):
 
         # issue: one entry row per cycle from the tap's list start (read the cycle before) to its end
         ptr, end_r = Signal(sp.pointer_bits), Signal(sp.pointer_bits)
-        cur, end = Mux(starting, start_rd.data, ptr), Mux(starting, end_rd.data, end_r)
+        cur, end = Mux(starting, start_data, ptr), Mux(starting, end_data, end_r)
         has_work = Signal()
-        m.d.comb += [has_work.eq(ev_valid & walk.taps & (cur != end)), w_rd.addr.eq(cur)]
+        m.d.comb += [has_work.eq(ev_valid & walk.taps & (cur != end)), w_addr.eq(cur)]
         m.d.sync += [ptr.eq(cur + 1), end_r.eq(end), starting.eq(0)]
         tap_done = (cur == end) | (cur + 1 == end)
         event_done = ~ev_valid | ~walk.taps | (tap_done & walk.last_tap)
@@ -100,7 +100,7 @@ class SparseScatter(wiring.Component):
         new_acc = Signal(accumulator_layout(g))
         largest_delta = (1 << sp.delta_bits) - 1
         for lane in range(g.lanes):
-            entry = w_rd.data[lane]
+            entry = w_data[lane]
             adds = entry.delta != 0
             nx = Signal(range(g.go + 1), name=f"nx{lane}")
             nx_next = Signal(range(g.go + 1), name=f"nx_next{lane}")
@@ -130,7 +130,7 @@ class SparseScatter(wiring.Component):
         list_of = lambda c, ky, kx: times(times(c, g.kh) + ky, g.kw) + kx  # j of channel c at tap (ky, kx)
         j = list_of(Mux(event_done, c, ev_c), Mux(event_done, walk.first_ky, walk.next_ky),
                     Mux(event_done, walk.first_kx, walk.next_kx))
-        m.d.comb += [start_rd.addr.eq(j), end_rd.addr.eq(j + 1)]
+        m.d.comb += [start_addr.eq(j), end_addr.eq(j + 1)]
         eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
         m.d.comb += walk.load.eq(spike_taken)
         with m.If(spike_taken):
@@ -138,13 +138,3 @@ class SparseScatter(wiring.Component):
         m.d.comb += [self.timestep_done.eq(eot_taken & ~dec_valid & ~wr_valid), self.busy.eq(ev_valid),
                      self.step.eq(has_work)]
         return m
-
-    def images(self) -> dict[str, str]:
-        """The entry and row-start RAMs' contents as $readmemh images, by memory name (none when the
-        contents are inside the design)."""
-        if not self.rom_name:
-            return {}
-        sp = self.geo.sparse
-        fields = sp.code | (sp.delta << sp.code_bits)
-        return {self.rom_name: memory_image(fields, sp.entry_bits),
-                f"{self.rom_name}_starts": memory_image(sp.row_start[:, None], sp.pointer_bits)}

@@ -98,8 +98,6 @@ class Device:
 
     def _check_identity(self) -> dict:
         words = self.protocol.transact(hp.CMD_IDENT, reply_words=len(hp.IDENTITY_FIELDS))
-        if len(words) != len(hp.IDENTITY_FIELDS):
-            raise LinkError(f"IDENT: {len(words)} words, expected {len(hp.IDENTITY_FIELDS)}")
         ident = dict(zip(hp.IDENTITY_FIELDS, words))
         if ident["magic"] != hp.MAGIC or ident["version"] != hp.PROTOCOL_VERSION:
             raise LinkError(f"the device is not an snnc board of protocol {hp.PROTOCOL_VERSION} "

@@ -72,7 +72,9 @@ class HostProtocol:
                 continue
             if status != hp.STATUS_OK:
                 raise LinkError(f"{name}: the board answered '{hp.STATUSES.get(status, hex(status))}'")
-            return list(struct.unpack(f"<{len(payload) // 2}H", payload))
+            if len(payload) != 2 * reply_words:  # a whole frame of the wrong length: another protocol, not noise
+                raise LinkError(f"{name}: the reply holds {len(payload) / 2:g} words, expected {reply_words}")
+            return list(struct.unpack(f"<{reply_words}H", payload))
         raise LinkError(f"{name}: no valid reply after {self.retries + 1} attempts ({'; '.join(problems)})")
 
     def _quiet(self) -> None:

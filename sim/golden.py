@@ -7,12 +7,14 @@ accumulator bound fits the mantissa (then every partial sum is an exact integer)
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from snnc.compiler import levels as codec
 from snnc.compiler.errors import SnncError
+from snnc.compiler.geometry import check_timesteps
 from snnc.compiler.ir import LIF, Conv2d, Crop2d, Dense, Flatten, MaxPool2d, Network
 
 
@@ -27,15 +29,26 @@ class Trace:
 
 
 def check_spikes(spikes: np.ndarray, input_shape: tuple[int, ...], source: str = "input spikes") -> np.ndarray:
-    """Validate a spike tensor [T, B, *input_shape] of 0/1 (bool, integer or float) -> uint8;
-    SnncError naming `source` (the file the spikes came from, or "input spikes")."""
+    """Validate a spike tensor [T, B, *input_shape] of 0/1 (bool, integer or real float) -> uint8
+    [T, B, *input_shape]; a conv build's input may also come flat, [T, B, C*H*W].  T must fit the
+    design's timestep counter (geometry.check_timesteps), as on the RTL.  SnncError naming `source`
+    (the file the spikes came from, or "input spikes")."""
     x = np.asarray(spikes)
-    if x.dtype == object or not (x.dtype == bool or np.issubdtype(x.dtype, np.number)):
-        raise SnncError(f"{source}: spikes must be bool, integer or float, not {x.dtype}")
+    if x.dtype == object or not (x.dtype == bool or np.issubdtype(x.dtype, np.number)) \
+            or np.issubdtype(x.dtype, np.complexfloating):
+        raise SnncError(f"{source}: spikes must be bool, integer or real float, not {x.dtype}")
+    if x.ndim == 3 and len(input_shape) > 1 and x.shape[2] == math.prod(input_shape):
+        x = x.reshape(*x.shape[:2], *input_shape)
     if x.ndim != 2 + len(input_shape) or tuple(x.shape[2:]) != tuple(input_shape):
-        raise SnncError(f"{source}: spikes must have shape [T, B, {', '.join(map(str, input_shape))}], got {list(x.shape)}")
+        flat = f" or [T, B, {math.prod(input_shape)}]" if len(input_shape) > 1 else ""
+        raise SnncError(f"{source}: spikes must have shape [T, B, {', '.join(map(str, input_shape))}]{flat}, "
+                        f"got {list(x.shape)}")
     if x.size == 0:
         raise SnncError(f"{source}: empty spike array (shape {list(x.shape)})")
+    try:
+        check_timesteps(x.shape[0])
+    except SnncError as e:
+        raise SnncError(f"{source}: {e}") from None
     if not np.all((x == 0) | (x == 1)):
         raise SnncError(f"{source}: spikes must be 0 or 1; found other values")
     return x.astype(np.uint8)

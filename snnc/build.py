@@ -42,7 +42,8 @@ class BuildConfig:
     update waits) or "auto" (double unless the banks exceed geometry.SINGLE_BANK_BITS or the
     board's block RAM); weights: each synapse's weight storage, "dense", "sparse" (only the non-zero
     weights) or "auto" (whichever is cheaper per layer at its lanes; geometry.LayerGeometry); dt: a
-    NIR graph's time step in seconds (None: the graph's metadata)."""
+    NIR graph's time step in seconds (None: the graph's metadata); force: build into an output folder
+    that holds files snnc did not write, keeping them (build_folder.new_build)."""
 
     model: Path
     output: Path
@@ -52,7 +53,7 @@ class BuildConfig:
     per_channel: bool = False
     lanes: geometry.Lanes | str = 1
     board: str | None = None
-    baud: int = hp.DEFAULT_BAUD
+    baud: int | None = None  # None: hp.DEFAULT_BAUD on a board
     synth: bool = False
     accumulators: str = "auto"
     max_luts: int | None = None
@@ -61,6 +62,11 @@ class BuildConfig:
     sample: Path | None = None
     weights: str = "auto"
     dt: float | None = None
+    force: bool = False
+
+    @property
+    def board_baud(self) -> int:
+        return hp.DEFAULT_BAUD if self.baud is None else self.baud
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,9 @@ class Build:
 
 
 def step_check_config(cfg: BuildConfig, b: Build) -> Build:
-    """Refuse impossible requests before any work: lanes, the baud rate on the board's clock, Vivado."""
+    """Refuse impossible requests before any work: the output folder, lanes, the baud rate on the
+    board's clock, Vivado."""
+    build_folder.kept_entries(build_folder.output_folder(cfg.output), cfg.force, cfg.output)
     if cfg.lanes == "auto":
         if (cfg.max_luts is None) == (cfg.max_latency_us is None) or (cfg.spike_rate is None) == (cfg.sample is None):
             raise SnncError("--lanes auto needs one target (--max-luts N or --max-latency-us X) and one input "
@@ -83,8 +91,8 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
                 cfg.max_latency_us is not None and not 0 < cfg.max_latency_us < float("inf"):
             raise SnncError(f"--max-luts must be at least 1 and --max-latency-us a finite number above 0, got "
                             f"{cfg.max_luts if cfg.max_luts is not None else cfg.max_latency_us}")
-    elif cfg.max_luts is not None or cfg.max_latency_us is not None:
-        raise SnncError("--max-luts and --max-latency-us go with --lanes auto")
+    elif any(v is not None for v in (cfg.max_luts, cfg.max_latency_us, cfg.spike_rate, cfg.sample)):
+        raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
     else:
         specs = [cfg.lanes] if isinstance(cfg.lanes, int) else list(cfg.lanes)
         if not specs or any(geometry.lane_spec(p) is None for p in specs):
@@ -92,9 +100,11 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
                             f"got {cfg.lanes}")
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
-    if cfg.board:
+    if cfg.board is not None:
         board = boards.get_board(cfg.board)
-        hp.uart_divisor(board.clock_hz, cfg.baud)
+        hp.uart_divisor(board.clock_hz, cfg.board_baud)
+    elif cfg.baud is not None:
+        raise SnncError("--baud is the UART rate of a board build: give --board NAME")
     if cfg.synth and not cfg.board:
         raise SnncError("--synth runs Vivado on a board build: give --board NAME")
     if cfg.synth and shutil.which("vivado") is None:
@@ -168,9 +178,9 @@ def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
 
     board = boards.get_board(cfg.board)
     identity = hp.design_hash(ir.fingerprint(b.net), b.settings.lanes)
-    settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.baud,
+    settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.board_baud,
                        identity=identity, board_verilog=f"{BOARD_TOP}.v", board_files=build_folder.BOARD_FILES)
-    text = board_verilog(b.net, b.settings.lanes, board.clock_hz, cfg.baud, identity, b.files[b.settings.verilog],
+    text = board_verilog(b.net, b.settings.lanes, board.clock_hz, cfg.board_baud, identity, b.files[b.settings.verilog],
                          frozenset(b.settings.single_bank))
     return replace(b, settings=settings, files={**b.files, settings.board_verilog: text})
 
@@ -201,7 +211,7 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
     for step in steps:
         b = step(cfg, b)
     rep = build_report(b.net, b.settings)
-    with build_folder.new_build(cfg.output) as tmp, _write_errors(cfg.output):
+    with build_folder.new_build(cfg.output, cfg.force) as tmp, _write_errors(cfg.output):
         ir.save(b.net, tmp / build_folder.IR_STEM)
         for name, text in b.files.items():
             (tmp / name).write_text(text)
@@ -223,6 +233,7 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
     An RTL run records its cycle counters in the build (the report shows them)."""
     build_dir = Path(build_dir)
     net, settings = build_folder.load(build_dir)
+    spikes = golden.check_spikes(spikes, net.input_shape)
     reference, trace = golden.run(net, spikes, trace=True)  # the golden answer, and the energy's counts
     if engine == "golden":
         out = reference

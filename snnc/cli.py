@@ -15,6 +15,7 @@ from snnc.compiler import build_folder
 from snnc.compiler.contracts import DEFAULT_BAUD
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import lanes_text, parse_lanes
+from snnc.entry import interrupted
 from snnc.sim import golden
 
 
@@ -30,7 +31,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     cfg = BuildConfig(model, Path(args.output or f"{model.stem}_build"), args.bits, args.state_bits,
                       args.state_quant and args.state_quant.replace("-", "_"), args.per_channel, args.lanes,
                       args.board, args.baud, args.synth, args.accumulators, args.max_luts, args.max_latency_us,
-                      args.spike_rate, args.sample and Path(args.sample), args.weights, args.dt)
+                      args.spike_rate, args.sample and Path(args.sample), args.weights, args.dt, args.force)
     result = build(cfg)
     s, rep = result.settings, result.report
     print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(s.lanes)}, "
@@ -129,8 +130,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--per-channel", action="store_true", help="quantize weights with one scale per output channel")
     c.add_argument("--board", metavar="NAME", help="target board (see snnc boards): adds the board core (UART, host "
                    "protocol) and the Vivado project (Verilog, XDC, build script) in BUILD_DIR/vivado")
-    c.add_argument("--baud", type=int, default=DEFAULT_BAUD, metavar="RATE", help="UART baud rate of a board build "
-                   "(default %(default)s, up to 3000000 on a 100 MHz board)")
+    c.add_argument("--baud", type=int, metavar="RATE", help=f"with --board: the UART baud rate (default {DEFAULT_BAUD}, "
+                   "up to 3000000 on a 100 MHz board)")
     c.add_argument("--synth", action="store_true", help="with --board and vivado on PATH: build the bitstream")
     c.add_argument("--lanes", type=parse_lanes, default=1, metavar="P[:U][,...]|auto", help="parallel lanes, for every "
                    "layer or one per layer (16,2): each input spike costs ceil(outputs/P) cycles; P:U gives the update "
@@ -145,7 +146,10 @@ def parser() -> argparse.ArgumentParser:
                    "adds about neurons/P cycles per timestep; auto: double unless large or the board's RAM is short")
     c.add_argument("--weights", choices=["auto", "dense", "sparse"], default="auto", help="each layer's weights: all, "
                    "or only the non-zero ones (a pruned layer's spike costs a cycle per row of them); auto: the cheaper")
-    c.add_argument("-o", "--output", metavar="BUILD_DIR", help="output folder (default: MODEL_build)")
+    c.add_argument("-o", "--output", metavar="BUILD_DIR", help="output folder (default: MODEL_build); a symlink is "
+                   "followed, an earlier build there is replaced whole")
+    c.add_argument("--force", action="store_true", help="build into a folder that holds files snnc did not write; "
+                   "they are kept beside the build, never deleted (without --force such a folder is refused)")
     c.set_defaults(func=cmd_compile)
 
     s = sub.add_parser("simulate", help="run a build on spikes from a .npy file",
@@ -198,8 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snnc: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # every writer cleans up after itself on the way out
-        print("snnc: interrupted", file=sys.stderr)
-        return 130
+        return interrupted()
     return 0
 
 

@@ -24,7 +24,26 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler.errors import SnncError
+from snnc.compiler.files import read_json
 
+
+def plain_json(value, where: str):
+    """`value` with numpy scalars and arrays made Python numbers and lists, checked to be JSON: dicts
+    with text keys, lists, text, numbers, booleans (None inside a point or row is JSON's null); an
+    object JSON cannot hold is a SnncError naming `where` and the field."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    elif isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise SnncError(f"{where}: keys must be text, got {next(k for k in value if not isinstance(k, str))!r}")
+        return {k: plain_json(v, f"{where}['{k}']") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise SnncError(f"{where}: {type(value).__name__} is not a JSON value (text, number, boolean, list or dict)")
 
 
 def point_key(point: dict) -> str:
@@ -32,31 +51,63 @@ def point_key(point: dict) -> str:
     return hashlib.sha256(json.dumps(point, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _result_path(store: Path, point: dict) -> Path:
+    return store / f"{point_key(point)}.json"
+
+
 def _finished(store: Path, point: dict) -> list[dict] | None:
-    path = store / f"{point_key(point)}.json"
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
+        doc = read_json(_result_path(store, point))
+    except SnncError:  # none yet, or cut short: the point runs again
         return None
     return doc["rows"] if isinstance(doc, dict) and doc.get("point") == point and isinstance(doc.get("rows"), list) else None
+
+
+def _store(store: Path, point: dict, rows) -> None:
+    """Write a finished point's rows (checked JSON) to the store, whole or not at all."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise SnncError(f"point {point_key(point)}: evaluate must return a list of dicts, got {type(rows).__name__}")
+    rows = plain_json(rows, f"point {point_key(point)}: row")
+    tmp = store / f".{point_key(point)}.json.tmp"
+    try:
+        tmp.write_text(json.dumps({"point": point, "rows": rows}, indent=1) + "\n")
+        tmp.replace(_result_path(store, point))
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise SnncError(f"{_result_path(store, point)}: cannot store the point's result ({e.strerror})") from None
 
 
 def run(points: list[dict], evaluate: Callable[[dict], list[dict]], store: Path, scheduler: str | None = None,
         workers: int | None = None, progress: bool = True) -> list[dict]:
     """Every point's rows, in the order of `points`: read from `store` where a point has finished
     before, else evaluated on Dask (a LocalCluster of `workers` processes, default one per core, or
-    the cluster at `scheduler`) and written to the store as it finishes."""
+    the cluster at `scheduler`) and written to the store as it finishes.  Points and rows must be
+    JSON (numpy scalars and arrays are converted); a point whose rows are not is stored no more than
+    one that raised, and the first such error is raised after the others are stored."""
     from dask.distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
 
     store = Path(store)
     if workers is not None and not (isinstance(workers, int) and workers >= 1):
         raise SnncError(f"workers must be at least 1, got {workers!r}")
+    if not isinstance(points, (list, tuple)) or not all(isinstance(p, dict) for p in points):
+        raise SnncError("points must be a list of dicts (each a point's JSON configuration)")
+    points = [plain_json(p, f"point {i}") for i, p in enumerate(points)]
+    for i, p in enumerate(points):
+        try:
+            json.dumps(p, allow_nan=False)
+        except ValueError:  # NaN != NaN: such a point would never be found in the store
+            raise SnncError(f"point {i}: NaN or infinity cannot be part of a point's configuration") from None
     try:
         store.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SnncError(f"{store}: cannot hold the sweep's results ({e.strerror})") from None
+    for p in points:  # refused before any work, not after it
+        path = _result_path(store, p)
+        if os.path.lexists(path) and not path.is_file():
+            raise SnncError(f"{path}: not a regular file where the sweep stores a result; move it away")
     todo = [p for p in points if _finished(store, p) is None]
+    failed = []
     if todo:
         cluster = None if scheduler else LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1,
                                                       processes=True, dashboard_address=None)
@@ -70,12 +121,14 @@ def run(points: list[dict], evaluate: Callable[[dict], list[dict]], store: Path,
             bar = tqdm(as_completed(futures), total=len(todo), desc=f"sweep ({len(points) - len(todo)} done before)",
                        disable=not progress)
             for future in bar:
-                point = where[future.key]
-                tmp = store / f".{point_key(point)}.json.tmp"
-                tmp.write_text(json.dumps({"point": point, "rows": future.result()}, indent=1) + "\n")
-                tmp.replace(store / f"{point_key(point)}.json")  # whole or not at all
+                try:
+                    _store(store, where[future.key], future.result())
+                except SnncError as e:
+                    failed.append(e)
         if cluster is not None:
             cluster.close()
+    if failed:
+        raise SnncError(f"{failed[0]} ({len(failed)} of {len(todo)} points not stored, the others are)")
     return [row for p in points for row in _finished(store, p)]
 
 

@@ -141,7 +141,7 @@ def test_foreign_build_dir_is_not_overwritten(tmp_path, capsys):
     build.mkdir()
     (build / "thesis.tex").write_text("precious")
     code, _, err = run_cli(capsys, "compile", small_model(tmp_path / "m.onnx"), "-o", build)
-    assert_user_error(code, err, "not created by snnc")
+    assert_user_error(code, err, "snnc did not write", "thesis.tex", "--force")
     assert [p.name for p in build.iterdir()] == ["thesis.tex"]
 
 
