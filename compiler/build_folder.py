@@ -24,6 +24,7 @@ import shutil
 import signal
 import stat
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -290,6 +291,8 @@ def kept_entries(path: Path, force: bool, shown: Path | None = None) -> list[str
         raise SnncError(f"{shown}: cannot use as the build folder ({e.strerror})") from None
     if not stat.S_ISDIR(st.st_mode):
         raise SnncError(f"{shown}: exists and is not a folder")
+    if Path.cwd().resolve().is_relative_to(path):  # the swap would move the folder the user is working in
+        raise SnncError(f"{shown}: is the current folder or holds it; build into a folder of its own")
     try:
         names = sorted(set(os.listdir(path)) - snnc_entries(path))
     except OSError as e:
@@ -303,12 +306,22 @@ def kept_entries(path: Path, force: bool, shown: Path | None = None) -> list[str
 
 @contextlib.contextmanager
 def _signals_deferred():
-    """Hold SIGINT, SIGTERM and SIGHUP for the renames of a swap: they arrive after it, on a whole folder."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    """Hold SIGINT, SIGTERM and SIGHUP for the renames of a swap: they arrive after it, on a whole
+    folder.  Python runs signal handlers in the main thread whichever thread the kernel picked (a
+    mask would have to be set in every thread), so a recorder stands in for the handlers meanwhile."""
+    if threading.current_thread() is not threading.main_thread():  # signal.signal works in the main thread only
+        yield
+        return
+    caught = []
+    held = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        for sig, handler in held.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for sig in dict.fromkeys(caught):
+            signal.raise_signal(sig)
 
 
 def _swap(path: Path, new: Path, kept: list[str]) -> Path | None:
@@ -362,6 +375,8 @@ def new_build(path: Path, force: bool = False):
                 raise SnncError(f"{shown / clash[0]}: not written by snnc, and the new build writes a file of that "
                                 f"name; move it away")
             aside = _swap(path, tmp, kept)
+    except OSError as e:  # a full disk, a folder that went away: the old build is back in place
+        raise SnncError(f"{shown}: cannot write the build ({e.strerror})") from None
     finally:
         if not any(os.path.lexists(tmp / name) for name in kept):  # a failed undo leaves the user's entries there
             shutil.rmtree(tmp, ignore_errors=True)

@@ -36,6 +36,11 @@ STATE_QUANT_MODES = ("none", "uniform", "threshold_centered")
 GRID_BITS = 40
 VALUE_BITS = 52
 
+# The most weights a network may hold: 2**24 (134 Mbit at 8 bits, ten times the block RAM of the
+# largest Artix-7, the xc7a200t's 13.1 Mbit), which snnc compiles in about a minute and 3 GB
+# (benchmarks/compile_scale.py).  A larger model is refused as soon as it is read.
+MAX_WEIGHTS = 1 << 24
+
 # A float model's membrane (snnTorch's Leaky, a NIR LIF) goes on a grid this many steps per power of
 # two of its threshold (theta is 65,536 .. 131,071 LSB), clamped to +-FLOAT_STATE_CLAMP theta: fine
 # enough that flooring the leak on it changes no spike of the float model on the tests' inputs.

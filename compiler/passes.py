@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ir, levels
-from .contracts import GRID_BITS, VALUE_BITS, fit_bits, pow2_quantize
+from .contracts import GRID_BITS, MAX_WEIGHTS, VALUE_BITS, fit_bits, pow2_quantize
 from .errors import SnncError
 from .geometry import WEIGHT_FORMATS, signed_bits
 from .graph import Crop, Flatten, Graph, Neuron, Pool, Synapse
@@ -55,6 +55,16 @@ def _error_note(name: str, what: str, exact: np.ndarray, approx: np.ndarray) -> 
     ref = float(np.sqrt(np.mean(np.asarray(exact, np.float64) ** 2))) if err.size else 0.0
     rel = f" ({100 * rms / ref:.2f}% of RMS value)" if ref else ""
     return f"{name}: {what}; max abs error {float(err.max(initial=0.0)):.4g}, RMS error {rms:.4g}{rel}"
+
+
+def refuse_oversized(graph: Graph) -> Graph:
+    """A network of more than MAX_WEIGHTS weights fits no supported part many times over: refused
+    before any pass spends time and memory on it."""
+    weights = sum(layer.weight.size for layer in graph.layers if isinstance(layer, Synapse))
+    if weights > MAX_WEIGHTS:
+        raise SnncError(f"model '{graph.name}': {weights:,} weights, more than the {MAX_WEIGHTS:,} snnc compiles (ten times "
+                        f"the block RAM of the largest Artix-7 at 8 bits); prune or split the model")
+    return graph
 
 
 def quantize_weights(graph: Graph, opts: Options) -> Graph:
@@ -372,7 +382,7 @@ def choose_weight_format(net: ir.Network, opts: Options) -> ir.Network:
 
 def pipeline(opts: Options) -> tuple:
     """The passes after import, in order, each IR in, IR out (those that take options bound to them)."""
-    return (partial(quantize_weights, opts=opts), fold_average_pools, partial(quantize_states, opts=opts),
+    return (refuse_oversized, partial(quantize_weights, opts=opts), fold_average_pools, partial(quantize_states, opts=opts),
             partial(lower_to_integers, opts=opts), size_registers, partial(choose_weight_format, opts=opts))
 
 

@@ -87,9 +87,10 @@ def _thresholds(lif: nn.Module, channels: int, linear: bool, where: str) -> np.n
     t = torch.as_tensor(lif.threshold, dtype=torch.float64).flatten().numpy()
     if not np.all(np.isfinite(t)) or t.size == 0:
         raise SnncError(f"{where}: threshold must be finite")
-    if t.size == 1 or np.all(t == t[0]):
+    fits = t.size == 1 or t.size % channels == 0 and not (linear and t.size != channels)
+    if fits and np.all(t == t[0]):
         return np.full(channels, t[0])
-    if t.size % channels or linear and t.size != channels or np.any(np.ptp(t.reshape(channels, -1), axis=1) > 0):
+    if not fits or np.any(np.ptp(t.reshape(channels, -1), axis=1) > 0):
         raise SnncError(f"{where}: per-neuron thresholds must be one per output channel of the synapse before it "
                         f"({channels} channels, {t.size} values)")
     if getattr(lif, "state_quant", False):

@@ -36,7 +36,7 @@ def check_spikes(spikes: np.ndarray, input_shape: tuple[int, ...], source: str =
     x = np.asarray(spikes)
     if x.dtype == object or not (x.dtype == bool or np.issubdtype(x.dtype, np.number)) \
             or np.issubdtype(x.dtype, np.complexfloating):
-        raise SnncError(f"{source}: spikes must be bool, integer or real float, not {x.dtype}")
+        raise SnncError(f"{source}: spikes must be bool, integer or float, not {x.dtype}")
     if x.ndim == 3 and len(input_shape) > 1 and x.shape[2] == math.prod(input_shape):
         x = x.reshape(*x.shape[:2], *input_shape)
     if x.ndim != 2 + len(input_shape) or tuple(x.shape[2:]) != tuple(input_shape):

@@ -6,12 +6,13 @@ import sys
 
 
 def interrupted() -> int:
-    """Say so in one line and return exit status 130; later signals and the warnings of objects
-    left half-built (Amaranth's UnusedElaboratable, at exit) are silenced."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import warnings
+    """Say so in one line and return exit status 130.  Amaranth warns at exit of every component an
+    interrupted elaboration left unused (as it stays silent after a crash, so do we)."""
+    unused = sys.modules.get("amaranth._unused")
+    if unused is not None:
+        import warnings
 
-    warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", category=unused.UnusedMustUse)
     print("snnc: interrupted", file=sys.stderr)
     return 130
 
@@ -26,9 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from snnc.cli import main as cli_main
 
-        return cli_main(argv)
+        code = cli_main(argv)
     except KeyboardInterrupt:
-        return interrupted()
+        code = interrupted()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the process is ending: a second Ctrl-C prints nothing
+    return code
 
 
 if __name__ == "__main__":

@@ -109,6 +109,15 @@ def test_per_neuron_thresholds_that_cannot_fold(threshold, state_quant, message,
         from_snntorch(net, torch.zeros(3, 2, 1, 3, 3), tmp_path / "n.onnx", bits=4)
 
 
+@pytest.mark.parametrize("threshold", [torch.ones(8), torch.ones(3), torch.ones(2, 4)])
+def test_thresholds_of_the_wrong_length_are_one_line(threshold, tmp_path):
+    """A Linear of 4 outputs and 8, 3 or 2 x 4 thresholds: snnc's refusal, not snnTorch's RuntimeError."""
+    net = nn.Sequential(nn.Linear(6, 4), snn.Leaky(beta=0.5, threshold=threshold, init_hidden=True))
+    with pytest.raises(SnncError, match="one per output channel"):
+        from_snntorch(net, torch.zeros(3, 2, 6), tmp_path / "t.onnx", bits=4)
+    assert not (tmp_path / "t.onnx").exists()
+
+
 def test_the_rtl_runs_an_imported_model(tmp_path):
     from snnc.sim import golden, rtl
 

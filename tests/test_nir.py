@@ -348,6 +348,10 @@ BAD_GRAPHS = {
                                                                    np.zeros(2, np.float32)),
                                                 "if": nir.IF(np.ones(8), np.ones(8))}, [1, 4, 4]), "conv", stride="x"),
                       "not a readable NIR graph (TypeError"),  # nir.read's own Conv2d refuses it
+    "complex weight": (lambda: _mlp_with(fc1=nir.Affine(np.full((4, 10), 1 + 1j), np.zeros(4, np.float32))),
+                       "node 'fc1' (Affine): weight holds complex values"),
+    "complex tau": (lambda: _with(mlp_graph(np.random.default_rng(0)), "lif0", tau=np.full(10, 2e-4 + 1e-5j)),
+                    "node 'lif0' (LIF): tau holds complex values"),
 }
 
 
@@ -370,6 +374,14 @@ def test_the_time_step(args, message, tmp_path, capsys):
     nir.write(tmp_path / "m.nir", mlp_graph(np.random.default_rng(0)))
     assert main(["compile", str(tmp_path / "m.nir"), *args, "-o", str(tmp_path / "out")]) == 1
     assert message in capsys.readouterr().err
+    for bad, words in (("soon", "metadata 'dt' must be one number of seconds"), (np.array([1e-4, 2e-4]), "one number"),
+                       (np.nan, "metadata 'dt' must be a finite time step"), (1e-4 + 1j, "complex")):
+        g = mlp_graph(np.random.default_rng(0))
+        g.metadata["dt"] = bad
+        nir.write(tmp_path / "bad_dt.nir", g)
+        assert main(["compile", str(tmp_path / "bad_dt.nir"), "-o", str(tmp_path / "out")]) == 1
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, (bad, err)
     g = mlp_graph(np.random.default_rng(0))
     g.metadata["dt"] = DT  # a graph that states its step needs no --dt
     nir.write(tmp_path / "dt.nir", g)
