@@ -416,6 +416,8 @@ def save_array(path: Path, array: np.ndarray) -> None:
     path = Path(path)
     target = Path(os.path.realpath(path))
     try:
+        if os.path.islink(target):  # realpath stops inside a loop of links: there is nothing to follow
+            os.stat(target)
         if target.is_dir():
             raise SnncError(f"{path}: is a folder; name a file to write")
         if target.exists() and not target.is_file():  # np.save asks a file for its position: a pipe has none

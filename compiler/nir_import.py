@@ -30,6 +30,7 @@ import numpy as np
 
 from .contracts import FLOAT_STATE_CLAMP, fit_bits, float_state_grid, pow2_exact
 from .errors import SnncError
+from .files import regular_file
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
 
 NEURONS = ("LIF", "IF", "CubaLIF")
@@ -89,8 +90,7 @@ def _snap_pow2(x: np.ndarray) -> np.ndarray:
 def _read(path: Path):
     import nir
 
-    if not path.is_file():
-        raise SnncError(f"{path}: no such file")
+    regular_file(path)  # a FIFO would block the reader, a folder or device is no model
     try:
         with warnings.catch_warnings():  # nir warns of what it reads; the importer's one line says what matters
             warnings.simplefilter("ignore")

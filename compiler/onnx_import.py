@@ -17,6 +17,7 @@ from onnx import numpy_helper
 from .contracts import ORDERS, RESET_MODES, STATE_QUANT_MODES
 from .dialect import DOMAIN
 from .errors import SnncError
+from .files import regular_file
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
 
 # Nodes that only compute Reshape targets from shapes; they never touch spike or current data.
@@ -30,8 +31,7 @@ LIF_ATTRIBUTES = {"beta": _F, "threshold": _F, "reset": _S, "state_lsb": _F, "st
 def load_model(path: str | Path) -> onnx.ModelProto:
     """Read and check an ONNX file; SnncError for a missing, unreadable or invalid file."""
     path = Path(path)
-    if not path.is_file():
-        raise SnncError(f"{path}: no such file")
+    regular_file(path)  # a FIFO would block the reader, a folder or device is no model
     try:
         model = onnx.load(str(path))
     except Exception as e:  # protobuf raises several types for a corrupt file

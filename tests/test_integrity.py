@@ -248,6 +248,16 @@ def test_impossible_output_names_are_one_line(root, tmp_path, capsys, monkeypatc
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loop"]
 
 
+def test_simulate_refuses_a_loop_of_links(root, tmp_path, capsys):
+    build = tmp_path / "b"
+    assert compile_to(root, build) == 0
+    (tmp_path / "l1").symlink_to(tmp_path / "l2")
+    (tmp_path / "l2").symlink_to(tmp_path / "l1")
+    one_line_error(capsys, main(["simulate", str(build), "--input", str(root / "x.npy"), "--output",
+                                 str(tmp_path / "l1")]), "symbolic links")
+    assert (tmp_path / "l1").is_symlink() and (tmp_path / "l2").is_symlink()
+
+
 def test_simulate_writes_through_a_named_pipe(root, tmp_path, capsys):
     build = tmp_path / "b"
     assert compile_to(root, build) == 0
