@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
-import io
-import json
 import os
 import shutil
 import signal
@@ -28,13 +26,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from . import ir
 from .errors import SnncError
-from .files import read_json, read_text, regular_file, sha256
+from .files import read_json, read_text, regular_file, save_json, sha256, umask
 
 MANIFEST = "manifest.json"  # every file snnc compile wrote, with its size and sha256 (docs/spec.md section 4)
+LEGACY_MARKER = ".snnc-build"  # what marked a build before manifests: such a folder is replaced whole
 SETTINGS = "build.json"
 IR_STEM = "network"
 RTL_RUN = "rtl_run.json"
@@ -158,11 +156,12 @@ def write_manifest(build: Path) -> None:
 
 def snnc_entries(folder: Path) -> set[str]:
     """The names in `folder` that are snnc's: the manifest, the top-level entries it lists, and the
-    records snnc writes into a build after compiling it.  Empty where there is no readable manifest."""
+    records snnc writes into a build after compiling it.  A build of snnc before manifests (its
+    marker LEGACY_MARKER, no manifest) is snnc's whole.  Empty where neither is readable."""
     try:
         listed = _manifest_files(Path(folder))
     except SnncError:
-        return set()
+        return set(os.listdir(folder)) if os.path.isfile(Path(folder) / LEGACY_MARKER) else set()
     return {MANIFEST, *RECORDS, *(rel.split("/")[0] for rel in listed)}
 
 
@@ -202,6 +201,19 @@ def _checked_network(build: Path) -> ir.Network:
     return net
 
 
+def record_folder(build: Path, name: str) -> Path:
+    """A sub-folder snnc keeps in a build after compiling it (SIM_DIR, SYNTH_DIR), made if missing;
+    SnncError if something else has its name."""
+    path = Path(build) / name
+    try:
+        path.mkdir(exist_ok=True)
+    except FileExistsError:
+        raise SnncError(f"{path}: not a folder; delete it to start over") from None
+    except OSError as e:
+        raise SnncError(f"{path}: cannot make the folder ({e.strerror})") from None
+    return path
+
+
 def load_json(path: Path) -> dict | None:
     """A JSON object written by snnc in a build folder, None if absent; SnncError if damaged."""
     if not os.path.lexists(path):
@@ -231,12 +243,6 @@ def load_rtl_run(build: Path) -> dict | None:
         if not ok(doc.get(name)):
             raise SnncError(f"{path}: field '{name}' is missing or out of range; delete the file to start over")
     return doc
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 @contextlib.contextmanager
@@ -367,7 +373,7 @@ def new_build(path: Path, force: bool = False):
     try:
         yield tmp
         write_manifest(tmp)
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~umask())
         with _locked(path.parent), _signals_deferred():
             kept = kept_entries(path, force, shown)
             clash = [name for name in kept if os.path.lexists(tmp / name)]
@@ -384,73 +390,3 @@ def new_build(path: Path, force: bool = False):
             shutil.rmtree(aside, ignore_errors=True)
 
 
-def save_json(path: Path, doc: dict) -> None:
-    """Write a JSON file of a build folder (its sub-folder made if needed) so that a failure
-    leaves the old file (or none), never a partial one."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(Path(path), lambda f: f.write((json.dumps(doc, indent=1) + "\n").encode()))
-
-
-def load_array(path: Path) -> np.ndarray:
-    """A .npy file the user names (input spikes), or a pipe (read whole: np.load seeks);
-    SnncError if it is missing, another kind of file, or not an array."""
-    path = Path(path)
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise SnncError(f"{path}: no such file") from None
-    except OSError as e:
-        raise SnncError(f"{path}: cannot read ({e.strerror})") from None
-    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-        raise SnncError(f"{path}: not a .npy file ({'a folder' if stat.S_ISDIR(mode) else 'a special file'})")
-    try:
-        with open(path, "rb") as f:
-            return np.load(f if stat.S_ISREG(mode) else io.BytesIO(f.read()), allow_pickle=False)
-    except Exception as e:  # numpy raises ValueError, OSError, EOFError ... for a bad file
-        raise SnncError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
-
-
-def save_array(path: Path, array: np.ndarray) -> None:
-    """Write a .npy file where the user named it: a symlink is followed, a special file (/dev/null,
-    a pipe) is written to, a regular file is replaced whole (a failure leaves the old one)."""
-    path = Path(path)
-    target = Path(os.path.realpath(path))
-    try:
-        if os.path.islink(target):  # realpath stops inside a loop of links: there is nothing to follow
-            os.stat(target)
-        if target.is_dir():
-            raise SnncError(f"{path}: is a folder; name a file to write")
-        if target.exists() and not target.is_file():  # np.save asks a file for its position: a pipe has none
-            buffer = io.BytesIO()
-            np.save(buffer, array)
-            with open(target, "wb") as f:
-                f.write(buffer.getbuffer())
-            return
-    except OSError as e:
-        raise SnncError(f"{path}: cannot write ({e.strerror})") from None
-    _write_atomic(target, lambda f: np.save(f, array), shown=path)
-
-
-def _write_atomic(path: Path, write, shown: Path | None = None) -> None:
-    """Write to a temporary file beside `path` and rename it over `path`: the file keeps the mode
-    of the one it replaces, or gets the user's umask."""
-    shown = shown or path
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SnncError(f"{shown}: folder {folder} does not exist")
-    try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    except OSError as e:
-        raise SnncError(f"{shown}: cannot write ({e.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise SnncError(f"{shown}: cannot write ({e.strerror})") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

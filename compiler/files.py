@@ -1,14 +1,20 @@
-"""Reading the files a build folder holds or a user names, so that a damaged one is one line naming it:
+"""Reading and writing the files a build folder holds or a user names.  A damaged one is one line naming it:
 only regular files are opened (a FIFO in place of a build file would block the reader forever, a
 device or folder would be read as garbage), JSON of any nesting depth is an error and not a
-RecursionError, and a file's sha256 is read in chunks (a 4M-weight memory image is 30 MB)."""
+RecursionError, and a file's sha256 is read in chunks (a 4M-weight memory image is 30 MB).  A
+file is written where the user named it (a symlink followed, a pipe written through) and whole:
+to a temporary file beside it, renamed over it, so a failure leaves the old one."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import stat
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from .errors import SnncError
 
@@ -62,3 +68,81 @@ def sha256(path: Path) -> str:
     except OSError as e:
         raise SnncError(f"{path}: cannot read ({e.strerror})") from None
     return h.hexdigest()
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_json(path: Path, doc: dict) -> None:
+    """Write a JSON file of a build folder (its sub-folder made if needed) so that a failure
+    leaves the old file (or none), never a partial one."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(Path(path), lambda f: f.write((json.dumps(doc, indent=1) + "\n").encode()))
+
+
+def load_array(path: Path) -> np.ndarray:
+    """A .npy file the user names (input spikes), or a pipe (read whole: np.load seeks);
+    SnncError if it is missing, another kind of file, or not an array."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise SnncError(f"{path}: no such file") from None
+    except OSError as e:
+        raise SnncError(f"{path}: cannot read ({e.strerror})") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise SnncError(f"{path}: not a .npy file ({'a folder' if stat.S_ISDIR(mode) else 'a special file'})")
+    try:
+        with open(path, "rb") as f:
+            return np.load(f if stat.S_ISREG(mode) else io.BytesIO(f.read()), allow_pickle=False)
+    except Exception as e:  # numpy raises ValueError, OSError, EOFError ... for a bad file
+        raise SnncError(f"{path}: not a readable .npy array ({type(e).__name__})") from None
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """Write a .npy file where the user named it: a symlink is followed, a special file (/dev/null,
+    a pipe) is written to, a regular file is replaced whole (a failure leaves the old one)."""
+    path = Path(path)
+    target = Path(os.path.realpath(path))
+    try:
+        if os.path.islink(target):  # realpath stops inside a loop of links: there is nothing to follow
+            os.stat(target)
+        if target.is_dir():
+            raise SnncError(f"{path}: is a folder; name a file to write")
+        if target.exists() and not target.is_file():  # np.save asks a file for its position: a pipe has none
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            with open(target, "wb") as f:
+                f.write(buffer.getbuffer())
+            return
+    except OSError as e:
+        raise SnncError(f"{path}: cannot write ({e.strerror})") from None
+    _write_atomic(target, lambda f: np.save(f, array), shown=path)
+
+
+def _write_atomic(path: Path, write, shown: Path | None = None) -> None:
+    """Write to a temporary file beside `path` and rename it over `path`: the file keeps the mode
+    of the one it replaces, or gets the user's umask."""
+    shown = shown or path
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SnncError(f"{shown}: folder {folder} does not exist")
+    try:
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as e:
+        raise SnncError(f"{shown}: cannot write ({e.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise SnncError(f"{shown}: cannot write ({e.strerror})") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -64,7 +64,7 @@ class Device:
         if settings.board is None:
             raise SnncError(f"{build}: no board in this build; compile with --board NAME to simulate the board")
         link = SimLink((Path(build) / settings.board_verilog).read_text(), settings.clk_hz,
-                       hp.uart_divisor(settings.clk_hz, settings.baud), simulator, Path(build) / build_folder.SIM_DIR,
+                       hp.uart_divisor(settings.clk_hz, settings.baud), simulator, build_folder.record_folder(build, build_folder.SIM_DIR),
                        build_folder.memory_images(build, settings))
         try:
             return cls(net, settings, wrap(link) if wrap else link)
@@ -106,6 +106,10 @@ class Device:
         if board_hash != self.settings.identity:
             raise LinkError(f"the board runs another network (design {board_hash:08x}, this build is "
                             f"{self.settings.identity:08x}): program it with this build's bitstream")
+        # a board of this design reports its buffers; a reply that cannot be one is not believed
+        if min(ident["in_depth"], ident["out_depth"]) < 1 or ident["max_payload"] < 4 or ident["max_payload"] % 2:
+            raise LinkError(f"IDENT: impossible buffers (input {ident['in_depth']}, output {ident['out_depth']} tokens, "
+                            f"frames of {ident['max_payload']} bytes)")
         return ident
 
     def infer(self, sample: np.ndarray) -> Inference:

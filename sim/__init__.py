@@ -1,4 +1,4 @@
-"""snnc.sim: the golden model (an IR interpreter); RTL co-simulation arrives with the RTL generator."""
+"""snnc.sim: the golden model (an IR interpreter), the cocotb benches and the Verilator/Icarus runner (`sim.rtl`)."""
 from .golden import classify, run
 
 __all__ = ["classify", "run"]

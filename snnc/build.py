@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc import boards
-from snnc.compiler import Network, build_folder, geometry, ir
+from snnc.compiler import Network, build_folder, files, geometry, ir
 from snnc.compiler import contracts as hp
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.contracts import NETWORK_TOP, BOARD_TOP
@@ -121,7 +121,7 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
         from snnc import autolanes
         from snnc.energy import DEFAULT_CLOCK_HZ, DEFAULT_TIMESTEPS
 
-        sample = None if cfg.sample is None else golden.check_spikes(build_folder.load_array(Path(cfg.sample)),
+        sample = None if cfg.sample is None else golden.check_spikes(files.load_array(Path(cfg.sample)),
                                                                       net.input_shape, f"--sample {cfg.sample}")
         inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, cfg.spike_rate, sample)
         clock = boards.get_board(cfg.board).clock_hz if cfg.board else DEFAULT_CLOCK_HZ
@@ -222,8 +222,8 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
                                      tmp / build_folder.BOARD_FILES)
             if cfg.synth:
                 boards.run_vivado(tmp / build_folder.BOARD_FILES)
-        build_folder.save_json(tmp / build_folder.SETTINGS, b.settings.to_json())
-        build_folder.save_json(tmp / build_folder.REPORT_JSON, rep)
+        files.save_json(tmp / build_folder.SETTINGS, b.settings.to_json())
+        files.save_json(tmp / build_folder.REPORT_JSON, rep)
         (tmp / build_folder.REPORT_TEXT).write_text(format_build_report(rep))
     return BuildResult(Path(cfg.output), b.net, b.settings, rep)
 
@@ -240,10 +240,10 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
     elif engine == "rtl":
         from snnc.sim import rtl
 
-        result = rtl.run(net, spikes, settings.lanes, simulator, build_dir / build_folder.SIM_DIR,
+        result = rtl.run(net, spikes, settings.lanes, simulator, build_folder.record_folder(build_dir, build_folder.SIM_DIR),
                          (build_dir / settings.verilog).read_text(), build_folder.memory_images(build_dir, settings))
         out = result.outputs
-        build_folder.save_json(build_dir / build_folder.RTL_RUN, {
+        files.save_json(build_dir / build_folder.RTL_RUN, {
             "simulator": simulator, "timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]),
             "cycles_per_inference": result.cycles.tolist(),
             "busy_cycles": {name: v.tolist() for name, v in result.busy.items()}})
@@ -256,7 +256,7 @@ def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simula
     counted = {"engine": engine, "activity": golden_counts} if engine == "golden" else \
         {"engine": engine, "activity": energy.rtl_activity(net, result.counters, spikes.shape[0], result.cycles),
          "golden_activity": golden_counts}
-    build_folder.save_json(build_dir / build_folder.ACTIVITY, counted)
+    files.save_json(build_dir / build_folder.ACTIVITY, counted)
     return out.reshape(*out.shape[:2], -1).astype(np.uint8)  # [T, B, N_out], also after a conv output layer
 
 
@@ -265,7 +265,7 @@ def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
     build; the network otherwise), cached in BUILD_DIR/synth."""
     from snnc.rtl_gen.synthesis import synthesize
 
-    cache = Path(build_dir) / build_folder.SYNTH_DIR / "synth.json"
+    cache = build_folder.record_folder(build_dir, build_folder.SYNTH_DIR) / "synth.json"
     try:
         cached = build_folder.load_json(cache)
         valid = cached is not None and isinstance(cached.get("tool"), str) and isinstance(cached.get("lut_levels"), int) \
@@ -279,7 +279,7 @@ def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
             log(f"synthesizing {top} with Yosys synth_xilinx -family xc7 (cached in BUILD_DIR/{build_folder.SYNTH_DIR}) ...")
         cached = synthesize(Path(build_dir) / (settings.board_verilog or settings.verilog), cache.parent, top,
                             build_folder.memory_images(build_dir, settings))
-        build_folder.save_json(cache, cached)
+        files.save_json(cache, cached)
     return cached
 
 

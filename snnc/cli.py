@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snnc.compiler import build_folder
+from snnc.compiler import build_folder, files
 from snnc.compiler.contracts import DEFAULT_BAUD
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import lanes_text, parse_lanes
@@ -35,7 +35,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     result = build(cfg)
     s, rep = result.settings, result.report
     print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(s.lanes)}, "
-          f"{rep['weight_memory_bits']} weight bits, {rep['state_memory_bits']} state bits, Verilog {s.verilog})")
+          f"{rep['design']['ram_bits']['weight']} weight RAM bits, {rep['state_memory_bits']} state bits, Verilog {s.verilog})")
     if s.board:
         print(f"  board {s.board} ({s.part}, {s.clk_hz / 1e6:g} MHz, UART {s.baud} baud, design {s.identity:08x}): "
               f"Vivado project in {cfg.output}/{s.board_files}/" + (", bitstream built" if cfg.synth else ""))
@@ -48,7 +48,7 @@ def _input_spikes(build: Path, path: Path) -> np.ndarray:
     from snnc.sim.golden import check_spikes
 
     net, _ = build_folder.load(build)
-    return check_spikes(build_folder.load_array(path), net.input_shape, f"--input {path}")
+    return check_spikes(files.load_array(path), net.input_shape, f"--input {path}")
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -56,7 +56,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
     spikes = _input_spikes(Path(args.build_dir), Path(args.input))
     out = simulate(Path(args.build_dir), spikes, args.engine, args.simulator)
-    build_folder.save_array(Path(args.output), out)
+    files.save_array(Path(args.output), out)
     run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
     cycles = f", {int(np.mean(run['cycles_per_inference']))} cycles per inference" if run else ""
     print(f"simulated {spikes.shape[1]} samples x {spikes.shape[0]} timesteps ({args.engine}) -> {args.output}; "
@@ -84,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         device = Device.simulated(build, args.simulator)
     with device:
         out, cycles = device.run(spikes, progress=progress_bar("samples"))
-    build_folder.save_array(Path(args.output), out)
+    files.save_array(Path(args.output), out)
     where = args.port or ("simulated board" if args.engine == "rtl" else "golden model")
     measured = [c for c in cycles if c is not None]
     cyc = f", {np.mean(measured):.0f} cycles per inference" if measured else ""

@@ -128,6 +128,16 @@ def test_non_files_in_a_build_are_refused_at_once(root, tmp_path, name, kind):
         assert name in done.stderr and ("not a regular file" in done.stderr or "missing" in done.stderr)
 
 
+@pytest.mark.parametrize("name", ["sim", "synth"])
+def test_a_file_in_place_of_a_record_folder_is_one_line(root, tmp_path, capsys, name):
+    build = tmp_path / "b"
+    assert compile_to(root, build) == 0
+    (build / name).write_text("not a folder")
+    argv = ["report", str(build)] if name == "synth" else \
+        ["simulate", str(build), "--input", str(root / "x.npy"), "--output", str(tmp_path / "y.npy"), "--engine", "rtl"]
+    one_line_error(capsys, main(argv), f"{name}: not a folder")
+
+
 def test_deeply_nested_json_is_one_line(root, tmp_path, capsys):
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(SnncError, match="not readable JSON"):
@@ -166,6 +176,14 @@ def test_a_users_files_in_a_build_are_refused_then_kept_with_force(root, tmp_pat
     assert (build / "notes.txt").read_text() == "my notes" and (build / "results" / "run1.npy").read_bytes() == b"data"
     assert (build / "manifest.json").read_bytes() != before and main(runs(root, build, tmp_path)[0]) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_build_of_snnc_before_manifests_is_replaced_whole(root, tmp_path):
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in (".snnc-build", "build.json", "network.json", "snnc_top.v"):
+        (old / name).write_text("from an earlier snnc\n")
+    assert compile_to(root, old) == 0 and not (old / ".snnc-build").exists() and build_folder.load(old)
 
 
 def test_a_users_folder_is_built_into_with_force_and_clashes_are_refused(root, tmp_path, capsys):
@@ -441,6 +459,32 @@ def test_fuzzed_replies_are_words_or_link_errors():
         except LinkError:
             continue
         assert len(words) == n and all(0 <= w < 1 << 16 for w in words), case
+
+
+def test_fuzzed_boards_are_answers_or_link_errors(root, tmp_path):
+    """A board that answers IDENT as this design (magic, version, hash) with random buffers, then
+    every command with a frame of random words (valid CRC): Device.run returns spikes of the right
+    shape or raises SnncError (LinkError), never another exception and never a hang."""
+    from snnc.runtime import Device
+
+    build = tmp_path / "b"
+    assert compile_to(root, build, "--board", "arty-a7-35") == 0
+    net, settings = build_folder.load(build)
+    x = np.load(root / "x.npy")
+    rng = random.Random(4)
+    ident = lambda: [hp.MAGIC, hp.PROTOCOL_VERSION, settings.identity & 0xFFFF, settings.identity >> 16, 24, 5,
+                     rng.choice([0, 1, 7, 4096]), rng.choice([0, 1, 4096]), rng.choice([0, 3, 5, 512]), 1]
+    for case in range(60):
+        replies = [reply(hp.STATUS_OK, ident())] + [
+            reply(rng.choice([hp.STATUS_OK] * 4 + [hp.STATUS_BAD_ARGUMENT]),
+                  [rng.randrange(1 << 16) if rng.random() < 0.5 else rng.randrange(8) for _ in range(rng.randint(0, 8))])
+            for _ in range(40)]
+        try:
+            with Device(net, settings, ScriptedLink(replies)) as device:
+                out, _ = device.run(x)
+        except SnncError:
+            continue
+        assert out.shape == (4, 2, 5) and out.dtype == np.uint8, case
 
 
 # --- sweep points -------------------------------------------------------------------------------------

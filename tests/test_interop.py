@@ -184,3 +184,33 @@ def test_nan_or_zero_parameters_are_refused(tmp_path):
     with pytest.raises(SnncError, match="weights must be finite"):
         from_snntorch(net, torch.zeros(3, 2, 8), tmp_path / "z.onnx", bits=4)
     assert not list(tmp_path.iterdir())
+
+
+def test_fuzzed_modules_are_one_line_or_agree(tmp_path):
+    """Leaky layers with values no trained model has (NaN, infinite, negative or out-of-range beta and
+    threshold, tensors of the wrong length, NaN weights): snnTorch refuses to build them, or
+    from_snntorch raises SnncError and writes nothing, or the model agrees with snnTorch's forward."""
+    import random
+
+    rng = random.Random(3)
+    nan, inf = float("nan"), float("inf")
+    betas = [0.5, 0.0, 1.0, -0.5, 1.5, nan, inf, torch.full((4,), 0.5), torch.rand(3)]
+    thresholds = [1.0, 0.0, -1.0, nan, 1e30, torch.ones(4), torch.ones(3), torch.rand(4) + 0.5, torch.ones(2, 4)]
+    x = (torch.rand(6, 8, 6) < 0.5).float()
+    for case in range(40):
+        beta, threshold = rng.choice(betas), rng.choice(thresholds)
+        try:
+            net = nn.Sequential(nn.Linear(6, 4), snn.Leaky(beta=beta, threshold=threshold, init_hidden=True,
+                                                           reset_mechanism=rng.choice(["subtract", "zero"])))
+        except Exception:  # snnTorch's own constructor refuses it
+            continue
+        if rng.random() < 0.2:
+            with torch.no_grad():
+                net[0].weight[0, 0] = rng.choice([nan, inf])
+        path = tmp_path / f"f{case}.onnx"
+        try:
+            report = from_snntorch(net, x, path, bits=4)
+        except SnncError as e:
+            assert "\n" not in str(e) and not path.exists(), (case, e)
+            continue
+        assert report.spike_agreement >= 0.99, (case, beta, threshold, report)

@@ -1,6 +1,7 @@
 """NIR graphs: `snnc compile model.nir` against NIR's semantics as docs/interop.md states them (a
 float64 reference below, written from those equations), against snnTorch's and Norse's own
 simulations of the same file (their NIR importers), and through the RTL; bad graphs are one line."""
+import shutil
 import warnings
 
 import numpy as np
@@ -398,3 +399,38 @@ def test_files_that_are_not_nir_graphs(tmp_path):
     onnx_path.write_bytes(b"")
     with pytest.raises(SnncError, match="--dt is the time step of a NIR graph"):
         compile_model(onnx_path, Options(dt=1e-4))
+
+
+HOSTILE = [np.nan, np.inf, -np.inf, 0.0, -1.0, 1e30, "x", 1 + 1j, np.array([]), np.ones((2, 2, 2)), None, [[1.0]]]
+FIELDS = {"fc0": ("weight", "bias"), "fc1": ("weight", "bias"), "lif0": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
+          "lif1": ("tau", "r", "v_threshold")}
+
+
+def test_fuzzed_graph_fields_are_one_line_or_exact(tmp_path, capsys):
+    """A field of a node set to a value no exporter writes: one line naming the node, exit 1, nothing
+    written beside the build; or, where the value is a valid one, a design exact against the reference."""
+    rng = np.random.default_rng(5)
+    for case in range(40):
+        g = mlp_graph(np.random.default_rng(0))
+        name = list(FIELDS)[rng.integers(len(FIELDS))]
+        field = FIELDS[name][rng.integers(len(FIELDS[name]))]
+        value = HOSTILE[rng.integers(len(HOSTILE))]
+        setattr(g.nodes[name], field, value)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                nir.write(tmp_path / "f.nir", g)
+        except Exception:  # nir itself cannot write it: no file to import
+            continue
+        capsys.readouterr()
+        code = main(["compile", str(tmp_path / "f.nir"), "--dt", str(DT), "-o", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["f.nir"] + (["out"] if code == 0 else [])), case
+        if code == 1:
+            assert err.count("\n") == 1 and err.startswith("snnc: error: ") and "Traceback" not in err, (case, err)
+            continue
+        assert code == 0, (case, name, field, value, err)
+        x = spikes(np.random.default_rng(case), (8, 3, 12))
+        got = golden.run(compile_model(tmp_path / "f.nir", Options(dt=DT)), x)
+        np.testing.assert_array_equal(got.reshape(8, 3, -1), reference(g, x, DT), err_msg=f"{name}.{field} = {value!r}")
+        shutil.rmtree(tmp_path / "out")
