@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
-from .geometry import conv_out_shape, pool_out_shape
+from .shapes import conv_out_shape, pool_out_shape
 
 DOMAIN = "snnc"
 DOMAIN_VERSION = 1

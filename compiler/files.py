@@ -1,15 +1,16 @@
-"""Reading and writing the files a build folder holds or a user names.  A damaged one is one line naming it:
-only regular files are opened (a FIFO in place of a build file would block the reader forever, a
-device or folder would be read as garbage), JSON of any nesting depth is an error and not a
-RecursionError, and a file's sha256 is read in chunks (a 4M-weight memory image is 30 MB).  A
-file is written where the user named it (a symlink followed, a pipe written through) and whole:
-to a temporary file beside it, renamed over it, so a failure leaves the old one."""
+"""Reading and writing the files a build folder holds or a user names.  A damaged one is one line
+naming it: only regular files are opened (a FIFO in place of a build file would block the reader
+forever, a device or folder would be read as garbage), deeply nested JSON is refused before it is
+parsed, and a file's sha256 is read in chunks (a 4M-weight memory image is 30 MB).  A file is
+written where the user named it (a symlink followed, a pipe written through) and whole: to a
+temporary file beside it, renamed over it, so a failure leaves the old one."""
 from __future__ import annotations
 
 import hashlib
 import io
 import json
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -48,14 +49,27 @@ def read_text(path: Path, what: str = "text") -> str:
         raise SnncError(f"{path}: not readable {what} (invalid UTF-8)") from None
 
 
+MAX_JSON_DEPTH = 64  # snnc's own JSON files nest 5 deep at most
+
+
 def read_json(path: Path):
-    """A regular file's JSON value; SnncError naming the file if it is not one (RecursionError included:
-    json.loads recurses once per nesting level)."""
+    """A regular file's JSON value; SnncError naming the file if it is not one.  Nesting deeper than
+    MAX_JSON_DEPTH is refused before json.loads, which recurses once per level in C (a RecursionError
+    in the main thread, a crash in one with a smaller stack)."""
     text = read_text(path, "JSON")
+    if _nesting(text) > MAX_JSON_DEPTH:
+        raise SnncError(f"{path}: not readable JSON (nested deeper than {MAX_JSON_DEPTH} levels)")
     try:
         return json.loads(text)
-    except (ValueError, RecursionError) as e:
+    except ValueError as e:
         raise SnncError(f"{path}: not readable JSON ({type(e).__name__})") from None
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of JSON arrays and objects in `text` (brackets inside strings do not count)."""
+    code = np.frombuffer(re.sub(r'"(?:[^"\\]|\\.)*"', '""', text).encode(), np.uint8)
+    steps = np.isin(code, (ord("["), ord("{"))).astype(np.int64) - np.isin(code, (ord("]"), ord("}")))
+    return int(np.cumsum(steps).max(initial=0))
 
 
 def sha256(path: Path) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .geometry import conv_out_shape, pool_out_shape
+from .shapes import conv_out_shape, pool_out_shape
 
 
 @dataclass(frozen=True, eq=False)

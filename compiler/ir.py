@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .contracts import GRID_BITS, ORDERS, RESET_MODES, STATE_QUANT_MODES, weight_range
+from .contracts import GRID_BITS, ORDERS, RESET_MODES, STATE_QUANT_MODES
 from .errors import SnncError
 from .files import read_json, regular_file
-from .geometry import WEIGHT_FORMATS, conv_out_shape, pool_out_shape
+from .scales import weight_range
+from .shapes import WEIGHT_FORMATS, conv_out_shape, pool_out_shape
 
 FORMAT_VERSION = 5  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
 #                    4: Dense weight_format, LIF order; 5: Conv2d weight_format
@@ -42,8 +43,8 @@ class Dense:
     bias: int64 [n_out] in LSB units.  Proven by size_registers: accumulator_bits, the signed width
     of the raw sum of weights over any set of input spikes (what the engine's accumulator RAM
     holds); current_bits, the signed width of I (shifted, biased) and of every raw sum.
-    weight_format: how the engine stores the weights (geometry.WEIGHT_FORMATS): "dense", "sparse"
-    (only the non-zero ones, geometry.SparseRows) or "auto" (whichever is cheaper at the lanes).
+    weight_format: how the engine stores the weights (shapes.WEIGHT_FORMATS): "dense", "sparse"
+    (only the non-zero ones, sparse.SparseRows) or "auto" (whichever is cheaper at the lanes).
     """
 
     name: str

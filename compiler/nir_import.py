@@ -28,10 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .contracts import FLOAT_STATE_CLAMP, fit_bits, float_state_grid, pow2_exact
+from .contracts import FLOAT_STATE_CLAMP, float_state_grid
 from .errors import SnncError
 from .files import regular_file
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
+from .scales import fit_bits, pow2_exact
 
 NEURONS = ("LIF", "IF", "CubaLIF")
 SUPPORTED = ("Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "SumPool2d", "AvgPool2d") + NEURONS

@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from . import ir, levels
-from .contracts import GRID_BITS, MAX_WEIGHTS, VALUE_BITS, fit_bits, pow2_quantize
+from .contracts import GRID_BITS, MAX_WEIGHTS, VALUE_BITS
 from .errors import SnncError
-from .geometry import WEIGHT_FORMATS, signed_bits
 from .graph import Crop, Flatten, Graph, Neuron, Pool, Synapse
 from .nir_import import import_nir
 from .onnx_import import import_onnx
+from .scales import fit_bits, pow2_quantize
+from .shapes import WEIGHT_FORMATS, signed_bits
 
 DEFAULT_WEIGHT_BITS = 8
 DEFAULT_STATE_BITS = 4

@@ -19,9 +19,9 @@ import onnx
 import torch
 from torch import nn
 
-from snnc.compiler.contracts import weight_range
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
+from snnc.compiler.scales import weight_range
 
 from .layers import SNN, Pool2d, QuantConv2d, QuantLinear, QuantSynapse
 from .lif import LIF

@@ -26,9 +26,10 @@ import onnx
 import torch
 from torch import nn
 
-from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, fit_bits, float_state_grid, pow2_exact, pow2_quantize
+from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, float_state_grid
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
+from snnc.compiler.scales import fit_bits, pow2_exact, pow2_quantize
 
 
 

@@ -4,7 +4,7 @@ Every quantizer maps a float weight tensor to `(w_q, q, scale)`: the quantized w
 pass uses (gradients reach the float weight through it), the integer codes, and the power-of-two
 scale with `w_q == q * scale` exactly in eval mode.  Power-of-two scales are what the snnc ONNX
 dialect needs for a bit-exact deployment (docs/spec.md section 3): the scale is a shift in hardware.
-The scale search and the stored range are the compiler's own (`snnc.compiler.contracts`), so a
+The scale search and the stored range are the compiler's own (`snnc.compiler.scales`), so a
 model trained here and `snnc compile --bits` pick the same scale for the same weights.
 
     UniformQuantizer(bits)     symmetric narrow range [-(2**(b-1)-1), 2**(b-1)-1], straight-through
@@ -22,17 +22,17 @@ import math
 import torch
 from torch import nn
 
-from snnc.compiler import contracts
+from snnc.compiler import scales
 
 
 def qmax(bits: int) -> int:
     """Largest code of a symmetric narrow-range `bits`-bit quantizer (1 for binary and ternary)."""
-    return contracts.weight_range(bits)[1]
+    return scales.weight_range(bits)[1]
 
 
 def pow2_scale(w: torch.Tensor, bits: int) -> float:
     """The power-of-two scale with the least squared rounding error for `bits` (uniform staircase)."""
-    return contracts.pow2_scale(w.detach().double().cpu().numpy(), bits)
+    return scales.pow2_scale(w.detach().double().cpu().numpy(), bits)
 
 
 def nearest_pow2(x: float) -> float:

@@ -1,4 +1,4 @@
-"""BoardCore: a network behind a UART and the framed host protocol (snnc.compiler.contracts).
+"""BoardCore: a network behind a UART and the framed host protocol (snnc.compiler.host_protocol).
 
 The part of a board design that does not depend on the board:
 
@@ -19,7 +19,7 @@ from amaranth import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
 from snnc.compiler.geometry import HOST_BUFFER_TOKENS, layer_lanes
 

@@ -1,4 +1,4 @@
-"""Dispatcher: carries out the host protocol's commands (snnc.compiler.contracts) on a network.
+"""Dispatcher: carries out the host protocol's commands (snnc.compiler.host_protocol) on a network.
 
 Takes a checked frame from the FrameReceiver (its payload words read through `stage_addr` ->
 `stage_data`), acts on it and hands a reply {status, n_words} to the ReplySender, whose payload
@@ -12,7 +12,7 @@ sender reports `reply_done`.
   READ         the output spike counters and the cycle counter
   READ_SPIKES  output buffer words
 
-Tokens in the buffers are the host link's (one u16 word each, `contracts.link_tokens` of the
+Tokens in the buffers are the host link's (one u16 word each, `host_protocol.link_tokens` of the
 input and output shapes): the network's own packed addresses, narrower, with the end-of-timestep
 token at their own width; they are translated to and from the network's tokens here.
 `running` is high while RUN works.
@@ -23,7 +23,7 @@ from amaranth import Array, Const, Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 from snnc.compiler.geometry import CYCLE_BITS
 
 from .frame_receiver import Frame

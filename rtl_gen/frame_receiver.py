@@ -1,4 +1,4 @@
-"""FrameReceiver: host -> board frames of the host protocol (snnc.compiler.contracts), from bytes.
+"""FrameReceiver: host -> board frames of the host protocol (snnc.compiler.host_protocol), from bytes.
 
 Hunts for the SYNC byte, reads the command, the u16 length and the payload into a staging memory
 (16-bit words, little-endian), and checks the CRC-16/CCITT-FALSE (amaranth.lib.crc) over command,
@@ -15,7 +15,7 @@ from amaranth import Cat, Module, Signal, unsigned
 from amaranth.lib import crc, data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 
 Frame = data.StructLayout({"cmd": unsigned(8), "length": unsigned(16), "crc_ok": 1})
 CRC16 = crc.catalog.CRC16_CCITT_FALSE(data_width=8)

@@ -20,8 +20,8 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import ENGINE_COUNTERS, LayerGeometry, index_range
+from snnc.compiler.tokens import SpikeTokens
 
 from .neuron_update import NeuronUpdate, state_layout
 from .scatter import Scatter, accumulator_layout

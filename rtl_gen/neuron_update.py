@@ -24,8 +24,9 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.contracts import SpikeTokens, field_bits
-from snnc.compiler.geometry import LayerGeometry, index_range, signed_bits, spike_queue_depth
+from snnc.compiler.geometry import LayerGeometry, index_range, spike_queue_depth
+from snnc.compiler.shapes import signed_bits
+from snnc.compiler.tokens import SpikeTokens, field_bits
 
 from .arith import times
 from .lif_update import LATENCY, LIFUpdate
@@ -160,7 +161,7 @@ class NeuronUpdate(wiring.Component):
         drained = running & (step == g.update_steps) & ~Cat(*(pipe["valid"][1:])).any()
         emit = fired & last_part(depth) & last("w2_last") & last("emit") & (mask != 0)
         m.d.comb += [ser.i_masks.valid.eq(emit | drained),
-                     # the end-of-timestep token has address 0 (contracts.SpikeTokens)
+                     # the end-of-timestep token has address 0 (tokens.SpikeTokens)
                      ser.i_masks.payload.base.eq(Mux(drained, 0, self._base_address(last("og"), last("qy"), last("qx")))),
                      ser.i_masks.payload.mask.eq(Mux(drained, 0, mask)),
                      ser.i_masks.payload.eot.eq(drained)]

@@ -1,4 +1,4 @@
-"""ReplySender: board -> host frames of the host protocol (snnc.compiler.contracts), as bytes.
+"""ReplySender: board -> host frames of the host protocol (snnc.compiler.host_protocol), as bytes.
 
 A reply {status, n_words} taken on `i_reply` goes out as SYNC_REPLY, status, the payload length in
 bytes (u16), n_words payload words and the CRC-16/CCITT-FALSE (amaranth.lib.crc) over status,
@@ -13,7 +13,7 @@ from amaranth import Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 
 from .frame_receiver import CRC16
 

@@ -24,8 +24,8 @@ from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, index_range
+from snnc.compiler.tokens import SpikeTokens
 
 from .arith import times
 from .rom import Rom, pack_words

@@ -1,6 +1,6 @@
 """SparseScatter: the accumulate side of a layer whose weights are stored sparse (docs/rtl.md).
 
-The weight RAM holds only the non-zero weights, as geometry.SparseRows: list j (a dense layer's
+The weight RAM holds only the non-zero weights, as sparse.SparseRows: list j (a dense layer's
 input; a convolution's input channel c and kernel tap (ky, kx), j = (c*kh + ky)*kw + kx) owns entry
 rows row_start[j] .. row_start[j+1] - 1 (a second, small RAM holds the row starts, read at j and
 j+1 the cycle before the list is walked), and each row holds, for each of the P lanes, a (delta,
@@ -25,8 +25,8 @@ from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, index_range
+from snnc.compiler.tokens import SpikeTokens
 
 from .arith import times
 from .rom import Rom, pack_words

@@ -2,7 +2,7 @@
 valid/ready), and the arithmetic on packed addresses.
 
 A timestep is a run of spike tokens (the packed address of a neuron that fired) closed by one
-end-of-timestep token (`eot` = 1, address 0): the encoding of `snnc.compiler.contracts.SpikeTokens`,
+end-of-timestep token (`eot` = 1, address 0): the encoding of `snnc.compiler.tokens.SpikeTokens`,
 whose address width comes from the network (`snnc.compiler.geometry.stream_tokens`).  A packed
 address holds one bit field per dimension of the stream's shape, so a consumer reads (c, y, x) by
 slicing and a producer builds an address by concatenation.
@@ -10,7 +10,7 @@ slicing and a producer builds an address by concatenation.
 from amaranth import Cat, Const, Value, unsigned
 from amaranth.lib import data, stream
 
-from snnc.compiler.contracts import SpikeTokens, field_bits
+from snnc.compiler.tokens import SpikeTokens, field_bits
 
 from .arith import times
 

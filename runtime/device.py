@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler import build_folder, ir
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import check_timesteps, cycle_budget
 from snnc.sim import golden
@@ -36,7 +36,7 @@ class Inference:
 
 
 def input_tokens(net: ir.Network, sample: np.ndarray) -> np.ndarray:
-    """One sample's spikes [T, ...] -> the host link's u16 input tokens (contracts.link_tokens)."""
+    """One sample's spikes [T, ...] -> the host link's u16 input tokens (host_protocol.link_tokens)."""
     return hp.link_tokens(net.input_shape, "the network input").encode(sample).astype(np.uint16)
 
 

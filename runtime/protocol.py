@@ -1,4 +1,4 @@
-"""Host side of the framed protocol (`snnc.compiler.contracts`): frames, CRC, bounded retries.
+"""Host side of the framed protocol (`snnc.compiler.host_protocol`): frames, CRC, bounded retries.
 
 A `Link` moves bytes: `write(data)`, `read(n, timeout_s)` (up to n bytes, waiting at most
 timeout_s of the board's time), `close()`.  `HostProtocol.transact` sends one command and returns
@@ -12,7 +12,7 @@ import binascii
 import struct
 from typing import Protocol
 
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 from snnc.compiler.errors import SnncError
 
 

@@ -45,7 +45,7 @@ async def run_sample(dut, tokens: np.ndarray, n_steps: int, poll: int, max_cycle
             i += 1
         if got_out:
             out.append(payload)
-            t += payload >> address_bits  # the end-of-timestep token (contracts.SpikeTokens)
+            t += payload >> address_bits  # the end-of-timestep token (tokens.SpikeTokens)
         if not took_in and not got_out:
             dut.i_spikes__valid.value = 0
             dut.o_spikes__ready.value = 0

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler import ir
-from snnc.compiler.contracts import NETWORK_TOP, SpikeTokens
+from snnc.compiler.contracts import NETWORK_TOP
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import (EDGE_FIFO_DEPTH, check_timesteps, cycle_budget, engine_counters, network_geometry,
                                    stream_tokens)
+from snnc.compiler.tokens import SpikeTokens
 from snnc.sim.golden import check_spikes
 
 SIMULATORS = ("verilator", "icarus")

@@ -21,7 +21,7 @@ import numpy as np
 
 from snnc import boards
 from snnc.compiler import Network, build_folder, files, geometry, ir
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.contracts import NETWORK_TOP, BOARD_TOP
 from snnc.compiler.errors import SnncError

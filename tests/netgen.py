@@ -8,8 +8,9 @@ import numpy as np
 import onnx
 
 from snnc.compiler import levels as codec
+from snnc.compiler.contracts import RESET_MODES, STATE_QUANT_MODES
 from snnc.compiler.dialect import ModelWriter
-from snnc.compiler.contracts import RESET_MODES, STATE_QUANT_MODES, weight_range
+from snnc.compiler.scales import weight_range
 
 RESETS, STATE_MODES = RESET_MODES, STATE_QUANT_MODES
 WEIGHT_BITS = (1, 2, 4, 8)

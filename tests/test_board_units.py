@@ -9,7 +9,7 @@ import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
 from snnc.compiler.passes import size_registers
 from snnc.rtl_gen.arith import times

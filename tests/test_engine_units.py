@@ -11,9 +11,9 @@ from amaranth.sim import Simulator
 
 from snnc.compiler import ir
 from snnc.compiler import levels as codec
-from snnc.compiler.contracts import SpikeTokens
 from snnc.compiler.geometry import LayerGeometry, stream_tokens
 from snnc.compiler.passes import size_registers
+from snnc.compiler.tokens import SpikeTokens
 from snnc.rtl_gen.neuron_update import NeuronUpdate
 from snnc.rtl_gen.scatter import Scatter, accumulator_layout
 from snnc.rtl_gen.sparse_scatter import SparseScatter
@@ -99,7 +99,7 @@ def test_sparse_scatter_accumulates_the_raw_sums(lanes, density, delta_bits, sha
     """Every spike of a timestep back to back (the next spike's first entry may hit the group the
     last one writes: forwarding), inputs without synapses, skip entries (delta_bits 1), pads (lanes
     > 1), and weights that share four values (2-bit codes and a table)."""
-    from snnc.compiler import geometry
+    from snnc.compiler import geometry, sparse
 
     rng = np.random.default_rng(lanes * 10 + int(density * 10))
     n_out, n_in = 11, 9
@@ -107,7 +107,7 @@ def test_sparse_scatter_accumulates_the_raw_sums(lanes, density, delta_bits, sha
     w = rng.choice(pool, (n_out, n_in)) * (rng.random((n_out, n_in)) < density)
     w[:, 4] = 0
     syn = ir.Dense("fc", w, np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), 4, 10, 10, "sparse")
-    rows = geometry.sparse_rows(w, lanes, 4, delta_bits)
+    rows = sparse.sparse_rows(w, lanes, 4, delta_bits)
     assert rows.values is not None or not shared  # a small random layer may share values too
     monkeypatch.setattr(geometry.LayerGeometry, "sparse", property(lambda self: rows))
     geo, tokens = LayerGeometry(syn, lanes), SpikeTokens.for_shape((n_in,))

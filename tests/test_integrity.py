@@ -18,7 +18,7 @@ import pytest
 from netgen import float_mlp_model
 from snnc.cli import main
 from snnc.compiler import build_folder
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 from snnc.compiler.errors import SnncError
 from snnc.compiler.files import read_json
 from snnc.runtime import LinkError

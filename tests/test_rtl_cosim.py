@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rtl_cases import active_case
-from snnc.compiler.contracts import SpikeTokens
+from snnc.compiler.tokens import SpikeTokens
 from snnc import energy
 from snnc.compiler.geometry import ENGINE_COUNTERS, cycle_budget, layer_busy_bound, network_geometry
 from snnc.sim import golden, rtl

@@ -8,7 +8,7 @@ import pytest
 from netgen import float_mlp_model as float_model
 from snnc.cli import main
 from snnc.compiler import build_folder
-from snnc.compiler import contracts as hp
+from snnc.compiler import host_protocol as hp
 from snnc.runtime import Device, LinkError
 from snnc.runtime.sim_link import FaultyLink, SimLink
 

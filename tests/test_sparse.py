@@ -1,4 +1,4 @@
-"""Sparse weights (geometry.SparseRows, rtl_gen/sparse_scatter.py): the format holds exactly the
+"""Sparse weights (sparse.SparseRows, rtl_gen/sparse_scatter.py): the format holds exactly the
 weights, the compiler picks it where it is cheaper, and pruned networks (dense layers and
 convolutions, with pools) on the sparse engine equal the golden model spike for spike and state for
 state in Verilator."""
@@ -13,7 +13,8 @@ from rtl_cases import case_specs
 from test_rtl_cosim import check_cycles, expected_final_states
 from snnc.compiler import compile_model, ir
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import LayerGeometry, network_geometry, network_memories, sparse_rows
+from snnc.compiler.geometry import LayerGeometry, network_geometry, network_memories
+from snnc.compiler.sparse import sparse_rows
 from snnc.compiler.passes import Options
 from snnc.sim import golden, rtl
 

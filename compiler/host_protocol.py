@@ -1,0 +1,83 @@
+"""The framed host protocol between the host runtime (snnc.runtime) and a board's BoardCore
+(snnc.rtl_gen), the UART's divisor and the design's identity (docs/spec.md section 5)."""
+from __future__ import annotations
+
+import hashlib
+
+from .errors import SnncError
+from .tokens import SpikeTokens
+
+# ---- the framed host protocol --------------------------------------------------------------------
+#
+# Every frame, both ways: SYNC byte, a command (host -> board) or status (board -> host) byte, the
+# payload length in bytes (u16, little-endian), the payload, and a CRC-16/CCITT-FALSE (poly 0x1021,
+# init 0xFFFF, Python's `binascii.crc_hqx(data, 0xFFFF)`, amaranth.lib.crc's CRC16_CCITT_FALSE) over
+# command/status, length and payload, little-endian.  Payloads are u16 words, little-endian.
+#
+# Commands (payload words -> reply payload words); every command is idempotent, so a host may
+# repeat any of them after a lost or corrupted reply:
+#   IDENT        ()                    -> IDENTITY_FIELDS
+#   LOAD         (offset, token...)    -> ()    write input tokens into the input buffer at offset
+#   RUN          (n_tokens, n_steps)   -> (cycles lo, cycles hi, output tokens, flags)
+#                                         start the network, feed input tokens 0..n_tokens-1,
+#                                         record the output tokens, reply when done
+#   READ         ()                    -> (count[0..n_out-1], cycles lo, cycles hi)
+#   READ_SPIKES  (offset, count)       -> output tokens offset..offset+count-1
+# A token on the link is one u16 word: the input (LOAD) and output (READ_SPIKES) tokens use the
+# SpikeTokens of the network's input and output shapes (link_tokens), whose token_bits must be at most 16.
+# The board acts on a frame only after its CRC checks; a frame whose bytes stop for
+# FRAME_TIMEOUT_S is dropped without a reply.
+
+SYNC_REQUEST = 0xA5
+SYNC_REPLY = 0x5A
+HEADER_BYTES = 4      # sync, command/status, length (u16)
+CRC_BYTES = 2
+CRC_INIT = 0xFFFF
+WORD_BITS = 16
+MAX_PAYLOAD = 512     # bytes in one host -> board frame (the board's staging buffer)
+PROTOCOL_VERSION = 2  # 2: tokens are SpikeTokens (packed addresses, eot = 2**address_bits); 1 used 0xFFFF
+MAGIC = 0x4E53        # "SN"
+FRAME_TIMEOUT_S = 2e-3
+
+CMD_IDENT, CMD_LOAD, CMD_RUN, CMD_READ, CMD_READ_SPIKES = 0x01, 0x02, 0x03, 0x04, 0x05
+COMMANDS = {CMD_IDENT: "IDENT", CMD_LOAD: "LOAD", CMD_RUN: "RUN", CMD_READ: "READ", CMD_READ_SPIKES: "READ_SPIKES"}
+
+STATUS_OK, STATUS_BAD_CRC, STATUS_BAD_COMMAND, STATUS_BAD_ARGUMENT = 0x00, 0x01, 0x02, 0x03
+STATUSES = {STATUS_OK: "ok", STATUS_BAD_CRC: "CRC error", STATUS_BAD_COMMAND: "unknown command",
+            STATUS_BAD_ARGUMENT: "bad argument"}
+
+FLAG_OUTPUT_OVERFLOW = 0x1  # RUN: more output tokens than the output buffer holds
+
+IDENTITY_FIELDS = ("magic", "version", "hash_lo", "hash_hi", "n_in", "n_out", "in_depth", "out_depth",
+                   "max_payload", "lanes")
+
+DEFAULT_BAUD = 115_200    # what every USB-UART bridge and terminal program takes
+MAX_BAUD_ERROR = 0.02
+MAX_BAUD = 3_000_000  # what common USB-UART bridges (FT2232H, CP2102N) take without flow control
+MIN_BAUD = 1200
+
+
+def design_hash(fingerprint_hex: str, lanes: int) -> int:
+    """The 32-bit identity of a design (IDENT's hash words): the IR's fingerprint and the lanes."""
+    return int.from_bytes(hashlib.sha256(f"{fingerprint_hex}:{lanes}".encode()).digest()[:4], "little")
+
+
+def uart_divisor(clk_hz: float, baud: int) -> int:
+    """Clock cycles per UART bit; SnncError naming the rates when the clock cannot make the rate."""
+    if not MIN_BAUD <= baud <= MAX_BAUD:
+        raise SnncError(f"--baud {baud}: choose a rate from {MIN_BAUD} to {MAX_BAUD}")
+    divisor = round(clk_hz / baud)
+    if divisor < 4 or abs(clk_hz / divisor - baud) / baud > MAX_BAUD_ERROR:
+        raise SnncError(f"--baud {baud}: a {clk_hz / 1e6:g} MHz clock cannot make it within "
+                        f"{MAX_BAUD_ERROR:.0%} (at most {int(clk_hz // 4)} baud)")
+    return divisor
+
+
+def link_tokens(shape: tuple[int, ...], what: str) -> SpikeTokens:
+    """The SpikeTokens of a layer of `shape` on the host link; SnncError if a token cannot be one
+    16-bit word."""
+    tokens = SpikeTokens.for_shape(shape)
+    if tokens.token_bits > WORD_BITS:
+        raise SnncError(f"{what} of shape {list(shape)} needs {tokens.token_bits}-bit spike tokens; the host "
+                        f"protocol carries at most {WORD_BITS} bits")
+    return tokens
