@@ -1,11 +1,16 @@
-"""Random networks with activity for the RTL tests: every LIF layer fires at least once."""
+"""Random networks with activity for the RTL tests (every LIF layer fires at least once), and the
+checks every co-simulation test makes of what the RTL measured."""
 from __future__ import annotations
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 
-from netgen import RESETS, STATE_BITS, STATE_MODES, WEIGHT_BITS, LayerSpec, random_model, random_spikes
+from netgen import RESETS, STATE_BITS, STATE_MODES, WEIGHT_BITS, LayerSpec, random_model, random_pool_model, random_spikes
+from snnc import energy
 from snnc.compiler import compile_model
+from snnc.compiler.geometry import ENGINE_COUNTERS, cycle_budget, layer_busy_bound, network_geometry
+from snnc.compiler.tokens import SpikeTokens
 from snnc.sim import golden
 
 LANES = (1, 2, 4, 8)
@@ -38,3 +43,42 @@ def active_case(i: int, tmp_path, t_steps: int = 8, batch: int = 2):
         if all(trace.outputs[lif.name].any() for lif in net.lifs):
             return net, x, lanes, out, trace
     raise AssertionError(f"no active network for case {i}")
+
+
+def active_pool_case(kind, on, k, tmp_path, start=0, t_steps=8, batch=3):
+    """The first seed from `start` whose random pool network spikes in every layer (onnxruntime)."""
+    for seed in range(start, start + 200):
+        rng = np.random.default_rng(seed * 97 + k)
+        model = random_pool_model(rng, kind, on, k)
+        x = random_spikes(rng, model, t_steps, batch)
+        want = ort.InferenceSession(model.SerializeToString()).run(None, {"spikes": x})[0]
+        path = tmp_path / f"pool_{kind}_{on}_{k}_{seed}.onnx"
+        onnx.save(model, path)
+        net = compile_model(path)
+        out, trace = golden.run(net, x.astype(np.uint8), trace=True)
+        if all(trace.outputs[lif.name].any() for lif in net.lifs):
+            return net, x.astype(np.uint8), want, out, trace
+    raise AssertionError("no active network")
+
+
+def expected_final_states(net, trace):
+    return {lif.name: (trace.final_codes[lif.name] if lif.levels is not None else trace.states[lif.name][-1])
+            .reshape(trace.states[lif.name].shape[1], -1) for lif in net.lifs}
+
+
+def check_cycles(net, x, lanes, trace, result):
+    """The cycle model of snnc.compiler.geometry bounds what the RTL measured: each engine's busy
+    cycles from the spikes it was actually given, the whole run by cycle_budget (the board's RUN
+    timeout) from the input tokens alone.  The RTL's activity counters equal the golden model's
+    counts (snnc.energy.engine_counts), which the energy model uses."""
+    inputs = golden.engine_inputs(net, x, trace)
+    for b in range(x.shape[1]):
+        n_tokens = len(SpikeTokens.for_shape(x.shape[2:]).encode(x[:, b]))
+        assert 0 < result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
+        for lif, geo, spikes in zip(net.lifs, network_geometry(net, lanes), inputs):
+            bound = layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])  # one bank or two
+            assert result.busy[lif.name][b] <= bound, (lif.name, b, int(result.busy[lif.name][b]), bound)
+    for lif, counts in zip(net.lifs, energy.engine_counts(net, lanes, x, trace)):
+        for kind in ENGINE_COUNTERS[1:]:
+            np.testing.assert_array_equal(result.counters[lif.name][kind], counts[kind].sum(axis=0),
+                                          err_msg=f"{lif.name} {kind}")

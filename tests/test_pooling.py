@@ -11,28 +11,13 @@ from hypothesis import strategies as st
 from onnx import helper
 
 from netgen import random_pool_model, random_spikes
+from rtl_cases import active_pool_case, check_cycles
 from snnc.compiler import compile_model, ir
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 from snnc.sim import golden
 
 KINDS = [(kind, on, k) for kind in ("max", "avg") for on in ("currents", "spikes") for k in (2, 3)]
-
-
-def active_pool_case(kind, on, k, tmp_path, start=0, t_steps=8, batch=3):
-    """The first seed from `start` whose random pool network spikes in every layer (onnxruntime)."""
-    for seed in range(start, start + 200):
-        rng = np.random.default_rng(seed * 97 + k)
-        model = random_pool_model(rng, kind, on, k)
-        x = random_spikes(rng, model, t_steps, batch)
-        want = ort.InferenceSession(model.SerializeToString()).run(None, {"spikes": x})[0]
-        path = tmp_path / f"pool_{kind}_{on}_{k}_{seed}.onnx"
-        onnx.save(model, path)
-        net = compile_model(path)
-        out, trace = golden.run(net, x.astype(np.uint8), trace=True)
-        if all(trace.outputs[lif.name].any() for lif in net.lifs):
-            return net, x.astype(np.uint8), want, out, trace
-    raise AssertionError("no active network")
 
 
 @pytest.mark.parametrize("kind,on,k", KINDS)
@@ -153,7 +138,6 @@ RTL_CASES = [("max", "currents", 2, 1), ("max", "spikes", 3, 2), ("avg", "spikes
 def test_verilator_equals_golden(kind, on, k, lanes, tmp_path):
     """Every output spike, every neuron's final state, the cycle bounds and the activity counters,
     through the engines' pooled walk (current maxima, spike ORs, crops, edge windows)."""
-    from test_rtl_cosim import check_cycles
     from snnc.sim import rtl
 
     net, x, _, out, trace = active_pool_case(kind, on, k, tmp_path, t_steps=6, batch=2)

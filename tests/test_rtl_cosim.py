@@ -3,19 +3,11 @@ every layer's final stored state, on random Dense/Conv2d networks at 1, 2, 4 and
 import numpy as np
 import pytest
 
-from rtl_cases import active_case
-from snnc.compiler.tokens import SpikeTokens
-from snnc import energy
-from snnc.compiler.geometry import ENGINE_COUNTERS, cycle_budget, layer_busy_bound, network_geometry
-from snnc.sim import golden, rtl
+from rtl_cases import active_case, check_cycles, expected_final_states
+from snnc.sim import rtl
 
 DEFAULT_CASES = range(24)
 SLOW_CASES = range(24, 72)
-
-
-def expected_final_states(net, trace):
-    return {lif.name: (trace.final_codes[lif.name] if lif.levels is not None else trace.states[lif.name][-1])
-            .reshape(trace.states[lif.name].shape[1], -1) for lif in net.lifs}
 
 
 def check_case(i, tmp_path, simulator, single_bank=False, units=None):
@@ -29,24 +21,6 @@ def check_case(i, tmp_path, simulator, single_bank=False, units=None):
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
     np.testing.assert_array_equal(result.counts, out.reshape(*out.shape[:2], -1).sum(axis=0))
     check_cycles(net, x, lanes, trace, result)
-
-
-def check_cycles(net, x, lanes, trace, result):
-    """The cycle model of snnc.compiler.geometry bounds what the RTL measured: each engine's busy
-    cycles from the spikes it was actually given, the whole run by cycle_budget (the board's RUN
-    timeout) from the input tokens alone.  The RTL's activity counters equal the golden model's
-    counts (snnc.energy.engine_counts), which the energy model uses."""
-    inputs = golden.engine_inputs(net, x, trace)
-    for b in range(x.shape[1]):
-        n_tokens = len(SpikeTokens.for_shape(x.shape[2:]).encode(x[:, b]))
-        assert 0 < result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
-        for lif, geo, spikes in zip(net.lifs, network_geometry(net, lanes), inputs):
-            bound = layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])  # one bank or two
-            assert result.busy[lif.name][b] <= bound, (lif.name, b, int(result.busy[lif.name][b]), bound)
-    for lif, counts in zip(net.lifs, energy.engine_counts(net, lanes, x, trace)):
-        for kind in ENGINE_COUNTERS[1:]:
-            np.testing.assert_array_equal(result.counters[lif.name][kind], counts[kind].sum(axis=0),
-                                          err_msg=f"{lif.name} {kind}")
 
 
 @pytest.mark.parametrize("i", DEFAULT_CASES)

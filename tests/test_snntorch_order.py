@@ -9,6 +9,7 @@ import onnxruntime as ort
 import pytest
 
 from netgen import RESETS, STATE_MODES, LayerSpec, random_model, random_spikes
+from rtl_cases import check_cycles, expected_final_states
 from snnc.compiler import compile_model, ir
 from snnc.compiler.errors import SnncError
 from snnc.sim import golden
@@ -88,7 +89,6 @@ def active_torch_case(i: int, tmp_path):
 
 @pytest.mark.parametrize("i, lanes", [(0, 1), (1, 2), (2, 4), (4, 3), (5, 2)])
 def test_verilator_equals_golden(i, lanes, tmp_path):
-    from test_rtl_cosim import check_cycles, expected_final_states
     from snnc.sim import rtl
 
     net, x, out, trace = active_torch_case(i, tmp_path)

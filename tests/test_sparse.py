@@ -9,13 +9,12 @@ import onnx
 import pytest
 
 from netgen import prune, random_model, random_spikes
-from rtl_cases import case_specs
-from test_rtl_cosim import check_cycles, expected_final_states
+from rtl_cases import active_pool_case, case_specs, check_cycles, expected_final_states
 from snnc.compiler import compile_model, ir
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import LayerGeometry, network_geometry, network_memories
-from snnc.compiler.sparse import sparse_rows
 from snnc.compiler.passes import Options
+from snnc.compiler.sparse import sparse_rows
 from snnc.sim import golden, rtl
 
 
@@ -164,7 +163,6 @@ def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank,
 def test_pruned_conv_nets_with_pools_on_the_sparse_engine(kind, on, k, lanes, by_magnitude, tmp_path):
     """A convolution's lists are (input channel, kernel tap): a spike walks its taps, each tap its
     entry rows, into the pooled accumulator grid; spikes, states, cycle bounds and counters equal."""
-    from test_pooling import active_pool_case
 
     net, x, _, _, _ = active_pool_case(kind, on, k, tmp_path, t_steps=6, batch=2)
     rng = np.random.default_rng(k * 10 + lanes)
