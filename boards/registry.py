@@ -99,6 +99,13 @@ BOARDS = {b.name: b for b in [
 ]}
 
 
+def board_table() -> str:
+    """`snnc boards`: one aligned row per board (Board.summary) under a header."""
+    rows = [("name", "part", "clock", "UART rx/tx", "LEDs", "reset", "board")] + [b.summary() for b in BOARDS.values()]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+
+
 def get_board(name: str) -> Board:
     if name not in BOARDS:
         raise SnncError(f"unknown board '{name}' (snnc boards lists them: {', '.join(BOARDS)})")

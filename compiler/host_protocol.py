@@ -51,6 +51,7 @@ FLAG_OUTPUT_OVERFLOW = 0x1  # RUN: more output tokens than the output buffer hol
 IDENTITY_FIELDS = ("magic", "version", "hash_lo", "hash_hi", "n_in", "n_out", "in_depth", "out_depth",
                    "max_payload", "lanes")
 
+UART_BITS_PER_BYTE = 10   # 8N1: a start bit, 8 data bits, a stop bit
 DEFAULT_BAUD = 115_200    # what every USB-UART bridge and terminal program takes
 MAX_BAUD_ERROR = 0.02
 MAX_BAUD = 3_000_000  # what common USB-UART bridges (FT2232H, CP2102N) take without flow control

@@ -41,7 +41,7 @@ class BoardCore(wiring.Component):
         emitted Verilog module (NetworkInstance) instead of elaborating it inside the core."""
         self.divisor = hp.uart_divisor(clk_hz, baud)
         # a frame's bytes may pause for FRAME_TIMEOUT_S, or 16 byte times at slow rates
-        self.frame_timeout = max(16 * 10 * self.divisor, int(clk_hz * hp.FRAME_TIMEOUT_S))
+        self.frame_timeout = max(16 * hp.UART_BITS_PER_BYTE * self.divisor, int(clk_hz * hp.FRAME_TIMEOUT_S))
         self.heartbeat_bit = max(1, int(math.log2(clk_hz)) - 1)  # the heartbeat LED blinks at about 1 Hz
         network = NetworkInstance(net, lanes) if network_module else \
             NetworkTop(net, lanes, weight_images=weight_images, single_bank=single_bank)

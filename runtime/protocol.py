@@ -46,7 +46,7 @@ def words_to_bytes(words) -> bytes:
 class HostProtocol:
     def __init__(self, link: Link, baud: int, retries: int = 3):
         self.link, self.retries = link, retries
-        self.byte_s = 10.0 / baud  # 8N1
+        self.byte_s = hp.UART_BITS_PER_BYTE / baud
         self.retried = 0  # attempts that failed and were repeated (for tests and reports)
 
     def transact(self, command: int, words=(), reply_words: int = 0, work_s: float = 0.0) -> list[int]:

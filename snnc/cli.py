@@ -1,7 +1,6 @@
 """The `snnc` command line (docs/spec.md section 4): parses arguments, calls the build library
 (`snnc.build`), prints, and maps errors to exit codes: 0 on success, 1 on a user error (one line on
-stderr, no traceback), 2 on a usage error.
-"""
+stderr, no traceback), 2 on a usage error, 130 when interrupted (snnc.entry)."""
 from __future__ import annotations
 
 import argparse
@@ -45,10 +44,8 @@ def cmd_compile(args: argparse.Namespace) -> None:
 
 def _input_spikes(build: Path, path: Path) -> np.ndarray:
     """The --input file's spikes, checked against the build's input shape (errors name the file)."""
-    from snnc.sim.golden import check_spikes
-
     net, _ = build_folder.load(build)
-    return check_spikes(files.load_array(path), net.input_shape, f"--input {path}")
+    return golden.check_spikes(files.load_array(path), net.input_shape, f"--input {path}")
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -76,12 +73,8 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     build = Path(args.build_dir)
     spikes = _input_spikes(build, Path(args.input))
-    if args.port:
-        device = Device.serial(build, args.port)
-    elif args.engine == "golden":
-        device = Device.golden(build)
-    else:
-        device = Device.simulated(build, args.simulator)
+    device = Device.serial(build, args.port) if args.port else \
+        Device.golden(build) if args.engine == "golden" else Device.simulated(build, args.simulator)
     with device:
         out, cycles = device.run(spikes, progress=progress_bar("samples"))
     files.save_array(Path(args.output), out)
@@ -102,12 +95,9 @@ def progress_bar(unit: str):
 
 
 def cmd_boards(args: argparse.Namespace) -> None:
-    from snnc import boards
+    from snnc.boards import board_table
 
-    rows = [("name", "part", "clock", "UART rx/tx", "LEDs", "reset", "board")] + [b.summary() for b in boards.BOARDS.values()]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+    print(board_table())
 
 
 def parser() -> argparse.ArgumentParser:
@@ -188,9 +178,8 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator", help="RTL simulator for --sim")
     u.set_defaults(func=cmd_run)
 
-    b = sub.add_parser("boards", help="list the supported boards", description="List the Artix-7 boards snnc "
-                       "builds for: name (for --board), part, clock, UART pins (FPGA rx/tx), LEDs and reset.")
-    b.set_defaults(func=cmd_boards)
+    sub.add_parser("boards", help="list the supported boards", description="List the Artix-7 boards snnc builds "
+                   "for: name (for --board), part, clock, UART pins (FPGA rx/tx), LEDs and reset.").set_defaults(func=cmd_boards)
     return p
 
 

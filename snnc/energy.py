@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
 from snnc.compiler.geometry import (DISTRIBUTED_BITS, ENGINE_COUNTERS, START_CYCLES, UPDATE_OVERHEAD_CYCLES, Lanes,
                                    LayerGeometry, network_geometry)
@@ -27,7 +28,6 @@ from snnc.sim.golden import engine_inputs
 DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
 DEFAULT_TIMESTEPS = 16
 DEFAULT_CLOCK_HZ = 100e6  # a network build has no board: Arty/Nexys/Basys clocks
-UART_BITS_PER_BYTE = 10
 
 # name: (joules per event, what an event is, source)
 COEFFICIENTS = {
@@ -176,7 +176,7 @@ def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: floa
             * _e("fifo_token")
     if board:  # LOAD the input tokens, READ_SPIKES the output tokens, 2 bytes each, plus frames
         tokens = act["layers"][0]["input_spikes"] + t + act["layers"][-1]["output_spikes"] + t
-        parts["host_link"] = (2 * tokens + 64) * UART_BITS_PER_BYTE * _e("uart_bit")
+        parts["host_link"] = (2 * tokens + 64) * hp.UART_BITS_PER_BYTE * _e("uart_bit")
     parts["static"] = act["cycles"] / clock_hz * _e("static_w")
     return {"per_inference_j": float(sum(parts.values())), "breakdown": {k: float(v) for k, v in parts.items()},
             "assumptions": {name: {"value": value, "per": per, "source": src}

@@ -144,7 +144,7 @@ def pareto_front(rows: list[dict], cost: str, gain: str = "accuracy") -> list[di
 
 
 def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes, bits: int | None = None,
-                 weights: str = "auto", clock_hz: float = 100e6, synth: bool = True) -> dict:
+                 weights: str = "auto", clock_hz: float | None = None, synth: bool = True) -> dict:
     """What one build of an ONNX model costs: compiled at `lanes` (and `bits`, `weights`), run by
     the golden model on the test `spikes` [T, N, ...]: accuracy against `labels`, energy per
     inference and cycles (snnc.energy: golden counts, the engines' schedule), and Yosys' LUT, FF
@@ -154,6 +154,7 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
     from snnc.compiler.passes import Options
     from snnc.sim import golden
 
+    clock_hz = energy.DEFAULT_CLOCK_HZ if clock_hz is None else clock_hz
     net = compile_model(model_path, Options(bits=bits, weights=weights))
     out, trace = golden.run(net, spikes, trace=True)
     act = energy.activity(net, lanes, spikes, trace)
