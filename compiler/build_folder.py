@@ -30,6 +30,7 @@ from pathlib import Path
 from . import ir
 from .errors import SnncError
 from .files import read_json, read_text, regular_file, save_json, sha256, umask
+from .geometry import Lanes, check_lanes
 
 MANIFEST = "manifest.json"  # every file snnc compile wrote, with its size and sha256 (docs/spec.md section 4)
 LEGACY_MARKER = ".snnc-build"  # what marked a build before manifests: such a folder is replaced whole
@@ -51,7 +52,7 @@ class BuildSettings:
     board core's Verilog file; memory_files: the $readmemh images; single_bank: the LIFs whose
     layers keep one accumulator bank."""
 
-    lanes: int | tuple[int, ...]
+    lanes: Lanes
     top: str
     verilog: str
     board: str | None = None
@@ -86,13 +87,7 @@ class BuildSettings:
             if not isinstance(value, types[name]) or isinstance(value, bool):
                 raise SnncError(f"{where}: field '{name}' must be {getattr(types[name], '__name__', 'a number')}, "
                                 f"got {value!r}")
-        lanes = doc["lanes"]
-        count = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1
-        spec = lambda v: count(v) or isinstance(v, list) and len(v) == 2 and all(map(count, v)) and v[1] <= v[0]
-        if not (count(lanes) or isinstance(lanes, list) and lanes and all(map(spec, lanes))):
-            raise SnncError(f"{where}: field 'lanes' must be a count of at least 1 or a list of counts or [lanes, "
-                            f"units] pairs, got {lanes!r}")
-        lanes = tuple(tuple(p) if isinstance(p, list) else p for p in lanes) if isinstance(lanes, list) else lanes
+        lanes = check_lanes(doc["lanes"], f"{where}: field 'lanes'")
         board_fields = ("part", "clk_hz", "baud", "identity", "board_verilog", "board_files")
         if "board" in doc:
             missing = [f for f in board_fields if f not in doc]

@@ -240,6 +240,19 @@ def lane_spec(spec) -> tuple[int, int] | None:
     return None
 
 
+def check_lanes(lanes, where: str = "--lanes") -> Lanes:
+    """`lanes` in its one form, a count of at least 1 or a non-empty tuple of per-layer specs P or
+    (P, U) with U <= P (JSON's lists become tuples); SnncError naming `where` otherwise.  Whether the
+    count of specs fits the network is layer_lanes' question."""
+    as_tuple = lambda v: tuple(as_tuple(p) for p in v) if isinstance(v, list) else v
+    checked = as_tuple(lanes)
+    specs = list(checked) if isinstance(checked, tuple) else [checked]
+    if not specs or any(lane_spec(p) is None for p in specs):
+        raise SnncError(f"{where} must be a count of at least 1, or one per layer, each P or P:U with 1 <= U <= P; "
+                        f"got {lanes!r}")
+    return checked
+
+
 def parse_lanes(text: str) -> Lanes | str:
     """The command line's spelling: "4", "16,2", "8:2,4" or "auto"; ValueError when it is none of them."""
     if text == "auto":

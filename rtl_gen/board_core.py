@@ -21,7 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
-from snnc.compiler.geometry import HOST_BUFFER_TOKENS, layer_lanes
+from snnc.compiler.geometry import HOST_BUFFER_TOKENS, Lanes, layer_lanes
 
 from .dispatcher import Dispatcher
 from .frame_receiver import FrameReceiver
@@ -34,7 +34,7 @@ from .uart_tx import UartTx
 
 
 class BoardCore(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int,
+    def __init__(self, net: ir.Network, lanes: Lanes, clk_hz: float, baud: int, identity: int,
                  in_depth: int = HOST_BUFFER_TOKENS, out_depth: int = HOST_BUFFER_TOKENS, weight_images: bool = False,
                  single_bank: frozenset[str] = frozenset(), network_module: bool = False):
         """weight_images, single_bank: the NetworkTop's; network_module: use the network's separately

@@ -17,6 +17,7 @@ from amaranth.back import verilog
 
 from snnc.compiler import ir
 from snnc.compiler.contracts import BOARD_TOP, NETWORK_TOP
+from snnc.compiler.geometry import Lanes
 
 from .board_core import BoardCore
 from .network_top import NetworkTop
@@ -34,7 +35,7 @@ def _emit(top, name: str, network: NetworkTop | None) -> tuple[str, dict[str, st
     return text + "".join("\n" + rom.verilog() for rom in roms), {f"{rom.image}.mem": rom.image_text() for rom in roms}
 
 
-def network_verilog(net: ir.Network, lanes: int = 1, single_bank: frozenset[str] = frozenset(),
+def network_verilog(net: ir.Network, lanes: Lanes = 1, single_bank: frozenset[str] = frozenset(),
                     activity_counters: bool = True) -> tuple[str, dict[str, str]]:
     """The network as Verilog, and the memory images its $readmemh lines name.  single_bank: the
     LIF names whose layers keep one accumulator bank; activity_counters: see NetworkTop."""
@@ -42,7 +43,7 @@ def network_verilog(net: ir.Network, lanes: int = 1, single_bank: frozenset[str]
     return _emit(top, NETWORK_TOP, top)
 
 
-def board_verilog(net: ir.Network, lanes: int, clk_hz: float, baud: int, identity: int, network_text: str,
+def board_verilog(net: ir.Network, lanes: Lanes, clk_hz: float, baud: int, identity: int, network_text: str,
                   single_bank: frozenset[str] = frozenset()) -> str:
     """The BoardCore (UART, host protocol, buffers) as Verilog around the network's own module:
     `network_text` (from network_verilog with the same lanes and single_bank) follows the core's

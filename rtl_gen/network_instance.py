@@ -7,15 +7,15 @@ from amaranth import ClockSignal, Instance, Module, ResetSignal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Flow
 
-from snnc.compiler.contracts import NETWORK_TOP
-
 from snnc.compiler import ir
+from snnc.compiler.contracts import NETWORK_TOP
+from snnc.compiler.geometry import Lanes
 
 from .network_top import network_ports
 
 
 class NetworkInstance(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: int):
+    def __init__(self, net: ir.Network, lanes: Lanes):
         """The ports of NetworkTop(net, lanes), whose Verilog module this stands for."""
         self.net, self.n_out = net, int(net.lifs[-1].size)
         super().__init__(network_ports(net, lanes))

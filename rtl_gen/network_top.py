@@ -18,7 +18,7 @@ from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import (CYCLE_BITS, EDGE_FIFO_DEPTH, STEP_BITS, engine_counters, index_range,
+from snnc.compiler.geometry import (CYCLE_BITS, EDGE_FIFO_DEPTH, STEP_BITS, Lanes, engine_counters, index_range,
                                    layer_lanes, network_geometry, stream_tokens)
 
 from .layer_engine import LayerEngine
@@ -26,7 +26,7 @@ from .spikes import flat_index, spike_stream, spike_token
 
 
 
-def network_ports(net: ir.Network, lanes: int, activity_counters: bool = True) -> dict:
+def network_ports(net: ir.Network, lanes: Lanes, activity_counters: bool = True) -> dict:
     """The signature members of a network's NetworkTop (and of its NetworkInstance)."""
     tokens, geos = stream_tokens(net), network_geometry(net, lanes)
     n_counters = len(geos) * len(engine_counters(activity_counters))
@@ -42,7 +42,7 @@ def network_ports(net: ir.Network, lanes: int, activity_counters: bool = True) -
 
 
 class NetworkTop(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: int = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH,
+    def __init__(self, net: ir.Network, lanes: Lanes = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH,
                  weight_images: bool = False, single_bank: frozenset[str] = frozenset(), activity_counters: bool = True):
         """weight_images: each layer's weights leave the design for a $readmemh image, which the
         Verilog emitter takes from `engines[i].scatter` (Amaranth's simulator wants them inside).

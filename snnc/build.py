@@ -94,10 +94,7 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     elif any(v is not None for v in (cfg.max_luts, cfg.max_latency_us, cfg.spike_rate, cfg.sample)):
         raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
     else:
-        specs = [cfg.lanes] if isinstance(cfg.lanes, int) else list(cfg.lanes)
-        if not specs or any(geometry.lane_spec(p) is None for p in specs):
-            raise SnncError(f"--lanes must be at least 1 (one count, or one per layer) with at most P update units, "
-                            f"got {cfg.lanes}")
+        geometry.check_lanes(cfg.lanes)
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
     if cfg.board is not None:
