@@ -10,6 +10,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -232,8 +233,8 @@ def test_a_signal_during_the_swap_waits_for_it(root, tmp_path, monkeypatch):
     rename, sent = os.rename, []
 
     def interrupting(src, dst):
-        if not sent:
-            sent.append(os.kill(os.getpid(), signal.SIGINT))
+        if not sent:  # to this thread: os.kill may land in another of the process' threads, and later
+            sent.append(signal.pthread_kill(threading.get_ident(), signal.SIGINT))
         rename(src, dst)
 
     monkeypatch.setattr(build_folder.os, "rename", interrupting)
