@@ -350,6 +350,8 @@ def new_build(path: Path, force: bool = False):
     except OSError as e:
         raise SnncError(f"{shown}: cannot create the build folder ({e.strerror})") from None
     aside, kept = None, []
+    # the user's entries left in tmp by an undo that failed too: never deleted, and the error says where
+    stranded = lambda: [name for name in kept if os.path.lexists(tmp / name) and not os.path.lexists(path / name)]
     try:
         yield tmp
         write_manifest(tmp)
@@ -362,9 +364,10 @@ def new_build(path: Path, force: bool = False):
                                 f"name; move it away")
             aside = _swap(path, tmp, kept)
     except OSError as e:  # a full disk, a folder that went away: the old build is back in place
-        raise SnncError(f"{shown}: cannot write the build ({e.strerror})") from None
+        where = f"; {', '.join(stranded())} could not be put back, and are in {tmp}" if stranded() else ""
+        raise SnncError(f"{shown}: cannot write the build ({e.strerror}){where}") from None
     finally:
-        if not any(os.path.lexists(tmp / name) for name in kept):  # a failed undo leaves the user's entries there
+        if not stranded():
             shutil.rmtree(tmp, ignore_errors=True)
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)

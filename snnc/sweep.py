@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.files import read_json
+from snnc.compiler.files import read_json, save_json
 
 
 def plain_json(value, where: str):
@@ -67,14 +67,7 @@ def _store(store: Path, point: dict, rows) -> None:
     """Write a finished point's rows (checked JSON) to the store, whole or not at all."""
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise SnncError(f"point {point_key(point)}: evaluate must return a list of dicts, got {type(rows).__name__}")
-    rows = plain_json(rows, f"point {point_key(point)}: row")
-    tmp = store / f".{point_key(point)}.json.tmp"
-    try:
-        tmp.write_text(json.dumps({"point": point, "rows": rows}, indent=1) + "\n")
-        tmp.replace(_result_path(store, point))
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise SnncError(f"{_result_path(store, point)}: cannot store the point's result ({e.strerror})") from None
+    save_json(_result_path(store, point), {"point": point, "rows": plain_json(rows, f"point {point_key(point)}: row")})
 
 
 def run(points: list[dict], evaluate: Callable[[dict], list[dict]], store: Path, scheduler: str | None = None,
@@ -82,8 +75,8 @@ def run(points: list[dict], evaluate: Callable[[dict], list[dict]], store: Path,
     """Every point's rows, in the order of `points`: read from `store` where a point has finished
     before, else evaluated on Dask (a LocalCluster of `workers` processes, default one per core, or
     the cluster at `scheduler`) and written to the store as it finishes.  Points and rows must be
-    JSON (numpy scalars and arrays are converted); a point whose rows are not is stored no more than
-    one that raised, and the first such error is raised after the others are stored."""
+    JSON (numpy scalars and arrays are converted): a point whose rows are not, or whose evaluate
+    raised SnncError, is not stored, and the first such error is raised once the others are."""
     from dask.distributed import Client, LocalCluster, as_completed
     from tqdm import tqdm
 

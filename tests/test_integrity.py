@@ -198,6 +198,7 @@ def test_a_users_folder_is_built_into_with_force_and_clashes_are_refused(root, t
     (other / "build.json").write_text("{\"mine\": 1}")  # a name the build writes too
     one_line_error(capsys, compile_to(root, other, "--force"), "build.json", "move it away")
     assert (other / "build.json").read_text() == "{\"mine\": 1}" and len(list(other.iterdir())) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "other"]  # no temporary left
 
 
 @pytest.mark.parametrize("failing", [1, 2, 3])
@@ -224,6 +225,27 @@ def test_a_fault_between_the_renames_puts_the_old_build_back(root, tmp_path, cap
     assert {p.name: p.read_bytes() for p in build.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]  # no temporary left behind
     assert main(runs(root, build, tmp_path)[0]) == 0
+
+
+def test_a_failed_undo_never_deletes_the_users_files(root, tmp_path, capsys, monkeypatch):
+    """The swap fails moving the old build aside, and the undo fails too: the user's file, already
+    moved into the new build, stays there and the one-line error says where."""
+    build = tmp_path / "b"
+    assert compile_to(root, build) == 0
+    (build / "notes.txt").write_text("keep me")
+    calls, rename = [], os.rename
+
+    def faulty(src, dst):
+        calls.append(src)
+        if len(calls) in (2, 3):
+            raise OSError(5, "Input/output error")
+        rename(src, dst)
+
+    monkeypatch.setattr(build_folder.os, "rename", faulty)
+    err = one_line_error(capsys, compile_to(root, build, "--bits", "3", "--force"), "notes.txt", "could not be put back")
+    monkeypatch.undo()
+    kept = [p for p in tmp_path.glob(".snnc-new-*/notes.txt")]
+    assert len(kept) == 1 and kept[0].read_text() == "keep me" and str(kept[0].parent) in err
 
 
 def test_a_signal_during_the_swap_waits_for_it(root, tmp_path, monkeypatch):
