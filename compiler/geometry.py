@@ -175,6 +175,13 @@ class LayerGeometry:
         return self.co * max(len(t) for t in self.row_taps) * max(len(t) for t in self.col_taps)
 
     @property
+    def update_cycles(self) -> int:
+        """Cycles of one timestep's update: its walk (update_steps) and UPDATE_OVERHEAD_CYCLES.  Every
+        cycle model (the report, the busy bound, the schedule, the cost model, the default estimate)
+        takes it from here."""
+        return self.update_steps + UPDATE_OVERHEAD_CYCLES
+
+    @property
     def cycles_per_spike(self) -> int:
         """Scatter cycles of the costliest input spike: one weight row of P lanes per cycle."""
         return int(self.spike_cycles.max())
@@ -391,7 +398,7 @@ def layer_busy_bound(geo: LayerGeometry, n_spikes: int, n_steps: int) -> int:
     spikes over n_steps timesteps, when the next layer takes its spikes as they come (an update
     waits for room in its spike queue only behind a slower next layer, whose work cycle_budget
     counts)."""
-    return n_spikes * geo.cycles_per_spike + n_steps * (geo.update_steps + UPDATE_OVERHEAD_CYCLES)
+    return n_spikes * geo.cycles_per_spike + n_steps * geo.update_cycles
 
 
 def cycle_budget(net, lanes: Lanes, n_tokens: int, n_steps: int) -> int:

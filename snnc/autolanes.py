@@ -3,7 +3,7 @@ engine's cost model for a target (`max_luts`, or `max_latency_us` at the board c
 
 Cycles of one inference (docs/rtl.md): a layer's scatter spends taps * ceil(C_out / P) cycles per
 input spike (at least 1: a token is taken during the last step of the spike before), its update
-update_steps + UPDATE_OVERHEAD_CYCLES per timestep (update_steps grows with P / U), and the two
+LayerGeometry.update_cycles per timestep (update_steps grows with P / U), and the two
 overlap (the update of one timestep runs beside the scatter of the next): max(scatter, T x update)
 + one update.  The layers' sum is the estimate (an upper one: layers also overlap each other).  The input
 spikes of every layer come from a sample input run through the golden model, or from Bernoulli
@@ -31,7 +31,7 @@ import numpy as np
 
 from snnc.compiler import ir
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import UPDATE_OVERHEAD_CYCLES, LayerGeometry, lanes_text
+from snnc.compiler.geometry import LayerGeometry, lanes_text
 from snnc.energy import per_spike_sum
 from snnc.sim import golden
 
@@ -79,7 +79,7 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray):
 
     def cost(lanes: int, units: int, single_bank: bool = False) -> tuple[float, float]:
         geo = LayerGeometry.of_stage(stage, lanes, units)
-        update = geo.update_steps + UPDATE_OVERHEAD_CYCLES  # per timestep
+        update = geo.update_cycles  # per timestep
         # a spike's token is taken in its predecessor's last scatter cycle: spike_cycles each
         scatter = scatter_cycles(geo.lanes)
         # two banks: the update of step t overlaps the scatter of step t+1 (the last one does not);

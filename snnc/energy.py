@@ -21,8 +21,8 @@ import numpy as np
 
 from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
-from snnc.compiler.geometry import (DISTRIBUTED_BITS, ENGINE_COUNTERS, START_CYCLES, UPDATE_OVERHEAD_CYCLES, Lanes,
-                                   LayerGeometry, network_geometry)
+from snnc.compiler.geometry import (DISTRIBUTED_BITS, ENGINE_COUNTERS, START_CYCLES, TOKEN_ACCEPT_CYCLES,
+                                   UPDATE_OVERHEAD_CYCLES, Lanes, LayerGeometry, network_geometry)
 from snnc.sim.golden import engine_inputs
 
 DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
@@ -83,7 +83,7 @@ def engine_counts(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace) -> l
                     "input_spikes": per_spike_sum(geo, x, np.ones(1, np.int64)),
                     "output_spikes": per_layer[i + 1].reshape(n_t, n_b, -1).sum(axis=2).astype(np.int64),
                     # the scatter's cycles: each spike's, and one for the end-of-timestep token
-                    "scatter_cycles": per_spike_sum(geo, x, geo.spike_cycles) + 1})
+                    "scatter_cycles": per_spike_sum(geo, x, geo.spike_cycles) + TOKEN_ACCEPT_CYCLES})
     return out
 
 
@@ -94,14 +94,14 @@ def timeline_cycles(net: ir.Network, lanes: Lanes, counts: list[dict[str, np.nda
     scatter of t-1 is done, a bank is free (the update of t-2 done with two banks, of t-1 with one)
     and the engine before has started emitting t; it ends no earlier than the engine before has
     emitted its last spike of t.  Its update of t starts when that scatter and its update of t-1 are
-    done, and takes update_steps + UPDATE_OVERHEAD_CYCLES."""
+    done, and takes LayerGeometry.update_cycles."""
     geos = network_geometry(net, lanes)
     n_t, n_b = counts[0]["scatter_cycles"].shape
     total = np.zeros(n_b)
     for b in range(n_b):
         prev_start, prev_sent = np.zeros(n_t), np.zeros(n_t)  # the engine before: its updates' start, last spike out
         for i, (lif, geo, c) in enumerate(zip(net.lifs, geos, counts)):
-            update = geo.update_steps + UPDATE_OVERHEAD_CYCLES
+            update = geo.update_cycles
             starts, ends, sent = np.zeros(n_t), np.zeros(n_t), np.zeros(n_t)
             scatter_end, banks = 0.0, 1 if lif.name in single_bank else 2
             for t in range(n_t):
@@ -145,7 +145,7 @@ def default_activity(net: ir.Network, lanes: Lanes, rate: float = DEFAULT_RATE,
         spikes_in = rate * timesteps * sizes[i]
         layers.append({"layer": lif.name, "input_spikes": spikes_in, "scatter_steps": spikes_in * geo.spike_steps.mean(),
                        "update_steps": timesteps * geo.update_steps, "output_spikes": rate * timesteps * sizes[i + 1]})
-        cycles += spikes_in * geo.spike_cycles.mean() + timesteps * (geo.update_steps + UPDATE_OVERHEAD_CYCLES + 1)
+        cycles += spikes_in * geo.spike_cycles.mean() + timesteps * (geo.update_cycles + TOKEN_ACCEPT_CYCLES)
     return {"timesteps": timesteps, "samples": 0, "layers": layers, "cycles": float(cycles)}
 
 

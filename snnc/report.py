@@ -8,8 +8,7 @@ import numpy as np
 from snnc import boards
 from snnc.compiler import ir
 from snnc.compiler.build_folder import BuildSettings
-from snnc.compiler.geometry import (TOKEN_ACCEPT_CYCLES, UPDATE_OVERHEAD_CYCLES, lanes_text, network_geometry,
-                                   network_memories)
+from snnc.compiler.geometry import lanes_text, network_geometry, network_memories
 from snnc.compiler.report import format_report, report_dict
 
 RAM_KINDS = {"weight": ("weights", "row starts"), "accumulator": ("accumulators",), "state": ("states",)}  # key: Memory.kind
@@ -23,8 +22,9 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
     layers = []
     for lif, geo in zip(net.lifs, network_geometry(net, settings.lanes)):
         layers.append({"layer": lif.name, "lanes": geo.lanes, "update_units": geo.units, "groups": geo.state_groups,
-                       "update_cycles": geo.update_steps + UPDATE_OVERHEAD_CYCLES,
-                       "scatter_cycles_per_spike": geo.cycles_per_spike + TOKEN_ACCEPT_CYCLES,
+                       "update_cycles": geo.update_cycles,
+                       # a spike's token is taken in the last cycle of the spike before (autolanes, energy)
+                       "scatter_cycles_per_spike": geo.cycles_per_spike,
                        "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.accumulator_bits,
                        "accumulator_banks": 1 if lif.name in single else 2, "current_bits": geo.synapse.current_bits,
                        "weights": geo.weight_format,
