@@ -146,7 +146,7 @@ def _write_atomic(path: Path, write, shown: Path | None = None) -> None:
         raise SnncError(f"{shown}: folder {folder} does not exist")
     try:
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~umask()
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=".snnc-", dir=folder)  # short: a 250-byte name stays writable
     except OSError as e:
         raise SnncError(f"{shown}: cannot write ({e.strerror})") from None
     try:

@@ -299,6 +299,13 @@ def test_simulate_refuses_a_loop_of_links(root, tmp_path, capsys):
     assert (tmp_path / "l1").is_symlink() and (tmp_path / "l2").is_symlink()
 
 
+def test_an_output_name_of_250_bytes_is_written(root, tmp_path, capsys):
+    build, out = tmp_path / "b", tmp_path / ("y" * 250)
+    assert compile_to(root, build) == 0
+    assert main(["simulate", str(build), "--input", str(root / "x.npy"), "--output", str(out)]) == 0
+    assert np.load(out).shape == (4, 2, 5) and sorted(p.name for p in tmp_path.iterdir()) == ["b", out.name]
+
+
 def test_simulate_writes_through_a_named_pipe(root, tmp_path, capsys):
     build = tmp_path / "b"
     assert compile_to(root, build) == 0
