@@ -29,7 +29,7 @@ GRID_BITS = 40
 VALUE_BITS = 52
 
 # The most weights a network may hold: 2**24 (134 Mbit at 8 bits, ten times the block RAM of the
-# largest Artix-7, the xc7a200t's 13.1 Mbit), which snnc compiles in about a minute and 3 GB
+# largest Artix-7, the xc7a200t's 13.1 Mbit), which snnc compiles in 50 to 80 s and 2.8 GB
 # (benchmarks/compile_scale.py).  A larger model is refused as soon as it is read.
 MAX_WEIGHTS = 1 << 24
 
