@@ -10,7 +10,6 @@ import signal
 import struct
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -248,20 +247,31 @@ def test_a_failed_undo_never_deletes_the_users_files(root, tmp_path, capsys, mon
     assert len(kept) == 1 and kept[0].read_text() == "keep me" and str(kept[0].parent) in err
 
 
-def test_a_signal_during_the_swap_waits_for_it(root, tmp_path, monkeypatch):
-    """SIGINT delivered between the renames arrives after them: the new build is whole in place."""
+SWAP_INTERRUPTED = """
+import os, signal, sys, threading
+from snnc.cli import main
+
+model, build = sys.argv[1:]
+assert main(["compile", model, "--bits", "4", "-o", build]) == 0
+rename, sent = os.rename, []
+
+def interrupting(src, dst):  # SIGINT to this thread as the first rename of the swap begins
+    if not sent:
+        sent.append(signal.pthread_kill(threading.get_ident(), signal.SIGINT))
+    rename(src, dst)
+
+os.rename = interrupting
+sys.exit(main(["compile", model, "--bits", "3", "-o", build]))
+"""
+
+
+def test_a_signal_during_the_swap_waits_for_it(root, tmp_path):
+    """SIGINT delivered between the renames arrives after them: the new build is whole in place.  In a
+    process of its own, whose main thread and signal handlers no earlier test has touched."""
     build = tmp_path / "b"
-    assert compile_to(root, build) == 0
-    rename, sent = os.rename, []
-
-    def interrupting(src, dst):
-        if not sent:  # to this thread: os.kill may land in another of the process' threads, and later
-            sent.append(signal.pthread_kill(threading.get_ident(), signal.SIGINT))
-        rename(src, dst)
-
-    monkeypatch.setattr(build_folder.os, "rename", interrupting)
-    assert compile_to(root, build, "--bits", "3") == 130
-    monkeypatch.undo()
+    done = subprocess.run([sys.executable, "-c", SWAP_INTERRUPTED, str(root / "m.onnx"), str(build)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130 and done.stderr.strip() == "snnc: interrupted", done.stderr[-2000:]
     assert json.loads((build / "network.json").read_text())["layers"][0]["weight_bits"] == 3
     assert build_folder.load(build) and sorted(p.name for p in tmp_path.iterdir()) == ["b"]
 
