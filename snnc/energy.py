@@ -27,6 +27,9 @@ from snnc.sim.golden import engine_inputs
 
 DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
 DEFAULT_TIMESTEPS = 16
+# an inference's bytes on the host link besides its tokens: LOAD, RUN, READ and READ_SPIKES and their
+# replies, each a frame of header and CRC (host_protocol.HEADER_BYTES + CRC_BYTES), and their few words
+LINK_FRAME_BYTES = 64
 DEFAULT_CLOCK_HZ = 100e6  # a network build has no board: Arty/Nexys/Basys clocks
 
 # name: (joules per event, what an event is, source)
@@ -176,7 +179,7 @@ def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: floa
             * _e("fifo_token")
     if board:  # LOAD the input tokens, READ_SPIKES the output tokens, 2 bytes each, plus frames
         tokens = act["layers"][0]["input_spikes"] + t + act["layers"][-1]["output_spikes"] + t
-        parts["host_link"] = (2 * tokens + 64) * hp.UART_BITS_PER_BYTE * _e("uart_bit")
+        parts["host_link"] = (2 * tokens + LINK_FRAME_BYTES) * hp.UART_BITS_PER_BYTE * _e("uart_bit")
     parts["static"] = act["cycles"] / clock_hz * _e("static_w")
     return {"per_inference_j": float(sum(parts.values())), "breakdown": {k: float(v) for k, v in parts.items()},
             "assumptions": {name: {"value": value, "per": per, "source": src}
