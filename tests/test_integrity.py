@@ -252,6 +252,8 @@ SWAP_INTERRUPTED = """
 import os, signal, sys, threading
 from snnc.cli import main
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C's handler even if SIGINT was ignored before
+
 model, build = sys.argv[1:]
 assert main(["compile", model, "--bits", "4", "-o", build]) == 0
 rename, sent = os.rename, []
@@ -268,7 +270,8 @@ sys.exit(main(["compile", model, "--bits", "3", "-o", build]))
 
 def test_a_signal_during_the_swap_waits_for_it(root, tmp_path):
     """SIGINT delivered between the renames arrives after them: the new build is whole in place.  In a
-    process of its own, whose main thread and signal handlers no earlier test has touched."""
+    process of its own, with Ctrl-C's handler: a test run started in the background (make test &)
+    ignores SIGINT, and its processes inherit that."""
     build = tmp_path / "b"
     done = subprocess.run([sys.executable, "-c", SWAP_INTERRUPTED, str(root / "m.onnx"), str(build)],
                           capture_output=True, text=True, timeout=300)
@@ -375,7 +378,8 @@ def test_invalid_utf8_in_an_op_type_is_one_line(root, tmp_path, capsys):
 def test_ctrl_c_in_the_first_second_is_one_line(root, tmp_path):
     for i, delay in enumerate((0.05, 0.15, 0.3, 0.5, 0.8)):
         proc = subprocess.Popen([*SNNC, "compile", str(root / "m.onnx"), "-o", str(tmp_path / f"b{i}")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=60)[1]
