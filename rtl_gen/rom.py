@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 from amaranth import ClockSignal, Instance, Module, Shape, Value, unsigned
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler.geometry import bram36_tiles
-
-
-def shape_bits(shape) -> int:
-    return data.Layout.cast(shape).size if isinstance(shape, data.Layout) else Shape.cast(shape).width
 
 
 def pack_words(fields: np.ndarray, bits: int) -> list[int]:
@@ -39,7 +35,7 @@ class Rom(wiring.Component):
         """shape: a word's shape or layout (`bits` wide); words: the contents (ints in 0 ..
         2**bits - 1), at least 2; image: the name of its memory image, or None to hold them."""
         self.shape, self.words, self.image = shape, words, image
-        self.bits, self.depth, self.ports = shape_bits(shape), len(words), ports
+        self.bits, self.depth, self.ports = Shape.cast(shape).width, len(words), ports  # a layout casts to its size
         super().__init__({"addr": In(range(self.depth)).array(ports), "data": Out(shape).array(ports)})
 
     @property
