@@ -30,7 +30,7 @@ from pathlib import Path
 from . import ir
 from .errors import SnncError
 from .files import read_json, read_text, regular_file, save_json, sha256, umask
-from .geometry import Lanes, check_lanes
+from .layer_impl import Lanes, check_lanes
 
 MANIFEST = "manifest.json"  # every file snnc compile wrote, with its size and sha256 (docs/spec.md section 4)
 LEGACY_MARKER = ".snnc-build"  # what marked a build before manifests: such a folder is replaced whole

@@ -21,7 +21,8 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
-from snnc.compiler.geometry import HOST_BUFFER_TOKENS, Lanes, layer_lanes
+from snnc.compiler.engine_model import HOST_BUFFER_TOKENS
+from snnc.compiler.layer_impl import Lanes, layer_lanes
 
 from .dispatcher import Dispatcher
 from .frame_receiver import FrameReceiver

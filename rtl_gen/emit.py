@@ -17,7 +17,7 @@ from amaranth.back import verilog
 
 from snnc.compiler import ir
 from snnc.compiler.contracts import BOARD_TOP, NETWORK_TOP
-from snnc.compiler.geometry import Lanes
+from snnc.compiler.layer_impl import Lanes
 
 from .board_core import BoardCore
 from .network_top import NetworkTop

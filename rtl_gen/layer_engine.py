@@ -11,7 +11,7 @@ so the update of timestep t overlaps the scatter of t+1.  After a reset both ban
 widths) is snnc.compiler.geometry's LayerGeometry.
 
 Ports: i_spikes/o_spikes spike streams; dbg_addr -> dbg_state reads a state word (U lanes);
-`events` tells the counters what the engine does this cycle (geometry.ENGINE_COUNTERS).
+`events` tells the counters what the engine does this cycle (engine_model.ENGINE_COUNTERS).
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import ENGINE_COUNTERS, LayerGeometry, index_range
+from snnc.compiler.engine_model import ENGINE_COUNTERS
+from snnc.compiler.geometry import LayerGeometry, index_range
 from snnc.compiler.tokens import SpikeTokens
 
 from .neuron_update import NeuronUpdate, state_layout

@@ -20,11 +20,12 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
+from snnc.compiler.engine_model import LIF_LATENCY
 
 from .arith import csd_terms
 from .state_codec import StateCodec, state_shape
 
-LATENCY = 2
+LATENCY = LIF_LATENCY  # the engine model's figure: this pipeline is built to it
 
 
 class LIFUpdate(wiring.Component):

@@ -9,7 +9,7 @@ from amaranth.lib.wiring import Flow
 
 from snnc.compiler import ir
 from snnc.compiler.contracts import NETWORK_TOP
-from snnc.compiler.geometry import Lanes
+from snnc.compiler.layer_impl import Lanes
 
 from .network_top import network_ports
 

@@ -7,7 +7,7 @@ SpikeTokens of `geometry.stream_tokens`) into `i_spikes`.  `done` rises when the
 closed T timesteps.  The output layer's tokens come out of `o_spikes` (the consumer must take
 them).  `count_addr` -> `count_data` reads the spike count of one output neuron (C-order index);
 `cycles` counts from start to done; `counter_sel` -> `counter_data` reads engine i's counter k
-(geometry.engine_counters: busy cycles, and with activity counters its scatter and update steps
+(engine_model.engine_counters: busy cycles, and with activity counters its scatter and update steps
 and spikes in and out) at counter_sel = i * len(counters) + k.  `dbg_layer`, `dbg_addr` ->
 `dbg_state` read stored state codes.
 """
@@ -18,8 +18,9 @@ from amaranth.lib import fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import (CYCLE_BITS, EDGE_FIFO_DEPTH, STEP_BITS, Lanes, engine_counters, index_range,
-                                   layer_lanes, network_geometry, stream_tokens)
+from snnc.compiler.engine_model import EDGE_FIFO_DEPTH, engine_counters
+from snnc.compiler.geometry import CYCLE_BITS, STEP_BITS, index_range, network_geometry, stream_tokens
+from snnc.compiler.layer_impl import Lanes, layer_lanes
 
 from .layer_engine import LayerEngine
 from .spikes import flat_index, spike_stream, spike_token
@@ -46,8 +47,8 @@ class NetworkTop(wiring.Component):
                  weight_images: bool = False, single_bank: frozenset[str] = frozenset(), activity_counters: bool = True):
         """weight_images: each layer's weights leave the design for a $readmemh image, which the
         Verilog emitter takes from `engines[i].scatter` (Amaranth's simulator wants them inside).
-        single_bank: the LIF names whose layers keep one accumulator bank (geometry.network_memories).
-        activity_counters: count each engine's work (geometry.ENGINE_COUNTERS), not only its busy cycles."""
+        single_bank: the LIF names whose layers keep one accumulator bank (engine_model.network_memories).
+        activity_counters: count each engine's work (engine_model.ENGINE_COUNTERS), not only its busy cycles."""
         self.counters = engine_counters(activity_counters)
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
         self.lanes, self.weight_images, self.single_bank = lanes, weight_images, single_bank

@@ -24,7 +24,8 @@ from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
-from snnc.compiler.geometry import LayerGeometry, index_range, spike_queue_depth
+from snnc.compiler.engine_model import QUEUE_END_ENTRIES, RAM_READ_CYCLES, EngineModel
+from snnc.compiler.geometry import LayerGeometry, index_range
 from snnc.compiler.shapes import signed_bits
 from snnc.compiler.tokens import SpikeTokens, field_bits
 
@@ -64,13 +65,14 @@ class NeuronUpdate(wiring.Component):
 
         running = Signal()
         first = Signal(init=1)  # the first timestep after a reset: the stored state reads as 0
-        queue_depth = spike_queue_depth(g)
+        model = EngineModel(g, lif)
+        queue_depth, depth = model.queue_depth, RAM_READ_CYCLES + LATENCY  # depth: issue to the LIF's output
         queue_level = Signal(range(queue_depth + 1))
         step = Signal(range(g.update_steps + 1))
         issuing = running & (step < g.update_steps)
-        if queue_depth < g.out_groups + 2:  # a short queue: issue only when the masks in the
+        if not model.queue_holds_a_timestep:  # a short queue: issue only when the masks in the
             # pipeline, this one and the end token will find room
-            issuing &= queue_level < queue_depth - (LATENCY + 3)
+            issuing &= queue_level < queue_depth - (depth + QUEUE_END_ENTRIES)
         with m.If(issuing):
             m.d.sync += step.eq(step + 1)
         # the walk, innermost first: a group word's P lanes in P/U parts of U, (dx, dy) over a
@@ -95,7 +97,6 @@ class NeuronUpdate(wiring.Component):
         last_of = lambda a, b, k: (at[a] == k - 1) & (at[b] == k - 1)
 
         # pipeline bookkeeping: stage 1 = memory data, stages 2.. = LIF latency
-        depth = 1 + LATENCY
         fields = {"valid": (issuing & neuron_ok, 1), "acc": (acc_addr, index_range(g.groups)),
                   "state": (s_rd.addr, index_range(g.state_words)), "og": (at["og"], index_range(g.go)),
                   "qy": (at["qy"], range(max(walk["qy"], 2))), "qx": (at["qx"], range(max(walk["qx"], 2))),

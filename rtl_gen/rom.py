@@ -16,7 +16,7 @@ from amaranth import ClockSignal, Instance, Module, Shape, Value, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler.geometry import bram36_tiles
+from snnc.compiler.artix7 import bram36_tiles
 
 
 def pack_words(fields: np.ndarray, bits: int) -> list[int]:
@@ -40,7 +40,7 @@ class Rom(wiring.Component):
 
     @property
     def block(self) -> bool:
-        """The memory plan (geometry.network_memories) puts a memory of DISTRIBUTED_BITS or more in
+        """The memory plan (engine_model.network_memories) puts a memory of DISTRIBUTED_BITS or more in
         block RAM: say so, or Yosys builds it from LUTs (1,280 x 4 bits of weights: 250 LUTs; 1,025
         x 11 bits of row starts read at two addresses: 1,000 LUTs)."""
         return bram36_tiles(self.bits, self.depth) > 0

@@ -20,7 +20,8 @@ import numpy as np
 from snnc.compiler import build_folder, ir
 from snnc.compiler import host_protocol as hp
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import check_timesteps, cycle_budget
+from snnc.compiler.engine_model import cycle_budget
+from snnc.compiler.geometry import check_timesteps
 from snnc.sim import golden
 
 from .protocol import HostProtocol, Link, LinkError

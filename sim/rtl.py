@@ -22,8 +22,8 @@ import numpy as np
 from snnc.compiler import ir
 from snnc.compiler.contracts import NETWORK_TOP
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import (EDGE_FIFO_DEPTH, check_timesteps, cycle_budget, engine_counters, network_geometry,
-                                   stream_tokens)
+from snnc.compiler.engine_model import EDGE_FIFO_DEPTH, cycle_budget, engine_counters
+from snnc.compiler.geometry import check_timesteps, network_geometry, stream_tokens
 from snnc.compiler.tokens import SpikeTokens
 from snnc.sim.golden import check_spikes
 

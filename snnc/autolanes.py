@@ -1,27 +1,20 @@
 """`snnc compile --lanes auto`: each layer's scatter lanes P and LIF update units U, chosen from the
 engine's cost model for a target (`max_luts`, or `max_latency_us` at the board clock).
 
-Cycles of one inference (docs/rtl.md): a layer's scatter spends taps * ceil(C_out / P) cycles per
-input spike (at least 1: a token is taken during the last step of the spike before), its update
-LayerGeometry.update_cycles per timestep (update_steps grows with P / U), and the two
-overlap (the update of one timestep runs beside the scatter of the next): max(scatter, T x update)
-+ one update.  The layers' sum is the estimate (an upper one: layers also overlap each other).  The input
+Cycles of one inference: each layer's EngineModel.inference_cycles for the spikes it takes (its
+scatter per input spike and end token, its update per timestep, overlapped with two accumulator
+banks); the layers' sum is the estimate (an upper one: layers also overlap each other).  The input
 spikes of every layer come from a sample input run through the golden model, or from Bernoulli
 input spikes at a given rate (hidden layers then spike as the network makes them).
 
-LUTs (LUT + LUTRAM, Yosys synth_xilinx): a network part, a part per layer, and per scatter lane
-and accumulator bit and per LIF unit and membrane bit.  The coefficients are fitted (least relative squares) to Yosys
-on 784-128-10 (W4, S4 threshold-centered) at 1, 4, 4:1, 16:1,10:1, 32:1,10:1 and 128:2,10:1, and
-784-128-64-10 at 1 and 4:1, each within 5%; with one accumulator bank per layer, 784-128-10 at 1,
-16:1,10:1, 5:1,1:1, 32:4,5:1, 64:4,4:1 and 64:4,3:1, within 12% (docs/rtl.md).  Sparse weights add a part per layer and
-per lane, fitted to 80%-pruned 784-128-10 (by magnitude and at random) at 1, 2, 4:1, 8:1, 16:1 and
-one-bank 2:1,1:1 or 1:1,1:1, within 7%;
+LUTs: the engine model's estimate (snnc.compiler.engine_model: its coefficients and the designs
+they were fitted to are in engine_fit.json, with the model's worst error on them as its margin);
 `snnc report` synthesizes the chosen design for the real count.
 
 The search is exact under the model: every layer's options (P the fewest lanes for each number of
 channel groups, ceil(C_out / g); U every divisor of P) reduced to their cycles-LUT Pareto front,
-the fronts combined layer by layer; then the fastest design whose estimate plus LUT_MARGIN (the
-model's error on the measured designs) fits max_luts, or the smallest within max_latency_us.
+the fronts combined layer by layer; then the fastest design whose estimate times the fit's margin (the
+model's worst error on the measured designs) fits max_luts, or the smallest within max_latency_us.
 """
 from __future__ import annotations
 
@@ -30,28 +23,18 @@ from functools import cache
 import numpy as np
 
 from snnc.compiler import ir
+from snnc.compiler.engine_model import EngineModel, design_luts, engine_fit
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import LayerGeometry, lanes_text
-from snnc.energy import per_spike_sum
+from snnc.compiler.geometry import LayerGeometry
+from snnc.compiler.layer_impl import lanes_text
 from snnc.sim import golden
 
-LUT_NETWORK = 345        # FIFOs, step and cycle counters, spike counts, control
-LUT_LAYER = 108          # a layer's walk counters, address arithmetic, spike serializer, bank control
-LUT_LANE_BIT = 4.7       # per scatter lane and accumulator bit: adder, two banks' multiplexers, the update's part selection
-LUT_LANE_BIT_SINGLE = 2.2  # the same with one accumulator bank (no bank multiplexers; its zeros come through the adder)
-LUT_LAYER_SINGLE = 79      # a one-bank layer's fixed part
-LUT_UNIT_BIT = 8.4       # per LIF unit and membrane bit: leak shift-adds, integrate, fire, reset, codec
-LUT_SPARSE_LAYER = -9    # sparse weights: row-start reads, entry pointer and row end, less the dense group counter
-LUT_SPARSE_LANE = 26     # per sparse lane: its channel-group adder, write forwarding, its accumulator RAM's addressing
 AUTO_SAMPLES = 16        # Bernoulli samples when only a rate is given
-LUT_MARGIN = 1.12        # a LUT budget holds the estimate plus the model's error on the measured designs
 
 
-def layer_luts(geo: LayerGeometry, lif: ir.LIF, single_bank: bool = False) -> float:
-    """Estimated LUT + LUTRAM of one engine at its geometry's lanes and units (and banks)."""
-    fixed, lane = (LUT_LAYER_SINGLE, LUT_LANE_BIT_SINGLE) if single_bank else (LUT_LAYER, LUT_LANE_BIT)
-    sparse = LUT_SPARSE_LAYER + LUT_SPARSE_LANE * geo.lanes if geo.sparse is not None else 0
-    return fixed + sparse + lane * geo.lanes * geo.accumulator_bits + LUT_UNIT_BIT * geo.units * lif.membrane_bits
+def lut_margin() -> float:
+    """A LUT budget holds the estimate times this: the model's worst error on its measured designs."""
+    return engine_fit()["margin"]
 
 
 def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
@@ -70,22 +53,16 @@ def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
 
 def layer_model(stage: ir.Stage, spikes: np.ndarray):
     """cost(P, U, single_bank=False) -> (cycles per inference, LUTs) of one engine taking `spikes`
-    [T, B, ...] (the mean over the samples), at the lanes and units its geometry makes of P and U."""
+    [T, B, ...] (the mean over the samples), by its EngineModel at P lanes and U units."""
 
     @cache
     def scatter_cycles(lanes: int) -> float:  # per inference at `lanes` (the sparse choice depends on them)
-        geo = LayerGeometry.of_stage(stage, lanes)
-        return float(per_spike_sum(geo, spikes, geo.spike_cycles).sum(axis=0).mean())
+        model = EngineModel(LayerGeometry.of_stage(stage, lanes), stage.lif)
+        return float(model.scatter_cycles(spikes).sum(axis=0).mean())
 
     def cost(lanes: int, units: int, single_bank: bool = False) -> tuple[float, float]:
-        geo = LayerGeometry.of_stage(stage, lanes, units)
-        update = geo.update_cycles  # per timestep
-        # a spike's token is taken in its predecessor's last scatter cycle: spike_cycles each
-        scatter = scatter_cycles(geo.lanes)
-        # two banks: the update of step t overlaps the scatter of step t+1 (the last one does not);
-        # one bank: they take turns
-        cycles = scatter + spikes.shape[0] * update if single_bank else max(scatter, spikes.shape[0] * update) + update
-        return cycles, layer_luts(geo, stage.lif, single_bank)
+        model = EngineModel(LayerGeometry.of_stage(stage, lanes, units), stage.lif, 1 if single_bank else 2)
+        return model.inference_cycles(scatter_cycles(model.geo.lanes), spikes.shape[0]), model.luts
     return cost
 
 
@@ -121,15 +98,16 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
     allowed = lambda lif: (True,) if accumulators == "single" or lif.name in forced_single else \
         (False,) if accumulators == "double" else (False, True)
     fronts = [_options(stage, spikes, allowed(stage.lif)) for stage, spikes in zip(net.stages, inputs)]
-    designs = [(0.0, float(LUT_NETWORK), ())]  # (cycles, luts, per-layer choices)
+    designs = [(0.0, design_luts([]), ())]  # the network's part  # (cycles, luts, per-layer choices)
     for front in fronts:
         designs = _pareto([(c + oc, lut + olut, picks + ((lanes, oc, olut),))
                            for c, lut, picks in designs for lanes, oc, olut in front])
     if max_luts is not None:
-        fitting = [d for d in designs if d[1] * LUT_MARGIN <= max_luts]
+        margin = lut_margin()
+        fitting = [d for d in designs if d[1] * margin <= max_luts]
         if not fitting:
             raise SnncError(f"--max-luts {max_luts}: the smallest design (1 lane, 1 unit per layer) needs about "
-                            f"{designs[0][1]:.0f} LUTs, {LUT_MARGIN * designs[0][1]:.0f} with the model's margin")
+                            f"{designs[0][1]:.0f} LUTs, {margin * designs[0][1]:.0f} with the model's margin")
         cycles, luts, picks = min(fitting, key=lambda d: d[0])
         target = f"at most {max_luts} LUTs"
     else:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc import boards
-from snnc.compiler import Network, build_folder, files, geometry, ir
+from snnc.compiler import Network, artix7, build_folder, engine_model, files, ir, layer_impl
 from snnc.compiler import host_protocol as hp
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.contracts import NETWORK_TOP, BOARD_TOP
@@ -34,14 +34,14 @@ from .report import build_report, format_build_report
 class BuildConfig:
     """What to build.  model: the ONNX or NIR (.nir) file; output: BUILD_DIR; bits/state_bits/state_quant/
     per_channel: compiler options (None keeps the model's choice); lanes: scatter lanes (and LIF
-    update units) per layer (geometry.Lanes), or "auto": chosen by snnc.autolanes for max_luts or
+    update units) per layer (layer_impl.Lanes), or "auto": chosen by snnc.autolanes for max_luts or
     max_latency_us, at the input spike_rate or for the spikes of the `sample` .npy file;
     board: a name from `snnc boards` (adds the board core and its Vivado project); baud: the
     board's UART rate; synth: run Vivado on the board build; accumulators: "double" (two banks per
     layer, the update overlaps the next timestep's scatter), "single" (one bank, half the RAM, the
-    update waits) or "auto" (double unless the banks exceed geometry.SINGLE_BANK_BITS or the
+    update waits) or "auto" (double unless the banks exceed engine_model.SINGLE_BANK_BITS or the
     board's block RAM); weights: each synapse's weight storage, "dense", "sparse" (only the non-zero
-    weights) or "auto" (whichever is cheaper per layer at its lanes; geometry.LayerGeometry); dt: a
+    weights) or "auto" (whichever is cheaper per layer at its lanes; engine_model.EngineModel.weights_line); dt: a
     NIR graph's time step in seconds (None: the graph's metadata); force: build into an output folder
     that holds files snnc did not write, keeping them (build_folder.new_build)."""
 
@@ -51,7 +51,7 @@ class BuildConfig:
     state_bits: int | None = None
     state_quant: str | None = None
     per_channel: bool = False
-    lanes: geometry.Lanes | str = 1
+    lanes: layer_impl.Lanes | str = 1
     board: str | None = None
     baud: int | None = None  # None: hp.DEFAULT_BAUD on a board
     synth: bool = False
@@ -94,7 +94,7 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     elif any(v is not None for v in (cfg.max_luts, cfg.max_latency_us, cfg.spike_rate, cfg.sample)):
         raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
     else:
-        geometry.check_lanes(cfg.lanes)
+        layer_impl.check_lanes(cfg.lanes)
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
     if cfg.board is not None:
@@ -116,32 +116,32 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
     lanes = cfg.lanes
     if lanes == "auto":
         from snnc import autolanes
-        from snnc.energy import DEFAULT_CLOCK_HZ, DEFAULT_TIMESTEPS
+        from snnc.energy import DEFAULT_TIMESTEPS
 
         sample = None if cfg.sample is None else golden.check_spikes(files.load_array(Path(cfg.sample)),
                                                                       net.input_shape, f"--sample {cfg.sample}")
         inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, cfg.spike_rate, sample)
-        clock = boards.get_board(cfg.board).clock_hz if cfg.board else DEFAULT_CLOCK_HZ
-        too_large = geometry.auto_single_bank(net, tuple((lif.shape[0], 1) for lif in net.lifs))  # at any lanes
+        clock = boards.get_board(cfg.board).clock_hz if cfg.board else artix7.DEFAULT_CLOCK_HZ
+        too_large = engine_model.auto_single_bank(net, tuple((lif.shape[0], 1) for lif in net.lifs))  # at any lanes
         lanes, single, why = autolanes.choose_lanes(net, inputs, clock, cfg.max_luts, cfg.max_latency_us,
                                                     cfg.accumulators, too_large)
         net = replace(net, notes=net.notes + tuple(why))
         b = replace(b, auto_single_bank=single)
-    geometry.layer_lanes(net, lanes)  # one count, or one per layer
+    layer_impl.layer_lanes(net, lanes)  # one count, or one per layer
     return replace(b, net=net, settings=BuildSettings(lanes=lanes, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
 
 
 def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
     """Choose each layer's accumulator banks and check that the design's block RAM fits the board's
-    part (geometry.network_memories): a design that cannot fit is refused before any Verilog."""
+    part (engine_model.network_memories): a design that cannot fit is refused before any Verilog."""
     lifs = [lif.name for lif in b.net.lifs]
     single = {"double": frozenset(), "single": frozenset(lifs),
               "auto": b.auto_single_bank if b.auto_single_bank is not None else
-              geometry.auto_single_bank(b.net, b.settings.lanes)}[cfg.accumulators]
+              engine_model.auto_single_bank(b.net, b.settings.lanes)}[cfg.accumulators]
     if cfg.board:
         board = boards.get_board(cfg.board)
         have = board.resources["BRAM36"]
-        memories = geometry.network_memories(b.net, b.settings.lanes, single, board=True)
+        memories = engine_model.network_memories(b.net, b.settings.lanes, single, board=True)
         need = sum(m.bram36 for m in memories)
         # auto: give up double buffering, largest accumulator banks first, until the part holds the design
         banks = sorted((m for m in memories if m.kind == "accumulators" and m.owner not in single), key=lambda m: -m.bits)
@@ -150,7 +150,7 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
                 break
             single, need = single | {m.owner}, need - m.bram36 / 2
         if need > have:
-            memories = geometry.network_memories(b.net, b.settings.lanes, single, board=True)
+            memories = engine_model.network_memories(b.net, b.settings.lanes, single, board=True)
             largest = max(memories, key=lambda m: m.bits)
             raise SnncError(f"the design needs {need:g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
                             f"but {board.name}'s {board.part} has {have}; largest memory: "
@@ -295,7 +295,7 @@ def energy_estimate(net: Network, settings: BuildSettings, recorded: dict | None
     golden model's estimate on the same input beside it), or from the default spike rate."""
     from snnc import energy
 
-    clock, board = settings.clk_hz or energy.DEFAULT_CLOCK_HZ, settings.board is not None
+    clock, board = settings.clk_hz or artix7.DEFAULT_CLOCK_HZ, settings.board is not None
     names = [lif.name for lif in net.lifs]
     if recorded is not None and [layer["layer"] for layer in recorded["activity"]["layers"]] == names:
         engine = recorded["engine"]

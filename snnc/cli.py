@@ -12,7 +12,7 @@ import numpy as np
 
 from snnc.compiler import build_folder, files
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import lanes_text, parse_lanes
+from snnc.compiler.layer_impl import lanes_text, parse_lanes
 from snnc.compiler.host_protocol import DEFAULT_BAUD
 from snnc.entry import interrupted
 from snnc.sim import golden

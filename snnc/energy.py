@@ -21,8 +21,9 @@ import numpy as np
 
 from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
-from snnc.compiler.geometry import (DISTRIBUTED_BITS, ENGINE_COUNTERS, START_CYCLES, TOKEN_ACCEPT_CYCLES,
-                                   UPDATE_OVERHEAD_CYCLES, Lanes, LayerGeometry, network_geometry)
+from snnc.compiler import artix7
+from snnc.compiler.engine_model import ENGINE_COUNTERS, TOKEN_ACCEPT_CYCLES, network_models, timeline_cycles
+from snnc.compiler.layer_impl import Lanes
 from snnc.sim.golden import engine_inputs
 
 DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
@@ -30,7 +31,6 @@ DEFAULT_TIMESTEPS = 16
 # an inference's bytes on the host link besides its tokens: LOAD, RUN, READ and READ_SPIKES and their
 # replies, each a frame of header and CRC (host_protocol.HEADER_BYTES + CRC_BYTES), and their few words
 LINK_FRAME_BYTES = 64
-DEFAULT_CLOCK_HZ = 100e6  # a network build has no board: Arty/Nexys/Basys clocks
 
 # name: (joules per event, what an event is, source)
 COEFFICIENTS = {
@@ -59,65 +59,12 @@ def _e(name: str) -> float:
     return COEFFICIENTS[name][0]
 
 
-def bram_blocks(width: int) -> int:
-    """18 Kb blocks one access of a `width`-bit word touches (36 bits wide each)."""
-    return -(-width // 36)
-
-
-def per_spike_sum(geo: LayerGeometry, spikes: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """The sum of `cost` (per input, [c, h, w]: geo.spike_steps, geo.spike_cycles) over a layer's
-    input spikes [T, B, ...], per timestep and sample: int64 [T, B]."""
-    x = spikes.reshape(spikes.shape[0], spikes.shape[1], geo.c, geo.h, geo.w).astype(np.int64)
-    return (x * cost[None, None]).sum(axis=(2, 3, 4))
-
-
 def engine_counts(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace) -> list[dict[str, np.ndarray]]:
-    """What each engine's activity counters (geometry.ENGINE_COUNTERS, all but busy) count, per
-    timestep and sample (int64 [T, B]), for input spikes [T, B, *input_shape] whose golden run is
-    `trace` (golden.run(net, spikes, trace=True)): each engine takes the network's input or the
-    spikes of the engine before it, and emits its own spikes (after its pool or crop)."""
+    """Each engine's counts (EngineModel.counts) for input spikes [T, B, *input_shape] whose golden
+    run is `trace` (golden.run(net, spikes, trace=True)): each engine takes the network's input or
+    the spikes of the engine before it, and emits its own spikes (after its pool or crop)."""
     per_layer = engine_inputs(net, spikes, trace) + [trace.outputs[net.stages[-1].output.name]]
-    n_t, n_b = spikes.shape[:2]
-    out = []
-    for i, geo in enumerate(network_geometry(net, lanes)):
-        x = per_layer[i]
-        out.append({"scatter_steps": per_spike_sum(geo, x, geo.spike_steps),
-                    "update_steps": np.full((n_t, n_b), geo.update_steps, np.int64),
-                    "input_spikes": per_spike_sum(geo, x, np.ones(1, np.int64)),
-                    "output_spikes": per_layer[i + 1].reshape(n_t, n_b, -1).sum(axis=2).astype(np.int64),
-                    # the scatter's cycles: each spike's, and one for the end-of-timestep token
-                    "scatter_cycles": per_spike_sum(geo, x, geo.spike_cycles) + TOKEN_ACCEPT_CYCLES})
-    return out
-
-
-def timeline_cycles(net: ir.Network, lanes: Lanes, counts: list[dict[str, np.ndarray]],
-                    single_bank: frozenset[str] = frozenset()) -> np.ndarray:
-    """Cycles of each sample's inference (float [B]) from its per-timestep counts (engine_counts),
-    by the engines' schedule (docs/rtl.md): an engine's scatter of timestep t starts when its
-    scatter of t-1 is done, a bank is free (the update of t-2 done with two banks, of t-1 with one)
-    and the engine before has started emitting t; it ends no earlier than the engine before has
-    emitted its last spike of t.  Its update of t starts when that scatter and its update of t-1 are
-    done, and takes LayerGeometry.update_cycles."""
-    geos = network_geometry(net, lanes)
-    n_t, n_b = counts[0]["scatter_cycles"].shape
-    total = np.zeros(n_b)
-    for b in range(n_b):
-        prev_start, prev_sent = np.zeros(n_t), np.zeros(n_t)  # the engine before: its updates' start, last spike out
-        for i, (lif, geo, c) in enumerate(zip(net.lifs, geos, counts)):
-            update = geo.update_cycles
-            starts, ends, sent = np.zeros(n_t), np.zeros(n_t), np.zeros(n_t)
-            scatter_end, banks = 0.0, 1 if lif.name in single_bank else 2
-            for t in range(n_t):
-                bank_free = ends[t - banks] if t >= banks else 0.0
-                begin = max(scatter_end, bank_free, prev_start[t] if i else 0.0)
-                scatter_end = max(begin + c["scatter_cycles"][t, b], prev_sent[t] + 1 if i else 0.0)
-                starts[t] = max(scatter_end, ends[t - 1] if t else 0.0)
-                ends[t] = starts[t] + update
-                # the serializer sends one spike address per cycle, then the end-of-timestep token
-                sent[t] = max(ends[t], starts[t] + UPDATE_OVERHEAD_CYCLES + c["output_spikes"][t, b] + 1, sent[t - 1] if t else 0.0)
-            prev_start, prev_sent = starts, sent
-        total[b] = prev_sent[-1] + max(g.groups for g in geos) + START_CYCLES
-    return total
+    return [model.counts(per_layer[i], per_layer[i + 1]) for i, model in enumerate(network_models(net, lanes))]
 
 
 def activity(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace, single_bank: frozenset[str] = frozenset()) -> dict:
@@ -127,7 +74,7 @@ def activity(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace, single_ba
     layers = [{"layer": lif.name, **{k: float(c[k].sum(axis=0).mean()) for k in ENGINE_COUNTERS[1:]}}
               for lif, c in zip(net.lifs, counts)]
     return {"timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]), "layers": layers,
-            "cycles": float(timeline_cycles(net, lanes, counts, single_bank).mean())}
+            "cycles": float(timeline_cycles(network_models(net, lanes, single_bank), counts).mean())}
 
 
 def rtl_activity(net: ir.Network, counters: dict[str, dict[str, np.ndarray]], timesteps: int, cycles: np.ndarray) -> dict:
@@ -140,26 +87,28 @@ def rtl_activity(net: ir.Network, counters: dict[str, dict[str, np.ndarray]], ti
 def default_activity(net: ir.Network, lanes: Lanes, rate: float = DEFAULT_RATE,
                      timesteps: int = DEFAULT_TIMESTEPS) -> dict:
     """Counted work per inference when every neuron spikes at `rate` per timestep (no simulation);
-    cycles: every engine's work in turn (an upper estimate)."""
+    cycles: every engine's work in turn (EngineModel.serial_cycles, an upper estimate)."""
     layers = []
     sizes = [int(np.prod(net.input_shape))] + [int(np.prod(stage.out_shape)) for stage in net.stages]
     cycles = 0.0
-    for i, (lif, geo) in enumerate(zip(net.lifs, network_geometry(net, lanes))):
+    for i, (lif, model) in enumerate(zip(net.lifs, network_models(net, lanes))):
         spikes_in = rate * timesteps * sizes[i]
-        layers.append({"layer": lif.name, "input_spikes": spikes_in, "scatter_steps": spikes_in * geo.spike_steps.mean(),
-                       "update_steps": timesteps * geo.update_steps, "output_spikes": rate * timesteps * sizes[i + 1]})
-        cycles += spikes_in * geo.spike_cycles.mean() + timesteps * (geo.update_cycles + TOKEN_ACCEPT_CYCLES)
+        layers.append({"layer": lif.name, "input_spikes": spikes_in,
+                       "scatter_steps": spikes_in * model.geo.spike_steps.mean(),
+                       "update_steps": timesteps * model.geo.update_steps, "output_spikes": rate * timesteps * sizes[i + 1]})
+        scatter = spikes_in * model.spike_cycles.mean() + timesteps * TOKEN_ACCEPT_CYCLES
+        cycles += model.serial_cycles(scatter, timesteps)
     return {"timesteps": timesteps, "samples": 0, "layers": layers, "cycles": float(cycles)}
 
 
-def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: float = DEFAULT_CLOCK_HZ,
+def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: float = artix7.DEFAULT_CLOCK_HZ,
            board: bool = False) -> dict:
     """Joules per inference by part, from the counts `act` (activity, rtl_activity or
     default_activity): static power is charged for act["cycles"] at clock_hz."""
     t = act["timesteps"]
     parts = {"weight_reads": 0.0, "accumulator_updates": 0.0, "state_reads_writes": 0.0, "lif_updates": 0.0,
              "spike_fifos": 0.0, "host_link": 0.0, "static": 0.0}
-    for layer, lif, geo in zip(act["layers"], net.lifs, network_geometry(net, lanes)):
+    for layer, lif, geo in zip(act["layers"], net.lifs, (m.geo for m in network_models(net, lanes))):
         p, steps, walk = geo.lanes, layer["scatter_steps"], layer["update_steps"]
         parts["weight_reads"] += steps * _ram_access(geo.weight_depth, geo.weight_word_bits)
         if geo.sparse is None:
@@ -189,6 +138,6 @@ def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: floa
 
 def _ram_access(depth: int, width: int) -> float:
     """Energy of one access of a depth x width memory: block RAM blocks touched, or LUT RAM bits."""
-    if depth * width < DISTRIBUTED_BITS:
+    if depth * width < artix7.DISTRIBUTED_BITS:
         return width * _e("lutram_bit")
-    return bram_blocks(width) * _e("bram_access") + width * _e("bram_bit")
+    return artix7.bram18_blocks(width) * _e("bram_access") + width * _e("bram_bit")

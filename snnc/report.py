@@ -8,7 +8,8 @@ import numpy as np
 from snnc import boards
 from snnc.compiler import ir
 from snnc.compiler.build_folder import BuildSettings
-from snnc.compiler.geometry import lanes_text, network_geometry, network_memories
+from snnc.compiler.engine_model import network_memories, network_models, total_bram36
+from snnc.compiler.layer_impl import lanes_text
 from snnc.compiler.report import format_report, report_dict
 
 RAM_KINDS = {"weight": ("weights", "row starts"), "accumulator": ("accumulators",), "state": ("states",)}  # key: Memory.kind
@@ -20,16 +21,15 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
     memories = network_memories(net, settings.lanes, single, board=settings.board is not None)
     ram_bits = lambda owner, kinds: sum(m.bits for m in memories if m.owner == owner and m.kind in kinds)
     layers = []
-    for lif, geo in zip(net.lifs, network_geometry(net, settings.lanes)):
+    for model in network_models(net, settings.lanes, single):
+        lif, geo = model.lif, model.geo
         layers.append({"layer": lif.name, "lanes": geo.lanes, "update_units": geo.units, "groups": geo.state_groups,
-                       "update_cycles": geo.update_cycles,
-                       # a spike's token is taken in the last cycle of the spike before (autolanes, energy)
-                       "scatter_cycles_per_spike": geo.cycles_per_spike,
+                       "update_cycles": model.update_cycles, "scatter_cycles_per_spike": model.cycles_per_spike,
                        "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.accumulator_bits,
-                       "accumulator_banks": 1 if lif.name in single else 2, "current_bits": geo.synapse.current_bits,
-                       "weights": geo.weight_format,
+                       "accumulator_banks": model.banks, "current_bits": geo.synapse.current_bits,
+                       "weights": model.weights_line, "estimated_luts": round(model.luts),
                        "ram_bits": {k: ram_bits(lif.name, kinds) for k, kinds in RAM_KINDS.items()}})
-    bram36 = sum(m.bram36 for m in memories)
+    bram36 = total_bram36(memories)
     rep["design"] = {"top": settings.top, "lanes": settings.lanes, "layers": layers,
                      "ram_bits": {k: sum(d["ram_bits"][k] for d in layers) for k in RAM_KINDS},
                      "memories": [{"owner": m.owner, "kind": m.kind, "width": m.width, "depth": m.depth,

@@ -143,11 +143,11 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
     inference and cycles (snnc.energy: golden counts, the engines' schedule), and Yosys' LUT, FF
     and BRAM of the network's engines (without the activity counters, as a board build has them)."""
     from snnc import energy
-    from snnc.compiler import compile_model, geometry
+    from snnc.compiler import artix7, compile_model, geometry, layer_impl
     from snnc.compiler.passes import Options
     from snnc.sim import golden
 
-    clock_hz = energy.DEFAULT_CLOCK_HZ if clock_hz is None else clock_hz
+    clock_hz = artix7.DEFAULT_CLOCK_HZ if clock_hz is None else clock_hz
     net = compile_model(model_path, Options(bits=bits, weights=weights))
     out, trace = golden.run(net, spikes, trace=True)
     act = energy.activity(net, lanes, spikes, trace)
@@ -155,8 +155,8 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
     geos = geometry.network_geometry(net, lanes)
     row = {"accuracy": float((golden.classify(out) == labels).mean()), "energy_j": est["per_inference_j"],
            "dynamic_j": est["per_inference_j"] - est["breakdown"]["static"], "cycles": act["cycles"],
-           "latency_us": act["cycles"] / clock_hz * 1e6, "lanes": geometry.lanes_text(lanes),
-           "weight_bits": sum(g.weight_bits for g in geometry.network_geometry(net, lanes)),
+           "latency_us": act["cycles"] / clock_hz * 1e6, "lanes": layer_impl.lanes_text(lanes),
+           "weight_bits": sum(g.weight_bits for g in geos),
            "sparse_layers": sum(g.sparse is not None for g in geos),
            "zero_weights": float(np.mean(np.concatenate([g.synapse.weight.ravel() == 0 for g in geos])))}
     if synth:

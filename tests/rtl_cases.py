@@ -9,7 +9,7 @@ import onnxruntime as ort
 from netgen import RESETS, STATE_BITS, STATE_MODES, WEIGHT_BITS, LayerSpec, random_model, random_pool_model, random_spikes
 from snnc import energy
 from snnc.compiler import compile_model
-from snnc.compiler.geometry import ENGINE_COUNTERS, cycle_budget, layer_busy_bound, network_geometry
+from snnc.compiler.engine_model import ENGINE_COUNTERS, cycle_budget, network_models
 from snnc.compiler.tokens import SpikeTokens
 from snnc.sim import golden
 
@@ -67,7 +67,7 @@ def expected_final_states(net, trace):
 
 
 def check_cycles(net, x, lanes, trace, result):
-    """The cycle model of snnc.compiler.geometry bounds what the RTL measured: each engine's busy
+    """The engine model (snnc.compiler.engine_model) bounds what the RTL measured: each engine's busy
     cycles from the spikes it was actually given, the whole run by cycle_budget (the board's RUN
     timeout) from the input tokens alone.  The RTL's activity counters equal the golden model's
     counts (snnc.energy.engine_counts), which the energy model uses."""
@@ -75,9 +75,9 @@ def check_cycles(net, x, lanes, trace, result):
     for b in range(x.shape[1]):
         n_tokens = len(SpikeTokens.for_shape(x.shape[2:]).encode(x[:, b]))
         assert 0 < result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
-        for lif, geo, spikes in zip(net.lifs, network_geometry(net, lanes), inputs):
-            bound = layer_busy_bound(geo, int(spikes[:, b].sum()), x.shape[0])  # one bank or two
-            assert result.busy[lif.name][b] <= bound, (lif.name, b, int(result.busy[lif.name][b]), bound)
+        for model, spikes in zip(network_models(net, lanes), inputs):
+            bound = model.busy_bound(int(spikes[:, b].sum()), x.shape[0])  # one bank or two
+            assert result.busy[model.lif.name][b] <= bound, (model.lif.name, b, int(result.busy[model.lif.name][b]), bound)
     for lif, counts in zip(net.lifs, energy.engine_counts(net, lanes, x, trace)):
         for kind in ENGINE_COUNTERS[1:]:
             np.testing.assert_array_equal(result.counters[lif.name][kind], counts[kind].sum(axis=0),

@@ -1,14 +1,12 @@
 """`--lanes auto` (snnc.autolanes): the cost model's choices obey their target, are the best the
 model knows, move the right way with the budget, and bad requests are one-line errors."""
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from netgen import float_mlp_model, prune
+from netgen import float_mlp_model
 from snnc import autolanes
 from snnc.cli import main
-from snnc.compiler import compile_model, ir
+from snnc.compiler import compile_model, engine_model
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import network_geometry
 
@@ -18,10 +16,10 @@ def _net(tmp_path):
 
 
 def _estimate(net, lanes, inputs, single=frozenset()):
-    """Cycles and LUTs of a design by the model, summed the way choose_lanes sums them."""
+    """Cycles and LUTs of a design by the engine model, summed the way choose_lanes sums them."""
     costs = [autolanes.layer_model(stage, spikes)(g.lanes, g.units, stage.lif.name in single)
              for stage, spikes, g in zip(net.stages, inputs, network_geometry(net, lanes))]
-    return sum(c for c, _ in costs), autolanes.LUT_NETWORK + sum(lut for _, lut in costs)
+    return sum(c for c, _ in costs), engine_model.design_luts([]) + sum(lut for _, lut in costs)
 
 
 def test_budget_choices_are_best_and_monotone(tmp_path):
@@ -31,13 +29,13 @@ def test_budget_choices_are_best_and_monotone(tmp_path):
     for budget in (1300, 1600, 2000, 3000, 5000):
         lanes, single, why = autolanes.choose_lanes(net, inputs, 100e6, max_luts=budget)
         cycles, luts = _estimate(net, lanes, inputs, single)
-        assert luts * autolanes.LUT_MARGIN <= budget and f"at most {budget} LUTs" in why[0] and len(why) == 1 + len(net.lifs)
+        assert luts * autolanes.lut_margin() <= budget and f"at most {budget} LUTs" in why[0] and len(why) == 1 + len(net.lifs)
         # no design the model knows is faster within the budget
         for p1 in (1, 2, 4, 7, 10, 20):
             for p2 in (1, 2, 3, 5):
                 for one in (frozenset(), frozenset(lif.name for lif in net.lifs)):
                     c, lut = _estimate(net, ((p1, 1), (p2, 1)), inputs, one)
-                    assert lut * autolanes.LUT_MARGIN > budget or c >= cycles - 1e-9
+                    assert lut * autolanes.lut_margin() > budget or c >= cycles - 1e-9
         assert last is None or cycles <= last
         last = cycles
 
@@ -109,40 +107,29 @@ def test_bad_auto_samples_are_one_line(tmp_path, capsys, sample, message):
     assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "b").exists(), err
 
 
-# Yosys synth_xilinx LUT + LUTRAM of 784-128-10 (W4, S4 threshold-centered), benchmarks/lanes.py
-MEASURED = {"1": 844, "4": 1715, "4:1": 1163, "16:1,10:1": 2066, "32:1,10:1": 3164, "128:2,10:1": 8509,
-            "1/single": 724, "16:1,10:1/single": 1394, "5:1,1:1/single": 852, "32:4,5:1/single": 2217,
-            "64:4,4:1/single": 2667, "64:4,3:1/single": 2652, "64:2,5:1/single": 2623}
-# the same, 80% pruned by magnitude, both layers' weights sparse (benchmarks/lanes.py, second table)
-MEASURED_SPARSE = {"1": 931, "2": 1201, "4:1": 1297, "8:1": 1979, "16:1": 2888, "2:1,1:1/single": 846}
+def test_lut_model_matches_the_measured_designs():
+    """The engine model's LUT data (compiler/engine_fit.json, written by benchmarks/lanes.py --fit):
+    its coefficients are the least-relative-squares fit of its measured points, and every point is
+    within the margin a LUT budget keeps."""
+    fit = engine_model.engine_fit()
+    assert len(fit["points"]) >= 20 and fit["written_by"] == "benchmarks/lanes.py --fit"
+    assert engine_model.fit_lut_coefficients(fit["points"]) == fit["coefficients"]
+    for point in fit["points"]:
+        model = engine_model.design_luts(point["layers"])
+        assert abs(model - point["luts"]) <= (fit["margin"] - 1) * point["luts"], point
+        assert round(model, 1) == point["model"]
+    kinds = {(p["pruning"], all(layer["banks"] == 1 for layer in p["layers"])) for p in fit["points"]}
+    assert kinds >= {(None, False), (None, True), ("magnitude", False), ("random", False)}  # every term measured
 
 
-def test_lut_model_matches_the_measured_designs(tmp_path):
-    """The coefficients reproduce the Yosys counts they were fitted to within LUT_MARGIN (docs/rtl.md)."""
-    from snnc.compiler import levels
-    from snnc.compiler.dialect import ModelWriter
-    from snnc.compiler.geometry import parse_lanes
-
-    rng, w = np.random.default_rng(0), ModelWriter((784,))
-    for n_in, n_out in ((784, 128), (128, 10)):
-        theta = max(8, int(np.sqrt(n_in) * 3))
-        lv = levels.integerize_levels(levels.threshold_centered_levels(4, theta), 1.0)
-        w.dense(rng.integers(-7, 8, (n_in, n_out)), 1.0, 4)
-        w.lif(beta=15 / 16, threshold=float(theta), state_lsb=1.0, state_quant="threshold_centered",
-              state_levels=lv.astype(float))
-    import onnx
-    onnx.save(w.model(), tmp_path / "m.onnx")
-    net = compile_model(tmp_path / "m.onnx")
-    inputs = autolanes.expected_inputs(net, 16, rate=0.13)
-    sparse = ir.validate(replace(net, layers=tuple(
-        replace(layer, weight=prune(layer.weight, 0.2, None, by_magnitude=True), weight_format="sparse")
-        if isinstance(layer, ir.Dense) else layer for layer in net.layers)))
-    for design, measured in ((net, MEASURED), (sparse, MEASURED_SPARSE)):
-        for text, luts in measured.items():
-            single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
-            lanes = parse_lanes(text.removesuffix("/single"))
-            assert all((g.sparse is not None) == (design is sparse) for g in network_geometry(design, lanes))
-            _, model = _estimate(design, lanes, inputs, single)
-            assert abs(model - luts) <= (autolanes.LUT_MARGIN - 1) * luts, (text, model, luts)
+def test_the_model_is_the_one_the_network_gets(tmp_path):
+    """A network's estimate is the sum of its engines' and the network's part, one or two banks."""
+    net = _net(tmp_path)
+    for single in (frozenset(), frozenset(lif.name for lif in net.lifs)):
+        models = engine_model.network_models(net, 3, single)
+        layers = [m.lut_layer() for m in models]
+        assert all(layer["banks"] == (1 if single else 2) for layer in layers)
+        assert engine_model.network_luts(models) == pytest.approx(
+            engine_model.design_luts([]) + sum(m.luts for m in models))
     with pytest.raises(SnncError, match="one target"):
-        autolanes.choose_lanes(net, inputs, 1e8)
+        autolanes.choose_lanes(net, autolanes.expected_inputs(net, 4, rate=0.3), 1e8)

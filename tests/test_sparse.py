@@ -12,7 +12,8 @@ from netgen import prune, random_model, random_spikes
 from rtl_cases import active_pool_case, case_specs, check_cycles, expected_final_states
 from snnc.compiler import compile_model, ir
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import LayerGeometry, network_geometry, network_memories
+from snnc.compiler.engine_model import EngineModel, network_memories, network_models
+from snnc.compiler.geometry import LayerGeometry, network_geometry
 from snnc.compiler.passes import Options
 from snnc.compiler.sparse import sparse_rows
 from snnc.sim import golden, rtl
@@ -71,6 +72,11 @@ def mlp(weight: np.ndarray, fmt: str = "auto", bits: int = 4) -> ir.Network:
     return ir.validate(ir.Network("mlp", (n_in,), (syn, lif)))
 
 
+def weights_line(synapse, lanes: int) -> str:
+    """The report's line on a synapse's weights at `lanes` (EngineModel.weights_line)."""
+    return EngineModel(LayerGeometry(synapse, lanes), None).weights_line
+
+
 def test_pruned_784_128_goes_sparse_and_costs_less():
     """80% unstructured pruning of 4-bit 784-128: at 1 lane the compiler stores sparse weights in
     under 45% of the dense bits, and a spike costs under 25% of the dense cycles on average."""
@@ -80,8 +86,9 @@ def test_pruned_784_128_goes_sparse_and_costs_less():
     assert geo.sparse is not None
     dense_bits = 128 * 784 * 4
     assert geo.sparse.bits < 0.45 * dense_bits
-    assert geo.spike_steps.mean() < 0.25 * 128 and geo.cycles_per_spike == geo.sparse.row_lengths.max()
-    assert geo.weight_format.startswith("sparse: ")
+    model = EngineModel(geo, None)
+    assert geo.spike_steps.mean() < 0.25 * 128 and model.cycles_per_spike == geo.sparse.row_lengths.max()
+    assert model.weights_line.startswith("sparse: ")
     kinds = {m.kind: m for m in network_memories(mlp(w), 1)}
     assert kinds["weights"].bits + kinds["row starts"].bits == geo.sparse.bits == geo.weight_bits  # no code table
     assert kinds["accumulators"].count == 2  # one RAM per lane and bank
@@ -98,12 +105,12 @@ def test_auto_keeps_dense_weights_dense():
     assert LayerGeometry(mlp(pruned).layers[0], 32).sparse is None
     assert LayerGeometry(mlp(np.sign(full), bits=1).layers[0], 1).sparse is None  # binary: no zeros
     # the report says why each stays dense, with what sparse rows would cost
-    assert LayerGeometry(mlp(full).layers[0], 1).weight_format.startswith("dense (fewer bits): sparse would take ")
-    assert LayerGeometry(mlp(pruned, "dense").layers[0], 1).weight_format.startswith(
+    assert weights_line(mlp(full).layers[0], 1).startswith("dense (fewer bits): sparse would take ")
+    assert weights_line(mlp(pruned, "dense").layers[0], 1).startswith(
         "dense (--weights dense): sparse would take ")
-    assert LayerGeometry(mlp(pruned).layers[0], 32).weight_format.startswith("dense (fewer ")
-    assert LayerGeometry(mlp(np.sign(full), bits=1).layers[0], 1).weight_format == "dense (binary weights have no zeros)"
-    assert LayerGeometry(mlp(full, "sparse").layers[0], 1).weight_format.endswith("(--weights sparse)")
+    assert weights_line(mlp(pruned).layers[0], 32).startswith("dense (fewer ")
+    assert weights_line(mlp(np.sign(full), bits=1).layers[0], 1) == "dense (binary weights have no zeros)"
+    assert weights_line(mlp(full, "sparse").layers[0], 1).endswith("(--weights sparse)")
 
 
 def test_weights_option_and_its_notes(tmp_path):
@@ -113,7 +120,7 @@ def test_weights_option_and_its_notes(tmp_path):
     net = compile_model(tmp_path / "m.onnx", Options(weights="sparse"))
     assert all(layer.weight_format == "sparse" for layer in net.layers if isinstance(layer, ir.Dense))
     assert isinstance(net.layers[0], ir.Conv2d) and net.layers[0].weight_format == "sparse"
-    assert all(g.weight_format.endswith("(--weights sparse)") for g in network_geometry(net, 1))
+    assert all(m.weights_line.endswith("(--weights sparse)") for m in network_models(net, 1))
     with pytest.raises(SnncError, match="--weights must be one of auto, dense, sparse"):
         compile_model(tmp_path / "m.onnx", Options(weights="csr"))
 
@@ -189,7 +196,7 @@ def test_conv_spike_cycles_walk_the_taps():
     for c, y, x in [(0, 0, 0), (1, 2, 2), (1, 4, 1)]:
         taps = [(ky, kx) for _, ky in geo.row_taps[y] for _, kx in geo.col_taps[x]]
         assert geo.spike_steps[c, y, x] == sum(rows[c, ky, kx] for ky, kx in taps)
-        assert geo.spike_cycles[c, y, x] == max(1, sum(max(1, rows[c, ky, kx]) for ky, kx in taps))
+        assert EngineModel(geo, None).spike_cycles[c, y, x] == max(1, sum(max(1, rows[c, ky, kx]) for ky, kx in taps))
     dense = LayerGeometry(replace(conv, weight_format="dense"), 2)
     assert dense.spike_steps[0, 2, 2] == 9 * 3 and dense.spike_steps[0, 0, 0] == 4 * 3
 

@@ -1,0 +1,25 @@
+"""The target part: what an Artix-7 (xc7a) gives a design that the compiler plans for.  The memory
+plan counts block RAM as Vivado and Yosys map a width x depth onto it (the cheapest RAMB18 or
+RAMB36 aspect ratio; under DISTRIBUTED_BITS a memory goes to LUT RAM), and the energy model counts
+an access by the 36-bit blocks it touches.  Board-specific facts (pins, clock, the part's totals)
+are snnc.boards'."""
+from __future__ import annotations
+
+DISTRIBUTED_BITS = 1024   # memories below this many bits are LUT RAM, not block RAM
+BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))  # (depth, width)
+BRAM36_SHAPES = ((32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72))
+BRAM18_WORD_BITS = 36     # the widest word of one RAMB18 (its 512 x 36 shape)
+DEFAULT_CLOCK_HZ = 100e6  # a build without a board: the Arty, Nexys and Basys boards' oscillator
+
+
+def bram36_tiles(width: int, depth: int) -> float:
+    """Block RAM of a width x depth memory in RAMB36 units (a RAMB18 is half), 0 for LUT RAM."""
+    if width * depth < DISTRIBUTED_BITS:
+        return 0.0
+    cost = lambda shapes: min(-(-depth // d) * -(-width // w) for d, w in shapes)
+    return min(cost(BRAM18_SHAPES) / 2, float(cost(BRAM36_SHAPES)))
+
+
+def bram18_blocks(width: int) -> int:
+    """RAMB18 blocks one access of a `width`-bit word touches."""
+    return -(-width // BRAM18_WORD_BITS)

@@ -1,0 +1,328 @@
+"""The engine model: the one place that knows what a layer's engine (snnc.rtl_gen.layer_engine)
+costs, as FINN's HWCustomOp knows its get_exp_cycles and lut_estimation.  Cycles (per input spike,
+per timestep's update, per inference, by the schedule), LUTs (fitted to Yosys), RAMs (widths,
+depths, block RAM) and the work its activity counters count.  `snnc --lanes auto`, the energy
+model, the report, the host's RUN timeout and the tests read it; the RTL generator builds the
+latencies it names.
+
+Cycles (docs/rtl.md).  The scatter takes an input spike in `spike_cycles` cycles (one weight row
+of P lanes per cycle; the spike's token is taken in the last cycle of the spike before, so a spike
+costs no cycle of its own) and each end-of-timestep token in TOKEN_ACCEPT_CYCLES.  The update
+walks `update_steps` steps per timestep and then drains: UPDATE_OVERHEAD_CYCLES, the sum of its
+components' latencies.  With two accumulator banks the update of timestep t runs beside the
+scatter of t+1; with one they take turns.
+
+LUTs (LUT + LUTRAM, Yosys synth_xilinx -family xc7): a network part, a part per layer, per scatter
+lane and accumulator bit, per LIF unit and membrane bit, and a sparse layer's part per lane
+(`lut_features`).  The coefficients and the designs they were fitted to are ENGINE_FIT
+(engine_fit.json), which `benchmarks/lanes.py --fit` synthesizes and writes; the tests and
+docs/rtl.md read the same file.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache, cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .artix7 import bram36_tiles
+from .geometry import LayerGeometry, network_geometry, stream_tokens
+from .layer_impl import Lanes
+from .host_protocol import MAX_PAYLOAD, WORD_BITS
+from .sparse import sparse_candidate
+
+# ---- latencies (the RTL is built to them) --------------------------------------------------------
+RAM_READ_CYCLES = 1      # accumulator and state RAMs give their word the cycle after the address
+LIF_LATENCY = 2          # LIFUpdate's register stages (rtl_gen.lif_update)
+END_TOKEN_CYCLES = 1     # the update queues the end-of-timestep token the cycle after its last step drains
+BANK_SWAP_CYCLES = 2     # the serializer empties its last word, then the engine swaps the banks and starts
+UPDATE_OVERHEAD_CYCLES = RAM_READ_CYCLES + LIF_LATENCY + END_TOKEN_CYCLES + BANK_SWAP_CYCLES
+TOKEN_ACCEPT_CYCLES = 1  # the cycle an end-of-timestep token is taken (a spike's overlaps the spike before)
+START_CYCLES = 4         # start pulse to the first token taken, besides clearing the accumulators
+
+# What each engine counts during a run (NetworkTop), as counts() counts it from the golden model:
+# busy, cycles scattering or updating; scatter_steps, weight rows read (each an accumulator
+# read-modify-write); update_steps, steps of the update walk (an accumulator word read and cleared,
+# a state word read and written, U LIF units); input_spikes and output_spikes, spike tokens taken
+# and emitted (not the end-of-timestep ones).  busy is always there; the others are the activity
+# counters (a board build drops them: nothing reads them there).
+ENGINE_COUNTERS = ("busy", "scatter_steps", "update_steps", "input_spikes", "output_spikes")
+
+
+def engine_counters(activity: bool = True) -> tuple[str, ...]:
+    """The counters of each engine: all of ENGINE_COUNTERS, or busy alone without activity counters."""
+    return ENGINE_COUNTERS if activity else ENGINE_COUNTERS[:1]
+
+
+# ---- the network's memories ----------------------------------------------------------------------
+EDGE_FIFO_DEPTH = 512      # spike tokens the network's input and output FIFOs hold
+SPIKE_QUEUE_DEPTH = 512    # spike masks a layer's update may queue before it waits (one BRAM18)
+QUEUE_END_ENTRIES = 2      # a timestep's queue holds its masks, the end token and the one being read
+SINGLE_BANK_BITS = 1 << 18  # auto: a layer whose two accumulator banks would exceed 256 Kbit gets one
+HOST_BUFFER_TOKENS = 4096  # a board core's input and output token buffers (host_protocol.WORD_BITS words)
+
+ENGINE_FIT_FILE = Path(__file__).with_name("engine_fit.json")
+
+
+@cache
+def engine_fit() -> dict:
+    """The LUT model's data: {"coefficients": {name: LUTs}, "margin": factor, "points": [...]}
+    (benchmarks/lanes.py --fit writes it)."""
+    return json.loads(ENGINE_FIT_FILE.read_text())
+
+
+LUT_TERMS = ("network", "layer", "lane_bit", "layer_single", "lane_bit_single", "unit_bit", "sparse_layer",
+             "sparse_lane")
+
+
+def lut_features(layer: dict) -> dict[str, float]:
+    """How much of each LUT_TERMS one layer has, from its lanes, units, accumulator_bits,
+    membrane_bits, banks (1 or 2) and sparse (bool): the model's LUTs are their dot product with
+    the coefficients (the network term is counted once per design, not here)."""
+    one = layer["banks"] == 1
+    lane_bits = layer["lanes"] * layer["accumulator_bits"]
+    return {"layer": 0.0 if one else 1.0, "lane_bit": 0.0 if one else lane_bits,
+            "layer_single": 1.0 if one else 0.0, "lane_bit_single": lane_bits if one else 0.0,
+            "unit_bit": layer["units"] * layer["membrane_bits"],
+            "sparse_layer": 1.0 if layer["sparse"] else 0.0, "sparse_lane": layer["lanes"] if layer["sparse"] else 0.0}
+
+
+def design_luts(layers: list[dict], coefficients: dict[str, float] | None = None) -> float:
+    """The model's LUT + LUTRAM of a design whose layers are described as lut_features takes them."""
+    c = coefficients or engine_fit()["coefficients"]
+    return c["network"] + sum(c[k] * v for layer in layers for k, v in lut_features(layer).items())
+
+
+def fit_lut_coefficients(points: list[dict]) -> dict[str, float]:
+    """Least relative squares of the LUT model over measured points ({"luts": N, "layers": [...]})."""
+    rows = np.array([[1.0] + [sum(lut_features(layer)[k] for layer in p["layers"]) for k in LUT_TERMS[1:]]
+                     for p in points])
+    luts = np.array([float(p["luts"]) for p in points])
+    coef, *_ = np.linalg.lstsq(rows / luts[:, None], np.ones(len(points)), rcond=None)
+    return {k: round(float(v), 2) for k, v in zip(LUT_TERMS, coef)}
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One RAM of the design: `count` copies of width x depth bits."""
+
+    owner: str
+    kind: str
+    width: int
+    depth: int
+    count: int = 1
+
+    @property
+    def bits(self) -> int:
+        return self.count * self.width * self.depth
+
+    @property
+    def bram36(self) -> float:
+        return self.count * bram36_tiles(self.width, self.depth)
+
+
+class EngineModel:
+    """What one engine costs: its layer geometry (lanes, units) with its LIF (an ir.LIF) and its
+    accumulator banks (1 or 2)."""
+
+    def __init__(self, geo: LayerGeometry, lif, banks: int = 2):
+        self.geo, self.lif, self.banks = geo, lif, banks
+
+    # ---- cycles ----
+    @cached_property
+    def spike_cycles(self) -> np.ndarray:
+        """Scatter cycles of a spike of each input, int64 [c, h, w]: its weight rows, where a sparse
+        tap without entry rows takes a cycle too, and at least 1 (the cycle its token is taken in)."""
+        g = self.geo
+        steps = g.spike_steps if g.sparse is None else g.tap_sum(np.maximum(g.sparse.row_lengths, 1))
+        return np.maximum(steps, 1)
+
+    @property
+    def cycles_per_spike(self) -> int:
+        """Scatter cycles of the costliest input spike."""
+        return int(self.spike_cycles.max())
+
+    @property
+    def update_cycles(self) -> int:
+        """Cycles of one timestep's update: its walk and UPDATE_OVERHEAD_CYCLES."""
+        return self.geo.update_steps + UPDATE_OVERHEAD_CYCLES
+
+    def per_input_sum(self, spikes: np.ndarray, cost: np.ndarray) -> np.ndarray:
+        """The sum of `cost` (per input, [c, h, w], or [1] for a count) over the engine's input spikes
+        [T, B, ...], per timestep and sample: int64 [T, B]."""
+        g = self.geo
+        x = spikes.reshape(spikes.shape[0], spikes.shape[1], g.c, g.h, g.w).astype(np.int64)
+        return (x * np.asarray(cost, np.int64)[None, None]).sum(axis=(2, 3, 4))
+
+    def scatter_cycles(self, spikes: np.ndarray) -> np.ndarray:
+        """The scatter's cycles per timestep and sample, int64 [T, B]: its spikes' and the end token's."""
+        return self.per_input_sum(spikes, self.spike_cycles) + TOKEN_ACCEPT_CYCLES
+
+    def busy_bound(self, n_spikes: int, n_steps: int) -> int:
+        """Upper bound on the cycles the engine is busy (scattering or updating) for n_spikes input
+        spikes over n_steps timesteps, when the next layer takes its spikes as they come (an update
+        waits for room in its spike queue only behind a slower next layer, whose work cycle_budget
+        counts)."""
+        return n_spikes * self.cycles_per_spike + n_steps * self.update_cycles
+
+    def serial_cycles(self, scatter: float, n_steps: int) -> float:
+        """Cycles of an inference whose scatter takes `scatter` cycles (end tokens included), the
+        scatter and the updates in turn."""
+        return scatter + n_steps * self.update_cycles
+
+    def inference_cycles(self, scatter: float, n_steps: int) -> float:
+        """Cycles of the engine's inference alone (its input there when it wants it): two banks
+        overlap the update of each timestep with the next scatter, the last update after; one bank
+        takes turns."""
+        if self.banks == 1:
+            return self.serial_cycles(scatter, n_steps)
+        return max(scatter, n_steps * self.update_cycles) + self.update_cycles
+
+    # ---- counted work ----
+    def counts(self, spikes_in: np.ndarray, spikes_out: np.ndarray) -> dict[str, np.ndarray]:
+        """What the engine's activity counters (ENGINE_COUNTERS, all but busy) count, and its scatter
+        cycles, per timestep and sample (int64 [T, B]), for its input spikes [T, B, ...] and the
+        spikes it emits (after its pool or crop) [T, B, ...]."""
+        n_t, n_b = spikes_in.shape[:2]
+        return {"scatter_steps": self.per_input_sum(spikes_in, self.geo.spike_steps),
+                "update_steps": np.full((n_t, n_b), self.geo.update_steps, np.int64),
+                "input_spikes": self.per_input_sum(spikes_in, np.ones(1, np.int64)),
+                "output_spikes": spikes_out.reshape(n_t, n_b, -1).sum(axis=2).astype(np.int64),
+                "scatter_cycles": self.scatter_cycles(spikes_in)}
+
+    # ---- the weights ----
+    @property
+    def weights_line(self) -> str:
+        """"sparse" or "dense", and why (the report's line)."""
+        wb = self.geo.synapse.weight_bits
+        if wb == 1:
+            return "dense (binary weights have no zeros)"
+        fmt, rows = self.geo.synapse.weight_format, sparse_candidate(self.geo.synapse, self.geo.lanes)
+        dense_bits = self.geo.lanes * wb * self.geo.dense_depth
+        cycles = lambda per_tap: self.geo.tap_sum(per_tap).mean()  # over the inputs
+        costs = (f"{rows.bits:,} weight bits ({100 * rows.bits / dense_bits:.1f}% of dense"
+                 + (f"; {len(rows.values)} distinct weights, {rows.code_bits}-bit codes" if rows.values else "") + "), "
+                 f"{cycles(np.maximum(rows.row_lengths, 1)):.1f} scatter cycles per spike on average "
+                 f"(dense: {cycles(self.geo.go):.1f})")
+        if self.geo.sparse is not None:
+            return f"sparse: {costs}" + (" (--weights sparse)" if fmt == "sparse" else "")
+        why = "--weights dense" if fmt == "dense" else \
+            "fewer bits" if rows.bits >= dense_bits else "fewer scatter cycles"
+        return f"dense ({why}): sparse would take {costs}"
+
+    # ---- LUTs ----
+    def lut_layer(self) -> dict:
+        """This engine as lut_features describes a layer."""
+        g = self.geo
+        return {"lanes": g.lanes, "units": g.units, "accumulator_bits": g.accumulator_bits,
+                "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None}
+
+    @property
+    def luts(self) -> float:
+        """Estimated LUT + LUTRAM of the engine (without the network's part)."""
+        return design_luts([self.lut_layer()]) - engine_fit()["coefficients"]["network"]
+
+    # ---- memories ----
+    @property
+    def queue_depth(self) -> int:
+        """Entries of the spike-mask queue: a whole timestep's masks when that is small, else
+        SPIKE_QUEUE_DEPTH, and the update waits for room."""
+        return min(self.geo.out_groups + QUEUE_END_ENTRIES, SPIKE_QUEUE_DEPTH)
+
+    @property
+    def queue_holds_a_timestep(self) -> bool:
+        """The queue holds a whole timestep's masks: the update never waits for room."""
+        return self.queue_depth == self.geo.out_groups + QUEUE_END_ENTRIES
+
+    def memories(self, address_bits: int) -> list[Memory]:
+        """The engine's RAMs; address_bits: the design's spike address width."""
+        g, name, p = self.geo, self.lif.name, self.geo.lanes
+        out = [Memory(name, "weights", g.weight_word_bits, g.weight_depth)]
+        if g.sparse is None:
+            out.append(Memory(name, "accumulators", p * g.accumulator_bits, g.groups, self.banks))
+        else:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
+            out += [Memory(name, "row starts", g.sparse.pointer_bits, len(g.sparse.row_start)),
+                    Memory(name, "accumulators", g.accumulator_bits, g.groups, self.banks * p)]
+        return out + [Memory(name, "states", g.units * self.lif.state_bits, g.state_words),
+                      Memory(name, "spike queue", address_bits + p + 1, self.queue_depth)]
+
+
+# ---- the network ---------------------------------------------------------------------------------
+
+def network_models(net, lanes: Lanes, single_bank: frozenset[str] = frozenset()) -> list[EngineModel]:
+    """One EngineModel per engine of an ir.Network, in order; single_bank: the LIF names whose
+    engines keep one accumulator bank."""
+    return [EngineModel(geo, stage.lif, 1 if stage.lif.name in single_bank else 2)
+            for stage, geo in zip(net.stages, network_geometry(net, lanes))]
+
+
+def network_luts(models: list[EngineModel]) -> float:
+    """Estimated LUT + LUTRAM of a network's design."""
+    return design_luts([m.lut_layer() for m in models])
+
+
+def network_memories(net, lanes: Lanes, single_bank: frozenset[str] = frozenset(), board: bool = False) -> list[Memory]:
+    """Every RAM of a network's design (and of its board core with board=True)."""
+    token_bits = stream_tokens(net)[0].token_bits
+    address_bits = stream_tokens(net)[0].address_bits
+    out = [Memory("network", "input FIFO", token_bits, EDGE_FIFO_DEPTH),
+           Memory("network", "output FIFO", token_bits, EDGE_FIFO_DEPTH)]
+    for model in network_models(net, lanes, single_bank):
+        out += model.memories(address_bits)
+    if board:
+        out += [Memory("board", "staging", WORD_BITS, MAX_PAYLOAD * 8 // WORD_BITS),
+                Memory("board", "input tokens", WORD_BITS, HOST_BUFFER_TOKENS),
+                Memory("board", "output tokens", WORD_BITS, HOST_BUFFER_TOKENS)]
+    return out
+
+
+def total_bram36(memories: list[Memory]) -> float:
+    return sum(m.bram36 for m in memories)
+
+
+def auto_single_bank(net, lanes: Lanes) -> frozenset[str]:
+    """The layers whose double-buffered accumulators would exceed SINGLE_BANK_BITS."""
+    return frozenset(lif.name for lif, geo in zip(net.lifs, network_geometry(net, lanes))
+                     if 2 * geo.groups * geo.lanes * geo.accumulator_bits > SINGLE_BANK_BITS)
+
+
+def cycle_budget(net, lanes: Lanes, n_tokens: int, n_steps: int) -> int:
+    """Upper bound on the cycles from start to done for one sample of `n_tokens` input tokens
+    over `n_steps` timesteps, every engine working in turn (no overlap): the first layer scatters
+    the input's spikes, a later one at most every neuron of the layer before at every step, each
+    token taken in a cycle of its own.  A board that has not answered RUN after this many cycles
+    has failed."""
+    models = network_models(net, lanes)
+    fan_in = [n_tokens] + [n_steps * int(np.prod(stage.out_shape)) for stage in net.stages[:-1]]
+    work = sum(m.busy_bound(n, n_steps) + TOKEN_ACCEPT_CYCLES * (n + n_steps) for m, n in zip(models, fan_in))
+    return work + max(m.geo.groups for m in models) + START_CYCLES
+
+
+def timeline_cycles(models: list[EngineModel], counts: list[dict[str, np.ndarray]]) -> np.ndarray:
+    """Cycles of each sample's inference (float [B]) from its per-timestep counts (EngineModel.counts),
+    by the engines' schedule (docs/rtl.md): an engine's scatter of timestep t starts when its
+    scatter of t-1 is done, a bank is free (the update of t-2 done with two banks, of t-1 with one)
+    and the engine before has started emitting t; it ends no earlier than the engine before has
+    emitted its last spike of t.  Its update of t starts when that scatter and its update of t-1 are
+    done, and takes update_cycles; the serializer sends one spike address per cycle, then the end token."""
+    n_t, n_b = counts[0]["scatter_cycles"].shape
+    total = np.zeros(n_b)
+    for b in range(n_b):
+        prev_start, prev_sent = np.zeros(n_t), np.zeros(n_t)  # the engine before: its updates' start, last spike out
+        for i, (model, c) in enumerate(zip(models, counts)):
+            starts, ends, sent = np.zeros(n_t), np.zeros(n_t), np.zeros(n_t)
+            scatter_end = 0.0
+            for t in range(n_t):
+                bank_free = ends[t - model.banks] if t >= model.banks else 0.0
+                begin = max(scatter_end, bank_free, prev_start[t] if i else 0.0)
+                scatter_end = max(begin + c["scatter_cycles"][t, b], prev_sent[t] + TOKEN_ACCEPT_CYCLES if i else 0.0)
+                starts[t] = max(scatter_end, ends[t - 1] if t else 0.0)
+                ends[t] = starts[t] + model.update_cycles
+                sent[t] = max(ends[t], starts[t] + UPDATE_OVERHEAD_CYCLES + c["output_spikes"][t, b] + END_TOKEN_CYCLES,
+                              sent[t - 1] if t else 0.0)
+            prev_start, prev_sent = starts, sent
+        total[b] = prev_sent[-1] + max(m.geo.groups for m in models) + START_CYCLES
+    return total
+
