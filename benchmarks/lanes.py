@@ -215,9 +215,10 @@ def main() -> int:
     ap.add_argument("--prune-by", nargs="*", choices=PRUNING, default=list(PRUNING))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fit", action="store_true", help="synthesize FIT_DESIGNS and write the LUT model's data file")
+    ap.add_argument("--fit-file", type=Path, default=engine_model.ENGINE_FIT_FILE, help="where --fit writes")
     args = ap.parse_args()
     if args.fit:
-        write_fit([fit_point(sizes, pruning, design, args.seed) for sizes, pruning, design in FIT_DESIGNS])
+        write_fit([fit_point(sizes, pruning, design, args.seed) for sizes, pruning, design in FIT_DESIGNS], args.fit_file)
         return 0
     rng = np.random.default_rng(args.seed)
     net = network(SIZES, rng)
