@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from snnc.compiler import ir
-from snnc.compiler.passes import size_registers
+from snnc.compiler.register_sizes import size_registers
 from snnc.sim import golden
 
 SIZES, T, BATCH, REPEATS = (784, 256, 256, 10), 32, 64, 5

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc.compiler import ir, levels
-from snnc.compiler.passes import size_registers
+from snnc.compiler.register_sizes import size_registers
 from snnc.compiler.geometry import LayerGeometry
 from snnc.sim import golden, rtl
 

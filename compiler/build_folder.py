@@ -5,7 +5,7 @@ simulators and the host runtime read them; none of it needs Amaranth.
     manifest.json     every file snnc compile wrote, with its size and sha256: runs refuse a changed file,
                       and a new compile keeps (--force) or refuses every entry that is neither listed nor a record
     build.json        BuildSettings: lanes, Verilog names, and for a board build its clock, baud, identity
-    network.json/.npz the fixed-point IR (ir.save)
+    network.json/.npz the fixed-point IR (ir_file.save)
     snnc_top.v        the network's Verilog; snnc_board.v the board core's, for a board build
     layerN_weights.mem  the weight RAM images both load with $readmemh
     vivado/           the board's Vivado project (Amaranth's Xilinx platform)
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from . import ir
+from . import ir, ir_file
 from .errors import SnncError
 from .files import read_json, read_text, regular_file, save_json, sha256, umask
 from .layer_impl import Lanes, check_lanes
@@ -167,7 +167,7 @@ def load(build: Path) -> tuple[ir.Network, BuildSettings]:
     build = Path(build)
     check_manifest(build)
     where = str(build / SETTINGS)
-    net, settings = ir.load(build / IR_STEM), BuildSettings.from_json(read_json(build / SETTINGS), where)
+    net, settings = ir_file.load(build / IR_STEM), BuildSettings.from_json(read_json(build / SETTINGS), where)
     if isinstance(settings.lanes, tuple) and len(settings.lanes) not in (1, len(net.lifs)):
         raise SnncError(f"{where}: field 'lanes' lists {len(settings.lanes)} layers, the network has {len(net.lifs)}")
     unknown = sorted(set(settings.single_bank) - {lif.name for lif in net.lifs})

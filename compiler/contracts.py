@@ -28,6 +28,12 @@ STATE_QUANT_MODES = ("none", "uniform", "threshold_centered")
 GRID_BITS = 40
 VALUE_BITS = 52
 
+# Every integer below these magnitudes is exact in float32 (24-bit significand) and float64 (53):
+# the golden model picks its matrix-product dtype by them, and register sizing notes membranes
+# beyond float32 (onnxruntime runs the dialect's LIF in float32).
+FLOAT32_EXACT = 1 << 24
+FLOAT64_EXACT = 1 << 53
+
 # The most weights a network may hold: 2**24 (134 Mbit at 8 bits, ten times the block RAM of the
 # largest Artix-7, the xc7a200t's 13.1 Mbit), which snnc compiles in 50 to 80 s and 2.8 GB
 # (benchmarks/compile_scale.py).  A larger model is refused as soon as it is read.

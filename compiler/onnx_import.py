@@ -14,18 +14,15 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from .contracts import ORDERS, RESET_MODES, STATE_QUANT_MODES
-from .dialect import DOMAIN
 from .errors import SnncError
 from .files import regular_file
+from .dialect import DOMAIN
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
+from .onnx_lif import neuron, node_where
 
 # Nodes that only compute Reshape targets from shapes; they never touch spike or current data.
 SHAPE_PLUMBING = {"Shape", "Slice", "Concat", "Gather", "Unsqueeze", "Squeeze", "Cast", "Constant", "Identity"}
 QUANT_DTYPE_BITS = {"int4": 4, "int8": 8}
-_F, _S = onnx.AttributeProto.FLOAT, onnx.AttributeProto.STRING
-LIF_ATTRIBUTES = {"beta": _F, "threshold": _F, "reset": _S, "state_lsb": _F, "state_quant": _S,
-                  "state_levels": onnx.AttributeProto.FLOATS, "state_min": _F, "state_max": _F, "order": _S}
 
 
 def load_model(path: str | Path) -> onnx.ModelProto:
@@ -64,10 +61,6 @@ def _check(model: onnx.ModelProto, path: Path, full_check: bool) -> None:
                         f"UTF-8") from None
 
 
-def _where(node: onnx.NodeProto) -> str:
-    return f"node '{node.name or node.output[0]}' ({node.op_type})"
-
-
 class _Reader:
     """Walks the chain of one model, tracking the per-sample shape and whether T and B are folded."""
 
@@ -102,13 +95,13 @@ class _Reader:
                 value = onnx.helper.get_attribute_value(src.attribute[0])
                 array = numpy_helper.to_array(value) if isinstance(value, onnx.TensorProto) else np.asarray(value)
             else:
-                raise SnncError(f"{_where(node)}: input '{name}' must be a constant")
+                raise SnncError(f"{node_where(node)}: input '{name}' must be a constant")
         except (ValueError, TypeError) as e:  # a tensor whose data does not match its type or shape
-            raise SnncError(f"{_where(node)}: constant '{name}' is malformed ({e})") from None
+            raise SnncError(f"{node_where(node)}: constant '{name}' is malformed ({e})") from None
         if array.dtype.kind not in "biuf" and str(array.dtype) not in QUANT_DTYPE_BITS:  # int4 is ml_dtypes
-            raise SnncError(f"{_where(node)}: constant '{name}' must be numeric, not {array.dtype}")
+            raise SnncError(f"{node_where(node)}: constant '{name}' must be numeric, not {array.dtype}")
         if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-            raise SnncError(f"{_where(node)}: constant '{name}' holds NaN or infinite values")
+            raise SnncError(f"{node_where(node)}: constant '{name}' holds NaN or infinite values")
         return array
 
     def weight(self, name: str, node: onnx.NodeProto, out_axis: int):
@@ -117,26 +110,26 @@ class _Reader:
         if src is None or src.op_type != "DequantizeLinear":
             w = self.value(name, node)
             if not np.issubdtype(w.dtype, np.floating):
-                raise SnncError(f"{_where(node)}: integer weight '{name}' needs a DequantizeLinear")
+                raise SnncError(f"{node_where(node)}: integer weight '{name}' needs a DequantizeLinear")
             return w.astype(np.float64), None, None, None
         q_raw = self.value(src.input[0], src)
         bits = QUANT_DTYPE_BITS.get(str(q_raw.dtype))
         if bits is None:
-            raise SnncError(f"{_where(src)}: weights must be INT8 or INT4, not {q_raw.dtype}")
+            raise SnncError(f"{node_where(src)}: weights must be INT8 or INT4, not {q_raw.dtype}")
         q = q_raw.astype(np.int64)
         scale = self.value(src.input[1], src).astype(np.float64)
         if len(src.input) > 2 and src.input[2] and np.any(self.value(src.input[2], src).astype(np.int64) != 0):
-            raise SnncError(f"{_where(src)}: zero point must be 0 (symmetric quantization)")
+            raise SnncError(f"{node_where(src)}: zero point must be 0 (symmetric quantization)")
         attrs = _attrs(src)
         if attrs.get("block_size", 0):
-            raise SnncError(f"{_where(src)}: blocked quantization is not supported")
+            raise SnncError(f"{node_where(src)}: blocked quantization is not supported")
         n_out = q.shape[out_axis]
         if scale.size == 1:
             scale = np.full(n_out, float(scale.reshape(())))
         elif attrs.get("axis", 1) % q.ndim != out_axis or scale.shape != (n_out,):
-            raise SnncError(f"{_where(src)}: per-axis scales must run along the output channels")
+            raise SnncError(f"{node_where(src)}: per-axis scales must run along the output channels")
         if np.any(scale <= 0):
-            raise SnncError(f"{_where(src)}: scales must be > 0")
+            raise SnncError(f"{node_where(src)}: scales must be > 0")
         bshape = [1] * q.ndim
         bshape[out_axis] = n_out
         return q * scale.reshape(bshape), q, scale, bits
@@ -145,9 +138,9 @@ class _Reader:
         """weight() of a synapse's weight input, checked for its rank and for neurons."""
         w, q, scale, bits = self.weight(node.input[1], node, out_axis)
         if w.ndim != ndim:
-            raise SnncError(f"{_where(node)}: weight must have {ndim} dimensions, has shape {list(w.shape)}")
+            raise SnncError(f"{node_where(node)}: weight must have {ndim} dimensions, has shape {list(w.shape)}")
         if 0 in w.shape:
-            raise SnncError(f"{_where(node)}: weight shape {list(w.shape)} has a zero-sized dimension (a layer "
+            raise SnncError(f"{node_where(node)}: weight shape {list(w.shape)} has a zero-sized dimension (a layer "
                             "without neurons or inputs)")
         return w, q, scale, bits
 
@@ -155,7 +148,7 @@ class _Reader:
         """The one node that reads `name`'s values (Shape nodes read only its shape)."""
         users = [n for n in self.consumers.get(name, []) if n.op_type != "Shape"]
         if len(users) > 1:
-            raise SnncError(f"tensor '{name}' feeds {len(users)} nodes ({', '.join(_where(n) for n in users)}); "
+            raise SnncError(f"tensor '{name}' feeds {len(users)} nodes ({', '.join(node_where(n) for n in users)}); "
                             "snnc needs a single chain of layers")
         return users[0] if users else None
 
@@ -164,74 +157,13 @@ def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
-def _lif_attributes(node: onnx.NodeProto) -> dict:
-    """The LIF node's attributes by name, each checked for its type (and floats for finiteness)."""
-    where, out = _where(node), {}
-    for attr in node.attribute:
-        kind = LIF_ATTRIBUTES.get(attr.name)
-        if kind is None:
-            raise SnncError(f"{where}: unknown attribute '{attr.name}'")
-        if attr.type != kind:
-            raise SnncError(f"{where}: attribute '{attr.name}' must be {onnx.AttributeProto.AttributeType.Name(kind)}, "
-                            f"not {onnx.AttributeProto.AttributeType.Name(attr.type)}")
-        value = onnx.helper.get_attribute_value(attr)
-        if kind == onnx.AttributeProto.STRING:
-            try:
-                value = value.decode()
-            except UnicodeDecodeError:
-                raise SnncError(f"{where}: attribute '{attr.name}' is not UTF-8 text") from None
-        elif not np.all(np.isfinite(np.asarray(value, np.float64))):
-            raise SnncError(f"{where}: attribute '{attr.name}' must be finite, got {value}")
-        out[attr.name] = value
-    return out
-
-
-def _neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
-    if node.domain != DOMAIN or node.op_type != "LIF":
-        raise SnncError(f"{_where(node)}: not a neuron")
-    a = _lif_attributes(node)
-    where = _where(node)
-    order = a.get("order", "snnc")
-    if order not in ORDERS:
-        raise SnncError(f"{where}: order must be one of {', '.join(ORDERS)}, got '{order}'")
-    for key in ("beta", "threshold"):
-        if key not in a:
-            raise SnncError(f"{where}: missing attribute '{key}'")
-    beta, theta = float(a["beta"]), float(a["threshold"])
-    if not 0 <= beta <= 1:
-        raise SnncError(f"{where}: beta must be in [0, 1], got {beta:g}")
-    if not theta > 0:
-        raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
-    reset, sq = a.get("reset", "subtract"), a.get("state_quant", "none")
-    if reset not in RESET_MODES:
-        raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{reset}'")
-    if sq not in STATE_QUANT_MODES:
-        raise SnncError(f"{where}: state_quant must be one of {', '.join(STATE_QUANT_MODES)}, got '{sq}'")
-    lsb = a.get("state_lsb")
-    if lsb is not None and not lsb > 0:
-        raise SnncError(f"{where}: state_lsb must be > 0, got {lsb:g}")
-    levels = np.asarray(a["state_levels"], np.float64) if a.get("state_levels") else None
-    if levels is not None:
-        k = len(levels)
-        if sq == "none":
-            raise SnncError(f"{where}: state_levels given but state_quant is 'none'")
-        if k < 2 or k & (k - 1) or np.any(np.diff(levels) <= 0):
-            raise SnncError(f"{where}: state_levels must be 2**bits strictly ascending values, got {k}")
-        if lsb is not None and not np.allclose(np.round(levels / lsb) * lsb, levels, rtol=1e-9, atol=0):
-            raise SnncError(f"{where}: state_levels are not multiples of state_lsb {lsb:g}")
-    smin, smax = a.get("state_min"), a.get("state_max")
-    if smin is not None and smax is not None and not smin <= 0 <= smax:
-        raise SnncError(f"{where}: need state_min <= 0 <= state_max, got [{smin:g}, {smax:g}]")
-    return Neuron(node.name or node.output[0], shape, beta, theta, reset, lsb, sq, levels, smin, smax, order)
-
-
 def import_onnx(path: str | Path) -> Graph:
     """Read the dialect model at `path` into a Graph (pass 1 of the pipeline)."""
     model = load_model(path)
     r = _Reader(model, str(path))
     unknown = [n for n in model.graph.node if n.domain not in ("", "ai.onnx", DOMAIN)]
     if unknown:
-        raise SnncError(f"{_where(unknown[0])}: domain '{unknown[0].domain}' is not supported")
+        raise SnncError(f"{node_where(unknown[0])}: domain '{unknown[0].domain}' is not supported")
     layers: list = []
     shape, folded = r.input_shape, False
     pending_synapse: Synapse | None = None  # a synapse waiting for its bias and its LIF
@@ -242,14 +174,14 @@ def import_onnx(path: str | Path) -> Graph:
         node = r.data_consumer(cur)
         if node is None:
             raise SnncError(f"tensor '{cur}' ends the chain but is not the graph output '{r.output}'")
-        op, where = node.op_type, _where(node)
+        op, where = node.op_type, node_where(node)
         if node.domain == DOMAIN:
             if folded:
                 raise SnncError(f"{where}: LIF input must be [T, B, ...]; time and batch are still folded")
             if pending_synapse is None:
                 raise SnncError(f"{where}: a LIF must follow a synapse (MatMul, Gemm or Conv)")
             current_shape = (pending_pool or pending_synapse).out_shape
-            layers += [pending_synapse] + ([pending_pool] if pending_pool else []) + [_neuron(node, current_shape)]
+            layers += [pending_synapse] + ([pending_pool] if pending_pool else []) + [neuron(node, current_shape)]
             if pending_flatten:
                 layers.append(Flatten(node.name + "_flatten", current_shape))
             pending_synapse, pending_pool, pending_flatten = None, None, False
@@ -290,7 +222,7 @@ def import_onnx(path: str | Path) -> Graph:
         cur = node.output[0]
     for node in model.graph.node:
         if id(node) not in visited and node.op_type not in SHAPE_PLUMBING | {"DequantizeLinear"}:
-            raise SnncError(f"{_where(node)}: op not supported by the snnc dialect (outside the layer chain)")
+            raise SnncError(f"{node_where(node)}: op not supported by the snnc dialect (outside the layer chain)")
     if pending_synapse is not None or not layers:
         raise SnncError(f"{path}: the graph output must be the spikes of the last LIF")
     _check(model, path, full_check=True)  # the dialect holds; now ONNX's own type and shape inference, as onnxruntime will run it
@@ -302,7 +234,7 @@ def import_onnx(path: str | Path) -> Graph:
 
 
 def _synapse(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: bool) -> Synapse:
-    where, op, a = _where(node), node.op_type, _attrs(node)
+    where, op, a = node_where(node), node.op_type, _attrs(node)
     name = node.name or node.output[0]
     if op == "MatMul":
         if len(shape) != 1:
@@ -353,7 +285,7 @@ def _synapse(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: b
 
 def _pool(node: onnx.NodeProto, shape: tuple[int, ...], folded: bool) -> Pool:
     """A MaxPool/AveragePool node as docs/spec.md section 3 allows it: 2-D, window = stride, no padding."""
-    where, a = _where(node), _attrs(node)
+    where, a = node_where(node), _attrs(node)
     if not folded or len(shape) != 3:
         raise SnncError(f"{where}: {node.op_type} needs input [T*B, C, H, W] (fold time and batch with a Reshape)")
     kernel, strides = list(a.get("kernel_shape", [])), list(a.get("strides", [1, 1]))
@@ -381,7 +313,7 @@ def _add_bias(syn: Synapse, b: np.ndarray, shape: tuple[int, ...], where: str) -
 
 def _reshape(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: bool):
     """-> (new per-sample shape, folded, flattened-from shape or None)."""
-    where, n = _where(node), int(np.prod(shape))
+    where, n = node_where(node), int(np.prod(shape))
     if node.op_type == "Flatten":
         if not folded or _attrs(node).get("axis", 1) != 1:
             raise SnncError(f"{where}: Flatten is supported on folded [T*B, ...] data with axis=1 only")

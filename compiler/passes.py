@@ -6,7 +6,7 @@
     fold_average_pools   Graph               -> Graph     (average pools into the adjacent synapse's weights)
     quantize_states      Graph               -> Graph     (--state-bits/--state-quant for LIFs without levels)
     lower_to_integers    Graph               -> Network   (choose each LIF's grid; weights, theta, beta, levels on it)
-    size_registers       Network             -> Network   (bounds analysis: every accumulator and register width)
+    size_registers       Network             -> Network   (register_sizes.py: every accumulator and register width)
     choose_weight_format Network             -> Network   (--weights: synapses' storage, dense, sparse or auto)
 
 Every pass that changes a value beyond exactness appends a note saying what and by how much.
@@ -21,20 +21,20 @@ from pathlib import Path
 import numpy as np
 
 from . import ir, levels
-from .contracts import GRID_BITS, MAX_WEIGHTS, VALUE_BITS
+from .contracts import GRID_BITS, MAX_WEIGHTS
 from .errors import SnncError
 from .graph import Crop, Flatten, Graph, Neuron, Pool, Synapse
 from .nir_import import import_nir
 from .onnx_import import import_onnx
+from .register_sizes import register_range, size_registers
 from .scales import fit_bits, pow2_quantize
-from .shapes import WEIGHT_FORMATS, signed_bits
+from .shapes import WEIGHT_FORMATS
 
 DEFAULT_WEIGHT_BITS = 8
 DEFAULT_STATE_BITS = 4
 DEFAULT_REGISTER_BITS = 16  # unquantized state with no state_min/state_max: a 16-bit clamped register
 MAX_LEAK_FRAC_BITS = 16
 MAX_GRID_REFINEMENT = 12  # how many halvings of the weight LSB a float model's state grid may take
-FLOAT32_EXACT = 1 << 24
 AVERAGE_DIVISOR_BITS = 6  # 1/(k*k) that is no power of two becomes m/2**f with m of this many bits
 
 
@@ -305,67 +305,9 @@ def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: l
         on_grid([n.state_min, n.state_max], lsb, where, "state_min/state_max")
         lv, v_min, v_max = None, math.ceil(n.state_min / lsb), math.floor(n.state_max / lsb)
     else:
-        lv, (v_min, v_max) = None, _register_range(opts.state_bits or DEFAULT_REGISTER_BITS)
+        lv, (v_min, v_max) = None, register_range(opts.state_bits or DEFAULT_REGISTER_BITS)
     return ir.LIF(n.name, tuple(n.shape), theta, leak_b, leak_f, n.reset, n.state_quant if lv is not None else "none",
                   v_min, v_max, lv, float(lsb), floor_bits, order=n.order)
-
-
-def _register_range(bits: int) -> tuple[int, int]:
-    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-
-
-def raw_sum_bounds(syn: ir.Dense | ir.Conv2d) -> tuple[np.ndarray, np.ndarray]:
-    """Per-output-channel [min, max] of the raw weight sum over all 0/1 inputs: the sum of the
-    negative and of the positive weights (int64 [n_out] each)."""
-    w = syn.weight.reshape(syn.weight.shape[0], -1)
-    return np.where(w < 0, w, 0).sum(axis=1), np.where(w > 0, w, 0).sum(axis=1)
-
-
-def current_bounds(syn: ir.Dense | ir.Conv2d) -> tuple[np.ndarray, np.ndarray]:
-    """Per-output-channel [min, max] of the current over all 0/1 inputs (int64 [n_out] each);
-    SnncError naming the synapse when they reach 2**VALUE_BITS."""
-    neg, pos = raw_sum_bounds(syn)
-    reach = max(float(np.max(np.abs(b.astype(np.float64) * 2.0 ** syn.shift + syn.bias))) for b in (neg, pos))
-    if reach >= 2.0 ** VALUE_BITS:
-        raise SnncError(f"synapse '{syn.name}': currents reach {reach:.3g} LSBs, beyond the 2**{VALUE_BITS} the "
-                        "integer datapath proves exact (weights, shifts or biases far too large for the state grid)")
-    return (neg << syn.shift) + syn.bias, (pos << syn.shift) + syn.bias
-
-
-def size_registers(net: ir.Network) -> ir.Network:
-    """Bounds analysis: the smallest signed width for every synaptic accumulator and membrane
-    datapath, proven from weight sums and the state clamp range, so nothing can overflow."""
-    out, notes = [], list(net.notes)
-    for i, layer in enumerate(net.layers):
-        if isinstance(layer, (ir.Dense, ir.Conv2d)):
-            lo, hi = current_bounds(layer)
-            neg, pos = raw_sum_bounds(layer)
-            raw_lo, raw_hi = int(neg.min()), int(pos.max())
-            # the accumulator RAM holds raw sums (0 included: it starts cleared); the current
-            # datapath holds the shifted, biased current and every raw sum on the way to it
-            layer = replace(layer, accumulator_bits=signed_bits(min(raw_lo, 0), max(raw_hi, 0)),
-                            current_bits=signed_bits(min(int(lo.min()), raw_lo), max(int(hi.max()), raw_hi)))
-        elif isinstance(layer, ir.LIF):
-            lo, hi = current_bounds(net.synapse_of(layer))  # a max pool keeps the currents' range
-            i_lo, i_hi = int(lo.min()), int(hi.max())
-            prod = (layer.leak_b * layer.v_min, layer.leak_b * layer.v_max)
-            g = layer.floor_bits
-            leak = tuple((x >> (layer.leak_f + g)) << g for x in prod)
-            u = (leak[0] + i_lo, leak[1] + i_hi)
-            if layer.order == "snntorch":  # the pending reset subtracts theta before quantization
-                u = (u[0] - (layer.theta if layer.reset == "subtract" else 0), u[1])
-                r = (min(u[0], 0), max(u[1], 0))
-            else:
-                r = (min(u[0], 0), max(layer.theta - 1, u[1] - layer.theta if layer.reset == "subtract" else 0))
-            span = [*prod, *u, *r, layer.theta]
-            code_bits = None if layer.levels is None else len(layer.levels).bit_length() - 1
-            layer = replace(layer, membrane_bits=signed_bits(min(span), max(span)),
-                            state_bits=code_bits or signed_bits(layer.v_min, layer.v_max))
-            if max(abs(u[0]), abs(u[1])) >= FLOAT32_EXACT:
-                notes.append(f"{layer.name}: membrane values reach 2**24; onnxruntime's float32 run of the model "
-                             "may round where the integer design does not")
-        out.append(layer)
-    return replace(net, layers=tuple(out), notes=tuple(notes))
 
 
 def choose_weight_format(net: ir.Network, opts: Options) -> ir.Network:

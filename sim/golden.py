@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from snnc.compiler import levels as codec
+from snnc.compiler.contracts import FLOAT32_EXACT, FLOAT64_EXACT
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import check_timesteps
 from snnc.compiler.ir import LIF, Conv2d, Crop2d, Dense, Flatten, MaxPool2d, Network
@@ -57,9 +58,9 @@ def check_spikes(spikes: np.ndarray, input_shape: tuple[int, ...], source: str =
 def _exact_dtype(layer: Dense | Conv2d):
     """Narrowest float type whose mantissa holds every partial sum exactly, else int64."""
     bound = int(np.abs(layer.weight).reshape(layer.weight.shape[0], -1).sum(axis=1).max(initial=0))
-    if bound < 2 ** 24:
+    if bound < FLOAT32_EXACT:
         return np.float32
-    return np.float64 if bound < 2 ** 53 else np.int64
+    return np.float64 if bound < FLOAT64_EXACT else np.int64
 
 
 def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc import boards
-from snnc.compiler import Network, artix7, build_folder, engine_model, files, ir, layer_impl
+from snnc.compiler import Network, artix7, build_folder, engine_model, files, ir_file, layer_impl
 from snnc.compiler import host_protocol as hp
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.contracts import NETWORK_TOP, BOARD_TOP
@@ -174,7 +174,7 @@ def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
     from snnc.rtl_gen import board_verilog
 
     board = boards.get_board(cfg.board)
-    identity = hp.design_hash(ir.fingerprint(b.net), b.settings.lanes)
+    identity = hp.design_hash(ir_file.fingerprint(b.net), b.settings.lanes)
     settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.board_baud,
                        identity=identity, board_verilog=f"{BOARD_TOP}.v", board_files=build_folder.BOARD_FILES)
     text = board_verilog(b.net, b.settings.lanes, board.clock_hz, cfg.board_baud, identity, b.files[b.settings.verilog],
@@ -209,7 +209,7 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
         b = step(cfg, b)
     rep = build_report(b.net, b.settings)
     with build_folder.new_build(cfg.output, cfg.force) as tmp, _write_errors(cfg.output):
-        ir.save(b.net, tmp / build_folder.IR_STEM)
+        ir_file.save(b.net, tmp / build_folder.IR_STEM)
         for name, text in b.files.items():
             (tmp / name).write_text(text)
         if b.settings.board:

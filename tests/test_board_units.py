@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 
 from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
-from snnc.compiler.passes import size_registers
+from snnc.compiler.register_sizes import size_registers
 from snnc.rtl_gen.arith import times
 from snnc.rtl_gen.dispatcher import Dispatcher
 from snnc.rtl_gen.frame_receiver import FrameReceiver

@@ -10,7 +10,7 @@ from onnx import helper
 from snnc.cli import main
 from snnc.compiler.dialect import ModelWriter
 from snnc.sim import golden
-from snnc.compiler import ir
+from snnc.compiler import ir_file
 
 
 def small_model(path, n_in=6):
@@ -50,7 +50,7 @@ def test_compile_simulate_report(tmp_path, capsys):
     assert code == 0
     y = np.load(tmp_path / "y.npy")
     assert y.dtype == np.uint8 and y.shape == (8, 5, 3)
-    np.testing.assert_array_equal(y, golden.run(ir.load(build / "network"), x))
+    np.testing.assert_array_equal(y, golden.run(ir_file.load(build / "network"), x))
     code, out, _ = run_cli(capsys, "report", build)
     assert code == 0 and "lif1" in out and "state memory" in out and "accumulator" in out
     # recompiling into a folder snnc made is allowed

@@ -4,9 +4,9 @@ import onnx
 import pytest
 
 from netgen import LayerSpec, random_model
-from snnc.compiler import Options, compile_model, ir
+from snnc.compiler import Options, compile_model, ir, ir_file
 from snnc.compiler.dialect import ModelWriter
-from snnc.compiler.passes import fit_bits, pow2_quantize
+from snnc.compiler.scales import fit_bits, pow2_quantize
 
 
 def float_model(tmp_path, rng, state_quant="none"):
@@ -108,8 +108,8 @@ def test_ir_round_trip_is_exact(tmp_path):
                                      LayerSpec(7, 2, "threshold_centered", 4, "subtract"),
                                      LayerSpec(4, 1, "none", 8, "subtract")]), tmp_path / "c.onnx")
     net = compile_model(tmp_path / "c.onnx")
-    ir.save(net, tmp_path / "ir")
-    back = ir.load(tmp_path / "ir")
+    ir_file.save(net, tmp_path / "ir")
+    back = ir_file.load(tmp_path / "ir")
     assert (back.name, back.input_shape, back.notes) == (net.name, net.input_shape, net.notes)
     for a, b in zip(net.layers, back.layers, strict=True):
         assert type(a) is type(b)

@@ -13,7 +13,7 @@ from snnc.compiler import ir
 from snnc.compiler import levels as codec
 from snnc.compiler.engine_model import EngineModel
 from snnc.compiler.geometry import LayerGeometry, stream_tokens
-from snnc.compiler.passes import size_registers
+from snnc.compiler.register_sizes import size_registers
 from snnc.compiler.tokens import SpikeTokens
 from snnc.rtl_gen.neuron_update import NeuronUpdate
 from snnc.rtl_gen.scatter import Scatter, accumulator_layout

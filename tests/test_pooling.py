@@ -12,7 +12,7 @@ from onnx import helper
 
 from netgen import random_pool_model, random_spikes
 from rtl_cases import active_pool_case, check_cycles
-from snnc.compiler import compile_model, ir
+from snnc.compiler import compile_model, ir, ir_file
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 from snnc.sim import golden
@@ -78,9 +78,9 @@ def test_average_fold_keeps_weights_exact(tmp_path):
 
 def test_ir_with_pools_round_trips(tmp_path):
     net, *_ = active_pool_case("max", "spikes", 2, tmp_path)
-    ir.save(net, tmp_path / "net")
-    again = ir.load(tmp_path / "net")
-    assert ir.fingerprint(again) == ir.fingerprint(net)
+    ir_file.save(net, tmp_path / "net")
+    again = ir_file.load(tmp_path / "net")
+    assert ir_file.fingerprint(again) == ir_file.fingerprint(net)
     assert [type(layer) for layer in again.layers] == [type(layer) for layer in net.layers]
 
 

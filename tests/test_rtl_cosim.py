@@ -56,7 +56,7 @@ def test_a_layer_past_the_old_16_bit_address_limit(tmp_path):
     timestep): RTL == golden, every spike of the big layer included."""
     from snnc.compiler import ir
     from snnc.compiler.geometry import stream_tokens
-    from snnc.compiler.passes import size_registers
+    from snnc.compiler.register_sizes import size_registers
     from snnc.sim import golden
 
     n = 65_537

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from snnc.compiler import ir
 from snnc.compiler import levels as codec
-from snnc.compiler.passes import size_registers
+from snnc.compiler.register_sizes import size_registers
 from snnc.rtl_gen.arith import csd_terms
 from snnc.rtl_gen.lif_update import LATENCY, LIFUpdate
 from snnc.rtl_gen.state_codec import StateCodec

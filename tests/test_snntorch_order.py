@@ -10,7 +10,7 @@ import pytest
 
 from netgen import RESETS, STATE_MODES, LayerSpec, random_model, random_spikes
 from rtl_cases import check_cycles, expected_final_states
-from snnc.compiler import compile_model, ir
+from snnc.compiler import compile_model, ir, ir_file
 from snnc.compiler.errors import SnncError
 from snnc.sim import golden
 
@@ -101,8 +101,8 @@ def test_verilator_equals_golden(i, lanes, tmp_path):
 
 def test_the_ir_keeps_the_order(tmp_path):
     net, *_ = active_torch_case(1, tmp_path)
-    ir.save(net, tmp_path / "net")
-    assert [lif.order for lif in ir.load(tmp_path / "net").lifs] == ["snntorch"] * len(net.lifs)
+    ir_file.save(net, tmp_path / "net")
+    assert [lif.order for lif in ir_file.load(tmp_path / "net").lifs] == ["snntorch"] * len(net.lifs)
     with pytest.raises(SnncError, match="order must be one of"):
         ir.validate(replace(net, layers=tuple(replace(lay, order="x") if isinstance(lay, ir.LIF) else lay
                                               for lay in net.layers)))
