@@ -44,7 +44,7 @@ from snnc.compiler import engine_model, ir
 from snnc.compiler.geometry import network_geometry
 from snnc.compiler.layer_impl import lanes_text, parse_lanes
 from snnc.rtl_gen import network_verilog
-from snnc.rtl_gen.synthesis import synthesize
+from snnc.rtl_gen.synthesis import lut_total, synthesize
 from snnc.sim import golden, rtl
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -182,7 +182,7 @@ def fit_point(sizes: tuple[int, ...], pruning: str | None, design: str, seed: in
             verilog, memories = network_verilog(net, lanes, single, activity_counters=False)
             (Path(tmp) / "net.v").write_text(verilog)
             res = synthesize(Path(tmp) / "net.v", Path(tmp), memories=memories)["resources"]
-        measured = res["LUT"] + res["LUTRAM"]
+        measured = lut_total(res)
     else:
         measured = luts(net, lanes, single)
     layers = [m.lut_layer() for m in engine_model.network_models(net, lanes, single)]

@@ -12,12 +12,11 @@ from amaranth import ClockSignal, Elaboratable, Instance, Module, ResetSignal, S
 from amaranth.lib import io
 
 from snnc.compiler.errors import SnncError
-from snnc.compiler.contracts import BOARD_TOP
+from snnc.compiler.contracts import BOARD_LEDS, BOARD_TOP
 
 from .registry import Board
 
 PLATFORM_TOP = "top"
-LED_PORTS = 3  # BoardCore's `leds`: heartbeat, running, bad frame
 
 
 class BoardTop(Elaboratable):
@@ -30,10 +29,10 @@ class BoardTop(Elaboratable):
         uart = platform.request(resource, 0, dir="-")
         m.submodules.rx = rx_buf = io.Buffer("i", getattr(uart, rx))
         m.submodules.tx = tx_buf = io.Buffer("o", getattr(uart, tx))
-        leds = Signal(LED_PORTS)
+        leds = Signal(len(BOARD_LEDS))
         m.submodules.core = Instance(BOARD_TOP, i_clk=ClockSignal(), i_rst=ResetSignal(allow_reset_less=True),
                                      i_rx=rx_buf.i, o_tx=tx_buf.o, o_leds=leds)
-        for i in range(min(LED_PORTS, len(self.board.leds()))):
+        for i in range(min(len(BOARD_LEDS), len(self.board.leds()))):
             m.submodules[f"led{i}"] = led = io.Buffer("o", platform.request("led", i, dir="-"))
             m.d.comb += led.o.eq(leds[i])
         return m

@@ -39,6 +39,9 @@ FLOAT64_EXACT = 1 << 53
 # (benchmarks/compile_scale.py).  A larger model is refused as soon as it is read.
 MAX_WEIGHTS = 1 << 24
 
+# The widest weights: the dialect's INT8 (and INT4) initializers; --bits and the quantizers stop here.
+MAX_WEIGHT_BITS = 8
+
 # A float model's membrane (snnTorch's Leaky, a NIR LIF) goes on a grid this many steps per power of
 # two of its threshold (theta is 65,536 .. 131,071 LSB), clamped to +-FLOAT_STATE_CLAMP theta: fine
 # enough that flooring the leak on it changes no spike of the float model on the tests' inputs.
@@ -56,5 +59,6 @@ def float_state_grid(theta: float, grid_bits: int = FLOAT_GRID_BITS) -> float:
 
 NETWORK_TOP = "snnc_top"   # NetworkTop: clk, rst, start, n_steps, done, spike streams, counters
 BOARD_TOP = "snnc_board"   # BoardCore: clk, rst, rx, tx, leds
+BOARD_LEDS = ("heartbeat", "running", "bad_frame")  # BOARD_TOP's `leds`, bit by bit
 
 

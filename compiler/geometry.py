@@ -22,6 +22,7 @@ from functools import cached_property
 
 import numpy as np
 
+from . import ir
 from .errors import SnncError
 from .shapes import conv_out_shape, pool_out_shape
 from .sparse import SparseRows, sparse_choice
@@ -47,13 +48,13 @@ class LayerGeometry:
     go = ceil(co / lanes) channel groups; groups = go * ho * wo neuron groups (RAM words).
     """
 
-    def __init__(self, synapse, lanes: int = 1, current_pool: int = 1, spike_pool: int = 1,
+    def __init__(self, synapse: ir.Dense | ir.Conv2d, lanes: int = 1, current_pool: int = 1, spike_pool: int = 1,
                  out_hw: tuple[int, int] | None = None, units: int | None = None):
         """current_pool: k1 of a max pool of the currents (1: none); spike_pool: k2 of a max pool of
         the spikes (1: none); out_hw: the emitted spike grid (default: whole k2 windows of the LIF);
         units: LIF update units (default: one per lane; at most the lanes, a divisor of them)."""
         self.synapse = synapse
-        if synapse.weight.ndim == 2:  # Dense
+        if isinstance(synapse, ir.Dense):
             (self.c, self.h, self.w), (self.kh, self.kw), self.stride, self.pad = (synapse.weight.shape[1], 1, 1), (1, 1), 1, 0
         else:
             (self.c, self.h, self.w), (self.kh, self.kw) = synapse.in_shape, synapse.weight.shape[2:]
@@ -121,10 +122,10 @@ class LayerGeometry:
         return self.tap_sum(self.go if self.sparse is None else self.sparse.row_lengths)
 
     @classmethod
-    def of_stage(cls, stage, lanes: int = 1, units: int | None = None) -> "LayerGeometry":
+    def of_stage(cls, stage: ir.Stage, lanes: int = 1, units: int | None = None) -> "LayerGeometry":
         """The geometry of an ir.Stage (synapse, pools, LIF) on `lanes` lanes and `units` update units."""
         pool, after = stage.current_pool, stage.spike_stage
-        k2 = after.kernel if after is not None and hasattr(after, "kernel") else 1
+        k2 = after.kernel if isinstance(after, ir.MaxPool2d) else 1
         out_hw = tuple(after.out_shape[1:]) if after is not None else None
         if out_hw is None and len(stage.lif.shape) == 3:
             out_hw = tuple(stage.lif.shape[1:])
@@ -187,12 +188,12 @@ def check_timesteps(n_steps: int) -> None:
         raise SnncError(f"{n_steps} timesteps: a run takes 1 to {(1 << STEP_BITS) - 1} (split longer inputs)")
 
 
-def network_geometry(net, lanes: Lanes) -> list[LayerGeometry]:
+def network_geometry(net: ir.Network, lanes: Lanes) -> list[LayerGeometry]:
     """One LayerGeometry per LIF (engine) of an ir.Network, in order."""
     return [LayerGeometry.of_stage(stage, p, u) for stage, (p, u) in zip(net.stages, layer_lanes(net, lanes))]
 
 
-def stream_tokens(net) -> list[SpikeTokens]:
+def stream_tokens(net: ir.Network) -> list[SpikeTokens]:
     """The spike-token encoding of every stream inside a network's design, in order: the input
     (into the first engine), then each engine's spikes, after its pool or crop (into the next
     engine; the last one out of the network).  All share one address width, the widest packed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from .errors import SnncError
+from .layer_impl import Lanes
 from .tokens import SpikeTokens
 
 # ---- the framed host protocol --------------------------------------------------------------------
@@ -47,6 +48,7 @@ STATUSES = {STATUS_OK: "ok", STATUS_BAD_CRC: "CRC error", STATUS_BAD_COMMAND: "u
             STATUS_BAD_ARGUMENT: "bad argument"}
 
 FLAG_OUTPUT_OVERFLOW = 0x1  # RUN: more output tokens than the output buffer holds
+RUN_REPLY_WORDS = 4        # RUN's reply: cycles lo, cycles hi, output tokens, flags
 
 IDENTITY_FIELDS = ("magic", "version", "hash_lo", "hash_hi", "n_in", "n_out", "in_depth", "out_depth",
                    "max_payload", "lanes")
@@ -58,7 +60,17 @@ MAX_BAUD = 3_000_000  # what common USB-UART bridges (FT2232H, CP2102N) take wit
 MIN_BAUD = 1200
 
 
-def design_hash(fingerprint_hex: str, lanes: int) -> int:
+def join_words(words) -> int:
+    """The unsigned integer that u16 words carry, low word first (a hash, a cycle count)."""
+    return sum(int(w) << (WORD_BITS * i) for i, w in enumerate(words))
+
+
+def split_words(value: int, n: int) -> list[int]:
+    """`value` as n u16 words, low word first (join_words' inverse)."""
+    return [(value >> (WORD_BITS * i)) & ((1 << WORD_BITS) - 1) for i in range(n)]
+
+
+def design_hash(fingerprint_hex: str, lanes: Lanes) -> int:
     """The 32-bit identity of a design (IDENT's hash words): the IR's fingerprint and the lanes."""
     return int.from_bytes(hashlib.sha256(f"{fingerprint_hex}:{lanes}".encode()).digest()[:4], "little")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ir, levels
-from .contracts import GRID_BITS, MAX_WEIGHTS
+from .contracts import GRID_BITS, MAX_WEIGHT_BITS, MAX_WEIGHTS
 from .errors import SnncError
 from .graph import Crop, Flatten, Graph, Neuron, Pool, Synapse
 from .nir_import import import_nir
@@ -331,8 +331,8 @@ def pipeline(opts: Options) -> tuple:
 
 def compile_model(path: str | Path, opts: Options = Options()) -> ir.Network:
     """ONNX or NIR file (by its .nir suffix) -> sized fixed-point IR, through the passes listed above."""
-    if opts.bits is not None and not 1 <= opts.bits <= 8:
-        raise SnncError(f"--bits must be between 1 and 8, got {opts.bits}")
+    if opts.bits is not None and not 1 <= opts.bits <= MAX_WEIGHT_BITS:
+        raise SnncError(f"--bits must be between 1 and {MAX_WEIGHT_BITS}, got {opts.bits}")
     if opts.weights not in WEIGHT_FORMATS:
         raise SnncError(f"--weights must be one of {', '.join(WEIGHT_FORMATS)}, got '{opts.weights}'")
     if opts.state_bits is not None and not 1 <= opts.state_bits <= 16:

@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from snnc.boards import get_board
-from snnc.build import BuildConfig, build, report, simulate, synthesis
+from snnc.build import BuildConfig, build, load_report, simulate_build, synthesis
 from snnc.compiler.errors import SnncError
 from snnc.frontend import SNN, export_onnx
 from snnc.runtime import Device
@@ -74,9 +74,9 @@ def run(args: argparse.Namespace, title: str, name: str, float_acc: float, model
     agreement = 100.0 * np.mean([np.array_equal(out[:, b], ref[:, b].reshape(out[:, b].shape)) for b in range(n)])
     # the network in Verilator on the same samples, for its activity counters: the energy they give
     # against the golden model's counts (docs/energy.md)
-    net_out = simulate(build_dir, x[:, :n], "rtl")
+    net_out = simulate_build(build_dir, x[:, :n], "rtl")
     agreement = min(agreement, 100.0 if np.array_equal(net_out, out.reshape(net_out.shape)) else 0.0)
-    energy = report(build_dir, synth=False)["energy"]
+    energy = load_report(build_dir, synth=False)["energy"]
 
     print("[5/5] Yosys synth_xilinx of the board core")
     board = get_board(args.board)

@@ -26,7 +26,7 @@ import onnx
 import torch
 from torch import nn
 
-from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, float_state_grid
+from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, MAX_WEIGHT_BITS, float_state_grid
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 from snnc.compiler.scales import fit_bits, pow2_exact, pow2_quantize
@@ -222,8 +222,8 @@ def from_snntorch(module: nn.Module, example_input: torch.Tensor, path: str | Pa
     from snnc.compiler import compile_model
     from snnc.sim import golden
 
-    if bits is not None and not (isinstance(bits, int) and 1 <= bits <= 8):
-        raise SnncError(f"bits must be 1 to 8 (or None to keep power-of-two weights), got {bits!r}")
+    if bits is not None and not (isinstance(bits, int) and 1 <= bits <= MAX_WEIGHT_BITS):
+        raise SnncError(f"bits must be 1 to {MAX_WEIGHT_BITS} (or None to keep power-of-two weights), got {bits!r}")
     if not (isinstance(grid_bits, int) and 1 <= grid_bits <= 24):
         raise SnncError(f"grid_bits must be 1 to 24, got {grid_bits!r}")
     x = torch.as_tensor(example_input)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from snnc.compiler import scales
+from snnc.compiler.contracts import MAX_WEIGHT_BITS
 
 
 def qmax(bits: int) -> int:
@@ -60,8 +61,8 @@ class WeightQuantizer(nn.Module):
 class UniformQuantizer(WeightQuantizer):
     def __init__(self, bits: int):
         super().__init__()
-        if not 2 <= bits <= 8:
-            raise ValueError(f"uniform weight quantization needs 2..8 bits, got {bits}")
+        if not 2 <= bits <= MAX_WEIGHT_BITS:
+            raise ValueError(f"uniform weight quantization needs 2..{MAX_WEIGHT_BITS} bits, got {bits}")
         self.bits = bits
 
     def codes(self, w):
@@ -107,8 +108,8 @@ class SigmoidSumQuantizer(WeightQuantizer):
 
     def __init__(self, bits: int, t_start: float = 2.0, t_end: float = 200.0):
         super().__init__()
-        if not 2 <= bits <= 8:
-            raise ValueError(f"sigmoid-sum weight quantization needs 2..8 bits, got {bits}")
+        if not 2 <= bits <= MAX_WEIGHT_BITS:
+            raise ValueError(f"sigmoid-sum weight quantization needs 2..{MAX_WEIGHT_BITS} bits, got {bits}")
         self.bits, self.t_start, self.t_end = bits, t_start, t_end
         self.temperature = t_start
 

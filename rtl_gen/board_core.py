@@ -6,8 +6,8 @@ The part of a board design that does not depend on the board:
                                          |
     tx <- UartTx <- ReplySender <--------+  (reply header, payload words fetched from the dispatcher)
 
-Ports: `rx`, `tx` (the UART lines) and `leds` (0: heartbeat, 1: running, 2: the last frame was
-bad).  The board builds in `snnc.boards` wrap it in a platform's pins; the simulation backend of
+Ports: `rx`, `tx` (the UART lines) and `leds` (contracts.BOARD_LEDS: heartbeat, running, the last
+frame was bad).  The board builds in `snnc.boards` wrap it in a platform's pins; the simulation backend of
 `snnc.runtime` runs it as is.  Memories (16-bit words): staging MAX_PAYLOAD/2, input `in_depth`,
 output `out_depth`.
 """
@@ -21,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
+from snnc.compiler.contracts import BOARD_LEDS
 from snnc.compiler.engine_model import HOST_BUFFER_TOKENS
 from snnc.compiler.layer_impl import Lanes, layer_lanes
 
@@ -31,7 +32,6 @@ from .network_top import NetworkTop
 from .reply_sender import ReplySender
 from .uart_rx import UartRx
 from .uart_tx import UartTx
-
 
 
 class BoardCore(wiring.Component):
@@ -46,12 +46,13 @@ class BoardCore(wiring.Component):
         self.heartbeat_bit = max(1, int(math.log2(clk_hz)) - 1)  # the heartbeat LED blinks at about 1 Hz
         network = NetworkInstance(net, lanes) if network_module else \
             NetworkTop(net, lanes, weight_images=weight_images, single_bank=single_bank)
-        self.identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": identity & 0xFFFF,
-                         "hash_hi": identity >> 16, "n_in": int(math.prod(net.input_shape)), "n_out": network.n_out,
+        hash_lo, hash_hi = hp.split_words(identity, 2)
+        self.identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": hash_lo, "hash_hi": hash_hi,
+                         "n_in": int(math.prod(net.input_shape)), "n_out": network.n_out,
                          "in_depth": in_depth, "out_depth": out_depth, "max_payload": hp.MAX_PAYLOAD,
                          "lanes": max(p for p, _ in layer_lanes(net, lanes))}
         self.dispatcher = Dispatcher(network, self.identity, in_depth, out_depth)
-        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(3)})
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(len(BOARD_LEDS))})
 
     def elaborate(self, platform):
         m = Module()

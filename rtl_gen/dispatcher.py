@@ -12,76 +12,67 @@ sender reports `reply_done`.
   READ         the output spike counters and the cycle counter
   READ_SPIKES  output buffer words
 
-Tokens in the buffers are the host link's (one u16 word each, `host_protocol.link_tokens` of the
-input and output shapes): the network's own packed addresses, narrower, with the end-of-timestep
-token at their own width; they are translated to and from the network's tokens here.
-`running` is high while RUN works.
+The input buffer and its feed are an `InputFeed`, the output buffer an `OutputCapture` (they hold
+host-link tokens and translate them to and from the network's); the dispatcher is the command
+state machine and the reply's words.  `running` is high while RUN works.
 """
 from __future__ import annotations
 
-from amaranth import Array, Const, Module, Mux, Signal
-from amaranth.lib import memory, stream, wiring
+from amaranth import Array, Const, Module, Mux, Signal, Value
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import host_protocol as hp
 from snnc.compiler.geometry import CYCLE_BITS
 
 from .frame_receiver import Frame
+from .input_feed import InputFeed
 from .network_instance import NetworkInstance
 from .network_top import NetworkTop
+from .output_capture import OutputCapture
 from .reply_sender import Reply
 
 KIND_NONE, KIND_IDENT, KIND_RUN, KIND_READ, KIND_SPIKES = range(5)  # what the reply's words are
+
+
+def cycle_words(cycles: Value) -> list[Value]:
+    """A cycle counter as the protocol's u16 words, low word first."""
+    return [cycles.word_select(i, hp.WORD_BITS) for i in range(CYCLE_BITS // hp.WORD_BITS)]
 
 
 class Dispatcher(wiring.Component):
     def __init__(self, network: NetworkTop | NetworkInstance, identity: dict[str, int], in_depth: int, out_depth: int):
         self.network, self.identity = network, identity
         self.in_depth, self.out_depth = in_depth, out_depth
-        self.in_tokens = hp.link_tokens(network.net.input_shape, "the network input")
-        self.out_tokens = hp.link_tokens(network.net.lifs[-1].shape, "the network output")
         super().__init__({
             "frame": In(stream.Signature(Frame)),
-            "stage_addr": Out(range(hp.MAX_PAYLOAD // 2)), "stage_data": In(16),
+            "stage_addr": Out(range(hp.MAX_PAYLOAD // 2)), "stage_data": In(hp.WORD_BITS),
             "o_reply": Out(stream.Signature(Reply)), "reply_done": In(1),
-            "word_index": In(16), "word_data": Out(16),
+            "word_index": In(hp.WORD_BITS), "word_data": Out(hp.WORD_BITS),
             "running": Out(1),
         })
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.network = net = self.network
-        m.submodules.in_buffer = in_buf = memory.Memory(shape=16, depth=self.in_depth, init=[])
-        m.submodules.out_buffer = out_buf = memory.Memory(shape=16, depth=self.out_depth, init=[])
-        in_w, in_r = in_buf.write_port(), in_buf.read_port()
-        out_w, out_r = out_buf.write_port(), out_buf.read_port()
+        net = self.network
+        m.submodules.network = net
+        m.submodules.feed = feed = InputFeed(hp.link_tokens(net.net.input_shape, "the network input"),
+                                             len(net.i_spikes.payload.addr), self.in_depth)
+        m.submodules.capture = capture = OutputCapture(hp.link_tokens(net.net.lifs[-1].shape, "the network output"),
+                                                       len(net.o_spikes.payload.addr), self.out_depth)
+        wiring.connect(m, feed.o_spikes, net.i_spikes)
+        wiring.connect(m, net.o_spikes, capture.i_spikes)
 
-        cmd, length = self.frame.payload.cmd, self.frame.payload.length
-        arg0, arg1 = Signal(16), Signal(16)
-        status, kind, n_words = Signal(8), Signal(3), Signal(16)
-        k = Signal(range(max(self.in_depth, hp.MAX_PAYLOAD) + 1))
-        # RUN bookkeeping: the token being offered (read port data), timesteps fed, outputs captured
-        feed, eots_in, eots_out = Signal(range(self.in_depth + 1)), Signal(16), Signal(16)
-        out_count, overflow = Signal(range(self.out_depth + 1)), Signal()
-        cycles, out_tokens, flags = Signal(CYCLE_BITS), Signal(16), Signal(16)
-        m.d.comb += [self.o_reply.payload.status.eq(status), self.o_reply.payload.n_words.eq(n_words)]
+        arg0, arg1 = Signal(hp.WORD_BITS), Signal(hp.WORD_BITS)  # the command's first two payload words
+        k = Signal(range(max(self.in_depth, hp.MAX_PAYLOAD) + 1))  # LOAD: the word being copied
+        status, kind, n_words = Signal(8), Signal(3), Signal(hp.WORD_BITS)
+        run_words = [Signal(hp.WORD_BITS, name=f"run_word{i}") for i in range(hp.RUN_REPLY_WORDS)]
+        m.d.comb += [self.o_reply.payload.status.eq(status), self.o_reply.payload.n_words.eq(n_words),
+                     feed.n_tokens.eq(arg0), feed.n_steps.eq(arg1)]
 
         def reply(code, what=KIND_NONE, words=0):
             m.d.sync += [status.eq(code), kind.eq(what), n_words.eq(words)]
             m.next = "REPLY"
-
-        # output capture, whenever the network runs: network tokens -> link tokens
-        tok = net.o_spikes.payload
-        m.d.comb += net.o_spikes.ready.eq(1)
-        with m.If(net.o_spikes.valid):
-            with m.If(out_count < self.out_depth):
-                m.d.comb += [out_w.addr.eq(out_count), out_w.data.eq(Mux(tok.eot, self.out_tokens.eot, tok.addr)),
-                             out_w.en.eq(1)]
-                m.d.sync += out_count.eq(out_count + 1)
-            with m.Else():
-                m.d.sync += overflow.eq(1)
-            with m.If(tok.eot):
-                m.d.sync += eots_out.eq(eots_out + 1)
 
         with m.FSM():
             with m.State("WAIT"):
@@ -98,70 +89,10 @@ class Dispatcher(wiring.Component):
                 m.d.sync += arg0.eq(self.stage_data)
                 m.next = "DISPATCH"
             with m.State("DISPATCH"):
-                word1 = self.stage_data
-                m.d.sync += arg1.eq(word1)
-                with m.Switch(cmd):
-                    with m.Case(hp.CMD_IDENT):
-                        with m.If(length == 0):
-                            reply(hp.STATUS_OK, KIND_IDENT, len(hp.IDENTITY_FIELDS))
-                        with m.Else():
-                            reply(hp.STATUS_BAD_ARGUMENT)
-                    with m.Case(hp.CMD_LOAD):
-                        with m.If((length >= 2) & (arg0 + (length >> 1) - 1 <= self.in_depth)):
-                            m.d.sync += k.eq(0)
-                            m.next = "COPY_READ"
-                        with m.Else():
-                            reply(hp.STATUS_BAD_ARGUMENT)
-                    with m.Case(hp.CMD_RUN):
-                        with m.If((length == 4) & (arg0 <= self.in_depth) & (word1 != 0)):
-                            m.next = "RUN_START"
-                        with m.Else():
-                            reply(hp.STATUS_BAD_ARGUMENT)
-                    with m.Case(hp.CMD_READ):
-                        with m.If(length == 0):
-                            reply(hp.STATUS_OK, KIND_READ, self.network.n_out + 2)
-                        with m.Else():
-                            reply(hp.STATUS_BAD_ARGUMENT)
-                    with m.Case(hp.CMD_READ_SPIKES):
-                        with m.If((length == 4) & (arg0 + word1 <= self.out_depth)):
-                            reply(hp.STATUS_OK, KIND_SPIKES, word1)
-                        with m.Else():
-                            reply(hp.STATUS_BAD_ARGUMENT)
-                    with m.Default():
-                        reply(hp.STATUS_BAD_COMMAND)
-            with m.State("COPY_READ"):  # staging word k+1 -> input buffer word arg0+k
-                with m.If(k == (length >> 1) - 1):
-                    reply(hp.STATUS_OK)
-                with m.Else():
-                    m.d.comb += self.stage_addr.eq(k + 1)
-                    m.next = "COPY_WRITE"
-            with m.State("COPY_WRITE"):
-                m.d.comb += [in_w.addr.eq(arg0 + k), in_w.data.eq(self.stage_data), in_w.en.eq(1)]
-                m.d.sync += k.eq(k + 1)
-                m.next = "COPY_READ"
-            with m.State("RUN_START"):
-                m.d.comb += [net.start.eq(1), net.n_steps.eq(arg1), in_r.addr.eq(0), self.running.eq(1)]
-                m.d.sync += [feed.eq(0), eots_in.eq(0), eots_out.eq(0), out_count.eq(0), overflow.eq(0)]
-                m.next = "RUN_FEED"
-            with m.State("RUN_FEED"):  # offer input token `feed` (on the read port) to the network
-                m.d.comb += self.running.eq(1)
-                is_eot = in_r.data == self.in_tokens.eot
-                take = net.i_spikes.valid & net.i_spikes.ready
-                m.d.comb += [net.i_spikes.payload.addr.eq(in_r.data[:self.in_tokens.address_bits]),
-                             net.i_spikes.payload.eot.eq(is_eot), in_r.addr.eq(Mux(take, feed + 1, feed))]
-                with m.If(eots_in == arg1):
-                    m.next = "RUN_WAIT"
-                with m.Elif(feed == arg0):  # tokens ran out before the last timestep closed
-                    reply(hp.STATUS_BAD_ARGUMENT)
-                with m.Else():
-                    m.d.comb += net.i_spikes.valid.eq(1)
-                    with m.If(take):
-                        m.d.sync += [feed.eq(feed + 1), eots_in.eq(eots_in + is_eot)]
-            with m.State("RUN_WAIT"):
-                m.d.comb += self.running.eq(1)
-                with m.If(net.done & (eots_out == arg1)):
-                    m.d.sync += [cycles.eq(net.cycles), out_tokens.eq(out_count), flags.eq(overflow)]
-                    reply(Mux(feed == arg0, hp.STATUS_OK, hp.STATUS_BAD_ARGUMENT), KIND_RUN, 4)
+                m.d.sync += [arg1.eq(self.stage_data), k.eq(0)]
+                self._dispatch(m, reply, arg0, self.stage_data)
+            self._load(m, reply, feed, arg0, k)
+            self._run(m, reply, feed, capture, arg1, run_words)
             with m.State("REPLY"):
                 m.d.comb += self.o_reply.valid.eq(1)
                 with m.If(self.o_reply.ready):
@@ -170,21 +101,84 @@ class Dispatcher(wiring.Component):
                 with m.If(self.reply_done):
                     m.d.comb += self.frame.ready.eq(1)
                     m.next = "WAIT"
-
-        # the reply's payload words
-        w = self.word_index
-        ident = Array(Const(self.identity[f], 16) for f in hp.IDENTITY_FIELDS)
-        run_words = Array([cycles[:16], cycles[16:], out_tokens, flags])
-        m.d.comb += [net.count_addr.eq(w), out_r.addr.eq(arg0 + w)]
-        n_out = self.network.n_out
-        read_word = Mux(w < n_out, net.count_data, Mux(w == n_out, net.cycles[:16], net.cycles[16:]))
-        with m.Switch(kind):
-            with m.Case(KIND_IDENT):
-                m.d.comb += self.word_data.eq(ident[w])
-            with m.Case(KIND_RUN):
-                m.d.comb += self.word_data.eq(run_words[w[:2]])
-            with m.Case(KIND_READ):
-                m.d.comb += self.word_data.eq(read_word)
-            with m.Case(KIND_SPIKES):
-                m.d.comb += self.word_data.eq(out_r.data)
+        self._reply_words(m, kind, capture, arg0, run_words)
         return m
+
+    def _dispatch(self, m: Module, reply, arg0: Value, arg1: Value) -> None:
+        """In DISPATCH: check the command's length and arguments, then reply or go to its states."""
+        length = self.frame.payload.length
+
+        def goto(state):
+            def go():
+                m.next = state
+            return go
+        commands = {  # command: (its arguments are valid, what it does then)
+            hp.CMD_IDENT: (length == 0, lambda: reply(hp.STATUS_OK, KIND_IDENT, len(hp.IDENTITY_FIELDS))),
+            hp.CMD_LOAD: ((length >= 2) & (arg0 + (length >> 1) - 1 <= self.in_depth), goto("COPY_READ")),
+            hp.CMD_RUN: ((length == 4) & (arg0 <= self.in_depth) & (arg1 != 0), goto("RUN_START")),
+            hp.CMD_READ: (length == 0, lambda: reply(hp.STATUS_OK, KIND_READ, self.network.n_out + len(cycle_words(
+                self.network.cycles)))),
+            hp.CMD_READ_SPIKES: ((length == 4) & (arg0 + arg1 <= self.out_depth),
+                                 lambda: reply(hp.STATUS_OK, KIND_SPIKES, arg1)),
+        }
+        with m.Switch(self.frame.payload.cmd):
+            for cmd, (valid, then) in commands.items():
+                with m.Case(cmd):
+                    with m.If(valid):
+                        then()
+                    with m.Else():
+                        reply(hp.STATUS_BAD_ARGUMENT)
+            with m.Default():
+                reply(hp.STATUS_BAD_COMMAND)
+
+    def _load(self, m: Module, reply, feed: InputFeed, arg0: Value, k: Signal) -> None:
+        """LOAD's states: staging word k+1 -> input buffer word arg0+k."""
+        with m.State("COPY_READ"):
+            with m.If(k == (self.frame.payload.length >> 1) - 1):
+                reply(hp.STATUS_OK)
+            with m.Else():
+                m.d.comb += self.stage_addr.eq(k + 1)
+                m.next = "COPY_WRITE"
+        with m.State("COPY_WRITE"):
+            m.d.comb += [feed.write_addr.eq(arg0 + k), feed.write_data.eq(self.stage_data), feed.write_en.eq(1)]
+            m.d.sync += k.eq(k + 1)
+            m.next = "COPY_READ"
+
+    def _run(self, m: Module, reply, feed: InputFeed, capture: OutputCapture, n_steps: Value,
+             run_words: list[Signal]) -> None:
+        """RUN's states: start the network, feed it, wait until it is done and every output
+        timestep is recorded; the reply is OK when the loaded tokens were used up exactly."""
+        net = self.network
+        with m.State("RUN_START"):
+            m.d.comb += [net.start.eq(1), net.n_steps.eq(n_steps), feed.start.eq(1), capture.clear.eq(1),
+                         self.running.eq(1)]
+            m.next = "RUN_FEED"
+        with m.State("RUN_FEED"):
+            m.d.comb += [feed.active.eq(1), self.running.eq(1)]
+            with m.If(feed.fed):
+                m.next = "RUN_WAIT"
+            with m.Elif(feed.exhausted):  # tokens ran out before the last timestep closed
+                reply(hp.STATUS_BAD_ARGUMENT)
+        with m.State("RUN_WAIT"):
+            m.d.comb += self.running.eq(1)
+            with m.If(net.done & (capture.eots == n_steps)):
+                flags = Mux(capture.overflow, hp.FLAG_OUTPUT_OVERFLOW, 0)
+                m.d.sync += [w.eq(v) for w, v in zip(run_words, [*cycle_words(net.cycles), capture.count, flags])]
+                reply(Mux(feed.exhausted, hp.STATUS_OK, hp.STATUS_BAD_ARGUMENT), KIND_RUN, hp.RUN_REPLY_WORDS)
+
+    def _reply_words(self, m: Module, kind: Signal, capture: OutputCapture, arg0: Value,
+                     run_words: list[Signal]) -> None:
+        """The reply's payload word `word_index`, for the ReplySender (one cycle of read latency
+        where it comes from a memory)."""
+        net, w = self.network, self.word_index
+        m.d.comb += [net.count_addr.eq(w), capture.read_addr.eq(arg0 + w)]
+        words = {
+            KIND_IDENT: Array(Const(self.identity[f], hp.WORD_BITS) for f in hp.IDENTITY_FIELDS)[w],
+            KIND_RUN: Array(run_words)[w],
+            KIND_READ: Mux(w < net.n_out, net.count_data, Array(cycle_words(net.cycles))[w - net.n_out]),
+            KIND_SPIKES: capture.read_data,
+        }
+        with m.Switch(kind):
+            for what, word in words.items():
+                with m.Case(what):
+                    m.d.comb += self.word_data.eq(word)

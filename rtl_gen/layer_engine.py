@@ -24,8 +24,9 @@ from snnc.compiler.engine_model import ENGINE_COUNTERS
 from snnc.compiler.geometry import LayerGeometry, index_range
 from snnc.compiler.tokens import SpikeTokens
 
+from .accumulator_port import accumulator_layout, ram_ports
 from .neuron_update import NeuronUpdate, state_layout
-from .scatter import Scatter, accumulator_layout
+from .scatter import Scatter
 from .sparse_scatter import SparseScatter
 from .spikes import spike_stream
 
@@ -87,14 +88,14 @@ class LayerEngine(wiring.Component):
         for b in range(2):
             mine = bank == b  # this bank belongs to the scatter now
             rams = self._bank(m, f"acc{b}")
-            for (rd, wr), rd_addr, wr_addr, wr_data, wr_en in zip(rams, *self._scatter_ports(scatter)):
-                m.d.comb += [rd.addr.eq(Mux(mine, rd_addr, update.acc_rd_addr)),
-                             wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, wr_addr, update.acc_clr_addr))),
-                             wr.data.eq(Mux(mine & ~clearing, wr_data, 0)),
-                             wr.en.eq(clearing | Mux(mine, wr_en, update.acc_clr_en))]
+            for (rd, wr), (rd_addr, wr_addr, wr_data, wr_en) in zip(rams, ram_ports(scatter.acc)):
+                m.d.comb += [rd.addr.eq(Mux(mine, rd_addr, update.acc.rd_addr)),
+                             wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, wr_addr, update.acc.wr_addr))),
+                             wr.data.eq(Mux(mine & ~clearing, wr_data, 0)),  # the update writes zeros
+                             wr.en.eq(clearing | Mux(mine, wr_en, update.acc.wr_en))]
             reads.append(Cat(rd.data for rd, _ in rams))
-        m.d.comb += [scatter.acc_rd_data.eq(Mux(bank, reads[1], reads[0])),
-                     update.acc_rd_data.eq(Mux(bank, reads[0], reads[1]))]
+        m.d.comb += [scatter.acc.rd_data.eq(Mux(bank, reads[1], reads[0])),
+                     update.acc.rd_data.eq(Mux(bank, reads[0], reads[1]))]
         return m
 
     def _bank(self, m, name: str) -> list:
@@ -109,15 +110,6 @@ class LayerEngine(wiring.Component):
             rams.append((mem.read_port(), mem.write_port()))
         return rams
 
-    def _scatter_ports(self, scatter) -> tuple[list, list, list, list]:
-        """The scatter's read addresses, write addresses, write data and write enables, one per RAM
-        of a bank."""
-        if self.geo.sparse is None:
-            return [scatter.acc_rd_addr], [scatter.acc_wr_addr], [scatter.acc_wr_data.as_value()], [scatter.acc_wr_en]
-        lanes = range(self.geo.lanes)
-        return ([scatter.acc_rd_addr[k] for k in lanes], [scatter.acc_wr_addr[k] for k in lanes],
-                [scatter.acc_wr_data[k] for k in lanes], [scatter.acc_wr_en[k] for k in lanes])
-
     def _one_bank(self, m, scatter, update, clearing, clear_addr) -> None:
         """One accumulator bank: the update owns it while it runs (reading and clearing each group),
         the scatter the rest of the time, and the scatter takes no spike meanwhile."""
@@ -125,10 +117,10 @@ class LayerEngine(wiring.Component):
         updating = update.busy
         m.d.comb += scatter.hold.eq(clearing | updating)
         m.d.comb += scatter.zero.eq(updating | clearing)  # the scatter writes the zeros (Scatter.zero)
-        for (rd, wr), rd_addr, wr_addr, wr_data, wr_en in zip(rams, *self._scatter_ports(scatter)):
-            m.d.comb += [rd.addr.eq(Mux(updating, update.acc_rd_addr, rd_addr)),
-                         wr.addr.eq(Mux(clearing, clear_addr, Mux(updating, update.acc_clr_addr, wr_addr))),
+        for (rd, wr), (rd_addr, wr_addr, wr_data, wr_en) in zip(rams, ram_ports(scatter.acc)):
+            m.d.comb += [rd.addr.eq(Mux(updating, update.acc.rd_addr, rd_addr)),
+                         wr.addr.eq(Mux(clearing, clear_addr, Mux(updating, update.acc.wr_addr, wr_addr))),
                          wr.data.eq(wr_data),
-                         wr.en.eq(clearing | Mux(updating, update.acc_clr_en, wr_en))]
+                         wr.en.eq(clearing | Mux(updating, update.acc.wr_en, wr_en))]
         data = Cat(rd.data for rd, _ in rams)
-        m.d.comb += [scatter.acc_rd_data.eq(data), update.acc_rd_data.eq(data)]
+        m.d.comb += [scatter.acc.rd_data.eq(data), update.acc.rd_data.eq(data)]

@@ -11,8 +11,7 @@ An end-of-timestep token is taken and held (`timestep_done` once the last write 
 the engine `swap`s the banks; no spike is taken meanwhile, nor while `hold` is high (the engine
 clears the banks after a reset).
 
-Ports: `i_spikes` spike stream; `acc_rd_addr` -> `acc_rd_data` (one cycle later) and
-`acc_wr_addr`/`acc_wr_data`/`acc_wr_en`: the accumulator bank (P signed accumulator_bits lanes);
+Ports: `i_spikes` spike stream; `acc`: the accumulator bank (AccumulatorPort);
 `hold`, `swap` in; `zero` in: the written word is 0 (the engine clears its one bank through the
 scatter's write data: gating the adder's inputs costs no LUT, a multiplexer after it one per bit);
 `timestep_done`, `busy` (a spike is being scattered), `step` (a weight row is read this cycle) out.
@@ -27,6 +26,7 @@ from amaranth.lib.wiring import In, Out
 from snnc.compiler.geometry import LayerGeometry, index_range
 from snnc.compiler.tokens import SpikeTokens
 
+from .accumulator_port import AccumulatorPort, accumulator_layout
 from .arith import times
 from .rom import Rom, pack_words
 from .spikes import address_fields, flat_index, spike_stream
@@ -37,10 +37,6 @@ def weight_layout(geo: LayerGeometry) -> data.ArrayLayout:
     """A weight RAM row: P lanes; 1-bit weights store b for the value 2b-1 (binary {-1, +1})."""
     wb = geo.synapse.weight_bits
     return data.ArrayLayout(unsigned(1) if wb == 1 else signed(wb), geo.lanes)
-
-
-def accumulator_layout(geo: LayerGeometry) -> data.ArrayLayout:
-    return data.ArrayLayout(signed(geo.accumulator_bits), geo.lanes)
 
 
 class Scatter(wiring.Component):
@@ -58,8 +54,7 @@ class Scatter(wiring.Component):
             raise ValueError(f"a stream of shape {tokens.shape} cannot feed {g.inputs} inputs")
         super().__init__({
             "i_spikes": In(spike_stream(tokens.address_bits)),
-            "acc_rd_addr": Out(index_range(g.groups)), "acc_rd_data": In(accumulator_layout(g)),
-            "acc_wr_addr": Out(index_range(g.groups)), "acc_wr_data": Out(accumulator_layout(g)), "acc_wr_en": Out(1),
+            "acc": Out(AccumulatorPort(g)),
             "hold": In(1), "swap": In(1), "zero": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
@@ -88,10 +83,10 @@ class Scatter(wiring.Component):
         rmw_addr = Signal(index_range(g.groups))
         acc_addr = times(times(og, g.ho) + oy, g.wo) + ox
         m.d.comb += [w_addr.eq(times(times(times(ev_c, g.kh) + ky, g.kw) + kx, g.go) + og),
-                     self.acc_rd_addr.eq(acc_addr)]
+                     self.acc.rd_addr.eq(acc_addr)]
         m.d.sync += [rmw_valid.eq(has_work), rmw_addr.eq(acc_addr)]
         new_acc = Signal(accumulator_layout(g))
-        old = self.acc_rd_data.as_value()
+        old = self.acc.rd_data.as_value()
         # Back to back on one group (a conv's neighbouring spikes, or every step of a dense layer
         # with one channel group) the read gets last cycle's write, not the RAM's old word.  A dense
         # layer with several groups never does: its steps walk og = 0 .. go-1 and start again at 0.
@@ -104,7 +99,7 @@ class Scatter(wiring.Component):
         for lane in range(g.lanes):
             wval = w_data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_data[lane]
             m.d.comb += new_acc[lane].eq(gated(old[lane], self.zero) + gated(wval, self.zero))
-        m.d.comb += [self.acc_wr_addr.eq(rmw_addr), self.acc_wr_data.eq(new_acc), self.acc_wr_en.eq(rmw_valid)]
+        m.d.comb += [self.acc.wr_addr.eq(rmw_addr), self.acc.wr_data.eq(new_acc), self.acc.wr_en.eq(rmw_valid)]
 
         eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
         c, walk_y, walk_x = spike_coordinates(g, self.tokens, self.i_spikes.payload.addr)

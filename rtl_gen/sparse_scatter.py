@@ -16,7 +16,7 @@ read its accumulator), write (add and write back).  A lane's read of the word it
 writes in the same cycle gets the written data (write forwarding); the next spike's first entry
 may do that.
 
-Ports as Scatter's, but `acc_rd_addr`, `acc_wr_addr` and `acc_wr_en` hold one per lane.
+Ports as Scatter's, but `acc` addresses each lane's RAM on its own (AccumulatorPort per_lane).
 """
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ from amaranth.lib.wiring import In, Out
 from snnc.compiler.geometry import LayerGeometry, index_range
 from snnc.compiler.tokens import SpikeTokens
 
+from .accumulator_port import AccumulatorPort, accumulator_layout
 from .arith import times
 from .rom import Rom, pack_words
-from .scatter import accumulator_layout, gated, spike_coordinates, take_tokens
+from .scatter import gated, spike_coordinates, take_tokens
 from .spikes import spike_stream
 from .tap_walker import TapWalker
 
@@ -57,11 +58,9 @@ class SparseScatter(wiring.Component):
         self.row_starts = Rom(unsigned(sp.pointer_bits), pack_words(sp.row_start[:, None], sp.pointer_bits), ports=2,
                               image=rom_name and f"{rom_name}_starts")
         self.roms = (self.entries, self.row_starts)
-        addresses = data.ArrayLayout(index_range(geo.groups), geo.lanes)
         super().__init__({
             "i_spikes": In(spike_stream(tokens.address_bits)),
-            "acc_rd_addr": Out(addresses), "acc_rd_data": In(accumulator_layout(geo)),
-            "acc_wr_addr": Out(addresses), "acc_wr_data": Out(accumulator_layout(geo)), "acc_wr_en": Out(geo.lanes),
+            "acc": Out(AccumulatorPort(geo, per_lane=True)),
             "hold": In(1), "swap": In(1), "zero": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
@@ -107,21 +106,21 @@ class SparseScatter(wiring.Component):
             addr = Signal(index_range(g.groups), name=f"addr{lane}")
             at = Mux(adds, nx_next - 1, 0)  # a pad's or skip's address is not used; keep it in range
             m.d.comb += [nx_next.eq(Mux(dec_first, 0, nx) + Mux(adds, entry.delta, Mux(entry.code[0], largest_delta, 0))),
-                         addr.eq(times(at, g.pixels) + dec_pixel), self.acc_rd_addr[lane].eq(addr)]
+                         addr.eq(times(at, g.pixels) + dec_pixel), self.acc.rd_addr[lane].eq(addr)]
             with m.If(dec_valid):
                 m.d.sync += nx.eq(nx_next)
             weight = entry.code.as_signed() if sp.values is None else \
                 Array(Const(v, signed(g.synapse.weight_bits)) for v in sp.values)[entry.code]
             writes = Signal(name=f"writes{lane}")
-            m.d.sync += [self.acc_wr_addr[lane].eq(addr), wr_weight[lane].eq(weight), writes.eq(dec_valid & adds)]
+            m.d.sync += [self.acc.wr_addr[lane].eq(addr), wr_weight[lane].eq(weight), writes.eq(dec_valid & adds)]
             # write: add into the word read, or into the one written as it was read
             fwd = Signal(name=f"fwd{lane}")
             fwd_data = Signal(signed(g.accumulator_bits), name=f"fwd_data{lane}")
-            m.d.sync += [fwd.eq(dec_valid & writes & (self.acc_wr_addr[lane] == addr)), fwd_data.eq(new_acc[lane])]
-            m.d.comb += [new_acc[lane].eq(gated(Mux(fwd, fwd_data, self.acc_rd_data[lane]), self.zero) +
+            m.d.sync += [fwd.eq(dec_valid & writes & (self.acc.wr_addr[lane] == addr)), fwd_data.eq(new_acc[lane])]
+            m.d.comb += [new_acc[lane].eq(gated(Mux(fwd, fwd_data, self.acc.rd_data[lane]), self.zero) +
                                           gated(wr_weight[lane], self.zero)),
-                         self.acc_wr_en[lane].eq(writes)]
-        m.d.comb += self.acc_wr_data.eq(new_acc)
+                         self.acc.wr_en[lane].eq(writes)]
+        m.d.comb += self.acc.wr_data.eq(new_acc)
 
         # input: the list of the offered spike's first tap is read as it is taken (when the event
         # before is done), else the list of the next tap

@@ -26,6 +26,12 @@ def run_yosys(script: str, cwd: Path) -> None:
         raise RuntimeError(f"yosys failed: {(done.stderr or done.stdout).strip()[-2000:]}")
 
 
+def lut_total(resources: dict[str, int]) -> int:
+    """LUT + LUTRAM: every LUT of the part the design takes, as logic or as distributed RAM (what the
+    engine model's LUT estimate and --max-luts count)."""
+    return resources["LUT"] + resources["LUTRAM"]
+
+
 def resource_counts(cells: dict[str, int]) -> dict[str, int]:
     """Group Xilinx primitive counts into the usual utilisation categories."""
     total = lambda pred: sum(n for kind, n in cells.items() if pred(kind))

@@ -103,7 +103,7 @@ class Device:
         if ident["magic"] != hp.MAGIC or ident["version"] != hp.PROTOCOL_VERSION:
             raise LinkError(f"the device is not an snnc board of protocol {hp.PROTOCOL_VERSION} "
                             f"(magic {ident['magic']:#06x}, version {ident['version']})")
-        board_hash = ident["hash_lo"] | ident["hash_hi"] << 16
+        board_hash = hp.join_words([ident["hash_lo"], ident["hash_hi"]])
         if board_hash != self.settings.identity:
             raise LinkError(f"the board runs another network (design {board_hash:08x}, this build is "
                             f"{self.settings.identity:08x}): program it with this build's bitstream")
@@ -132,14 +132,14 @@ class Device:
         for start in range(0, len(tokens), chunk):
             p.transact(hp.CMD_LOAD, [start, *tokens[start:start + chunk]])
         budget_s = cycle_budget(self.net, self.settings.lanes, len(tokens), n_steps) / self.settings.clk_hz
-        cycles_lo, cycles_hi, n_tokens_out, flags = p.transact(hp.CMD_RUN, [len(tokens), n_steps], 4, budget_s)
-        cycles = cycles_lo | cycles_hi << 16
+        *cycle_words, n_tokens_out, flags = p.transact(hp.CMD_RUN, [len(tokens), n_steps], hp.RUN_REPLY_WORDS, budget_s)
+        cycles = hp.join_words(cycle_words)
         if flags & hp.FLAG_OUTPUT_OVERFLOW:
             raise LinkError(f"the output spikes overflowed the board's buffer of {ident['out_depth']} tokens")
-        read = p.transact(hp.CMD_READ, reply_words=self.n_out + 2)
+        read = p.transact(hp.CMD_READ, reply_words=self.n_out + len(cycle_words))
         counts = np.array(read[:self.n_out], np.int64)
-        if read[-2] | read[-1] << 16 != cycles:
-            raise LinkError(f"READ: cycle count {read[-2] | read[-1] << 16} differs from RUN's {cycles}")
+        if hp.join_words(read[self.n_out:]) != cycles:
+            raise LinkError(f"READ: cycle count {hp.join_words(read[self.n_out:])} differs from RUN's {cycles}")
         out_tokens = []
         step = ident["max_payload"] // 2
         for start in range(0, n_tokens_out, step):

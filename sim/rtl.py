@@ -24,6 +24,7 @@ from snnc.compiler.contracts import NETWORK_TOP
 from snnc.compiler.errors import SnncError
 from snnc.compiler.engine_model import EDGE_FIFO_DEPTH, cycle_budget, engine_counters
 from snnc.compiler.geometry import check_timesteps, network_geometry, stream_tokens
+from snnc.compiler.layer_impl import Lanes
 from snnc.compiler.tokens import SpikeTokens
 from snnc.sim.golden import check_spikes
 
@@ -97,7 +98,7 @@ def spike_tokens(spikes: np.ndarray, tokens: SpikeTokens) -> tuple[np.ndarray, n
     return np.concatenate(per_sample), np.cumsum([0] + [len(t) for t in per_sample])
 
 
-def unpack_states(net: ir.Network, lanes: int, words: np.ndarray) -> dict[str, np.ndarray]:
+def unpack_states(net: ir.Network, lanes: Lanes, words: np.ndarray) -> dict[str, np.ndarray]:
     """Words read from the state RAMs (U lanes each) -> per layer, neurons in C-order, int64 [B, neurons]."""
     out, k = {}, 0
     for lif, g in zip(net.lifs, network_geometry(net, lanes)):
@@ -150,7 +151,7 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
     return build_dir
 
 
-def run(net: ir.Network, spikes: np.ndarray, lanes: int = 1, simulator: str = "verilator",
+def run(net: ir.Network, spikes: np.ndarray, lanes: Lanes = 1, simulator: str = "verilator",
         work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None,
         single_bank: frozenset[str] = frozenset(), activity_counters: bool = True) -> RtlResult:
     """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL at `lanes` lanes (`verilog` and

@@ -4,8 +4,8 @@ the BUILD_DIR format itself is `snnc.compiler.build_folder`.
 
     cfg = BuildConfig("model.onnx", "build", bits=4, lanes=4, board="arty-a7-35")
     result = build(cfg)                       # runs BUILD_STEPS in order, then writes BUILD_DIR whole
-    out = simulate("build", spikes, "rtl")    # golden or RTL; an RTL run's cycles go into the report
-    rep = report("build")                     # compiler + design + synthesis + board + measured cycles
+    out = simulate_build("build", spikes, "rtl")  # golden or RTL; an RTL run's cycles go into the report
+    rep = load_report("build")                    # compiler + design + synthesis + board + measured cycles
 
 Each step takes the config and the build so far and returns it with its part added; a step that
 finds a user error raises SnncError before anything is written.
@@ -142,7 +142,7 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
         board = boards.get_board(cfg.board)
         have = board.resources["BRAM36"]
         memories = engine_model.network_memories(b.net, b.settings.lanes, single, board=True)
-        need = sum(m.bram36 for m in memories)
+        need = engine_model.total_bram36(memories)
         # auto: give up double buffering, largest accumulator banks first, until the part holds the design
         banks = sorted((m for m in memories if m.kind == "accumulators" and m.owner not in single), key=lambda m: -m.bits)
         for m in banks if cfg.accumulators == "auto" else ():
@@ -225,7 +225,7 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
     return BuildResult(Path(cfg.output), b.net, b.settings, rep)
 
 
-def simulate(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simulator: str = "verilator") -> np.ndarray:
+def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simulator: str = "verilator") -> np.ndarray:
     """Run a build on spikes [T, B, *input_shape]; returns the output spikes uint8 [T, B, N_out].
     An RTL run records its cycle counters in the build (the report shows them)."""
     build_dir = Path(build_dir)
@@ -280,7 +280,7 @@ def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
     return cached
 
 
-def report(build_dir: Path, synth: bool = True, log=None) -> dict:
+def load_report(build_dir: Path, synth: bool = True, log=None) -> dict:
     """The report of a build: the compiler's, the design's RAMs, Yosys' estimate (and the board's
     utilisation) unless synth=False, and the cycles of the last RTL run."""
     net, settings = build_folder.load(build_dir)

@@ -15,6 +15,7 @@ from snnc.compiler.errors import SnncError
 from snnc.compiler.layer_impl import lanes_text, parse_lanes
 from snnc.compiler.host_protocol import DEFAULT_BAUD
 from snnc.entry import interrupted
+from snnc.progress import progress_bar
 from snnc.sim import golden
 
 
@@ -49,10 +50,10 @@ def _input_spikes(build: Path, path: Path) -> np.ndarray:
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
-    from snnc.build import simulate
+    from snnc.build import simulate_build
 
     spikes = _input_spikes(Path(args.build_dir), Path(args.input))
-    out = simulate(Path(args.build_dir), spikes, args.engine, args.simulator)
+    out = simulate_build(Path(args.build_dir), spikes, args.engine, args.simulator)
     files.save_array(Path(args.output), out)
     run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
     cycles = f", {int(np.mean(run['cycles_per_inference']))} cycles per inference" if run else ""
@@ -61,10 +62,10 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from snnc.build import report
+    from snnc.build import load_report
     from snnc.report import format_build_report
 
-    rep = report(Path(args.build_dir), synth=not args.no_synth, log=lambda msg: print(msg, file=sys.stderr))
+    rep = load_report(Path(args.build_dir), synth=not args.no_synth, log=lambda msg: print(msg, file=sys.stderr))
     print(json.dumps(rep, indent=1) if args.json else format_build_report(rep), end="\n" if args.json else "")
 
 
@@ -85,26 +86,13 @@ def cmd_run(args: argparse.Namespace) -> None:
           f"{int(out.sum())} output spikes{cyc}, {_classes(out)}")
 
 
-def progress_bar(unit: str):
-    """tqdm over a range when tqdm is installed (the [train] extra) and stderr is a terminal."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return lambda it: tqdm(it, unit=unit, disable=not sys.stderr.isatty())
-
-
 def cmd_boards(args: argparse.Namespace) -> None:
     from snnc.boards import board_table
 
     print(board_table())
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="snnc", description="Compile quantized spiking neural networks (ONNX in the "
-                                "snnc dialect, or NIR) into bit-exact fixed-point designs for Artix-7 FPGAs.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _compile_parser(sub) -> None:
     c = sub.add_parser("compile", help="ONNX or NIR model -> BUILD_DIR (fixed-point IR + report)",
                        description="Import an snnc-dialect ONNX model or a NIR graph (.nir), quantize what is "
                        "not yet integer, put every LIF on its integer grid, size every register, and write BUILD_DIR.")
@@ -142,6 +130,12 @@ def parser() -> argparse.ArgumentParser:
                    "they are kept beside the build, never deleted (without --force such a folder is refused)")
     c.set_defaults(func=cmd_compile)
 
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="snnc", description="Compile quantized spiking neural networks (ONNX in the "
+                                "snnc dialect, or NIR) into bit-exact fixed-point designs for Artix-7 FPGAs.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _compile_parser(sub)
     s = sub.add_parser("simulate", help="run a build on spikes from a .npy file",
                        description="Run the compiled network on input spikes [T, B, features] (.npy of bool, "
                        "uint8 or float 0/1) and write the output layer's spikes [T, B, N_out] as uint8 .npy.")

@@ -10,13 +10,13 @@ from snnc.compiler import ir
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.engine_model import network_memories, network_models, total_bram36
 from snnc.compiler.layer_impl import lanes_text
-from snnc.compiler.report import format_report, report_dict
+from snnc.compiler.layer_summary import format_layer_summary, layer_summary
 
 RAM_KINDS = {"weight": ("weights", "row starts"), "accumulator": ("accumulators",), "state": ("states",)}  # key: Memory.kind
 
 
 def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = None, run: dict | None = None) -> dict:
-    rep = report_dict(net)
+    rep = layer_summary(net)
     single = frozenset(settings.single_bank)
     memories = network_memories(net, settings.lanes, single, board=settings.board is not None)
     ram_bits = lambda owner, kinds: sum(m.bits for m in memories if m.owner == owner and m.kind in kinds)
@@ -49,7 +49,7 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
 
 
 def format_build_report(rep: dict) -> str:
-    lines = [format_report(rep).rstrip("\n"), "",
+    lines = [format_layer_summary(rep).rstrip("\n"), "",
              f"generated design ({rep['design']['top']}, lanes {lanes_text(rep['design']['lanes'])}):"]
     for d in rep["design"]["layers"]:
         r = d["ram_bits"]

@@ -145,6 +145,7 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
     from snnc import energy
     from snnc.compiler import artix7, compile_model, geometry, layer_impl
     from snnc.compiler.passes import Options
+    from snnc.rtl_gen.synthesis import lut_total
     from snnc.sim import golden
 
     clock_hz = artix7.DEFAULT_CLOCK_HZ if clock_hz is None else clock_hz
@@ -169,6 +170,6 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
             verilog, memories = network_verilog(net, lanes, activity_counters=False)
             (Path(tmp) / "net.v").write_text(verilog)
             res = synthesize(Path(tmp) / "net.v", Path(tmp), memories=memories)["resources"]
-        row.update(luts=res["LUT"] + res["LUTRAM"], ffs=res["FF"], bram36=res["BRAM36"] + res["BRAM18"] / 2)
+        row.update(luts=lut_total(res), ffs=res["FF"], bram36=res["BRAM36"] + res["BRAM18"] / 2)
     return row
 

@@ -1,6 +1,7 @@
 """Board core parts in Amaranth's simulator: the UART transmitter looped into the receiver, the
-receiver's framing check, constant products; the frame receiver, the reply sender and the command
-dispatcher against the host runtime's own framing (snnc.runtime.protocol) and the golden model."""
+receiver's framing check, constant products; the frame receiver, the reply sender, the command
+dispatcher and the whole BoardCore on its UART lines against the host runtime's own framing
+(snnc.runtime.protocol) and the golden model."""
 import random
 import struct
 
@@ -11,8 +12,10 @@ from amaranth.sim import Simulator
 
 from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
+from snnc.compiler.contracts import BOARD_LEDS
 from snnc.compiler.register_sizes import size_registers
 from snnc.rtl_gen.arith import times
+from snnc.rtl_gen.board_core import BoardCore
 from snnc.rtl_gen.dispatcher import Dispatcher
 from snnc.rtl_gen.frame_receiver import FrameReceiver
 from snnc.rtl_gen.network_top import NetworkTop
@@ -268,3 +271,73 @@ def test_dispatcher_runs_commands_on_the_network():
     sim.add_testbench(bench)
     sim.run()
     assert want.sum() > 0
+
+
+# ---- the board core: UART in, network, UART out ----------------------------------------------------
+
+def test_board_core_answers_frames_on_its_uart_lines():
+    """IDENT, LOAD, RUN and READ_SPIKES as bytes on `rx` (8N1 at 4 clocks a bit); the replies read
+    off `tx` are the host's framing of the identity and of the golden model's spikes; `leds` show
+    the run and a bad frame."""
+    net = tiny_network()
+    clk_hz, baud = 4e6, 1_000_000  # a divisor of 4: the shortest the UART takes
+    dut = BoardCore(net, 1, clk_hz, baud, identity=0x12345678, in_depth=32, out_depth=32)
+    divisor = dut.divisor
+    x = (np.random.default_rng(5).random((5, 3)) < 0.6).astype(np.uint8)
+    want = golden.run(net, x[:, None])[:, 0]
+    tokens = input_tokens(net, x).tolist()
+    replies, leds = bytearray(), set()
+
+    async def listen(ctx):  # the host's UART receiver: sample each bit in its middle
+        while True:
+            while ctx.get(dut.tx):
+                await ctx.tick()
+            await ctx.tick().repeat(divisor + divisor // 2)
+            byte = 0
+            for bit in range(8):
+                byte |= ctx.get(dut.tx) << bit
+                await ctx.tick().repeat(divisor)
+            replies.append(byte)
+            leds.add(ctx.get(dut.leds))
+
+    async def send(ctx, data: bytes):
+        for byte in data:
+            for bit in [0, *((byte >> i) & 1 for i in range(8)), 1]:
+                ctx.set(dut.rx, bit)
+                await ctx.tick().repeat(divisor)
+
+    async def command(ctx, cmd, words, reply_words):
+        replies.clear()
+        await send(ctx, frame(hp.SYNC_REQUEST, cmd, words_to_bytes(words)))
+        size = hp.HEADER_BYTES + 2 * reply_words + hp.CRC_BYTES
+        while len(replies) < size:
+            await ctx.tick()
+            leds.add(ctx.get(dut.leds))
+        return bytes(replies)
+
+    async def bench(ctx):
+        ident = [dut.identity[f] for f in hp.IDENTITY_FIELDS]
+        assert await command(ctx, hp.CMD_IDENT, [], len(ident)) == frame(hp.SYNC_REPLY, hp.STATUS_OK,
+                                                                         words_to_bytes(ident))
+        assert hp.join_words([dut.identity["hash_lo"], dut.identity["hash_hi"]]) == 0x12345678
+        assert await command(ctx, hp.CMD_LOAD, [0, *tokens], 0) == frame(hp.SYNC_REPLY, hp.STATUS_OK, b"")
+        run = await command(ctx, hp.CMD_RUN, [len(tokens), len(x)], hp.RUN_REPLY_WORDS)
+        *_, n_out, flags = struct.unpack("<4H", run[hp.HEADER_BYTES:-hp.CRC_BYTES])
+        assert run[1] == hp.STATUS_OK and flags == 0
+        spikes = await command(ctx, hp.CMD_READ_SPIKES, [0, n_out], n_out)
+        out = struct.unpack(f"<{n_out}H", spikes[hp.HEADER_BYTES:-hp.CRC_BYTES])
+        np.testing.assert_array_equal(hp.link_tokens((2,), "output").decode(out, len(x)), want)
+        bad = bytearray(frame(hp.SYNC_REQUEST, hp.CMD_IDENT, b""))
+        bad[-1] ^= 1
+        replies.clear()
+        await send(ctx, bytes(bad))
+        while len(replies) < hp.HEADER_BYTES + hp.CRC_BYTES:
+            await ctx.tick()
+        assert replies[1] == hp.STATUS_BAD_CRC and ctx.get(dut.leds) >> BOARD_LEDS.index("bad_frame") & 1
+
+    sim = Simulator(dut)
+    sim.add_clock(1 / clk_hz)
+    sim.add_testbench(listen, background=True)
+    sim.add_testbench(bench)
+    sim.run()
+    assert any(led >> BOARD_LEDS.index("running") & 1 for led in leds)

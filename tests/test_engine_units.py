@@ -1,6 +1,7 @@
-"""The layer engine's sub-components in Amaranth's simulator, each against the golden model:
+"""The layer engine and its sub-components in Amaranth's simulator, each against the golden model:
 the Scatter fills an accumulator bank with exactly the raw synaptic sums, the NeuronUpdate turns a
-bank into exactly the golden LIF's spikes and states, timestep after timestep."""
+bank into exactly the golden LIF's spikes and states, timestep after timestep, and the LayerEngine
+(both together, with two banks or one) turns input spikes into exactly the golden layer's."""
 from dataclasses import replace
 
 import numpy as np
@@ -15,8 +16,10 @@ from snnc.compiler.engine_model import EngineModel
 from snnc.compiler.geometry import LayerGeometry, stream_tokens
 from snnc.compiler.register_sizes import size_registers
 from snnc.compiler.tokens import SpikeTokens
+from snnc.rtl_gen.layer_engine import LayerEngine
 from snnc.rtl_gen.neuron_update import NeuronUpdate
-from snnc.rtl_gen.scatter import Scatter, accumulator_layout
+from snnc.rtl_gen.accumulator_port import accumulator_layout
+from snnc.rtl_gen.scatter import Scatter
 from snnc.rtl_gen.sparse_scatter import SparseScatter
 from snnc.sim import golden
 
@@ -53,8 +56,8 @@ class ScatterHarness:
         self.m.submodules.bank = bank = memory.Memory(shape=accumulator_layout(geo), depth=max(geo.groups, 2), init=[])
         rd, wr, self.peek = bank.read_port(), bank.write_port(), bank.read_port(domain="comb")
         d = self.dut
-        self.m.d.comb += [rd.addr.eq(d.acc_rd_addr), d.acc_rd_data.eq(rd.data), wr.addr.eq(d.acc_wr_addr),
-                          wr.data.eq(d.acc_wr_data), wr.en.eq(d.acc_wr_en)]
+        self.m.d.comb += [rd.addr.eq(d.acc.rd_addr), d.acc.rd_data.eq(rd.data), wr.addr.eq(d.acc.wr_addr),
+                          wr.data.eq(d.acc.wr_data), wr.en.eq(d.acc.wr_en)]
 
 
 async def scatter_timestep(ctx, dut, tokens) -> int:
@@ -89,8 +92,8 @@ class SparseScatterHarness:
                                                                     depth=max(geo.groups, 2), init=[])
             rd, wr = bank.read_port(), bank.write_port()
             self.peeks.append(bank.read_port(domain="comb"))
-            self.m.d.comb += [rd.addr.eq(d.acc_rd_addr[lane]), d.acc_rd_data[lane].eq(rd.data),
-                              wr.addr.eq(d.acc_wr_addr[lane]), wr.data.eq(d.acc_wr_data[lane]), wr.en.eq(d.acc_wr_en[lane])]
+            self.m.d.comb += [rd.addr.eq(d.acc.rd_addr[lane]), d.acc.rd_data[lane].eq(rd.data),
+                              wr.addr.eq(d.acc.wr_addr[lane]), wr.data.eq(d.acc.wr_data[lane]), wr.en.eq(d.acc.wr_en[lane])]
 
 
 @pytest.mark.parametrize("lanes, density, delta_bits, shared", [
@@ -216,10 +219,10 @@ def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, flo
 
     async def bank_model(ctx):  # the drained bank: one cycle of read latency, clears recorded
         t = 0
-        edges = ctx.tick().sample(dut.acc_rd_addr, dut.acc_clr_en, dut.acc_clr_addr, dut.o_spikes.valid,
+        edges = ctx.tick().sample(dut.acc.rd_addr, dut.acc.wr_en, dut.acc.wr_addr, dut.o_spikes.valid,
                                   dut.o_spikes.payload.eot)
         async for _clk, _rst, addr, clr, clr_addr, valid, eot in edges:
-            ctx.set(Value.cast(dut.acc_rd_data), banks[min(t, steps - 1)].get(addr, 0))
+            ctx.set(Value.cast(dut.acc.rd_data), banks[min(t, steps - 1)].get(addr, 0))
             if clr:
                 cleared.append(clr_addr)
             if valid and eot:
@@ -288,3 +291,55 @@ def test_packed_addresses_of_a_feature_map():
     np.testing.assert_array_equal(tokens.decode(tokens.encode(s), 4), s.reshape(4, -1))
     wide = SpikeTokens.for_shape((3, 5, 4), 12)
     assert wide.eot == 1 << 12 and wide.encode(s)[:3].tolist() == tokens.encode(s)[:3].tolist()
+
+
+# ---- the layer engine: scatter, update and their banks together ------------------------------------
+
+@pytest.mark.parametrize("lanes, units, single_bank, sparse", [(2, 2, False, False), (3, 1, True, False),
+                                                               (2, 2, True, True), (1, 1, False, True)])
+def test_layer_engine_equals_golden_over_timesteps(lanes, units, single_bank, sparse):
+    """A conv layer's engine, timestep after timestep with its output stalled now and then: two banks
+    swapped between timesteps (the update of t overlapping the scatter of t+1), or one bank taken in
+    turn; dense or sparse weights; the spikes exactly the golden model's."""
+    rng = np.random.default_rng(lanes + 10 * units + 100 * single_bank)
+    net = conv_net(rng, in_shape=(2, 4, 4), co=3)
+    if sparse:
+        syn = net.layers[0]
+        net = size_registers(ir.validate(replace(net, layers=(
+            replace(syn, weight=syn.weight * (rng.random(syn.weight.shape) < 0.4), weight_format="sparse"),
+            net.layers[1]))))
+    in_tokens, out_tokens = stream_tokens(net)
+    dut = LayerEngine(net.stages[0], lanes, units, in_tokens, out_tokens, single_bank=single_bank)
+    assert (dut.geo.sparse is not None) == sparse
+    steps = 6
+    x = (rng.random((steps, 1, *net.input_shape)) < 0.35).astype(np.uint8)
+    want = golden.run(net, x)[:, 0].reshape(steps, -1)
+    got, busy = [], []
+
+    async def feed(ctx):
+        for token in in_tokens.encode(x[:, 0]).tolist():
+            eot = token == in_tokens.eot
+            ctx.set(dut.i_spikes.payload, {"addr": 0 if eot else token, "eot": eot})
+            ctx.set(dut.i_spikes.valid, 1)
+            await ctx.tick().until(dut.i_spikes.ready)
+        ctx.set(dut.i_spikes.valid, 0)
+
+    async def bench(ctx):
+        cycle = 0
+        while got.count(out_tokens.eot) < steps:
+            ready = cycle % 5 != 3
+            ctx.set(dut.o_spikes.ready, ready)
+            busy.append(ctx.get(dut.events.busy))
+            if ready and ctx.get(dut.o_spikes.valid):
+                p = ctx.get(dut.o_spikes.payload)
+                got.append(out_tokens.eot if p.eot else p.addr)
+            await ctx.tick()
+            cycle += 1
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(feed, background=True)
+    sim.add_testbench(bench)
+    sim.run_until(1e-8 * 20000)
+    np.testing.assert_array_equal(out_tokens.decode(got, steps), want)
+    assert want.sum() > 0 and any(busy)

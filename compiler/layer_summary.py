@@ -1,11 +1,12 @@
-"""The compile report: per-layer widths, memories and the notes of every pass, as a dict and as text."""
+"""The compiled network's summary: per-layer widths, memories and the notes of every pass, as a dict
+and as text (the first part of a build's report, snnc.report)."""
 from __future__ import annotations
 
 from . import ir
 from .geometry import LayerGeometry
 
 
-def report_dict(net: ir.Network) -> dict:
+def layer_summary(net: ir.Network) -> dict:
     """Everything the report shows, JSON-ready.  Memory in bits; widths are signed register bits."""
     layers = []
     for layer in net.layers:
@@ -33,8 +34,8 @@ def report_dict(net: ir.Network) -> dict:
     }
 
 
-def format_report(rep: dict) -> str:
-    """A readable text table of report_dict's content."""
+def format_layer_summary(rep: dict) -> str:
+    """A readable text table of layer_summary's content."""
     lines = [f"snnc report: {rep['network']}  input {rep['input_shape']} -> output {rep['output_shape']}", ""]
     header = f"{'layer':<18} {'kind':<9} {'shape':<14} {'details'}"
     lines += [header, "-" * 100]

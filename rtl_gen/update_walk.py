@@ -1,0 +1,80 @@
+"""UpdateWalk: the order in which a NeuronUpdate visits a layer's neurons (docs/rtl.md).
+
+After `start`, one step per cycle while `room` (the spike queue has room for what a step adds),
+until every step of the timestep (geometry.LayerGeometry.update_steps) has been issued (`walked`);
+`stop` ends the update.  The walk, innermost first: a group word's P lanes in P/U parts of U,
+(dx, dy) over a neuron's k1 x k1 currents (a max pool of currents), (ex, ey) over the neurons of a
+k2 x k2 spike window (a max pool of spikes), (qx, qy) over the windows, og over the channel
+groups.  `pos` is the step issued this cycle: its accumulator and state words, where it lies in
+its windows, whether its neuron exists (`valid`: an edge window's missing neurons are bubbles)
+and whether its window is emitted (`emit`: a crop or a pool's remainder is updated, not emitted).
+"""
+from __future__ import annotations
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from snnc.compiler.geometry import LayerGeometry, index_range
+
+from .arith import times
+
+
+def walk_limits(geo: LayerGeometry) -> dict[str, int]:
+    """Each counter of the walk and how many values it takes, innermost first."""
+    return {"part": geo.parts, "dx": geo.k1, "dy": geo.k1, "ex": geo.k2, "ey": geo.k2,
+            "qx": geo.walk_w // geo.k2, "qy": geo.walk_h // geo.k2, "og": geo.go}
+
+
+def walk_layout(geo: LayerGeometry) -> data.StructLayout:
+    """One step of the walk, as it travels down the update's pipeline."""
+    limits = walk_limits(geo)
+    return data.StructLayout({
+        "valid": 1, "acc": index_range(geo.groups), "state": index_range(geo.state_words),
+        "og": index_range(geo.go), "qy": index_range(limits["qy"]), "qx": index_range(limits["qx"]),
+        "part": index_range(geo.parts),
+        "w1_first": 1, "w1_last": 1,  # the first and last current of a neuron's k1 x k1 window
+        "w2_first": 1, "w2_last": 1,  # the first and last neuron of a k2 x k2 spike window
+        "emit": 1})
+
+
+class UpdateWalk(wiring.Component):
+    def __init__(self, geo: LayerGeometry):
+        self.geo = geo
+        super().__init__({"start": In(1), "room": In(1), "stop": In(1),
+                          "running": Out(1), "issuing": Out(1), "walked": Out(1),
+                          "pos": Out(walk_layout(geo))})
+
+    def elaborate(self, platform):
+        m = Module()
+        g, limits = self.geo, walk_limits(self.geo)
+        step = Signal(range(g.update_steps + 1))
+        m.d.comb += [self.walked.eq(step == g.update_steps),
+                     self.issuing.eq(self.running & ~self.walked & self.room)]
+        at, carry = {}, self.issuing
+        for name, limit in limits.items():
+            at[name] = counter = Signal(index_range(limit), name=f"u_{name}")
+            if limit > 1:
+                with m.If(carry):
+                    m.d.sync += counter.eq(Mux(counter == limit - 1, 0, counter + 1))
+                carry &= counter == limit - 1
+        with m.If(self.issuing):
+            m.d.sync += step.eq(step + 1)
+        with m.If(self.start):
+            m.d.sync += [self.running.eq(1), step.eq(0), *(counter.eq(0) for counter in at.values())]
+        with m.If(self.stop):
+            m.d.sync += self.running.eq(0)
+
+        py, px = times(at["qy"], g.k2) + at["ey"], times(at["qx"], g.k2) + at["ex"]
+        group = times(times(at["og"], g.lif_h) + py, g.lif_w) + px
+        both = lambda a, b, value: (at[a] == value) & (at[b] == value)
+        pos = self.pos
+        m.d.comb += [pos.valid.eq(self.issuing & (py < g.lif_h) & (px < g.lif_w)),
+                     pos.acc.eq(times(times(at["og"], g.ho) + times(py, g.k1) + at["dy"], g.wo)
+                                + times(px, g.k1) + at["dx"]),
+                     pos.state.eq(times(group, g.parts) + at["part"]),
+                     pos.og.eq(at["og"]), pos.qy.eq(at["qy"]), pos.qx.eq(at["qx"]), pos.part.eq(at["part"]),
+                     pos.w1_first.eq(both("dx", "dy", 0)), pos.w1_last.eq(both("dx", "dy", g.k1 - 1)),
+                     pos.w2_first.eq(both("ex", "ey", 0)), pos.w2_last.eq(both("ex", "ey", g.k2 - 1)),
+                     pos.emit.eq((at["qy"] < g.out_h) & (at["qx"] < g.out_w))]
+        return m
