@@ -33,11 +33,12 @@ from .output_capture import OutputCapture
 from .reply_sender import Reply
 
 KIND_NONE, KIND_IDENT, KIND_RUN, KIND_READ, KIND_SPIKES = range(5)  # what the reply's words are
+CYCLE_WORDS = CYCLE_BITS // hp.WORD_BITS  # a cycle count in the replies: its u16 words, low first
 
 
 def cycle_words(cycles: Value) -> list[Value]:
     """A cycle counter as the protocol's u16 words, low word first."""
-    return [cycles.word_select(i, hp.WORD_BITS) for i in range(CYCLE_BITS // hp.WORD_BITS)]
+    return [cycles.word_select(i, hp.WORD_BITS) for i in range(CYCLE_WORDS)]
 
 
 class Dispatcher(wiring.Component):
@@ -107,25 +108,21 @@ class Dispatcher(wiring.Component):
     def _dispatch(self, m: Module, reply, arg0: Value, arg1: Value) -> None:
         """In DISPATCH: check the command's length and arguments, then reply or go to its states."""
         length = self.frame.payload.length
-
-        def goto(state):
-            def go():
-                m.next = state
-            return go
-        commands = {  # command: (its arguments are valid, what it does then)
-            hp.CMD_IDENT: (length == 0, lambda: reply(hp.STATUS_OK, KIND_IDENT, len(hp.IDENTITY_FIELDS))),
-            hp.CMD_LOAD: ((length >= 2) & (arg0 + (length >> 1) - 1 <= self.in_depth), goto("COPY_READ")),
-            hp.CMD_RUN: ((length == 4) & (arg0 <= self.in_depth) & (arg1 != 0), goto("RUN_START")),
-            hp.CMD_READ: (length == 0, lambda: reply(hp.STATUS_OK, KIND_READ, self.network.n_out + len(cycle_words(
-                self.network.cycles)))),
-            hp.CMD_READ_SPIKES: ((length == 4) & (arg0 + arg1 <= self.out_depth),
-                                 lambda: reply(hp.STATUS_OK, KIND_SPIKES, arg1)),
+        commands = {  # command: (its arguments are valid, the state it goes on to or its reply's kind and words)
+            hp.CMD_IDENT: (length == 0, (KIND_IDENT, len(hp.IDENTITY_FIELDS))),
+            hp.CMD_LOAD: ((length >= 2) & (arg0 + (length >> 1) - 1 <= self.in_depth), "COPY_READ"),
+            hp.CMD_RUN: ((length == 4) & (arg0 <= self.in_depth) & (arg1 != 0), "RUN_START"),
+            hp.CMD_READ: (length == 0, (KIND_READ, self.network.n_out + CYCLE_WORDS)),
+            hp.CMD_READ_SPIKES: ((length == 4) & (arg0 + arg1 <= self.out_depth), (KIND_SPIKES, arg1)),
         }
         with m.Switch(self.frame.payload.cmd):
             for cmd, (valid, then) in commands.items():
                 with m.Case(cmd):
                     with m.If(valid):
-                        then()
+                        if isinstance(then, str):
+                            m.next = then
+                        else:
+                            reply(hp.STATUS_OK, *then)
                     with m.Else():
                         reply(hp.STATUS_BAD_ARGUMENT)
             with m.Default():
