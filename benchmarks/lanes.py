@@ -42,7 +42,7 @@ import numpy as np
 from snnc import autolanes
 from snnc.compiler import engine_model, ir
 from snnc.compiler.geometry import network_geometry
-from snnc.compiler.layer_impl import lanes_text, parse_lanes
+from snnc.compiler.layer_impl import Implementation, implement, lanes_text, parse_lanes, with_banks
 from snnc.rtl_gen import network_verilog
 from snnc.rtl_gen.synthesis import lut_total, synthesize
 from snnc.sim import golden, rtl
@@ -57,29 +57,37 @@ BEFORE = [  # issue 15, measured on main before update units (one LIF datapath p
 SNN_FPGA = ("snn-fpga (arXiv 2507.07284), MNIST MLP", "520 us", "6,358 LUT", "40.5 BRAM36")
 
 
-def measure(net, text: str, x: np.ndarray, want: np.ndarray) -> tuple:
+def design(net: ir.Network, text: str, weights: str = "auto") -> Implementation:
+    """The engines a design's spelling names: lanes as --lanes spells them ("/single": one
+    accumulator bank in every layer)."""
+    single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
+    return with_banks(implement(net, parse_lanes(text.removesuffix("/single")), weights), net, single)
+
+
+def measure(net, text: str, x: np.ndarray, want: np.ndarray, weights: str = "auto") -> tuple:
     """(name, cycles, LUT, LUTRAM, FF, BRAM18, RTL == golden, weight RAM bits) of one configuration."""
     if text.startswith("auto-"):
         _, kind, value = text.split("-")
         target = {"max_luts": int(value)} if kind == "luts" else {"max_latency_us": float(value)}
-        lanes, single, _ = autolanes.choose_lanes(net, autolanes.expected_inputs(net, T, RATE), CLOCK_HZ, **target)
-        text = f"{text}: {lanes_text(lanes)}" + (f" (one bank: {', '.join(sorted(single))})" if single else "")
+        impl, _ = autolanes.choose_lanes(net, autolanes.expected_inputs(net, T, RATE), CLOCK_HZ, weights=weights,
+                                         **target)
+        single = [lif.name for lif, li in zip(net.lifs, impl) if li.banks == 1]
+        text = f"{text}: {lanes_text(impl)}" + (f" (one bank: {', '.join(single)})" if single else "")
     else:
-        lanes = parse_lanes(text.removesuffix("/single"))
-        single = frozenset(lif.name for lif in net.lifs) if text.endswith("/single") else frozenset()
+        impl = design(net, text, weights)
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         # the engines alone: without the activity counters (simulation instrumentation, which a
         # board build drops since nothing reads them)
-        verilog, memories = network_verilog(net, lanes, single, activity_counters=False)
-        result = rtl.run(net, x, lanes=lanes, work_dir=Path(tmp) / "rtl", verilog=verilog, memories=memories,
-                         single_bank=single, activity_counters=False)
+        verilog, memories = network_verilog(net, impl, activity_counters=False)
+        result = rtl.run(net, x, impl, work_dir=Path(tmp) / "rtl", verilog=verilog, memories=memories,
+                         activity_counters=False)
         path = Path(tmp) / "net.v"
         path.write_text(verilog)
         res = synthesize(path, Path(tmp), memories=memories)["resources"]
     exact = bool(np.array_equal(result.outputs, want.reshape(result.outputs.shape)))
     cycles = float(np.mean(result.cycles))
-    geos = network_geometry(net, lanes)
+    geos = network_geometry(net, impl)
     weight_bits = sum(g.weight_bits for g in geos)
     formats = "/".join("sparse" if g.sparse is not None else "dense" for g in geos)
     print(f"  {text} ({formats}): {cycles:.0f} cycles, {res['LUT']} LUT, RTL == golden: {exact} "
@@ -91,12 +99,10 @@ def measure(net, text: str, x: np.ndarray, want: np.ndarray) -> tuple:
 PRUNING = ("magnitude", "random")
 
 
-def pruned(net: ir.Network, fraction: float, fmt: str, rng: np.random.Generator, by: str = "magnitude") -> ir.Network:
-    """`net` with `fraction` of each synapse's weights set to zero and its weights stored as fmt.
-    by "magnitude": the smallest |w| (torch.nn.utils.prune.l1_unstructured; ties in index order);
-    "random": uniformly at random, so the survivors keep the weights' distribution (the same mask
-    for every fmt, from rng's state)."""
-    state = rng.bit_generator.state
+def pruned(net: ir.Network, fraction: float, rng: np.random.Generator, by: str = "magnitude") -> ir.Network:
+    """`net` with `fraction` of each synapse's weights set to zero.  by "magnitude": the smallest
+    |w| (torch.nn.utils.prune.l1_unstructured; ties in index order); "random": uniformly at random,
+    so the survivors keep the weights' distribution."""
     layers = []
     for layer in net.layers:
         if isinstance(layer, (ir.Dense, ir.Conv2d)):
@@ -107,9 +113,8 @@ def pruned(net: ir.Network, fraction: float, fmt: str, rng: np.random.Generator,
                 keep = keep.reshape(w.shape)
             else:
                 keep = rng.random(w.shape) >= fraction
-            layer = replace(layer, weight=w * keep, weight_format=fmt)
+            layer = replace(layer, weight=w * keep)
         layers.append(layer)
-    rng.bit_generator.state = state
     return ir.validate(replace(net, layers=tuple(layers)))
 
 
@@ -131,12 +136,12 @@ def entropy_bound(net: ir.Network) -> float:
 def pruned_tables(net: ir.Network, x: np.ndarray, fraction: float, lanes: list[str], by: str, seed: int) -> list:
     """Dense storage against --weights auto for the network pruned `by` magnitude or at random, at
     each lane configuration: prints the table, returns the measured (dense, auto) pairs."""
-    dense, auto = (pruned(net, fraction, fmt, np.random.default_rng(seed), by) for fmt in ("dense", "auto"))
-    want = golden.run(dense, x)
-    pairs = [(measure(dense, text, x, want), measure(auto, text, x, want)) for text in lanes]
+    net = pruned(net, fraction, np.random.default_rng(seed), by)
+    want = golden.run(net, x)
+    pairs = [(measure(net, text, x, want, "dense"), measure(net, text, x, want, "auto")) for text in lanes]
     how = "the smallest magnitudes, as torch's l1_unstructured" if by == "magnitude" else "at random"
     print(f"\n{100 * fraction:g}% of the weights pruned (unstructured, {how}): dense weight storage against "
-          f"--weights auto; any exact code takes at least {entropy_bound(dense):.1%} of the dense bits")
+          f"--weights auto; any exact code takes at least {entropy_bound(net):.1%} of the dense bits")
     print(header(COLUMNS + ["weight bits / dense", "cycles / dense"]))
     for d, a in pairs:
         print(table_row(*d) + " | |")
@@ -169,25 +174,24 @@ FIT_DESIGNS = [*(((784, 128, 10), None, d) for d in ("1", "4", "4:1", "16:1,10:1
                *(((784, 128, 10), "random", d) for d in ("1", "2", "4:1", "8:1", "16:1", "1:1,1:1/single"))]
 
 
-def fit_point(sizes: tuple[int, ...], pruning: str | None, design: str, seed: int, luts=None) -> dict:
-    """One measured point: the design's LUT + LUTRAM from Yosys (or `luts(net, lanes, single)`) and
+def fit_point(sizes: tuple[int, ...], pruning: str | None, spelling: str, seed: int, luts=None) -> dict:
+    """One measured point: the design's LUT + LUTRAM from Yosys (or `luts(net, impl)`) and
     its layers as the engine model describes them."""
     net = network(sizes, np.random.default_rng(seed))
     if pruning:
-        net = pruned(net, 0.8, "auto", np.random.default_rng(seed + 1), pruning)
-    lanes = parse_lanes(design.removesuffix("/single"))
-    single = frozenset(lif.name for lif in net.lifs) if design.endswith("/single") else frozenset()
+        net = pruned(net, 0.8, np.random.default_rng(seed + 1), pruning)
+    impl = design(net, spelling)
     if luts is None:
         with tempfile.TemporaryDirectory() as tmp:
-            verilog, memories = network_verilog(net, lanes, single, activity_counters=False)
+            verilog, memories = network_verilog(net, impl, activity_counters=False)
             (Path(tmp) / "net.v").write_text(verilog)
             res = synthesize(Path(tmp) / "net.v", Path(tmp), memories=memories)["resources"]
         measured = lut_total(res)
     else:
-        measured = luts(net, lanes, single)
-    layers = [m.lut_layer() for m in engine_model.network_models(net, lanes, single)]
-    print(f"  {'-'.join(map(str, sizes))} {pruning or 'dense'} {design}: {measured} LUT+LUTRAM", file=sys.stderr)
-    return {"network": "-".join(map(str, sizes)), "pruning": pruning, "design": design, "luts": int(measured),
+        measured = luts(net, impl)
+    layers = [m.lut_layer() for m in engine_model.network_models(net, impl)]
+    print(f"  {'-'.join(map(str, sizes))} {pruning or 'dense'} {spelling}: {measured} LUT+LUTRAM", file=sys.stderr)
+    return {"network": "-".join(map(str, sizes)), "pruning": pruning, "design": spelling, "luts": int(measured),
             "layers": layers}
 
 

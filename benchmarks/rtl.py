@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snnc.compiler.layer_impl import LayerImpl, implement
 from snnc.compiler import ir, levels
 from snnc.compiler.register_sizes import size_registers
 from snnc.compiler.geometry import LayerGeometry
@@ -43,7 +44,7 @@ def bound_per_step(net: ir.Network, trace: golden.Trace, x: np.ndarray, lanes: i
     """Mean over samples and timesteps of max(events * ceil(fan_out/P), ceil(neurons/P)) per layer."""
     out, layer_input = {}, x.reshape(*x.shape[:2], -1)
     for lif in net.lifs:
-        geo = LayerGeometry(net.synapse_of(lif), lanes)
+        geo = LayerGeometry(net.synapse_of(lif), LayerImpl.of(net.synapse_of(lif), lanes))
         events = layer_input.sum(axis=2)  # [T, B]
         per_step = np.maximum(events * geo.go, geo.groups)
         out[lif.name] = float(per_step.mean())
@@ -67,7 +68,7 @@ def main() -> None:
             out, trace = golden.run(net, x, trace=True)
             for lanes in args.lanes:
                 t0 = time.time()
-                res = rtl.run(net, x, lanes=lanes, work_dir=Path(work))
+                res = rtl.run(net, x, implement(net, lanes), work_dir=Path(work))
                 wall = time.time() - t0
                 assert np.array_equal(res.outputs, out), "RTL disagrees with the golden model"
                 bound = bound_per_step(net, trace, x, lanes)

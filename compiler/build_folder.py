@@ -4,7 +4,7 @@ simulators and the host runtime read them; none of it needs Amaranth.
 
     manifest.json     every file snnc compile wrote, with its size and sha256: runs refuse a changed file,
                       and a new compile keeps (--force) or refuses every entry that is neither listed nor a record
-    build.json        BuildSettings: lanes, Verilog names, and for a board build its clock, baud, identity
+    build.json        BuildSettings: each layer's engine (layer_impl.LayerImpl), Verilog names, and for a board build its clock, baud, identity
     network.json/.npz the fixed-point IR (ir_file.save)
     snnc_top.v        the network's Verilog; snnc_board.v the board core's, for a board build
     layerN_weights.mem  the weight RAM images both load with $readmemh
@@ -30,7 +30,7 @@ from pathlib import Path
 from . import ir, ir_file
 from .errors import SnncError
 from .files import read_json, read_text, regular_file, save_json, sha256, umask
-from .layer_impl import Lanes, check_lanes
+from .layer_impl import Implementation, LayerImpl, check_implementation
 
 MANIFEST = "manifest.json"  # every file snnc compile wrote, with its size and sha256 (docs/spec.md section 4)
 LEGACY_MARKER = ".snnc-build"  # what marked a build before manifests: such a folder is replaced whole
@@ -47,12 +47,11 @@ RECORDS = (RTL_RUN, ACTIVITY, SYNTH_DIR, SIM_DIR)  # what snnc writes into a bui
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """build.json.  lanes: requested lanes per layer; top/verilog: the network's module and file;
-    for a board build: board name, part, clock (Hz), UART baud, 32-bit design identity and the
-    board core's Verilog file; memory_files: the $readmemh images; single_bank: the LIFs whose
-    layers keep one accumulator bank."""
+    """build.json.  layers: each LIF's engine (lanes, units, banks, weights), in order; top/verilog:
+    the network's module and file; for a board build: board name, part, clock (Hz), UART baud,
+    32-bit design identity and the board core's Verilog file; memory_files: the $readmemh images."""
 
-    lanes: Lanes
+    layers: Implementation
     top: str
     verilog: str
     board: str | None = None
@@ -63,7 +62,6 @@ class BuildSettings:
     board_verilog: str | None = None
     board_files: str | None = None
     memory_files: tuple[str, ...] = ()
-    single_bank: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
@@ -77,17 +75,16 @@ class BuildSettings:
         unknown = sorted(set(doc) - names)
         if unknown:
             raise SnncError(f"{where}: unknown field '{unknown[0]}'")
-        types = {"lanes": (int, list), "top": str, "verilog": str, "board": str, "part": str, "clk_hz": (int, float),
-                 "baud": int, "identity": int, "board_verilog": str, "board_files": str, "memory_files": list,
-                 "single_bank": list}
-        for name in ("lanes", "top", "verilog"):
+        types = {"layers": list, "top": str, "verilog": str, "board": str, "part": str, "clk_hz": (int, float),
+                 "baud": int, "identity": int, "board_verilog": str, "board_files": str, "memory_files": list}
+        for name in ("layers", "top", "verilog"):
             if name not in doc:
                 raise SnncError(f"{where}: field '{name}' is missing")
         for name, value in doc.items():
             if not isinstance(value, types[name]) or isinstance(value, bool):
                 raise SnncError(f"{where}: field '{name}' must be {getattr(types[name], '__name__', 'a number')}, "
                                 f"got {value!r}")
-        lanes = check_lanes(doc["lanes"], f"{where}: field 'lanes'")
+        layers = tuple(LayerImpl.from_json(entry, f"{where}: field 'layers'") for entry in doc["layers"])
         board_fields = ("part", "clk_hz", "baud", "identity", "board_verilog", "board_files")
         if "board" in doc:
             missing = [f for f in board_fields if f not in doc]
@@ -100,11 +97,7 @@ class BuildSettings:
         for field, value in names:
             if not isinstance(value, str) or Path(value).name != value or value in ("", ".", ".."):
                 raise SnncError(f"{where}: field '{field}' must name a file in the build folder, got {value!r}")
-        if not all(isinstance(v, str) for v in doc.get("single_bank", [])):
-            raise SnncError(f"{where}: field 'single_bank' must list layer names")
-        return cls(**{**doc, "lanes": lanes,
-                      "memory_files": tuple(doc.get("memory_files", ())),
-                      "single_bank": tuple(doc.get("single_bank", ()))})
+        return cls(**{**doc, "layers": layers, "memory_files": tuple(doc.get("memory_files", ()))})
 
 
 def _manifest_files(build: Path) -> dict[str, dict]:
@@ -168,11 +161,7 @@ def load(build: Path) -> tuple[ir.Network, BuildSettings]:
     check_manifest(build)
     where = str(build / SETTINGS)
     net, settings = ir_file.load(build / IR_STEM), BuildSettings.from_json(read_json(build / SETTINGS), where)
-    if isinstance(settings.lanes, tuple) and len(settings.lanes) not in (1, len(net.lifs)):
-        raise SnncError(f"{where}: field 'lanes' lists {len(settings.lanes)} layers, the network has {len(net.lifs)}")
-    unknown = sorted(set(settings.single_bank) - {lif.name for lif in net.lifs})
-    if unknown:
-        raise SnncError(f"{where}: field 'single_bank' names '{unknown[0]}', which is no LIF of the network")
+    check_implementation(settings.layers, net, where)
     return net, settings
 
 

@@ -29,9 +29,9 @@ import numpy as np
 
 from .artix7 import bram36_tiles
 from .geometry import LayerGeometry, network_geometry, stream_tokens
-from .layer_impl import Lanes
+from .layer_impl import Implementation
 from .host_protocol import MAX_PAYLOAD, WORD_BITS
-from .sparse import sparse_candidate
+from .sparse import sparse_candidate, sparse_choice
 
 # ---- latencies (the RTL is built to them) --------------------------------------------------------
 RAM_READ_CYCLES = 1      # accumulator and state RAMs give their word the cycle after the address
@@ -124,11 +124,11 @@ class Memory:
 
 
 class EngineModel:
-    """What one engine costs: its layer geometry (lanes, units) with its LIF (an ir.LIF) and its
-    accumulator banks (1 or 2)."""
+    """What one engine costs: its layer geometry (lanes, units, banks, weights: geo.impl) with its
+    LIF (an ir.LIF)."""
 
-    def __init__(self, geo: LayerGeometry, lif, banks: int = 2):
-        self.geo, self.lif, self.banks = geo, lif, banks
+    def __init__(self, geo: LayerGeometry, lif):
+        self.geo, self.lif, self.banks = geo, lif, geo.impl.banks
 
     # ---- cycles ----
     @cached_property
@@ -199,7 +199,8 @@ class EngineModel:
         wb = self.geo.synapse.weight_bits
         if wb == 1:
             return "dense (binary weights have no zeros)"
-        fmt, rows = self.geo.synapse.weight_format, sparse_candidate(self.geo.synapse, self.geo.lanes)
+        rows = sparse_candidate(self.geo.synapse, self.geo.lanes)
+        auto = sparse_choice(self.geo.synapse, self.geo.lanes) is not None  # what --weights auto takes
         dense_bits = self.geo.lanes * wb * self.geo.dense_depth
         cycles = lambda per_tap: self.geo.tap_sum(per_tap).mean()  # over the inputs
         costs = (f"{rows.bits:,} weight bits ({100 * rows.bits / dense_bits:.1f}% of dense"
@@ -207,8 +208,8 @@ class EngineModel:
                  f"{cycles(np.maximum(rows.row_lengths, 1)):.1f} scatter cycles per spike on average "
                  f"(dense: {cycles(self.geo.go):.1f})")
         if self.geo.sparse is not None:
-            return f"sparse: {costs}" + (" (--weights sparse)" if fmt == "sparse" else "")
-        why = "--weights dense" if fmt == "dense" else \
+            return f"sparse: {costs}" + ("" if auto else " (--weights sparse)")
+        why = "--weights dense" if auto else \
             "fewer bits" if rows.bits >= dense_bits else "fewer scatter cycles"
         return f"dense ({why}): sparse would take {costs}"
 
@@ -251,11 +252,9 @@ class EngineModel:
 
 # ---- the network ---------------------------------------------------------------------------------
 
-def network_models(net, lanes: Lanes, single_bank: frozenset[str] = frozenset()) -> list[EngineModel]:
-    """One EngineModel per engine of an ir.Network, in order; single_bank: the LIF names whose
-    engines keep one accumulator bank."""
-    return [EngineModel(geo, stage.lif, 1 if stage.lif.name in single_bank else 2)
-            for stage, geo in zip(net.stages, network_geometry(net, lanes))]
+def network_models(net, impl: Implementation) -> list[EngineModel]:
+    """One EngineModel per engine of an ir.Network, in order."""
+    return [EngineModel(geo, lif) for lif, geo in zip(net.lifs, network_geometry(net, impl))]
 
 
 def network_luts(models: list[EngineModel]) -> float:
@@ -263,13 +262,13 @@ def network_luts(models: list[EngineModel]) -> float:
     return design_luts([m.lut_layer() for m in models])
 
 
-def network_memories(net, lanes: Lanes, single_bank: frozenset[str] = frozenset(), board: bool = False) -> list[Memory]:
+def network_memories(net, impl: Implementation, board: bool = False) -> list[Memory]:
     """Every RAM of a network's design (and of its board core with board=True)."""
     token_bits = stream_tokens(net)[0].token_bits
     address_bits = stream_tokens(net)[0].address_bits
     out = [Memory("network", "input FIFO", token_bits, EDGE_FIFO_DEPTH),
            Memory("network", "output FIFO", token_bits, EDGE_FIFO_DEPTH)]
-    for model in network_models(net, lanes, single_bank):
+    for model in network_models(net, impl):
         out += model.memories(address_bits)
     if board:
         out += [Memory("board", "staging", WORD_BITS, MAX_PAYLOAD * 8 // WORD_BITS),
@@ -282,19 +281,19 @@ def total_bram36(memories: list[Memory]) -> float:
     return sum(m.bram36 for m in memories)
 
 
-def auto_single_bank(net, lanes: Lanes) -> frozenset[str]:
+def auto_single_bank(net, impl: Implementation) -> frozenset[str]:
     """The layers whose double-buffered accumulators would exceed SINGLE_BANK_BITS."""
-    return frozenset(lif.name for lif, geo in zip(net.lifs, network_geometry(net, lanes))
+    return frozenset(lif.name for lif, geo in zip(net.lifs, network_geometry(net, impl))
                      if 2 * geo.groups * geo.lanes * geo.accumulator_bits > SINGLE_BANK_BITS)
 
 
-def cycle_budget(net, lanes: Lanes, n_tokens: int, n_steps: int) -> int:
+def cycle_budget(net, impl: Implementation, n_tokens: int, n_steps: int) -> int:
     """Upper bound on the cycles from start to done for one sample of `n_tokens` input tokens
     over `n_steps` timesteps, every engine working in turn (no overlap): the first layer scatters
     the input's spikes, a later one at most every neuron of the layer before at every step, each
     token taken in a cycle of its own.  A board that has not answered RUN after this many cycles
     has failed."""
-    models = network_models(net, lanes)
+    models = network_models(net, impl)
     fan_in = [n_tokens] + [n_steps * int(np.prod(stage.out_shape)) for stage in net.stages[:-1]]
     work = sum(m.busy_bound(n, n_steps) + TOKEN_ACCEPT_CYCLES * (n + n_steps) for m, n in zip(models, fan_in))
     return work + max(m.geo.groups for m in models) + START_CYCLES

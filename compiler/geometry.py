@@ -14,7 +14,7 @@ of k2 x k2 spikes, or a crop, shapes what the engine emits.  The update walks th
 window by window, and each neuron's current window, so both pools are running maxima and ORs.
 
 Sparse weights: compiler/sparse.py; shapes and widths below the IR: compiler/shapes.py; each
-layer's lanes and units as the user gives them: compiler/layer_impl.py.
+layer's lanes, units, banks and weight storage: compiler/layer_impl.py.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ import numpy as np
 from . import ir
 from .errors import SnncError
 from .shapes import conv_out_shape, pool_out_shape
-from .sparse import SparseRows, sparse_choice
-from .layer_impl import Lanes, layer_lanes
+from .layer_impl import Implementation, LayerImpl
+from .sparse import SparseRows, sparse_candidate
 from .tokens import SpikeTokens
 
 
@@ -42,18 +42,18 @@ def _taps(y: int, size_out: int, kernel: int, stride: int, padding: int) -> tupl
 
 
 class LayerGeometry:
-    """The integer layout of one synapse (ir.Dense or ir.Conv2d) on an engine of `lanes` lanes.
+    """The integer layout of one synapse (ir.Dense or ir.Conv2d) on an engine built as `impl`.
 
-    c, h, w: input; kh, kw, stride, pad: kernel; co, ho, wo: output; lanes (at most co);
+    c, h, w: input; kh, kw, stride, pad: kernel; co, ho, wo: output; lanes, units: impl's;
     go = ceil(co / lanes) channel groups; groups = go * ho * wo neuron groups (RAM words).
     """
 
-    def __init__(self, synapse: ir.Dense | ir.Conv2d, lanes: int = 1, current_pool: int = 1, spike_pool: int = 1,
-                 out_hw: tuple[int, int] | None = None, units: int | None = None):
-        """current_pool: k1 of a max pool of the currents (1: none); spike_pool: k2 of a max pool of
-        the spikes (1: none); out_hw: the emitted spike grid (default: whole k2 windows of the LIF);
-        units: LIF update units (default: one per lane; at most the lanes, a divisor of them)."""
-        self.synapse = synapse
+    def __init__(self, synapse: ir.Dense | ir.Conv2d, impl: LayerImpl = LayerImpl(), current_pool: int = 1,
+                 spike_pool: int = 1, out_hw: tuple[int, int] | None = None):
+        """impl: the engine (LayerImpl.of the synapse); current_pool: k1 of a max pool of the
+        currents (1: none); spike_pool: k2 of a max pool of the spikes (1: none); out_hw: the
+        emitted spike grid (default: whole k2 windows of the LIF)."""
+        self.synapse, self.impl = synapse, impl
         if isinstance(synapse, ir.Dense):
             (self.c, self.h, self.w), (self.kh, self.kw), self.stride, self.pad = (synapse.weight.shape[1], 1, 1), (1, 1), 1, 0
         else:
@@ -65,9 +65,10 @@ class LayerGeometry:
         _, self.lif_h, self.lif_w = pool_out_shape((self.co, ho, wo), self.k1)  # the LIF's neuron grid
         self.ho, self.wo = self.lif_h * self.k1, self.lif_w * self.k1  # the accumulators: whole current windows
         self.out_h, self.out_w = out_hw or pool_out_shape((self.co, self.lif_h, self.lif_w), self.k2)[1:]  # emitted
-        self.lanes = max(1, min(int(lanes), self.co))
+        if not 1 <= impl.lanes <= self.co or impl.lanes % impl.units:
+            raise SnncError(f"{synapse.name}: {impl} is no engine of {self.co} output channels (LayerImpl.of)")
         # the update side: U LIF datapaths take a group word's P lanes in P/U parts, one per cycle
-        self.units = max(d for d in range(1, self.lanes + 1) if self.lanes % d == 0 and d <= (units or self.lanes))
+        self.lanes, self.units = impl.lanes, impl.units
         self.parts = self.lanes // self.units
         self.go = -(-self.co // self.lanes)
         self.pixels = self.ho * self.wo
@@ -84,8 +85,8 @@ class LayerGeometry:
 
     @property
     def sparse(self) -> "SparseRows | None":
-        """The weights as SparseRows, or None (dense): see sparse_choice."""
-        return sparse_choice(self.synapse, self.lanes)
+        """The weights as SparseRows (impl.weights "sparse"), or None (dense)."""
+        return sparse_candidate(self.synapse, self.lanes) if self.impl.weights == "sparse" else None
 
     @property
     def weight_depth(self) -> int:
@@ -122,14 +123,14 @@ class LayerGeometry:
         return self.tap_sum(self.go if self.sparse is None else self.sparse.row_lengths)
 
     @classmethod
-    def of_stage(cls, stage: ir.Stage, lanes: int = 1, units: int | None = None) -> "LayerGeometry":
-        """The geometry of an ir.Stage (synapse, pools, LIF) on `lanes` lanes and `units` update units."""
+    def of_stage(cls, stage: ir.Stage, impl: LayerImpl = LayerImpl()) -> "LayerGeometry":
+        """The geometry of an ir.Stage (synapse, pools, LIF) on an engine built as `impl`."""
         pool, after = stage.current_pool, stage.spike_stage
         k2 = after.kernel if isinstance(after, ir.MaxPool2d) else 1
         out_hw = tuple(after.out_shape[1:]) if after is not None else None
         if out_hw is None and len(stage.lif.shape) == 3:
             out_hw = tuple(stage.lif.shape[1:])
-        return cls(stage.synapse, lanes, pool.kernel if pool else 1, k2, out_hw, units)
+        return cls(stage.synapse, impl, pool.kernel if pool else 1, k2, out_hw)
 
     @cached_property
     def row_taps(self) -> tuple[tuple[tuple[int, int], ...], ...]:
@@ -188,9 +189,9 @@ def check_timesteps(n_steps: int) -> None:
         raise SnncError(f"{n_steps} timesteps: a run takes 1 to {(1 << STEP_BITS) - 1} (split longer inputs)")
 
 
-def network_geometry(net: ir.Network, lanes: Lanes) -> list[LayerGeometry]:
+def network_geometry(net: ir.Network, impl: Implementation) -> list[LayerGeometry]:
     """One LayerGeometry per LIF (engine) of an ir.Network, in order."""
-    return [LayerGeometry.of_stage(stage, p, u) for stage, (p, u) in zip(net.stages, layer_lanes(net, lanes))]
+    return [LayerGeometry.of_stage(stage, li) for stage, li in zip(net.stages, impl, strict=True)]
 
 
 def stream_tokens(net: ir.Network) -> list[SpikeTokens]:

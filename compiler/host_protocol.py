@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from .errors import SnncError
-from .layer_impl import Lanes
+from .layer_impl import Implementation
 from .tokens import SpikeTokens
 
 # ---- the framed host protocol --------------------------------------------------------------------
@@ -70,9 +70,11 @@ def split_words(value: int, n: int) -> list[int]:
     return [(value >> (WORD_BITS * i)) & ((1 << WORD_BITS) - 1) for i in range(n)]
 
 
-def design_hash(fingerprint_hex: str, lanes: Lanes) -> int:
-    """The 32-bit identity of a design (IDENT's hash words): the IR's fingerprint and the lanes."""
-    return int.from_bytes(hashlib.sha256(f"{fingerprint_hex}:{lanes}".encode()).digest()[:4], "little")
+def design_hash(fingerprint_hex: str, impl: Implementation) -> int:
+    """The 32-bit identity of a design (IDENT's hash words): the IR's fingerprint and each layer's
+    engine (lanes, units, banks, weights)."""
+    engines = ";".join(f"{li.lanes}:{li.units}:{li.banks}:{li.weights}" for li in impl)
+    return int.from_bytes(hashlib.sha256(f"{fingerprint_hex}:{engines}".encode()).digest()[:4], "little")
 
 
 def uart_divisor(clk_hz: float, baud: int) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 from .contracts import GRID_BITS, ORDERS, RESET_MODES, STATE_QUANT_MODES
 from .errors import SnncError
 from .scales import weight_range
-from .shapes import WEIGHT_FORMATS, conv_out_shape, pool_out_shape
+from .shapes import conv_out_shape, pool_out_shape
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,8 +31,6 @@ class Dense:
     bias: int64 [n_out] in LSB units.  Proven by size_registers: accumulator_bits, the signed width
     of the raw sum of weights over any set of input spikes (what the engine's accumulator RAM
     holds); current_bits, the signed width of I (shifted, biased) and of every raw sum.
-    weight_format: how the engine stores the weights (shapes.WEIGHT_FORMATS): "dense", "sparse"
-    (only the non-zero ones, sparse.SparseRows) or "auto" (whichever is cheaper at the lanes).
     """
 
     name: str
@@ -42,7 +40,6 @@ class Dense:
     weight_bits: int
     current_bits: int = 0
     accumulator_bits: int = 0
-    weight_format: str = "auto"
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -56,7 +53,7 @@ class Dense:
 @dataclass(frozen=True, eq=False)
 class Conv2d:
     """2-D convolution of spikes [C_in, H, W] -> currents [C_out, H_out, W_out] (cross-correlation,
-    zero padding), same integer conventions as Dense (weight_format too); weight int64
+    zero padding), same integer conventions as Dense; weight int64
     [C_out, C_in, kH, kW]."""
 
     name: str
@@ -69,7 +66,6 @@ class Conv2d:
     padding: int = 0
     current_bits: int = 0
     accumulator_bits: int = 0
-    weight_format: str = "auto"
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
@@ -293,8 +289,6 @@ def _check_synapse(layer: Dense | Conv2d, where: str) -> None:
         raise SnncError(f"{where}: bias and shift must have shape ({n_out},)")
     if np.any(layer.shift < 0):
         raise SnncError(f"{where}: negative weight shift")
-    if layer.weight_format not in WEIGHT_FORMATS:
-        raise SnncError(f"{where}: weight_format must be one of {', '.join(WEIGHT_FORMATS)}, got '{layer.weight_format}'")
     if isinstance(layer, Conv2d):
         if w.ndim != 4 or w.shape[1] != layer.in_shape[0] or layer.stride < 1 or layer.padding < 0:
             raise SnncError(f"{where}: weight shape {w.shape} does not fit input {layer.in_shape}")

@@ -16,8 +16,9 @@ from .errors import SnncError
 from .files import read_json, regular_file
 from .ir import KINDS, Network, validate
 
-FORMAT_VERSION = 5  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
-#                    4: Dense weight_format, LIF order; 5: Conv2d weight_format
+FORMAT_VERSION = 6  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
+#                    4: Dense weight_format, LIF order; 5: Conv2d weight_format; 6: no weight_format
+#                    (a build's choice: layer_impl.LayerImpl.weights)
 
 
 def _entries(net: Network) -> tuple[list[dict], dict[str, np.ndarray]]:

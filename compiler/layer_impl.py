@@ -1,12 +1,65 @@
-"""Each layer's implementation choices as the user gives them: P scatter lanes and U LIF update
-units per layer (`--lanes 4`, `16,2`, `8:2,4`), validated in one place (check_lanes) and spelled in
-one place (parse_lanes, lanes_text)."""
+"""Each layer's implementation: how its engine is built, as one frozen LayerImpl per LIF (scatter
+lanes, LIF update units, accumulator banks, weight storage), made and checked in one place
+(LayerImpl.of), carried by the build (build.json's "layers") and read by the geometry, the engine
+model, the RTL and the energy model.  The command line's lanes are spelled here too (`--lanes 4`,
+`16,2`, `8:2,4`: parse_lanes, lanes_text)."""
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
+from . import ir
 from .errors import SnncError
+from .sparse import sparse_choice
 
 LaneSpec = int | tuple[int, int]  # P scatter lanes (with P update units), or (P, U)
 Lanes = int | tuple[LaneSpec, ...]  # one spec for every layer (an int, or a 1-tuple), or one per layer
+WEIGHT_REQUESTS = ("auto", "dense", "sparse")  # --weights: what the user asks for
+WEIGHT_FORMATS = ("dense", "sparse")  # what a layer's engine stores (sparse: sparse.SparseRows)
+
+
+@dataclass(frozen=True)
+class LayerImpl:
+    """One layer's engine.  lanes: P scatter lanes (1 .. the synapse's output channels), each an
+    accumulator adder; units: U LIF update units (a divisor of P; the update takes P/U cycles per
+    group); banks: accumulator banks, 2 (the update overlaps the next timestep's scatter) or 1 (half
+    the RAM, the update waits); weights: "dense" or "sparse" (only the non-zero weights)."""
+
+    lanes: int = 1
+    units: int = 1
+    banks: int = 2
+    weights: str = "dense"
+
+    @classmethod
+    def of(cls, synapse: ir.Dense | ir.Conv2d, lanes: int = 1, units: int | None = None, banks: int = 2,
+           weights: str = "auto") -> "LayerImpl":
+        """The engine a request gives on `synapse`: at most one lane per output channel, the most
+        units up to `units` (default: one per lane) that divide the lanes, the weight storage asked
+        for ("auto": sparse where it is cheaper, sparse.sparse_choice; binary weights stay dense)."""
+        p = max(1, min(int(lanes), synapse.weight.shape[0]))
+        u = max(d for d in range(1, p + 1) if p % d == 0 and d <= (units or p))
+        if weights not in WEIGHT_REQUESTS:
+            raise SnncError(f"--weights must be one of {', '.join(WEIGHT_REQUESTS)}, got '{weights}'")
+        sparse = weights != "dense" and sparse_choice(synapse, p, weights == "sparse") is not None
+        return cls(p, u, banks, "sparse" if sparse else "dense")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc, where: str) -> "LayerImpl":
+        """A LayerImpl from its JSON fields, checked for form (not yet against a synapse)."""
+        fields = {"lanes": int, "units": int, "banks": int, "weights": str}
+        if not isinstance(doc, dict) or set(doc) != set(fields) or \
+                any(not isinstance(doc[k], t) or isinstance(doc[k], bool) for k, t in fields.items()):
+            raise SnncError(f"{where}: each layer must have integer lanes, units, banks and a string weights, got {doc!r}")
+        if lane_spec((doc["lanes"], doc["units"])) is None or doc["banks"] not in (1, 2) or \
+                doc["weights"] not in WEIGHT_FORMATS:
+            raise SnncError(f"{where}: {doc!r}: lanes >= units >= 1, banks 1 or 2, weights one of "
+                            f"{', '.join(WEIGHT_FORMATS)}")
+        return cls(**doc)
+
+
+Implementation = tuple[LayerImpl, ...]  # one LayerImpl per LIF (engine) of a network, in order
 
 
 def lane_spec(spec) -> tuple[int, int] | None:
@@ -21,15 +74,13 @@ def lane_spec(spec) -> tuple[int, int] | None:
 
 def check_lanes(lanes, where: str = "--lanes") -> Lanes:
     """`lanes` in its one form, a count of at least 1 or a non-empty tuple of per-layer specs P or
-    (P, U) with U <= P (JSON's lists become tuples); SnncError naming `where` otherwise.  Whether the
-    count of specs fits the network is layer_lanes' question."""
-    as_tuple = lambda v: tuple(as_tuple(p) for p in v) if isinstance(v, list) else v
-    checked = as_tuple(lanes)
-    specs = list(checked) if isinstance(checked, tuple) else [checked]
+    (P, U) with U <= P; SnncError naming `where` otherwise.  Whether the count of specs fits the
+    network is implement's question."""
+    specs = list(lanes) if isinstance(lanes, tuple) else [lanes]
     if not specs or any(lane_spec(p) is None for p in specs):
         raise SnncError(f"{where} must be a count of at least 1, or one per layer, each P or P:U with 1 <= U <= P; "
                         f"got {lanes!r}")
-    return checked
+    return lanes
 
 
 def parse_lanes(text: str) -> Lanes | str:
@@ -40,21 +91,38 @@ def parse_lanes(text: str) -> Lanes | str:
     return specs[0] if len(specs) == 1 and isinstance(specs[0], int) else specs
 
 
-def lanes_text(lanes: Lanes) -> str:
-    """`lanes` as the command line spells it: 4, 16,2 or 8:2,4 (pairs as tuples, or as JSON's lists)."""
-    spell = lambda p: f"{p[0]}:{p[1]}" if isinstance(p, (tuple, list)) else str(p)
-    return spell(lanes) if isinstance(lanes, int) else ",".join(map(spell, lanes))
+def lanes_text(impl: Implementation) -> str:
+    """The lanes of an implementation as the command line spells them: 4 (the same everywhere, one
+    unit per lane), or per layer 16,2 or 8:2,4."""
+    spell = [f"{li.lanes}:{li.units}" if li.units != li.lanes else str(li.lanes) for li in impl]
+    return spell[0] if len(set(spell)) == 1 else ",".join(spell)
 
 
-def layer_lanes(net, lanes: Lanes) -> list[tuple[int, int]]:
-    """The requested (lanes, update units) of each layer (an engine uses at most its output
-    channels, and units that divide its lanes)."""
-    per_layer = [lanes] if isinstance(lanes, int) else list(lanes)
+def implement(net: ir.Network, lanes: Lanes = 1, weights: str = "auto") -> Implementation:
+    """Each LIF's LayerImpl for a request: lanes (one spec, or one per layer), weights
+    (WEIGHT_REQUESTS, every layer), two accumulator banks (with_banks changes them)."""
+    check_lanes(lanes)
+    per_layer = list(lanes) if isinstance(lanes, tuple) else [lanes]
     per_layer = per_layer * len(net.lifs) if len(per_layer) == 1 else per_layer
-    specs = [lane_spec(p) for p in per_layer]
-    if len(specs) != len(net.lifs) or None in specs:
+    if len(per_layer) != len(net.lifs):
         raise SnncError(f"lanes {lanes}: give P or P:U (P lanes, U <= P update units, each at least 1) for every "
                         f"layer, or one per layer ({len(net.lifs)} layers: {', '.join(lif.name for lif in net.lifs)})")
-    return specs
+    return tuple(LayerImpl.of(stage.synapse, *lane_spec(spec), 2, weights)
+                 for stage, spec in zip(net.stages, per_layer))
 
 
+def with_banks(impl: Implementation, net: ir.Network, single_bank: frozenset[str]) -> Implementation:
+    """`impl` with one accumulator bank in the engines of the LIFs named, two in the others."""
+    return tuple(LayerImpl(li.lanes, li.units, 1 if lif.name in single_bank else 2, li.weights)
+                 for li, lif in zip(impl, net.lifs))
+
+
+def check_implementation(impl: Implementation, net: ir.Network, where: str) -> Implementation:
+    """An implementation read back (build.json's "layers"): SnncError naming `where` unless it has one
+    LayerImpl per LIF, each what LayerImpl.of gives on its synapse."""
+    if len(impl) != len(net.lifs):
+        raise SnncError(f"{where}: field 'layers' lists {len(impl)} engines, the network has {len(net.lifs)} LIFs")
+    for li, stage in zip(impl, net.stages):
+        if LayerImpl.of(stage.synapse, li.lanes, li.units, li.banks, li.weights) != li:
+            raise SnncError(f"{where}: field 'layers': {li.to_json()} is no engine of {stage.synapse.name}")
+    return impl

@@ -7,7 +7,6 @@
     quantize_states      Graph               -> Graph     (--state-bits/--state-quant for LIFs without levels)
     lower_to_integers    Graph               -> Network   (choose each LIF's grid; weights, theta, beta, levels on it)
     size_registers       Network             -> Network   (register_sizes.py: every accumulator and register width)
-    choose_weight_format Network             -> Network   (--weights: synapses' storage, dense, sparse or auto)
 
 Every pass that changes a value beyond exactness appends a note saying what and by how much.
 """
@@ -28,7 +27,6 @@ from .nir_import import import_nir
 from .onnx_import import import_onnx
 from .register_sizes import register_range, size_registers
 from .scales import fit_bits, pow2_quantize
-from .shapes import WEIGHT_FORMATS
 
 DEFAULT_WEIGHT_BITS = 8
 DEFAULT_STATE_BITS = 4
@@ -46,7 +44,6 @@ class Options:
     state_bits: int | None = None
     state_quant: str | None = None
     per_channel: bool = False
-    weights: str = "auto"
     dt: float | None = None  # seconds: a NIR graph's time step (None: the graph's own)
 
 
@@ -310,31 +307,16 @@ def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: l
                   v_min, v_max, lv, float(lsb), floor_bits, order=n.order)
 
 
-def choose_weight_format(net: ir.Network, opts: Options) -> ir.Network:
-    """Each synapse's weight storage as asked (--weights): "auto" leaves the engine geometry to pick
-    dense or sparse by cost at the chosen lanes; binary weights stay dense."""
-    layers, notes = [], list(net.notes)
-    for layer in net.layers:
-        if isinstance(layer, (ir.Dense, ir.Conv2d)):
-            layer = replace(layer, weight_format=opts.weights)
-            if opts.weights == "sparse" and layer.weight_bits == 1:
-                notes.append(f"{layer.name}: binary weights have no zeros, stored dense")
-        layers.append(layer)
-    return replace(net, layers=tuple(layers), notes=tuple(notes))
-
-
 def pipeline(opts: Options) -> tuple:
     """The passes after import, in order, each IR in, IR out (those that take options bound to them)."""
     return (refuse_oversized, partial(quantize_weights, opts=opts), fold_average_pools, partial(quantize_states, opts=opts),
-            partial(lower_to_integers, opts=opts), size_registers, partial(choose_weight_format, opts=opts))
+            partial(lower_to_integers, opts=opts), size_registers)
 
 
 def compile_model(path: str | Path, opts: Options = Options()) -> ir.Network:
     """ONNX or NIR file (by its .nir suffix) -> sized fixed-point IR, through the passes listed above."""
     if opts.bits is not None and not 1 <= opts.bits <= MAX_WEIGHT_BITS:
         raise SnncError(f"--bits must be between 1 and {MAX_WEIGHT_BITS}, got {opts.bits}")
-    if opts.weights not in WEIGHT_FORMATS:
-        raise SnncError(f"--weights must be one of {', '.join(WEIGHT_FORMATS)}, got '{opts.weights}'")
     if opts.state_bits is not None and not 1 <= opts.state_bits <= 16:
         raise SnncError(f"--state-bits must be between 1 and 16, got {opts.state_bits}")
     if Path(path).suffix.lower() == ".nir":

@@ -33,4 +33,3 @@ def unsigned_bits(n: int) -> int:
     return max(1, int(n).bit_length())
 
 
-WEIGHT_FORMATS = ("auto", "dense", "sparse")  # a synapse's weight storage (ir.Dense/Conv2d.weight_format)

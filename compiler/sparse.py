@@ -152,17 +152,17 @@ def _sparse_floor_bits(synapse) -> int:
     return cached["floor"]
 
 
-def sparse_choice(synapse, lanes: int) -> SparseRows | None:
-    """The sparse candidate when the synapse asks for it (weight_format "sparse") or when it is
-    cheaper ("auto"): fewer weight RAM bits, and no more scatter cycles summed over the lists (a
-    list costs max(1, its rows), dense ceil(C_out/P)); else None (dense)."""
-    fmt = synapse.weight_format
+def sparse_choice(synapse, lanes: int, requested: bool = False) -> SparseRows | None:
+    """The sparse rows when they are asked for (`requested`, --weights sparse) or when they are
+    cheaper (--weights auto): fewer weight RAM bits, and no more scatter cycles summed over the lists
+    (a list costs max(1, its rows), dense ceil(C_out/P)); else None (dense).  Binary weights have no
+    zeros: always None."""
     lists, go = synapse.weight[0].size, -(-synapse.weight.shape[0] // lanes)
     dense_bits = lanes * synapse.weight_bits * lists * go
-    if fmt == "auto" and _sparse_floor_bits(synapse) >= dense_bits:
+    if not requested and _sparse_floor_bits(synapse) >= dense_bits:
         return None  # the entries cannot be fewer bits than the dense rows: no candidate built
-    rows = None if fmt == "dense" else sparse_candidate(synapse, lanes)
-    if rows is None or fmt == "sparse":
+    rows = sparse_candidate(synapse, lanes)
+    if rows is None or requested:
         return rows
     cheaper = (rows.bits < dense_bits
                and int(np.maximum(rows.row_lengths, 1).sum()) <= lists * go)

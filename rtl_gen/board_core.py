@@ -23,7 +23,7 @@ from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
 from snnc.compiler.contracts import BOARD_LEDS
 from snnc.compiler.engine_model import HOST_BUFFER_TOKENS
-from snnc.compiler.layer_impl import Lanes, layer_lanes
+from snnc.compiler.layer_impl import Implementation
 
 from .dispatcher import Dispatcher
 from .frame_receiver import FrameReceiver
@@ -35,22 +35,22 @@ from .uart_tx import UartTx
 
 
 class BoardCore(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: Lanes, clk_hz: float, baud: int, identity: int,
+    def __init__(self, net: ir.Network, impl: Implementation, clk_hz: float, baud: int, identity: int,
                  in_depth: int = HOST_BUFFER_TOKENS, out_depth: int = HOST_BUFFER_TOKENS, weight_images: bool = False,
-                 single_bank: frozenset[str] = frozenset(), network_module: bool = False):
-        """weight_images, single_bank: the NetworkTop's; network_module: use the network's separately
+                 network_module: bool = False):
+        """impl, weight_images: the NetworkTop's; network_module: use the network's separately
         emitted Verilog module (NetworkInstance) instead of elaborating it inside the core."""
         self.divisor = hp.uart_divisor(clk_hz, baud)
         # a frame's bytes may pause for FRAME_TIMEOUT_S, or 16 byte times at slow rates
         self.frame_timeout = max(16 * hp.UART_BITS_PER_BYTE * self.divisor, int(clk_hz * hp.FRAME_TIMEOUT_S))
         self.heartbeat_bit = max(1, int(math.log2(clk_hz)) - 1)  # the heartbeat LED blinks at about 1 Hz
-        network = NetworkInstance(net, lanes) if network_module else \
-            NetworkTop(net, lanes, weight_images=weight_images, single_bank=single_bank)
+        network = NetworkInstance(net, impl) if network_module else \
+            NetworkTop(net, impl, weight_images=weight_images)
         hash_lo, hash_hi = hp.split_words(identity, 2)
         self.identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": hash_lo, "hash_hi": hash_hi,
                          "n_in": int(math.prod(net.input_shape)), "n_out": network.n_out,
                          "in_depth": in_depth, "out_depth": out_depth, "max_payload": hp.MAX_PAYLOAD,
-                         "lanes": max(p for p, _ in layer_lanes(net, lanes))}
+                         "lanes": max(li.lanes for li in impl)}
         self.dispatcher = Dispatcher(network, self.identity, in_depth, out_depth)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "leds": Out(len(BOARD_LEDS))})
 

@@ -17,7 +17,7 @@ from amaranth.back import verilog
 
 from snnc.compiler import ir
 from snnc.compiler.contracts import BOARD_TOP, NETWORK_TOP
-from snnc.compiler.layer_impl import Lanes
+from snnc.compiler.layer_impl import Implementation
 
 from .board_core import BoardCore
 from .network_top import NetworkTop
@@ -35,18 +35,18 @@ def _emit(top, name: str, network: NetworkTop | None) -> tuple[str, dict[str, st
     return text + "".join("\n" + rom.verilog() for rom in roms), {f"{rom.image}.mem": rom.image_text() for rom in roms}
 
 
-def network_verilog(net: ir.Network, lanes: Lanes = 1, single_bank: frozenset[str] = frozenset(),
+def network_verilog(net: ir.Network, impl: Implementation,
                     activity_counters: bool = True) -> tuple[str, dict[str, str]]:
-    """The network as Verilog, and the memory images its $readmemh lines name.  single_bank: the
-    LIF names whose layers keep one accumulator bank; activity_counters: see NetworkTop."""
-    top = NetworkTop(net, lanes, weight_images=True, single_bank=single_bank, activity_counters=activity_counters)
+    """The network as Verilog, and the memory images its $readmemh lines name.  impl: each layer's
+    engine (layer_impl.implement); activity_counters: see NetworkTop."""
+    top = NetworkTop(net, impl, weight_images=True, activity_counters=activity_counters)
     return _emit(top, NETWORK_TOP, top)
 
 
-def board_verilog(net: ir.Network, lanes: Lanes, clk_hz: float, baud: int, identity: int, network_text: str,
-                  single_bank: frozenset[str] = frozenset()) -> str:
+def board_verilog(net: ir.Network, impl: Implementation, clk_hz: float, baud: int, identity: int,
+                  network_text: str) -> str:
     """The BoardCore (UART, host protocol, buffers) as Verilog around the network's own module:
-    `network_text` (from network_verilog with the same lanes and single_bank) follows the core's
+    `network_text` (from network_verilog with the same impl) follows the core's
     modules in the one file, and the memory images are the network's."""
-    core = BoardCore(net, lanes, clk_hz, baud, identity, single_bank=single_bank, network_module=True)
+    core = BoardCore(net, impl, clk_hz, baud, identity, network_module=True)
     return _emit(core, BOARD_TOP, None)[0] + "\n" + network_text

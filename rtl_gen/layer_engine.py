@@ -22,6 +22,7 @@ from amaranth.lib.wiring import In, Out
 from snnc.compiler import ir
 from snnc.compiler.engine_model import ENGINE_COUNTERS
 from snnc.compiler.geometry import LayerGeometry, index_range
+from snnc.compiler.layer_impl import LayerImpl
 from snnc.compiler.tokens import SpikeTokens
 
 from .accumulator_port import accumulator_layout, ram_ports
@@ -32,15 +33,15 @@ from .spikes import spike_stream
 
 
 class LayerEngine(wiring.Component):
-    def __init__(self, stage: ir.Stage, lanes: int, units: int | None, in_tokens: SpikeTokens,
-                 out_tokens: SpikeTokens, rom_name: str | None = None, single_bank: bool = False):
+    def __init__(self, stage: ir.Stage, impl: LayerImpl, in_tokens: SpikeTokens, out_tokens: SpikeTokens,
+                 rom_name: str | None = None):
         """stage: the synapse, its current pool, the LIF and its spike pool or crop (ir.Network.stages);
-        lanes: the scatter's P lanes; units: the update's LIF datapaths (None: one per lane).
-        rom_name: see Scatter (the weights as a memory image, for large designs).  single_bank:
-        one accumulator bank, which the scatter and the update take in turn (half the accumulator
-        RAM; the update no longer overlaps the next timestep's scatter)."""
-        self.single_bank = single_bank
-        self.geo = g = LayerGeometry.of_stage(stage, lanes, units)
+        impl: the scatter's P lanes, the update's U LIF datapaths, the banks (one: the scatter and the
+        update take it in turn, half the accumulator RAM, the update no longer overlaps the next
+        timestep's scatter) and the weight storage.  rom_name: see Scatter (the weights as a memory
+        image, for large designs)."""
+        self.single_bank = impl.banks == 1
+        self.geo = g = LayerGeometry.of_stage(stage, impl)
         self.lif, self.in_tokens, self.out_tokens = stage.lif, in_tokens, out_tokens
         self.scatter = (SparseScatter if g.sparse is not None else Scatter)(g, in_tokens, rom_name)
         super().__init__({

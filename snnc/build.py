@@ -76,7 +76,6 @@ class Build:
     net: Network | None = None
     settings: BuildSettings | None = None
     files: dict[str, str] = field(default_factory=dict)
-    auto_single_bank: frozenset[str] | None = None  # --lanes auto's choice of one-bank layers
 
 
 def step_check_config(cfg: BuildConfig, b: Build) -> Build:
@@ -95,6 +94,8 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
         raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
     else:
         layer_impl.check_lanes(cfg.lanes)
+    if cfg.weights not in layer_impl.WEIGHT_REQUESTS:
+        raise SnncError(f"--weights must be one of {', '.join(layer_impl.WEIGHT_REQUESTS)}, got '{cfg.weights}'")
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
     if cfg.board is not None:
@@ -110,11 +111,14 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
 
 
 def step_compile(cfg: BuildConfig, b: Build) -> Build:
-    """ONNX or NIR -> the sized fixed-point IR (snnc.compiler.passes.pipeline)."""
-    net = compile_model(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel, cfg.weights,
-                                           cfg.dt))
-    lanes = cfg.lanes
-    if lanes == "auto":
+    """ONNX or NIR -> the sized fixed-point IR (snnc.compiler.passes.pipeline), and each layer's
+    engine (layer_impl.LayerImpl): the lanes asked for or chosen by autolanes, the weight storage,
+    the accumulator banks (--accumulators auto: one where two would exceed SINGLE_BANK_BITS)."""
+    net = compile_model(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel, cfg.dt))
+    notes = [f"{stage.synapse.name}: binary weights have no zeros, stored dense" for stage in net.stages
+             if cfg.weights == "sparse" and stage.synapse.weight_bits == 1]
+    lifs = frozenset(lif.name for lif in net.lifs)
+    if cfg.lanes == "auto":
         from snnc import autolanes
         from snnc.energy import DEFAULT_TIMESTEPS
 
@@ -122,46 +126,49 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
                                                                       net.input_shape, f"--sample {cfg.sample}")
         inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, cfg.spike_rate, sample)
         clock = boards.get_board(cfg.board).clock_hz if cfg.board else artix7.DEFAULT_CLOCK_HZ
-        too_large = engine_model.auto_single_bank(net, tuple((lif.shape[0], 1) for lif in net.lifs))  # at any lanes
-        lanes, single, why = autolanes.choose_lanes(net, inputs, clock, cfg.max_luts, cfg.max_latency_us,
-                                                    cfg.accumulators, too_large)
-        net = replace(net, notes=net.notes + tuple(why))
-        b = replace(b, auto_single_bank=single)
-    layer_impl.layer_lanes(net, lanes)  # one count, or one per layer
-    return replace(b, net=net, settings=BuildSettings(lanes=lanes, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
+        widest = layer_impl.implement(net, tuple((lif.shape[0], 1) for lif in net.lifs), "dense")
+        impl, why = autolanes.choose_lanes(net, inputs, clock, cfg.max_luts, cfg.max_latency_us, cfg.accumulators,
+                                           cfg.weights, engine_model.auto_single_bank(net, widest))  # at any lanes
+        notes += why
+    else:
+        impl = layer_impl.implement(net, cfg.lanes, cfg.weights)
+        single = {"double": frozenset(), "single": lifs,
+                  "auto": engine_model.auto_single_bank(net, impl)}[cfg.accumulators]
+        impl = layer_impl.with_banks(impl, net, single)
+    return replace(b, net=replace(net, notes=net.notes + tuple(notes)),
+                   settings=BuildSettings(layers=impl, top=NETWORK_TOP, verilog=f"{NETWORK_TOP}.v"))
 
 
 def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
-    """Choose each layer's accumulator banks and check that the design's block RAM fits the board's
-    part (engine_model.network_memories): a design that cannot fit is refused before any Verilog."""
-    lifs = [lif.name for lif in b.net.lifs]
-    single = {"double": frozenset(), "single": frozenset(lifs),
-              "auto": b.auto_single_bank if b.auto_single_bank is not None else
-              engine_model.auto_single_bank(b.net, b.settings.lanes)}[cfg.accumulators]
-    if cfg.board:
-        board = boards.get_board(cfg.board)
-        have = board.resources["BRAM36"]
-        memories = engine_model.network_memories(b.net, b.settings.lanes, single, board=True)
-        need = engine_model.total_bram36(memories)
-        # auto: give up double buffering, largest accumulator banks first, until the part holds the design
-        banks = sorted((m for m in memories if m.kind == "accumulators" and m.owner not in single), key=lambda m: -m.bits)
-        for m in banks if cfg.accumulators == "auto" else ():
-            if need <= have:
-                break
-            single, need = single | {m.owner}, need - m.bram36 / 2
-        if need > have:
-            memories = engine_model.network_memories(b.net, b.settings.lanes, single, board=True)
-            largest = max(memories, key=lambda m: m.bits)
-            raise SnncError(f"the design needs {need:g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
-                            f"but {board.name}'s {board.part} has {have}; largest memory: "
-                            f"{largest.owner} {largest.kind}, {largest.bits / 1e6:.2f} Mbit ({largest.bram36:g} BRAM36)")
-    return replace(b, settings=replace(b.settings, single_bank=tuple(n for n in lifs if n in single)))
+    """Check that the design's block RAM fits the board's part (engine_model.network_memories): with
+    --accumulators auto, give up double buffering, largest accumulator banks first, until it does; a
+    design that cannot fit is refused before any Verilog."""
+    if not cfg.board:
+        return b
+    board, impl = boards.get_board(cfg.board), b.settings.layers
+    have = board.resources["BRAM36"]
+    memories = engine_model.network_memories(b.net, impl, board=True)
+    need = engine_model.total_bram36(memories)
+    single = frozenset(lif.name for lif, li in zip(b.net.lifs, impl) if li.banks == 1)
+    banks = sorted((m for m in memories if m.kind == "accumulators" and m.owner not in single), key=lambda m: -m.bits)
+    for m in banks if cfg.accumulators == "auto" else ():
+        if need <= have:
+            break
+        single, need = single | {m.owner}, need - m.bram36 / 2
+    impl = layer_impl.with_banks(impl, b.net, single)
+    if need > have:
+        memories = engine_model.network_memories(b.net, impl, board=True)
+        largest = max(memories, key=lambda m: m.bits)
+        raise SnncError(f"the design needs {need:g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
+                        f"but {board.name}'s {board.part} has {have}; largest memory: "
+                        f"{largest.owner} {largest.kind}, {largest.bits / 1e6:.2f} Mbit ({largest.bram36:g} BRAM36)")
+    return replace(b, settings=replace(b.settings, layers=impl))
 
 
 def step_network_verilog(cfg: BuildConfig, b: Build) -> Build:
     from snnc.rtl_gen import network_verilog
 
-    text, memories = network_verilog(b.net, b.settings.lanes, frozenset(b.settings.single_bank))
+    text, memories = network_verilog(b.net, b.settings.layers)
     settings = replace(b.settings, memory_files=tuple(sorted(memories)))
     return replace(b, settings=settings, files={**b.files, settings.verilog: text, **memories})
 
@@ -174,11 +181,10 @@ def step_board_verilog(cfg: BuildConfig, b: Build) -> Build:
     from snnc.rtl_gen import board_verilog
 
     board = boards.get_board(cfg.board)
-    identity = hp.design_hash(ir_file.fingerprint(b.net), b.settings.lanes)
+    identity = hp.design_hash(ir_file.fingerprint(b.net), b.settings.layers)
     settings = replace(b.settings, board=board.name, part=board.part, clk_hz=board.clock_hz, baud=cfg.board_baud,
                        identity=identity, board_verilog=f"{BOARD_TOP}.v", board_files=build_folder.BOARD_FILES)
-    text = board_verilog(b.net, b.settings.lanes, board.clock_hz, cfg.board_baud, identity, b.files[b.settings.verilog],
-                         frozenset(b.settings.single_bank))
+    text = board_verilog(b.net, b.settings.layers, board.clock_hz, cfg.board_baud, identity, b.files[b.settings.verilog])
     return replace(b, settings=settings, files={**b.files, settings.board_verilog: text})
 
 
@@ -237,7 +243,7 @@ def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", 
     elif engine == "rtl":
         from snnc.sim import rtl
 
-        result = rtl.run(net, spikes, settings.lanes, simulator, build_folder.record_folder(build_dir, build_folder.SIM_DIR),
+        result = rtl.run(net, spikes, settings.layers, simulator, build_folder.record_folder(build_dir, build_folder.SIM_DIR),
                          (build_dir / settings.verilog).read_text(), build_folder.memory_images(build_dir, settings))
         out = result.outputs
         files.save_json(build_dir / build_folder.RTL_RUN, {
@@ -248,7 +254,7 @@ def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", 
         raise SnncError(f"unknown engine '{engine}' (choose golden or rtl)")
     from snnc import energy
 
-    golden_counts = energy.activity(net, settings.lanes, spikes, trace, frozenset(settings.single_bank))
+    golden_counts = energy.activity(net, settings.layers, spikes, trace)
     # an RTL run: its own counters, and the golden model's counts beside them
     counted = {"engine": engine, "activity": golden_counts} if engine == "golden" else \
         {"engine": engine, "activity": energy.rtl_activity(net, result.counters, spikes.shape[0], result.cycles),
@@ -301,12 +307,12 @@ def energy_estimate(net: Network, settings: BuildSettings, recorded: dict | None
         engine = recorded["engine"]
         source = {"golden": "the golden model's counts of the last snnc simulate, cycles from the schedule (docs/rtl.md)",
                   "rtl": "the RTL's activity counters and measured cycles in the last snnc simulate"}[engine]
-        est = energy.energy(net, settings.lanes, recorded["activity"], source, clock, board)
+        est = energy.energy(net, settings.layers, recorded["activity"], source, clock, board)
         if engine == "rtl":
-            gold = energy.energy(net, settings.lanes, recorded["golden_activity"], "golden", clock, board)
+            gold = energy.energy(net, settings.layers, recorded["golden_activity"], "golden", clock, board)
             est["golden_per_inference_j"] = gold["per_inference_j"]
             est["rtl_vs_golden"] = est["per_inference_j"] / gold["per_inference_j"] - 1
         return est
-    act = energy.default_activity(net, settings.lanes)
-    return energy.energy(net, settings.lanes, act, f"a default rate of {energy.DEFAULT_RATE} spikes per neuron per "
+    act = energy.default_activity(net, settings.layers)
+    return energy.energy(net, settings.layers, act, f"a default rate of {energy.DEFAULT_RATE} spikes per neuron per "
                          f"timestep at T = {energy.DEFAULT_TIMESTEPS} (no simulation yet)", clock, board)

@@ -34,7 +34,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
                       args.spike_rate, args.sample and Path(args.sample), args.weights, args.dt, args.force)
     result = build(cfg)
     s, rep = result.settings, result.report
-    print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(s.lanes)}, "
+    print(f"compiled {model} -> {cfg.output}/ ({len(result.net.layers)} layers, lanes {lanes_text(s.layers)}, "
           f"{rep['design']['ram_bits']['weight']} weight RAM bits, {rep['state_memory_bits']} state bits, Verilog {s.verilog})")
     if s.board:
         print(f"  board {s.board} ({s.part}, {s.clk_hz / 1e6:g} MHz, UART {s.baud} baud, design {s.identity:08x}): "

@@ -23,7 +23,7 @@ from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
 from snnc.compiler import artix7
 from snnc.compiler.engine_model import ENGINE_COUNTERS, TOKEN_ACCEPT_CYCLES, network_models, timeline_cycles
-from snnc.compiler.layer_impl import Lanes
+from snnc.compiler.layer_impl import Implementation
 from snnc.sim.golden import engine_inputs
 
 DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
@@ -59,22 +59,22 @@ def _e(name: str) -> float:
     return COEFFICIENTS[name][0]
 
 
-def engine_counts(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace) -> list[dict[str, np.ndarray]]:
+def engine_counts(net: ir.Network, impl: Implementation, spikes: np.ndarray, trace) -> list[dict[str, np.ndarray]]:
     """Each engine's counts (EngineModel.counts) for input spikes [T, B, *input_shape] whose golden
     run is `trace` (golden.run(net, spikes, trace=True)): each engine takes the network's input or
     the spikes of the engine before it, and emits its own spikes (after its pool or crop)."""
     per_layer = engine_inputs(net, spikes, trace) + [trace.outputs[net.stages[-1].output.name]]
-    return [model.counts(per_layer[i], per_layer[i + 1]) for i, model in enumerate(network_models(net, lanes))]
+    return [model.counts(per_layer[i], per_layer[i + 1]) for i, model in enumerate(network_models(net, impl))]
 
 
-def activity(net: ir.Network, lanes: Lanes, spikes: np.ndarray, trace, single_bank: frozenset[str] = frozenset()) -> dict:
+def activity(net: ir.Network, impl: Implementation, spikes: np.ndarray, trace) -> dict:
     """Counted work per inference (means over the samples) from the golden model (engine_counts),
     and the cycles the schedule gives them (timeline_cycles)."""
-    counts = engine_counts(net, lanes, spikes, trace)
+    counts = engine_counts(net, impl, spikes, trace)
     layers = [{"layer": lif.name, **{k: float(c[k].sum(axis=0).mean()) for k in ENGINE_COUNTERS[1:]}}
               for lif, c in zip(net.lifs, counts)]
     return {"timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]), "layers": layers,
-            "cycles": float(timeline_cycles(network_models(net, lanes, single_bank), counts).mean())}
+            "cycles": float(timeline_cycles(network_models(net, impl), counts).mean())}
 
 
 def rtl_activity(net: ir.Network, counters: dict[str, dict[str, np.ndarray]], timesteps: int, cycles: np.ndarray) -> dict:
@@ -84,14 +84,14 @@ def rtl_activity(net: ir.Network, counters: dict[str, dict[str, np.ndarray]], ti
     return {"timesteps": int(timesteps), "samples": int(len(cycles)), "layers": layers, "cycles": float(np.mean(cycles))}
 
 
-def default_activity(net: ir.Network, lanes: Lanes, rate: float = DEFAULT_RATE,
+def default_activity(net: ir.Network, impl: Implementation, rate: float = DEFAULT_RATE,
                      timesteps: int = DEFAULT_TIMESTEPS) -> dict:
     """Counted work per inference when every neuron spikes at `rate` per timestep (no simulation);
     cycles: every engine's work in turn (EngineModel.serial_cycles, an upper estimate)."""
     layers = []
     sizes = [int(np.prod(net.input_shape))] + [int(np.prod(stage.out_shape)) for stage in net.stages]
     cycles = 0.0
-    for i, (lif, model) in enumerate(zip(net.lifs, network_models(net, lanes))):
+    for i, (lif, model) in enumerate(zip(net.lifs, network_models(net, impl))):
         spikes_in = rate * timesteps * sizes[i]
         layers.append({"layer": lif.name, "input_spikes": spikes_in,
                        "scatter_steps": spikes_in * model.geo.spike_steps.mean(),
@@ -101,14 +101,14 @@ def default_activity(net: ir.Network, lanes: Lanes, rate: float = DEFAULT_RATE,
     return {"timesteps": timesteps, "samples": 0, "layers": layers, "cycles": float(cycles)}
 
 
-def energy(net: ir.Network, lanes: Lanes, act: dict, source: str, clock_hz: float = artix7.DEFAULT_CLOCK_HZ,
+def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_hz: float = artix7.DEFAULT_CLOCK_HZ,
            board: bool = False) -> dict:
     """Joules per inference by part, from the counts `act` (activity, rtl_activity or
     default_activity): static power is charged for act["cycles"] at clock_hz."""
     t = act["timesteps"]
     parts = {"weight_reads": 0.0, "accumulator_updates": 0.0, "state_reads_writes": 0.0, "lif_updates": 0.0,
              "spike_fifos": 0.0, "host_link": 0.0, "static": 0.0}
-    for layer, lif, geo in zip(act["layers"], net.lifs, (m.geo for m in network_models(net, lanes))):
+    for layer, lif, geo in zip(act["layers"], net.lifs, (m.geo for m in network_models(net, impl))):
         p, steps, walk = geo.lanes, layer["scatter_steps"], layer["update_steps"]
         parts["weight_reads"] += steps * _ram_access(geo.weight_depth, geo.weight_word_bits)
         if geo.sparse is None:

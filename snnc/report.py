@@ -17,11 +17,10 @@ RAM_KINDS = {"weight": ("weights", "row starts"), "accumulator": ("accumulators"
 
 def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = None, run: dict | None = None) -> dict:
     rep = layer_summary(net)
-    single = frozenset(settings.single_bank)
-    memories = network_memories(net, settings.lanes, single, board=settings.board is not None)
+    memories = network_memories(net, settings.layers, board=settings.board is not None)
     ram_bits = lambda owner, kinds: sum(m.bits for m in memories if m.owner == owner and m.kind in kinds)
     layers = []
-    for model in network_models(net, settings.lanes, single):
+    for model in network_models(net, settings.layers):
         lif, geo = model.lif, model.geo
         layers.append({"layer": lif.name, "lanes": geo.lanes, "update_units": geo.units, "groups": geo.state_groups,
                        "update_cycles": model.update_cycles, "scatter_cycles_per_spike": model.cycles_per_spike,
@@ -30,7 +29,7 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
                        "weights": model.weights_line, "estimated_luts": round(model.luts),
                        "ram_bits": {k: ram_bits(lif.name, kinds) for k, kinds in RAM_KINDS.items()}})
     bram36 = total_bram36(memories)
-    rep["design"] = {"top": settings.top, "lanes": settings.lanes, "layers": layers,
+    rep["design"] = {"top": settings.top, "lanes": lanes_text(settings.layers), "layers": layers,
                      "ram_bits": {k: sum(d["ram_bits"][k] for d in layers) for k in RAM_KINDS},
                      "memories": [{"owner": m.owner, "kind": m.kind, "width": m.width, "depth": m.depth,
                                    "count": m.count, "bits": m.bits, "bram36": m.bram36} for m in memories],
@@ -50,7 +49,7 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
 
 def format_build_report(rep: dict) -> str:
     lines = [format_layer_summary(rep).rstrip("\n"), "",
-             f"generated design ({rep['design']['top']}, lanes {lanes_text(rep['design']['lanes'])}):"]
+             f"generated design ({rep['design']['top']}, lanes {rep['design']['lanes']}):"]
     for d in rep["design"]["layers"]:
         r = d["ram_bits"]
         lines.append(f"  {d['layer']:<18} {d['groups']} groups x {d['lanes']} lanes, state "

@@ -125,14 +125,15 @@ def run(points: list[dict], evaluate: Callable[[dict], list[dict]], store: Path,
     return [row for p in points for row in _finished(store, p)]
 
 
-def pareto_front(rows: list[dict], cost: str, gain: str = "accuracy") -> list[dict]:
-    """The rows that no other row beats in both: lower `cost` and higher `gain` (ties kept once),
-    by increasing cost."""
+def pareto_front(items: list, cost: str | Callable, gain: str | Callable = "accuracy") -> list:
+    """The items that no other beats in both: lower `cost` and higher `gain` (ties kept once), by
+    increasing cost.  cost, gain: a row's key (dict rows) or a function of the item."""
+    cost_of, gain_of = ((lambda r, k=k: r[k]) if isinstance(k, str) else k for k in (cost, gain))
     front, best = [], -np.inf
-    for row in sorted(rows, key=lambda r: (r[cost], -r[gain])):
-        if row[gain] > best:
-            front.append(row)
-            best = row[gain]
+    for item in sorted(items, key=lambda r: (cost_of(r), -gain_of(r))):
+        if gain_of(item) > best:
+            front.append(item)
+            best = gain_of(item)
     return front
 
 
@@ -149,14 +150,15 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
     from snnc.sim import golden
 
     clock_hz = artix7.DEFAULT_CLOCK_HZ if clock_hz is None else clock_hz
-    net = compile_model(model_path, Options(bits=bits, weights=weights))
+    net = compile_model(model_path, Options(bits=bits))
+    impl = layer_impl.implement(net, lanes, weights)
     out, trace = golden.run(net, spikes, trace=True)
-    act = energy.activity(net, lanes, spikes, trace)
-    est = energy.energy(net, lanes, act, "golden", clock_hz)
-    geos = geometry.network_geometry(net, lanes)
+    act = energy.activity(net, impl, spikes, trace)
+    est = energy.energy(net, impl, act, "golden", clock_hz)
+    geos = geometry.network_geometry(net, impl)
     row = {"accuracy": float((golden.classify(out) == labels).mean()), "energy_j": est["per_inference_j"],
            "dynamic_j": est["per_inference_j"] - est["breakdown"]["static"], "cycles": act["cycles"],
-           "latency_us": act["cycles"] / clock_hz * 1e6, "lanes": layer_impl.lanes_text(lanes),
+           "latency_us": act["cycles"] / clock_hz * 1e6, "lanes": layer_impl.lanes_text(impl),
            "weight_bits": sum(g.weight_bits for g in geos),
            "sparse_layers": sum(g.sparse is not None for g in geos),
            "zero_weights": float(np.mean(np.concatenate([g.synapse.weight.ravel() == 0 for g in geos])))}
@@ -167,7 +169,7 @@ def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes
         from snnc.rtl_gen.synthesis import synthesize
 
         with tempfile.TemporaryDirectory() as tmp:
-            verilog, memories = network_verilog(net, lanes, activity_counters=False)
+            verilog, memories = network_verilog(net, impl, activity_counters=False)
             (Path(tmp) / "net.v").write_text(verilog)
             res = synthesize(Path(tmp) / "net.v", Path(tmp), memories=memories)["resources"]
         row.update(luts=lut_total(res), ffs=res["FF"], bram36=res["BRAM36"] + res["BRAM18"] / 2)

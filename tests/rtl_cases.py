@@ -66,7 +66,7 @@ def expected_final_states(net, trace):
             .reshape(trace.states[lif.name].shape[1], -1) for lif in net.lifs}
 
 
-def check_cycles(net, x, lanes, trace, result):
+def check_cycles(net, x, impl, trace, result):
     """The engine model (snnc.compiler.engine_model) bounds what the RTL measured: each engine's busy
     cycles from the spikes it was actually given, the whole run by cycle_budget (the board's RUN
     timeout) from the input tokens alone.  The RTL's activity counters equal the golden model's
@@ -74,11 +74,11 @@ def check_cycles(net, x, lanes, trace, result):
     inputs = golden.engine_inputs(net, x, trace)
     for b in range(x.shape[1]):
         n_tokens = len(SpikeTokens.for_shape(x.shape[2:]).encode(x[:, b]))
-        assert 0 < result.cycles[b] <= cycle_budget(net, lanes, n_tokens, x.shape[0])
-        for model, spikes in zip(network_models(net, lanes), inputs):
+        assert 0 < result.cycles[b] <= cycle_budget(net, impl, n_tokens, x.shape[0])
+        for model, spikes in zip(network_models(net, impl), inputs):
             bound = model.busy_bound(int(spikes[:, b].sum()), x.shape[0])  # one bank or two
             assert result.busy[model.lif.name][b] <= bound, (model.lif.name, b, int(result.busy[model.lif.name][b]), bound)
-    for lif, counts in zip(net.lifs, energy.engine_counts(net, lanes, x, trace)):
+    for lif, counts in zip(net.lifs, energy.engine_counts(net, impl, x, trace)):
         for kind in ENGINE_COUNTERS[1:]:
             np.testing.assert_array_equal(result.counters[lif.name][kind], counts[kind].sum(axis=0),
                                           err_msg=f"{lif.name} {kind}")

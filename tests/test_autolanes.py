@@ -8,17 +8,16 @@ from snnc import autolanes
 from snnc.cli import main
 from snnc.compiler import compile_model, engine_model
 from snnc.compiler.errors import SnncError
-from snnc.compiler.geometry import network_geometry
+from snnc.compiler.layer_impl import implement, with_banks
 
 
 def _net(tmp_path):
     return compile_model(float_mlp_model(tmp_path / "m.onnx", np.random.default_rng(3)))
 
 
-def _estimate(net, lanes, inputs, single=frozenset()):
+def _estimate(net, impl, inputs):
     """Cycles and LUTs of a design by the engine model, summed the way choose_lanes sums them."""
-    costs = [autolanes.layer_model(stage, spikes)(g.lanes, g.units, stage.lif.name in single)
-             for stage, spikes, g in zip(net.stages, inputs, network_geometry(net, lanes))]
+    costs = [autolanes.layer_model(stage, spikes)(li) for stage, spikes, li in zip(net.stages, inputs, impl)]
     return sum(c for c, _ in costs), engine_model.design_luts([]) + sum(lut for _, lut in costs)
 
 
@@ -27,14 +26,14 @@ def test_budget_choices_are_best_and_monotone(tmp_path):
     inputs = autolanes.expected_inputs(net, 16, rate=0.3)
     last = None
     for budget in (1300, 1600, 2000, 3000, 5000):
-        lanes, single, why = autolanes.choose_lanes(net, inputs, 100e6, max_luts=budget)
-        cycles, luts = _estimate(net, lanes, inputs, single)
+        impl, why = autolanes.choose_lanes(net, inputs, 100e6, max_luts=budget)
+        cycles, luts = _estimate(net, impl, inputs)
         assert luts * autolanes.lut_margin() <= budget and f"at most {budget} LUTs" in why[0] and len(why) == 1 + len(net.lifs)
         # no design the model knows is faster within the budget
         for p1 in (1, 2, 4, 7, 10, 20):
             for p2 in (1, 2, 3, 5):
                 for one in (frozenset(), frozenset(lif.name for lif in net.lifs)):
-                    c, lut = _estimate(net, ((p1, 1), (p2, 1)), inputs, one)
+                    c, lut = _estimate(net, with_banks(implement(net, ((p1, 1), (p2, 1))), net, one), inputs)
                     assert lut * autolanes.lut_margin() > budget or c >= cycles - 1e-9
         assert last is None or cycles <= last
         last = cycles
@@ -43,14 +42,14 @@ def test_budget_choices_are_best_and_monotone(tmp_path):
 def test_latency_target_takes_the_smallest_design(tmp_path):
     net = _net(tmp_path)
     inputs = autolanes.expected_inputs(net, 16, rate=0.3)
-    fast, fast_single, _ = autolanes.choose_lanes(net, inputs, 100e6, max_luts=10_000)
-    goal_cycles = _estimate(net, fast, inputs, fast_single)[0] * 1.5
-    lanes, single, _ = autolanes.choose_lanes(net, inputs, 100e6, max_latency_us=goal_cycles / 100)
-    cycles, luts = _estimate(net, lanes, inputs, single)
-    assert cycles <= goal_cycles and luts <= _estimate(net, fast, inputs, fast_single)[1]
-    only_double, single, _ = autolanes.choose_lanes(net, inputs, 100e6, max_latency_us=goal_cycles / 100,
-                                                    accumulators="double")
-    assert not single and _estimate(net, only_double, inputs)[1] >= luts
+    fast, _ = autolanes.choose_lanes(net, inputs, 100e6, max_luts=10_000)
+    goal_cycles = _estimate(net, fast, inputs)[0] * 1.5
+    impl, _ = autolanes.choose_lanes(net, inputs, 100e6, max_latency_us=goal_cycles / 100)
+    cycles, luts = _estimate(net, impl, inputs)
+    assert cycles <= goal_cycles and luts <= _estimate(net, fast, inputs)[1]
+    only_double, _ = autolanes.choose_lanes(net, inputs, 100e6, max_latency_us=goal_cycles / 100,
+                                            accumulators="double")
+    assert all(li.banks == 2 for li in only_double) and _estimate(net, only_double, inputs)[1] >= luts
 
 
 def test_cli_auto_lanes_from_a_sample(tmp_path, capsys):
@@ -126,7 +125,7 @@ def test_the_model_is_the_one_the_network_gets(tmp_path):
     """A network's estimate is the sum of its engines' and the network's part, one or two banks."""
     net = _net(tmp_path)
     for single in (frozenset(), frozenset(lif.name for lif in net.lifs)):
-        models = engine_model.network_models(net, 3, single)
+        models = engine_model.network_models(net, with_banks(implement(net, 3), net, single))
         layers = [m.lut_layer() for m in models]
         assert all(layer["banks"] == (1 if single else 2) for layer in layers)
         assert engine_model.network_luts(models) == pytest.approx(

@@ -10,6 +10,7 @@ import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
+from snnc.compiler.layer_impl import implement
 from snnc.compiler import host_protocol as hp
 from snnc.compiler import ir
 from snnc.compiler.contracts import BOARD_LEDS
@@ -213,7 +214,7 @@ def test_dispatcher_runs_commands_on_the_network():
     net = tiny_network()
     identity = {"magic": hp.MAGIC, "version": hp.PROTOCOL_VERSION, "hash_lo": 0x1111, "hash_hi": 0x2222,
                 "n_in": 3, "n_out": 2, "in_depth": 64, "out_depth": 64, "max_payload": hp.MAX_PAYLOAD, "lanes": 1}
-    dut = Dispatcher(NetworkTop(net, 1), identity, 64, 64)
+    dut = Dispatcher(NetworkTop(net, implement(net)), identity, 64, 64)
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     x = (np.random.default_rng(3).random((6, 3)) < 0.6).astype(np.uint8)
@@ -281,7 +282,7 @@ def test_board_core_answers_frames_on_its_uart_lines():
     the run and a bad frame."""
     net = tiny_network()
     clk_hz, baud = 4e6, 1_000_000  # a divisor of 4: the shortest the UART takes
-    dut = BoardCore(net, 1, clk_hz, baud, identity=0x12345678, in_depth=32, out_depth=32)
+    dut = BoardCore(net, implement(net), clk_hz, baud, identity=0x12345678, in_depth=32, out_depth=32)
     divisor = dut.divisor
     x = (np.random.default_rng(5).random((5, 3)) < 0.6).astype(np.uint8)
     want = golden.run(net, x[:, None])[:, 0]

@@ -10,6 +10,7 @@ from amaranth.hdl import Fragment
 from amaranth.lib import data
 from amaranth.sim import Simulator
 
+from snnc.compiler.layer_impl import LayerImpl, implement
 from snnc.compiler import ir
 from snnc.compiler.register_sizes import size_registers
 from snnc.compiler.geometry import LayerGeometry
@@ -78,7 +79,7 @@ def test_update_walk_visits_every_neuron_over_its_window(lanes, units, k1, k2, c
     with an accumulator of that window; whole k2 windows in a row; `room` low stalls the walk."""
     w = np.ones((5, 2, 3, 3), np.int64)
     syn = ir.Conv2d("conv", w, np.zeros(5, np.int64), np.zeros(5, np.int64), 4, (2, 7, 6), 1, 1)
-    geo = LayerGeometry(syn, lanes, k1, k2, crop, units)
+    geo = LayerGeometry(syn, LayerImpl.of(syn, lanes, units), k1, k2, crop)
     dut = UpdateWalk(geo)
     visits: dict[int, list] = {}
     issued, emitted = [], set()
@@ -255,13 +256,13 @@ def test_network_instance_ports_are_the_network_modules():
     syn = ir.Dense("fc", np.array([[1, -2, 3], [2, 2, -1]]), np.zeros(2, np.int64), np.zeros(2, np.int64), 3)
     lif = ir.LIF("lif", (2,), 3, 1, 1, "subtract", "none", -16, 15)
     net = size_registers(ir.validate(ir.Network("tiny", (3,), (syn, lif))))
-    text, _ = network_verilog(net, 1)
+    text, _ = network_verilog(net, implement(net))
     header = text[text.index("module snnc_top"):text.index(");", text.index("module snnc_top"))]
     declared = {}
     for direction, width, name in re.findall(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(\[\d+:0\]\s+)?(\w+);",
                                              text[:text.index("endmodule", text.index("module snnc_top"))], re.M):
         declared[name] = (direction, int(width.strip()[1:].split(":")[0]) + 1 if width else 1)
-    instance = NetworkInstance(net, 1)
+    instance = NetworkInstance(net, implement(net))
     for path, member, value in instance.signature.flatten(instance):
         name = "__".join(map(str, path))
         assert name in header, name

@@ -10,6 +10,7 @@ from amaranth import Module, Value, signed
 from amaranth.lib import memory
 from amaranth.sim import Simulator
 
+from snnc.compiler.layer_impl import LayerImpl
 from snnc.compiler import ir
 from snnc.compiler import levels as codec
 from snnc.compiler.engine_model import EngineModel
@@ -110,11 +111,11 @@ def test_sparse_scatter_accumulates_the_raw_sums(lanes, density, delta_bits, sha
     pool = np.array([-7, -6, 6, 7]) if shared else np.arange(-7, 8)
     w = rng.choice(pool, (n_out, n_in)) * (rng.random((n_out, n_in)) < density)
     w[:, 4] = 0
-    syn = ir.Dense("fc", w, np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), 4, 10, 10, "sparse")
+    syn = ir.Dense("fc", w, np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), 4, 10, 10)
     rows = sparse.sparse_rows(w, lanes, 4, delta_bits)
     assert rows.values is not None or not shared  # a small random layer may share values too
     monkeypatch.setattr(geometry.LayerGeometry, "sparse", property(lambda self: rows))
-    geo, tokens = LayerGeometry(syn, lanes), SpikeTokens.for_shape((n_in,))
+    geo, tokens = LayerGeometry(syn, LayerImpl(lanes, lanes, 2, "sparse")), SpikeTokens.for_shape((n_in,))
     h = SparseScatterHarness(geo, tokens)
     x = (rng.random((3, n_in)) < 0.6).astype(np.uint8)
     x[0] = 1  # every input, back to back
@@ -145,7 +146,7 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
     rng = np.random.default_rng(lanes)
     net = conv_net(rng, stride=stride, pad=pad)
     syn = net.layers[0]
-    geo, tokens = LayerGeometry(syn, lanes), stream_tokens(net)[0]
+    geo, tokens = LayerGeometry(syn, LayerImpl.of(syn, lanes)), stream_tokens(net)[0]
     h = ScatterHarness(geo, tokens)
     x = (rng.random((2, *syn.in_shape)) < 0.3).astype(np.uint8)  # two timesteps, one scattered at a time
     plain = ir.Conv2d("raw", syn.weight, np.zeros_like(syn.bias), np.zeros_like(syn.shift), syn.weight_bits,
@@ -186,7 +187,7 @@ def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, flo
     rng = np.random.default_rng(10 + lanes + 7 * k1 + 5 * k2 + units)
     net = conv_net(rng, in_shape=(2, 5, 5), co=lanes if lanes > 3 else 3, levels=levels, floor_bits=floor_bits)
     syn, lif = net.layers
-    geo = LayerGeometry(syn, lanes, k1, k2, crop, units)
+    geo = LayerGeometry(syn, LayerImpl.of(syn, lanes, units), k1, k2, crop)
     assert (geo.lanes, geo.units) == (lanes, units)
     lif = replace(lif, shape=(syn.weight.shape[0], geo.lif_h, geo.lif_w))
     out_shape = (lif.shape[0], geo.out_h, geo.out_w)
@@ -306,10 +307,11 @@ def test_layer_engine_equals_golden_over_timesteps(lanes, units, single_bank, sp
     if sparse:
         syn = net.layers[0]
         net = size_registers(ir.validate(replace(net, layers=(
-            replace(syn, weight=syn.weight * (rng.random(syn.weight.shape) < 0.4), weight_format="sparse"),
+            replace(syn, weight=syn.weight * (rng.random(syn.weight.shape) < 0.4)),
             net.layers[1]))))
     in_tokens, out_tokens = stream_tokens(net)
-    dut = LayerEngine(net.stages[0], lanes, units, in_tokens, out_tokens, single_bank=single_bank)
+    impl = LayerImpl.of(net.layers[0], lanes, units, 1 if single_bank else 2, "sparse" if sparse else "dense")
+    dut = LayerEngine(net.stages[0], impl, in_tokens, out_tokens)
     assert (dut.geo.sparse is not None) == sparse
     steps = 6
     x = (rng.random((steps, 1, *net.input_shape)) < 0.35).astype(np.uint8)

@@ -106,9 +106,9 @@ def damage(build, name, how):
         path.write_text(json.dumps(doc))
 
 
-DAMAGE = [("build.json", "truncate"), ("build.json", "garbage"), ("build.json", ("lanes", 0)),
-          ("build.json", ("lanes", None)), ("build.json", ("verilog", "../../etc/passwd")),
-          ("build.json", ("single_bank", ["nobody"])), ("build.json", ("memory_files", [7])),
+DAMAGE = [("build.json", "truncate"), ("build.json", "garbage"), ("build.json", ((0, "lanes"), 0)),
+          ("build.json", ("layers", None)), ("build.json", ((0, "lanes"), 99)), ("build.json", ((0, "weights"), "csr")), ("build.json", ("verilog", "../../etc/passwd")),
+          ("build.json", ((0, "banks"), 3)), ("build.json", ("layers", [])), ("build.json", ("memory_files", [7])),
           ("network.json", "truncate"), ("network.json", "garbage"), ("network.npz", "truncate"),
           ("network.npz", "garbage"), ("network.json", ("version", 99)), ("network.json", ("input_shape", [0])),
           ("network.json", ("input_shape", None)), ("network.json", ("layers", [])),

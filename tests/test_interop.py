@@ -10,6 +10,7 @@ snn = pytest.importorskip("snntorch")
 from torch import nn  # noqa: E402
 from snntorch.functional import quant  # noqa: E402
 
+from snnc.compiler.layer_impl import implement
 from snnc.compiler import compile_model  # noqa: E402
 from snnc.compiler.errors import SnncError  # noqa: E402
 from snnc.frontend.interop import from_snntorch  # noqa: E402
@@ -127,7 +128,7 @@ def test_the_rtl_runs_an_imported_model(tmp_path):
     report = from_snntorch(net, x, tmp_path / "r.onnx", bits=4)
     net_ir = compile_model(tmp_path / "r.onnx")
     want = golden.run(net_ir, x.numpy().astype(np.uint8))
-    got = rtl.run(net_ir, x.numpy().astype(np.uint8), lanes=2, work_dir=tmp_path / "rtl")
+    got = rtl.run(net_ir, x.numpy().astype(np.uint8), implement(net_ir, 2), work_dir=tmp_path / "rtl")
     assert want.sum() > 0 and report.spike_agreement >= 0.99
     np.testing.assert_array_equal(got.outputs, want.reshape(got.outputs.shape))
 

@@ -13,6 +13,7 @@ nir = pytest.importorskip("nir")
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+from snnc.compiler.layer_impl import implement
 from snnc.cli import main  # noqa: E402
 from snnc.compiler import Options, SnncError, compile_model  # noqa: E402
 from snnc.sim import golden  # noqa: E402
@@ -299,7 +300,7 @@ def test_the_rtl_runs_a_nir_graph(tmp_path):
     net = compiled(g, tmp_path, DT)
     x = spikes(rng, (10, 2, 16))
     want = golden.run(net, x)
-    got = rtl.run(net, x, lanes=2, work_dir=tmp_path / "rtl")
+    got = rtl.run(net, x, implement(net, 2), work_dir=tmp_path / "rtl")
     assert want.sum() > 0
     np.testing.assert_array_equal(got.outputs, want.reshape(got.outputs.shape))
 

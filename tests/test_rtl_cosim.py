@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rtl_cases import active_case, check_cycles, expected_final_states
+from snnc.compiler.layer_impl import implement, with_banks
 from snnc.sim import rtl
 
 DEFAULT_CASES = range(24)
@@ -15,12 +16,13 @@ def check_case(i, tmp_path, simulator, single_bank=False, units=None):
     if units is not None:  # P scatter lanes, U LIF update units in every layer
         lanes = ((lanes, min(units, lanes)),)
     banks = frozenset(lif.name for lif in net.lifs) if single_bank else frozenset()
-    result = rtl.run(net, x, lanes=lanes, simulator=simulator, work_dir=tmp_path / "rtl", single_bank=banks)
+    impl = with_banks(implement(net, lanes), net, banks)
+    result = rtl.run(net, x, impl, simulator=simulator, work_dir=tmp_path / "rtl")
     np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
     for name, states in expected_final_states(net, trace).items():
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
     np.testing.assert_array_equal(result.counts, out.reshape(*out.shape[:2], -1).sum(axis=0))
-    check_cycles(net, x, lanes, trace, result)
+    check_cycles(net, x, impl, trace, result)
 
 
 @pytest.mark.parametrize("i", DEFAULT_CASES)
@@ -72,5 +74,5 @@ def test_a_layer_past_the_old_16_bit_address_limit(tmp_path):
     x = np.ones((2, 1, 3), np.uint8)
     out, trace = golden.run(net, x, trace=True)
     assert trace.outputs["lif1"][:, 0, [0, 65_535, 65_536]].all() and out.sum() == 4
-    result = rtl.run(net, x, lanes=1, work_dir=tmp_path / "rtl")
+    result = rtl.run(net, x, implement(net), work_dir=tmp_path / "rtl")
     np.testing.assert_array_equal(result.outputs, out)

@@ -10,6 +10,7 @@ import pytest
 
 from netgen import RESETS, STATE_MODES, LayerSpec, random_model, random_spikes
 from rtl_cases import check_cycles, expected_final_states
+from snnc.compiler.layer_impl import implement
 from snnc.compiler import compile_model, ir, ir_file
 from snnc.compiler.errors import SnncError
 from snnc.sim import golden
@@ -92,11 +93,11 @@ def test_verilator_equals_golden(i, lanes, tmp_path):
     from snnc.sim import rtl
 
     net, x, out, trace = active_torch_case(i, tmp_path)
-    result = rtl.run(net, x, lanes=lanes, work_dir=tmp_path / "rtl")
+    result = rtl.run(net, x, impl := implement(net, lanes), work_dir=tmp_path / "rtl")
     np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
     for name, states in expected_final_states(net, trace).items():
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
-    check_cycles(net, x, lanes, trace, result)
+    check_cycles(net, x, impl, trace, result)
 
 
 def test_the_ir_keeps_the_order(tmp_path):

@@ -14,7 +14,7 @@ from snnc.compiler import compile_model, ir
 from snnc.compiler.errors import SnncError
 from snnc.compiler.engine_model import EngineModel, network_memories, network_models
 from snnc.compiler.geometry import LayerGeometry, network_geometry
-from snnc.compiler.passes import Options
+from snnc.compiler.layer_impl import LayerImpl, implement, with_banks
 from snnc.compiler.sparse import sparse_rows
 from snnc.sim import golden, rtl
 
@@ -64,17 +64,22 @@ def test_sparse_rows_hold_exactly_the_weights(seed):
     assert all(best.bits <= sparse_rows(w, lanes, 4, d).bits for d in range(1, 8))
 
 
-def mlp(weight: np.ndarray, fmt: str = "auto", bits: int = 4) -> ir.Network:
+def mlp(weight: np.ndarray, bits: int = 4) -> ir.Network:
     n_out, n_in = weight.shape
     syn = ir.Dense("fc", weight.astype(np.int64), np.zeros(n_out, np.int64), np.zeros(n_out, np.int64), bits,
-                   accumulator_bits=12, current_bits=12, weight_format=fmt)
+                   accumulator_bits=12, current_bits=12)
     lif = ir.LIF("lif", (n_out,), 8, 1, 1, "subtract", "none", -64, 63, membrane_bits=8, state_bits=7)
     return ir.validate(ir.Network("mlp", (n_in,), (syn, lif)))
 
 
-def weights_line(synapse, lanes: int) -> str:
+def geometry(synapse, lanes: int, weights: str = "auto") -> LayerGeometry:
+    """The synapse's geometry at `lanes` with the weight storage --weights `weights` gives."""
+    return LayerGeometry(synapse, LayerImpl.of(synapse, lanes, weights=weights))
+
+
+def weights_line(synapse, lanes: int, weights: str = "auto") -> str:
     """The report's line on a synapse's weights at `lanes` (EngineModel.weights_line)."""
-    return EngineModel(LayerGeometry(synapse, lanes), None).weights_line
+    return EngineModel(geometry(synapse, lanes, weights), None).weights_line
 
 
 def test_pruned_784_128_goes_sparse_and_costs_less():
@@ -82,14 +87,14 @@ def test_pruned_784_128_goes_sparse_and_costs_less():
     under 45% of the dense bits, and a spike costs under 25% of the dense cycles on average."""
     rng = np.random.default_rng(0)
     w = rng.integers(-7, 8, (128, 784)) * (rng.random((128, 784)) < 0.2)
-    geo = LayerGeometry(mlp(w).layers[0], 1)
+    geo = geometry(mlp(w).layers[0], 1)
     assert geo.sparse is not None
     dense_bits = 128 * 784 * 4
     assert geo.sparse.bits < 0.45 * dense_bits
     model = EngineModel(geo, None)
     assert geo.spike_steps.mean() < 0.25 * 128 and model.cycles_per_spike == geo.sparse.row_lengths.max()
     assert model.weights_line.startswith("sparse: ")
-    kinds = {m.kind: m for m in network_memories(mlp(w), 1)}
+    kinds = {m.kind: m for m in network_memories(mlp(w), implement(mlp(w)))}
     assert kinds["weights"].bits + kinds["row starts"].bits == geo.sparse.bits == geo.weight_bits  # no code table
     assert kinds["accumulators"].count == 2  # one RAM per lane and bank
 
@@ -97,32 +102,33 @@ def test_pruned_784_128_goes_sparse_and_costs_less():
 def test_auto_keeps_dense_weights_dense():
     rng = np.random.default_rng(1)
     full = rng.integers(1, 8, (64, 100)) * rng.choice([-1, 1], (64, 100))
-    assert LayerGeometry(mlp(full).layers[0], 1).sparse is None  # no zeros: sparse costs more
-    assert LayerGeometry(mlp(full, "sparse").layers[0], 1).sparse is not None  # unless asked for
+    assert geometry(mlp(full).layers[0], 1).sparse is None  # no zeros: sparse costs more
+    assert geometry(mlp(full).layers[0], 1, "sparse").sparse is not None  # unless asked for
     pruned = full * (rng.random(full.shape) < 0.2)
-    assert LayerGeometry(mlp(pruned, "dense").layers[0], 1).sparse is None
+    assert geometry(mlp(pruned).layers[0], 1).sparse is not None
+    assert geometry(mlp(pruned).layers[0], 1, "dense").sparse is None
     # many lanes pad every row to its longest lane list: 80% pruning no longer pays at 32 lanes
-    assert LayerGeometry(mlp(pruned).layers[0], 32).sparse is None
-    assert LayerGeometry(mlp(np.sign(full), bits=1).layers[0], 1).sparse is None  # binary: no zeros
+    assert geometry(mlp(pruned).layers[0], 32).sparse is None
+    assert geometry(mlp(np.sign(full), bits=1).layers[0], 1, "sparse").sparse is None  # binary: no zeros
     # the report says why each stays dense, with what sparse rows would cost
     assert weights_line(mlp(full).layers[0], 1).startswith("dense (fewer bits): sparse would take ")
-    assert weights_line(mlp(pruned, "dense").layers[0], 1).startswith(
+    assert weights_line(mlp(pruned).layers[0], 1, "dense").startswith(
         "dense (--weights dense): sparse would take ")
     assert weights_line(mlp(pruned).layers[0], 32).startswith("dense (fewer ")
     assert weights_line(mlp(np.sign(full), bits=1).layers[0], 1) == "dense (binary weights have no zeros)"
-    assert weights_line(mlp(full, "sparse").layers[0], 1).endswith("(--weights sparse)")
+    assert weights_line(mlp(full).layers[0], 1, "sparse").endswith("(--weights sparse)")
 
 
 def test_weights_option_and_its_notes(tmp_path):
     specs, _ = case_specs(3)  # a convolution first, then dense layers
     model = random_model(np.random.default_rng(3), 8, specs)
     onnx.save(model, tmp_path / "m.onnx")
-    net = compile_model(tmp_path / "m.onnx", Options(weights="sparse"))
-    assert all(layer.weight_format == "sparse" for layer in net.layers if isinstance(layer, ir.Dense))
-    assert isinstance(net.layers[0], ir.Conv2d) and net.layers[0].weight_format == "sparse"
-    assert all(m.weights_line.endswith("(--weights sparse)") for m in network_models(net, 1))
+    net = compile_model(tmp_path / "m.onnx")
+    impl = implement(net, 1, "sparse")
+    assert isinstance(net.layers[0], ir.Conv2d) and all(li.weights == "sparse" for li in impl)
+    assert all(m.weights_line.endswith("(--weights sparse)") for m in network_models(net, impl))
     with pytest.raises(SnncError, match="--weights must be one of auto, dense, sparse"):
-        compile_model(tmp_path / "m.onnx", Options(weights="csr"))
+        implement(net, 1, "csr")
 
 
 def pruned_case(i: int, tmp_path, keep: float, by_magnitude: bool = False):
@@ -133,7 +139,7 @@ def pruned_case(i: int, tmp_path, keep: float, by_magnitude: bool = False):
         rng = np.random.default_rng(50_000 + i * 7919 + attempt)
         model = random_model(rng, int(rng.integers(4, 20)), specs)
         onnx.save(model, tmp_path / f"case{i}.onnx")
-        net = compile_model(tmp_path / f"case{i}.onnx", Options(weights="sparse"))
+        net = compile_model(tmp_path / f"case{i}.onnx")
         layers = tuple(replace(layer, weight=prune(layer.weight, keep, rng, by_magnitude))
                        if isinstance(layer, (ir.Dense, ir.Conv2d)) and layer.weight_bits > 1 else layer
                        for layer in net.layers)
@@ -154,15 +160,16 @@ def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank,
     """Random or magnitude pruning; the latter leaves a few large values per layer, stored as
     codes into a table of them (SparseRows.values)."""
     net, x, lanes, out, trace = pruned_case(i, tmp_path, keep, by_magnitude)
-    geos = network_geometry(net, lanes)
+    banks = frozenset(lif.name for lif in net.lifs) if single_bank else frozenset()
+    impl = with_banks(implement(net, lanes, "sparse"), net, banks)
+    geos = network_geometry(net, impl)
     assert any(g.sparse is not None for g in geos)
     assert not by_magnitude or any(g.sparse is not None and g.sparse.values is not None for g in geos)
-    banks = frozenset(lif.name for lif in net.lifs) if single_bank else frozenset()
-    result = rtl.run(net, x, lanes=lanes, simulator="verilator", work_dir=tmp_path / "rtl", single_bank=banks)
+    result = rtl.run(net, x, impl, simulator="verilator", work_dir=tmp_path / "rtl")
     np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
     for name, states in expected_final_states(net, trace).items():
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
-    check_cycles(net, x, lanes, trace, result)
+    check_cycles(net, x, impl, trace, result)
 
 
 @pytest.mark.parametrize("kind,on,k,lanes,by_magnitude", [("max", "currents", 2, 2, False), ("avg", "spikes", 3, 1, False),
@@ -174,30 +181,31 @@ def test_pruned_conv_nets_with_pools_on_the_sparse_engine(kind, on, k, lanes, by
     net, x, _, _, _ = active_pool_case(kind, on, k, tmp_path, t_steps=6, batch=2)
     rng = np.random.default_rng(k * 10 + lanes)
     net = ir.validate(replace(net, layers=tuple(
-        replace(layer, weight=prune(layer.weight, 0.5, rng, by_magnitude), weight_format="sparse")
+        replace(layer, weight=prune(layer.weight, 0.5, rng, by_magnitude))
         if isinstance(layer, (ir.Dense, ir.Conv2d)) and layer.weight_bits > 1 else layer for layer in net.layers)))
-    geos = network_geometry(net, lanes)
+    impl = implement(net, lanes, "sparse")
+    geos = network_geometry(net, impl)
     assert any(g.sparse is not None and g.kh * g.kw > 1 for g in geos)
     out, trace = golden.run(net, x, trace=True)
-    result = rtl.run(net, x, lanes=lanes, simulator="verilator", work_dir=tmp_path / "rtl")
+    result = rtl.run(net, x, impl, simulator="verilator", work_dir=tmp_path / "rtl")
     np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
     for name, states in expected_final_states(net, trace).items():
         np.testing.assert_array_equal(result.final_states[name], states, err_msg=f"final states of {name}")
-    check_cycles(net, x, lanes, trace, result)
+    check_cycles(net, x, impl, trace, result)
 
 
 def test_conv_spike_cycles_walk_the_taps():
     """A convolution's spike costs, over the kernel taps it feeds, max(1, the tap's entry rows)."""
     rng = np.random.default_rng(4)
     w = rng.integers(-7, 8, (6, 2, 3, 3)) * (rng.random((6, 2, 3, 3)) < 0.3)
-    conv = ir.Conv2d("conv", w, np.zeros(6, np.int64), np.zeros(6, np.int64), 4, (2, 5, 5), 1, 1, 12, 12, "sparse")
-    geo = LayerGeometry(conv, 2)
+    conv = ir.Conv2d("conv", w, np.zeros(6, np.int64), np.zeros(6, np.int64), 4, (2, 5, 5), 1, 1, 12, 12)
+    geo = geometry(conv, 2, "sparse")
     rows = geo.sparse.row_lengths.reshape(2, 3, 3)
     for c, y, x in [(0, 0, 0), (1, 2, 2), (1, 4, 1)]:
         taps = [(ky, kx) for _, ky in geo.row_taps[y] for _, kx in geo.col_taps[x]]
         assert geo.spike_steps[c, y, x] == sum(rows[c, ky, kx] for ky, kx in taps)
         assert EngineModel(geo, None).spike_cycles[c, y, x] == max(1, sum(max(1, rows[c, ky, kx]) for ky, kx in taps))
-    dense = LayerGeometry(replace(conv, weight_format="dense"), 2)
+    dense = geometry(conv, 2, "dense")
     assert dense.spike_steps[0, 2, 2] == 9 * 3 and dense.spike_steps[0, 0, 0] == 4 * 3
 
 

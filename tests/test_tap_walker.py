@@ -17,7 +17,7 @@ from snnc.rtl_gen.tap_walker import TapWalker
 def test_walks_the_geometry_taps(h, w, k, stride, pad):
     conv = ir.Conv2d("c", np.ones((2, 1, k, k), np.int64), np.zeros(2, np.int64), np.zeros(2, np.int64), 4,
                      (1, h, w), stride, pad)
-    geo = LayerGeometry(conv, 1)
+    geo = LayerGeometry(conv)
     dut = TapWalker(geo)
     walked = {}
 
