@@ -8,7 +8,8 @@
     lower_to_integers    Graph               -> Network   (choose each LIF's grid; weights, theta, beta, levels on it)
     size_registers       Network             -> Network   (register_sizes.py: every accumulator and register width)
 
-Every pass that changes a value beyond exactness appends a note saying what and by how much.
+Every pass that changes a value beyond exactness appends a note saying what and by how much;
+compile_model prefixes each note with the name of the pass that wrote it.
 """
 from __future__ import annotations
 
@@ -320,11 +321,18 @@ def compile_model(path: str | Path, opts: Options = Options()) -> ir.Network:
     if opts.state_bits is not None and not 1 <= opts.state_bits <= 16:
         raise SnncError(f"--state-bits must be between 1 and 16, got {opts.state_bits}")
     if Path(path).suffix.lower() == ".nir":
-        rep = import_nir(path, opts.dt)
+        rep = _named_notes(import_nir, import_nir(path, opts.dt), 0)
     elif opts.dt is not None:
         raise SnncError("--dt is the time step of a NIR graph; an ONNX model's steps are its own")
     else:
-        rep = import_onnx(path)
+        rep = _named_notes(import_onnx, import_onnx(path), 0)
     for compiler_pass in pipeline(opts):
-        rep = compiler_pass(rep)
+        before = len(rep.notes)
+        rep = _named_notes(compiler_pass, compiler_pass(rep), before)
     return rep
+
+
+def _named_notes(compiler_pass, rep, before: int):
+    """`rep` with the notes the pass added after the first `before` prefixed with the pass's name."""
+    name = getattr(compiler_pass, "func", compiler_pass).__name__
+    return replace(rep, notes=rep.notes[:before] + tuple(f"{name}: {note}" for note in rep.notes[before:]))
