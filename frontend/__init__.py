@@ -8,16 +8,17 @@ Needs the `[train]` extra (torch).  The pieces:
     pruning      magnitude_prune, PruningSchedule, sparsity
     ptq          post_training_quantize
     export       export_onnx
-    interop      from_snntorch (snnTorch Sequential models; the [interop] extra)
+    interop      to_dialect (snnTorch models, traced: snntorch_trace); from_snntorch, snnc.interop's
+                 check of them, by its old name (the [interop] extra)
 """
 from .export import export_onnx, model_to_onnx
-from .interop import ImportReport, from_snntorch
+from .interop import from_snntorch
 from .layers import SNN, Pool2d, QuantConv2d, QuantLinear
 from .lif import LIF
 from .ptq import post_training_quantize
 from .pruning import PruningSchedule, magnitude_prune, sparsity
 from .quantizers import BinaryQuantizer, SigmoidSumQuantizer, TernaryQuantizer, UniformQuantizer, make_quantizer
 
-__all__ = ["ImportReport", "LIF", "SNN", "BinaryQuantizer", "Pool2d", "PruningSchedule", "QuantConv2d", "QuantLinear", "SigmoidSumQuantizer",
+__all__ = ["LIF", "SNN", "BinaryQuantizer", "Pool2d", "PruningSchedule", "QuantConv2d", "QuantLinear", "SigmoidSumQuantizer",
            "TernaryQuantizer", "UniformQuantizer", "export_onnx", "from_snntorch", "magnitude_prune", "make_quantizer",
            "model_to_onnx", "post_training_quantize", "sparsity"]

@@ -1,62 +1,41 @@
-"""Models from other frameworks into the snnc dialect (docs/interop.md).
+"""snnTorch models into the snnc dialect (docs/interop.md).
 
-`from_snntorch(module, example_input, path)` writes an `nn.Sequential` of `nn.Linear`, `nn.Conv2d`,
-`nn.MaxPool2d` / `nn.AvgPool2d`, `nn.Flatten` and snnTorch `Leaky` (init_hidden=True, the default
-reset_delay=True) as a dialect file whose LIFs run snnTorch's order (docs/spec.md section 2), then
-checks it: the snnc golden model against snnTorch's own forward pass on `example_input`.
+`to_dialect(module, example_input)` traces the model (snntorch_trace: any nn.Module, a Sequential
+called per step or a class with its own time loop) into a chain of `nn.Linear`, `nn.Conv2d` (with
+a BatchNorm after either folded in), `nn.MaxPool2d` / `nn.AvgPool2d` (or their functional forms),
+flattening, Dropout and Identity (dropped) and snnTorch `Leaky` or `Lapicque` (the default
+reset_delay=True), and writes it as a dialect model whose LIFs run snnTorch's order (docs/spec.md
+section 2).  `snnc.interop.from_snntorch` writes it and checks it against snnTorch's own forward.
 
 snnTorch computes in float32; snnc on an integer grid per LIF.  The grid is a power of two: the
 finer of the weight step and 2**(floor(log2 theta) - grid_bits).  Weights are kept where they
 already are integers times a power of two within 8 bits, else quantized to `bits` (symmetric,
 power-of-two scale); theta, biases and the `state_quant` levels are rounded onto the grid, and the
 notes say by how much.  Per-neuron thresholds become the layer's largest, each neuron's weights
-and bias scaled by max/theta.  The comparison runs snnTorch with the weights snnc uses, so what it
-measures is the neuron arithmetic: snnc floors the leak onto the grid where snnTorch keeps
-beta * v in float32.
+and bias scaled by max/theta.  A Lapicque neuron is a Leaky with beta = 1 - dt/(R C) whose input
+is scaled by dt/C (folded into the weights).  Learned parameters are read as they are (no
+gradients).  The quantized copy is the model with the weights snnc uses.
 """
 from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import onnx
 import torch
 from torch import nn
 
-from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, MAX_WEIGHT_BITS, float_state_grid
+from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, float_state_grid
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 from snnc.compiler.scales import fit_bits, pow2_exact, pow2_quantize
 
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What from_snntorch wrote and how well it matches: spike_agreement, the fraction of output
-    spike bits equal to snnTorch's; class_agreement, of samples with the same class (argmax of
-    spike counts); notes, what was rounded or quantized."""
-
-    path: Path
-    notes: tuple[str, ...]
-    spike_agreement: float
-    class_agreement: float
-
-    @property
-    def exact(self) -> bool:
-        return self.spike_agreement == 1.0
-
-
-def _layers(module: nn.Module) -> list[nn.Module]:
-    if isinstance(module, nn.Sequential):
-        return [layer for child in module for layer in _layers(child)]
-    return [module]
+from .snntorch_trace import Chain, neuron_spikes, reset_state, trace
 
 
 def _scalar(value, what: str, where: str) -> float:
-    t = torch.as_tensor(value, dtype=torch.float64).flatten()
+    t = torch.as_tensor(value).detach().double().flatten()
     if t.numel() and not torch.all(torch.isfinite(t)):
         raise SnncError(f"{where}: {what} must be finite, got {t[~torch.isfinite(t)][0].item()}")
     if t.numel() == 0 or not torch.all(t == t[0]):
@@ -64,10 +43,8 @@ def _scalar(value, what: str, where: str) -> float:
     return float(t[0])
 
 
-def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str],
-             ratio: np.ndarray) -> tuple[np.ndarray, float, int]:
-    """(integer codes, power-of-two scale, width) of a synapse's weights times `ratio` per output."""
-    w = layer.weight.detach().double().numpy() * ratio
+def _weights(w: np.ndarray, bits: int | None, where: str, notes: list[str]) -> tuple[np.ndarray, float, int]:
+    """(integer codes, power-of-two scale, width) of a synapse's weights w (float64)."""
     if not np.all(np.isfinite(w)):
         raise SnncError(f"{where}: weights must be finite")
     if bits is None:  # already integers times a power of two?
@@ -85,7 +62,7 @@ def _weights(layer: nn.Module, bits: int | None, where: str, notes: list[str],
 def _thresholds(lif: nn.Module, channels: int, linear: bool, where: str) -> np.ndarray:
     """The Leaky's threshold per output channel of the synapse before it ([channels], float64):
     one value per channel (per neuron after a Linear; a conv's channel shares one)."""
-    t = torch.as_tensor(lif.threshold, dtype=torch.float64).flatten().numpy()
+    t = torch.as_tensor(lif.threshold).detach().double().flatten().numpy()
     if not np.all(np.isfinite(t)) or t.size == 0:
         raise SnncError(f"{where}: threshold must be finite")
     fits = t.size == 1 or t.size % channels == 0 and not (linear and t.size != channels)
@@ -102,8 +79,6 @@ def _thresholds(lif: nn.Module, channels: int, linear: bool, where: str) -> np.n
 def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: int, where: str,
                  notes: list[str]) -> dict:
     """The dialect LIF attributes of an snnTorch Leaky with threshold theta, on its grid."""
-    if not getattr(lif, "init_hidden", False):
-        raise SnncError(f"{where}: Leaky needs init_hidden=True inside nn.Sequential")
     if not getattr(lif, "reset_delay", True):
         raise SnncError(f"{where}: reset_delay=False is not snnTorch's default order; only reset_delay=True is supported")
     if getattr(lif, "inhibition", False):
@@ -113,8 +88,14 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
     reset = {"subtract": "subtract", "zero": "zero"}.get(lif.reset_mechanism)
     if reset is None:
         raise SnncError(f"{where}: reset_mechanism '{lif.reset_mechanism}' is not supported (subtract or zero)")
-    beta = _scalar(lif.beta, "beta", where)
-    beta = min(max(beta, 0.0), 1.0)  # snnTorch clamps beta to [0, 1] in its forward
+    import snntorch as snn
+
+    if isinstance(lif, snn.Lapicque):
+        if reset == "zero":  # its zero reset drops the step's input too: v = f(I) - reset * f(I)
+            raise SnncError(f"{where}: Lapicque's zero reset also discards the step's input; only subtract is supported")
+        beta = _lapicque_gain(lif, where)[1]
+    else:
+        beta = min(max(_scalar(lif.beta, "beta", where), 0.0), 1.0)  # snnTorch clamps beta to [0, 1] in its forward
     if theta <= 0:
         raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
     lsb = min(lsb_weights, float_state_grid(theta, grid_bits))
@@ -147,100 +128,149 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
     return attrs
 
 
-def to_dialect(module: nn.Module, input_shape: tuple[int, ...], bits: int | None = None,
-               grid_bits: int = FLOAT_GRID_BITS) -> tuple[onnx.ModelProto, nn.Module, list[str]]:
-    """(the dialect model, a copy of `module` with the weights the model uses, notes)."""
-    import snntorch as snn
-    from snntorch import utils
+def node_name(qualified: str) -> str:
+    """A model's module name as a dialect node name: letters, digits and _ ("0" -> "layer0", "block.fc" -> "block_fc")."""
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in qualified)
+    return f"layer{name}" if not name or name[0].isdigit() else name
 
-    utils.reset(module)  # a trained model's hidden states hang on its last graph: they cannot be copied
-    reference = copy.deepcopy(module).eval()
-    layers, writer, notes = _layers(reference), ModelWriter(tuple(input_shape)), []
+
+def _folded(synapse: nn.Module, bn: nn.Module | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(weight, bias) float64 of a Linear or Conv2d with the BatchNorm after it folded in (inference:
+    y = (x - mean) / sqrt(var + eps) * gamma + beta)."""
+    w = synapse.weight.detach().double().numpy()
+    b = None if synapse.bias is None else synapse.bias.detach().double().numpy()
+    if bn is None:
+        return w, b
+    if not bn.track_running_stats or bn.running_mean is None:
+        raise SnncError(f"{bn}: a BatchNorm without running statistics cannot be folded")
+    gamma = bn.weight.detach().double().numpy() if bn.affine else np.ones(w.shape[0])
+    shift = bn.bias.detach().double().numpy() if bn.affine else np.zeros(w.shape[0])
+    g = gamma / np.sqrt(bn.running_var.detach().double().numpy() + bn.eps)
+    mean = bn.running_mean.detach().double().numpy()
+    return w * g.reshape((-1,) + (1,) * (w.ndim - 1)), ((b if b is not None else 0.0) - mean) * g + shift
+
+
+def _lapicque_gain(lif: nn.Module, where: str) -> tuple[float, float]:
+    """(input gain dt/C, beta 1 - dt/(R C)) of a Lapicque neuron: its step is
+    v = I * R * (1/(R C)) * dt + (1 - dt/(R C)) * v."""
+    dt, r, c = (_scalar(getattr(lif, k), k, where) for k in ("time_step", "R", "C"))
+    if not (dt > 0 and r > 0 and c > 0):
+        raise SnncError(f"{where}: Lapicque needs time_step, R and C above 0")
+    return dt / c, 1.0 - dt / (r * c)
+
+
+def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, child, module)
+
+
+def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None = None,
+               grid_bits: int = FLOAT_GRID_BITS) -> tuple[onnx.ModelProto, Chain, nn.Module, nn.Module, list[str]]:
+    """(the dialect model, the chain of layers, the model as the user gave it and the copy with
+    the weights the dialect model uses, both in eval mode, notes)."""
+    import snntorch as snn
+
+    reset_state(module)  # a trained model's hidden states hang on its last graph: they cannot be copied
+    original = copy.deepcopy(module).eval()
+    quantized = copy.deepcopy(module).eval()
+    chain = trace(original, example_input)
+    steps, notes = chain.steps, []
+    writer = ModelWriter(chain.input_shape)
+    by_name = dict(quantized.named_modules())
     scale = None  # the weight step of the synapse waiting for its LIF
-    for i, layer in enumerate(layers):
-        where = f"layer {i} ({type(layer).__name__})"
-        if isinstance(layer, (nn.Linear, nn.Conv2d)):
-            lif = next((x for x in layers[i + 1:] if not isinstance(x, (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten))), None)
-            thetas = np.ones(layer.weight.shape[0])
-            if isinstance(lif, snn.Leaky):  # per-neuron thresholds: each neuron's input times max(theta) / theta
-                thetas = _thresholds(lif, layer.weight.shape[0], isinstance(layer, nn.Linear), f"layer {layers.index(lif)} (Leaky)")
+    for i, step in enumerate(steps):
+        where = step.label
+        later = [s for s in steps[i + 1:] if s.kind in ("synapse", "neuron")]
+        if step.kind == "synapse":
+            layer = step.module
+            bn = steps[i + 1].module if i + 1 < len(steps) and steps[i + 1].kind == "batchnorm" else None
+            w, bias = _folded(layer, bn)
+            if bn is not None:
+                notes.append(f"{where}: {steps[i + 1].name} (BatchNorm) folded into its weights and bias")
+            lif = later[0].module if later and later[0].kind == "neuron" else None
+            gain = _lapicque_gain(lif, later[0].name)[0] if isinstance(lif, snn.Lapicque) else 1.0
+            thetas = np.ones(w.shape[0])
+            if lif is not None:  # per-neuron thresholds: each neuron's input times max(theta) / theta
+                thetas = _thresholds(lif, w.shape[0], isinstance(layer, nn.Linear), later[0].name)
                 if np.any(thetas <= 0):
-                    raise SnncError(f"layer {layers.index(lif)} (Leaky): threshold must be > 0, got {thetas.min():g}")
-            ratio = (thetas.max() / thetas).reshape((-1,) + (1,) * (layer.weight.ndim - 1))
-            q, scale, width = _weights(layer, bits, where, notes, ratio)
-            with torch.no_grad():  # snnTorch runs with the very weights snnc stores
-                layer.weight.copy_(torch.from_numpy(q * scale / ratio).to(layer.weight.dtype))
-            bias = None if layer.bias is None else layer.bias.detach().double().numpy() * ratio.reshape(-1)
+                    raise SnncError(f"{later[0].name}: threshold must be > 0, got {thetas.min():g}")
+            ratio = (thetas.max() / thetas).reshape((-1,) + (1,) * (w.ndim - 1))
+            q, scale, width = _weights(w * gain * ratio, bits, where, notes)
+            copy_layer = by_name[step.name]
+            with torch.no_grad():  # snnTorch runs the copy with the very weights snnc stores
+                copy_layer.weight = nn.Parameter(torch.from_numpy(q * scale / ratio / gain).to(layer.weight.dtype))
+                if bias is not None:
+                    copy_layer.bias = nn.Parameter(torch.from_numpy(bias).to(layer.weight.dtype))
+            if bn is not None:
+                _replace(quantized, steps[i + 1].name, nn.Identity())
+            bias = None if bias is None else bias * gain * ratio.reshape(-1)
             if np.any(ratio != 1):
                 notes.append(f"{where}: per-neuron thresholds made {thetas.max():g} by scaling each neuron's weights and bias")
             if isinstance(layer, nn.Linear):
-                writer.dense(q.T, scale, width, bias, name=f"fc{i}")
+                writer.dense(q.T, scale, width, bias, name=node_name(step.name))
             else:
-                stride, pad = set(layer.stride), set(layer.padding) if not isinstance(layer.padding, str) else {None}
-                if len(stride) != 1 or len(pad) != 1 or None in pad or set(layer.dilation) != {1} or layer.groups != 1:
-                    raise SnncError(f"{where}: only square stride and padding, no dilation, no groups are supported")
-                writer.conv2d(q, scale, width, bias, stride=stride.pop(), padding=pad.pop(), name=f"conv{i}")
-        elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-            k = {layer.kernel_size} if isinstance(layer.kernel_size, int) else set(layer.kernel_size)
-            s = {layer.stride} if isinstance(layer.stride, int) else set(layer.stride)
-            if len(k) != 1 or k != s or layer.padding not in (0, (0, 0)):
+                writer.conv2d(q, scale, width, bias, stride=_conv_stride(layer, where),
+                              padding=_conv_padding(layer, where), name=node_name(step.name))
+        elif step.kind == "pool":
+            kind, kernel, stride, padding = step.pool or (
+                "max" if isinstance(step.module, nn.MaxPool2d) else "avg", step.module.kernel_size,
+                step.module.stride, step.module.padding)
+            k, s = _square(kernel, where, "kernel"), _square(stride or kernel, where, "stride")
+            if k != s or _square(padding, where, "padding") != 0:
                 raise SnncError(f"{where}: pools need a square window equal to the stride and no padding")
-            writer.pool("max" if isinstance(layer, nn.MaxPool2d) else "avg", k.pop(), name=f"pool{i}")
-        elif isinstance(layer, nn.Flatten):
-            writer.flatten(name=f"flatten{i}")
-        elif isinstance(layer, snn.Leaky) and type(layer) is snn.Leaky:
+            writer.pool(kind, k, name=node_name(step.name))
+        elif step.kind == "flatten":
+            writer.flatten(name=node_name(step.name))
+        elif step.kind == "neuron":
             if scale is None:
-                raise SnncError(f"{where}: a Leaky must follow a Linear or Conv2d")
-            writer.lif(**_leaky_attrs(layer, float(thetas.max()), scale, grid_bits, where, notes), name=f"lif{i}")
-        else:
-            raise SnncError(f"{where}: not supported (Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, snntorch.Leaky)")
-    return writer.model(), reference, notes
+                raise SnncError(f"{where}: a neuron must follow a Linear or Conv2d")
+            writer.lif(**_leaky_attrs(step.module, float(thetas.max()), scale, grid_bits, where, notes),
+                       name=node_name(step.name))
+        elif step.kind == "dropped":
+            notes.append(f"{where}: dropped (a no-op at inference)")
+        elif step.kind == "batchnorm" and (i == 0 or steps[i - 1].kind != "synapse"):
+            raise SnncError(f"{where}: a BatchNorm must follow a Linear or Conv2d (it is folded into it)")
+    return writer.model(), chain, original, quantized, notes
 
 
-@torch.no_grad()
+def _square(value, where: str, what: str) -> int:
+    values = {value} if isinstance(value, int) else set(value)
+    if len(values) != 1:
+        raise SnncError(f"{where}: only a square {what} is supported, got {value}")
+    return values.pop()
+
+
+def _conv_stride(layer: nn.Conv2d, where: str) -> int:
+    if set(layer.dilation) != {1} or layer.groups != 1:
+        raise SnncError(f"{where}: dilation and groups are not supported")
+    return _square(layer.stride, where, "stride")
+
+
+def _conv_padding(layer: nn.Conv2d, where: str) -> int:
+    """A square zero padding: numbers, 'valid' (0) or 'same' at stride 1 with odd square kernels,
+    as the NIR importer takes them."""
+    if layer.padding_mode != "zeros":
+        raise SnncError(f"{where}: padding_mode '{layer.padding_mode}' is not supported (zeros)")
+    if layer.padding == "valid":
+        return 0
+    if layer.padding == "same":
+        kh, kw = layer.kernel_size
+        if _square(layer.stride, where, "stride") != 1 or kh != kw or kh % 2 == 0:
+            raise SnncError(f"{where}: padding 'same' is supported with stride 1 and an odd square kernel, "
+                            f"got kernel {layer.kernel_size}")
+        return kh // 2
+    return _square(layer.padding, where, "padding")
+
+
 def snntorch_forward(module: nn.Module, spikes: torch.Tensor) -> np.ndarray:
-    """snnTorch's own run of a Sequential over time: spikes [T, B, ...] -> output spikes uint8 [T, B, ...]."""
-    from snntorch import utils
-
-    utils.reset(module)
-    out = []
-    try:
-        for t in range(spikes.shape[0]):
-            y = module(spikes[t].float())
-            out.append((y[0] if isinstance(y, tuple) else y).numpy())
-    except RuntimeError as e:  # torch's shape and type errors: the module does not run on these spikes
-        raise SnncError(f"snnTorch's own forward pass fails on example_input: {str(e).splitlines()[0][:200]}") from None
-    return np.stack(out).astype(np.uint8)
+    """snnTorch's own run of a model over time: spikes [T, B, ...] -> its output spikes uint8 [T, B, ...]."""
+    chain = trace(copy.deepcopy(module).eval(), torch.as_tensor(spikes))
+    return neuron_spikes(module, torch.as_tensor(spikes), chain.per_step, [chain.steps[-1].name])[0]
 
 
-def from_snntorch(module: nn.Module, example_input: torch.Tensor, path: str | Path, bits: int | None = None,
-                  grid_bits: int = FLOAT_GRID_BITS) -> ImportReport:
-    """Write `module` (snnTorch, see the module docstring) to the dialect file `path`; example_input:
-    spikes [T, B, *features].  Returns how well snnc's golden model matches snnTorch's forward on it."""
-    import tempfile
+def from_snntorch(*args, **kwargs):
+    """snnc.interop.from_snntorch, by the name the front end has always given it (it compiles and
+    runs the golden model, so it lives downstream of them)."""
+    from snnc.interop import from_snntorch as check
 
-    from snnc.compiler import compile_model
-    from snnc.sim import golden
-
-    if bits is not None and not (isinstance(bits, int) and 1 <= bits <= MAX_WEIGHT_BITS):
-        raise SnncError(f"bits must be 1 to {MAX_WEIGHT_BITS} (or None to keep power-of-two weights), got {bits!r}")
-    if not (isinstance(grid_bits, int) and 1 <= grid_bits <= 24):
-        raise SnncError(f"grid_bits must be 1 to 24, got {grid_bits!r}")
-    x = torch.as_tensor(example_input)
-    if x.ndim < 3:
-        raise SnncError(f"example_input must be spikes [T, B, *features], got shape {tuple(x.shape)}")
-    spikes = golden.check_spikes(x.numpy(), tuple(x.shape[2:]))  # 0/1, finite, not empty
-    model, reference, notes = to_dialect(module, tuple(x.shape[2:]), bits, grid_bits)
-    with tempfile.TemporaryDirectory() as tmp:  # `path` is written only once the model compiles
-        onnx.save(model, Path(tmp) / "model.onnx")
-        got = golden.run(compile_model(Path(tmp) / "model.onnx"), spikes)
-    want = snntorch_forward(reference, x)
-    got = got.reshape(want.shape)
-    path = Path(path)
-    try:
-        path.write_bytes(model.SerializeToString())  # as named: a symlink is followed, /dev/null written to
-    except OSError as e:
-        raise SnncError(f"{path}: cannot write the model ({e.strerror})") from None
-    return ImportReport(path, tuple(notes), float((got == want).mean()),
-                        float((golden.classify(got.reshape(*got.shape[:2], -1)) ==
-                               golden.classify(want.reshape(*want.shape[:2], -1))).mean()))
+    return check(*args, **kwargs)
