@@ -101,24 +101,60 @@ def _read(path: Path):
         raise SnncError(f"{path}: not a readable NIR graph ({type(e).__name__}: {why})") from None
 
 
+def _inline_graphs(graph, path: Path, prefix: str = "") -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """The graph's nodes by full name (a nested graph's as "outer.inner") and its edges between them.
+    An edge end names a node (names may hold dots, the longest one that fits wins) and perhaps a
+    port after it; an end at a nested graph goes to its Input (or from its Output) of that port
+    name, or to its only one.  A nested graph's Input and Output nodes stay, to be spliced out."""
+    nodes, edges, names = {}, [], sorted(graph.nodes, key=len, reverse=True)
+
+    def node_of(end) -> tuple[str, str | None]:
+        end = str(end)
+        for name in names:
+            if end == name or end.startswith(name + "."):
+                return name, end[len(name) + 1:] or None
+        raise SnncError(f"{path}: edge end '{prefix}{end}' names no node")
+
+    def endpoint(end, kind: str) -> str:
+        name, port = node_of(end)
+        inner = graph.nodes[name]
+        if type(inner).__name__ != "NIRGraph":
+            return prefix + name
+        ends = [n for n, v in inner.nodes.items() if type(v).__name__ == kind]
+        pick = port if port in ends else ends[0] if port is None and len(ends) == 1 else None
+        if pick is None:
+            raise SnncError(f"{path}: edge end '{prefix}{end}' names no {kind} of the nested graph '{prefix}{name}'")
+        return f"{prefix}{name}.{pick}"
+
+    for name, node in graph.nodes.items():
+        if type(node).__name__ == "NIRGraph":
+            inner_nodes, inner_edges = _inline_graphs(node, path, f"{prefix}{name}.")
+            nodes.update(inner_nodes)
+            edges += inner_edges
+        else:
+            nodes[prefix + name] = node
+    edges += [(endpoint(src, "Output"), endpoint(dst, "Input")) for src, dst in graph.edges]
+    return nodes, edges
+
+
 def _chain(graph, path: Path) -> list[tuple[str, object]]:
-    """The nodes from the Input to the Output, which must form one chain."""
-    kinds = {name: type(node).__name__ for name, node in graph.nodes.items()}
+    """The nodes from the Input to the Output, which must form one chain (nested graphs flattened)."""
+    nodes, edges = _inline_graphs(graph, path)
+    for inner in [n for n, v in nodes.items() if "." in n and n not in graph.nodes
+                  and type(v).__name__ in ("Input", "Output")]:  # a nested graph's ends: spliced out
+        into, out = [s for s, d in edges if d == inner], [d for s, d in edges if s == inner]
+        edges = [e for e in edges if inner not in e] + [(s, d) for s in into for d in out]
+        del nodes[inner]
+    kinds = {name: type(node).__name__ for name, node in nodes.items()}
     for name, kind in kinds.items():
-        if kind == "NIRGraph":
-            raise SnncError(f"node '{name}' (NIRGraph): nested graphs (recurrent layers) are not supported")
         if kind not in SUPPORTED:
             raise SnncError(f"node '{name}' ({kind}): not supported (snnc reads {', '.join(SUPPORTED)})")
     succ: dict[str, list[str]] = {}
     pred: dict[str, list[str]] = {}
-    for edge in graph.edges:
-        src, dst = (str(e).split(".")[0] for e in edge)
-        for end in (src, dst):
-            if end not in graph.nodes:
-                raise SnncError(f"{path}: edge {tuple(edge)} names no node '{end}'")
+    for src, dst in edges:
         succ.setdefault(src, []).append(dst)
         pred.setdefault(dst, []).append(src)
-    for name in graph.nodes:
+    for name in nodes:
         for links, what in ((succ, "outputs"), (pred, "inputs")):
             if len(links.get(name, [])) > 1:
                 raise SnncError(f"node '{name}' ({kinds[name]}) has {len(links[name])} {what} "
@@ -136,12 +172,12 @@ def _chain(graph, path: Path) -> list[tuple[str, object]]:
         name = nxt[0]
         if name == inputs[0] or any(name == n for n, _ in chain):
             raise SnncError(f"node '{name}' ({kinds[name]}) closes a loop: recurrent graphs are not supported")
-        chain.append((name, graph.nodes[name]))
+        chain.append((name, nodes[name]))
     chain.pop()  # the Output
-    off = sorted(set(graph.nodes) - {n for n, _ in chain} - {inputs[0], outputs[0]})
+    off = sorted(set(nodes) - {n for n, _ in chain} - {inputs[0], outputs[0]})
     if off:
         raise SnncError(f"node '{off[0]}' ({kinds[off[0]]}) is not on the chain from the Input to the Output")
-    return [(inputs[0], graph.nodes[inputs[0]])] + chain
+    return [(inputs[0], nodes[inputs[0]])] + chain
 
 
 def _time_step(graph, dt: float | None, path: Path) -> float:
@@ -299,6 +335,27 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
     return neuron, gain, leak
 
 
+SILENT_STEPS = 1000  # a neuron its strongest input takes longer than this to fire is as good as silent
+
+
+def _silent(name: str, syn: Synapse, neuron, dt: float, integrator: bool) -> list[str]:
+    """A warning when the strongest input the synapse can give (every input with a positive weight
+    spiking, its bias) cannot bring a neuron to its threshold within SILENT_STEPS steps: a step dt
+    far from the one the graph was made for (a sinabs IF graph, made for dt = 1, read at 1e-4)."""
+    strongest = float(np.max(np.maximum(syn.weight, 0).reshape(syn.weight.shape[0], -1).sum(axis=1)
+                             + np.maximum(syn.bias, 0)))
+    beta, theta = neuron.beta, neuron.threshold
+    if strongest > 0 and (beta == 1 or strongest / (1 - beta) > theta):  # v_n = I (1 - beta^n) / (1 - beta)
+        steps = theta / strongest if beta == 1 else math.log(1 - theta * (1 - beta) / strongest) / math.log(beta)
+        if steps <= SILENT_STEPS:
+            return []
+        why = f"needs {math.ceil(steps):,} steps of its strongest input to reach the threshold"
+    else:
+        why = "can never reach the threshold, even with every input spiking"
+    fit = f" (at --dt {dt * steps:.3g} it fires in one step)" if integrator and strongest > 0 else ""
+    return [f"warning: {name} {why} at dt = {dt:g} s; is --dt the step the graph was made for?{fit}"]
+
+
 def _fold_gain(syn: Synapse, pool: Pool | None, gain: np.ndarray, leak: np.ndarray, where: str) -> Synapse:
     """The synapse with each output's weights and bias times the gain of the neurons it feeds, plus
     their added current (an average pool of the currents keeps both); for a convolution, gain and
@@ -373,6 +430,7 @@ def import_nir(path: str | Path, dt: float | None = None) -> Graph:
                 current_shape = (pool or pending).out_shape
                 neuron, gain, leak = _neuron(name, node, current_shape, step, notes)
                 pending = _with_codes(_fold_gain(pending, pool, gain, leak, where))
+                notes += _silent(name, pending, neuron, step, kind == "IF")
                 layers += [pending] + ([pool] if pool else []) + [neuron]
                 if flat_currents:
                     layers.append(Flatten(name + "_flatten", current_shape))

@@ -110,8 +110,8 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
                  if isinstance(c.cell_contents, torch.Tensor)]
         if len(cells) != 1:
             raise SnncError(f"{where}: state_quant is not snntorch.functional.quant.state_quant (no level table found)")
-        levels = np.sort(cells[0].detach().double().numpy().ravel())
-        levels_q = on_grid(levels)
+        levels32 = np.sort(cells[0].detach().float().numpy().ravel())
+        levels, levels_q = levels32.astype(np.float64), matched_levels(levels32, lsb) * lsb
         if np.any(np.diff(levels_q) <= 0):
             raise SnncError(f"{where}: state_quant levels fall together on the grid 2**{int(math.log2(lsb))} "
                             f"(a larger grid_bits separates them)")
@@ -162,6 +162,33 @@ def _lapicque_gain(lif: nn.Module, where: str) -> tuple[float, float]:
 def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
     parent, _, child = name.rpartition(".")
     setattr(model.get_submodule(parent) if parent else model, child, module)
+
+
+def matched_levels(levels32: np.ndarray, lsb: float) -> np.ndarray:
+    """snnTorch's state_quant levels (float32, ascending) as integer levels in LSB units whose
+    decision boundaries, floor((L_k + L_{k+1}) / 2) (docs/spec.md section 2), are snnTorch's own on
+    the grid: the last grid value that StateQuant, in float32 with ties to the first (lower) level,
+    sends to level k.  A membrane on the grid exactly at a real midpoint (a spike count of weights
+    from rest, say) then goes where snnTorch sends it.  Each level stays within about 2 LSB of
+    snnTorch's; the first is rounded whichever way keeps the set closest."""
+    real = levels32.astype(np.float64) / lsb
+    bounds = []
+    for lo, hi in zip(levels32[:-1], levels32[1:]):
+        mid = math.floor((float(lo) + float(hi)) / 2 / lsb)
+        grid = np.arange(mid - 3, mid + 4)
+        v = (grid * lsb).astype(np.float32)
+        upper = np.abs(hi - v) < np.abs(lo - v)  # float32, as StateQuant: ties keep the lower level
+        bounds.append(int(grid[~upper].max()) if (~upper).any() else mid - 4)
+    best = None
+    for first in (math.floor(real[0]), math.ceil(real[0])):
+        lv = [first]
+        for k, b in enumerate(bounds):  # L_{k+1} = 2 B_k + e - L_k, e in {0, 1}: floor((L_k + L_{k+1})/2) = B_k
+            lv.append(min((2 * b + e - lv[-1] for e in (0, 1)), key=lambda n: abs(n - real[k + 1])))
+        lv = np.array(lv, np.int64)
+        valid = np.all(np.diff(lv) > 0) and np.all(lv[:-1] <= bounds) and np.all(np.array(bounds) < lv[1:])
+        if valid and (best is None or np.abs(lv - real).max() < np.abs(best - real).max()):
+            best = lv
+    return best if best is not None else np.round(real).astype(np.int64)
 
 
 def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None = None,

@@ -215,3 +215,43 @@ def test_fuzzed_modules_are_one_line_or_agree(tmp_path):
             assert "\n" not in str(e) and not path.exists(), (case, e)
             continue
         assert report.spike_agreement >= 0.99, (case, beta, threshold, report)
+
+
+@pytest.mark.parametrize("theta", [1.0, 1.5, 2.0])
+@pytest.mark.parametrize("uniform", [True, False])
+def test_level_boundaries_are_snntorchs_on_the_grid(theta, uniform):
+    """Every membrane value on the grid near a decision boundary goes to the level snnTorch's
+    StateQuant picks in float32 (ties to the lower level): snnc's boundaries floor((L_k + L_k+1)/2)
+    are put where snnTorch's fall on the grid, not where the rounded levels' midpoints would."""
+    from snnc.compiler import levels as codec
+    from snnc.frontend.interop import matched_levels
+
+    lsb = 2.0 ** -16
+    q = quant.state_quant(num_bits=4, uniform=uniform, threshold=theta)
+    table = next(c.cell_contents for c in q.__closure__ if isinstance(c.cell_contents, torch.Tensor)).float()
+    ints = matched_levels(np.sort(table.numpy()), lsb)
+    mids = np.floor((table[:-1].double() + table[1:].double()).numpy() / 2 / lsb).astype(np.int64)
+    grid = (mids[:, None] + np.arange(-40, 41)).ravel()  # every grid value within 40 LSB of a boundary
+    theirs = q(torch.from_numpy((grid * lsb).astype(np.float32))).double().numpy()
+    ours = codec.encode(grid, ints)
+    np.testing.assert_array_equal(ours, np.searchsorted(np.sort(table.double().numpy()), theirs))
+    assert np.abs(ints * lsb - np.sort(table.numpy())).max() <= 2 * lsb
+
+
+def test_the_threshold_one_and_a_half_case_is_exact(tmp_path):
+    """Issue 27's network: threshold 1.5, 4-bit uniform state_quant, beta 1/2 with zero reset then
+    15/16 with subtract reset, weights on a 2**-3 grid, 20 steps: membranes from rest land exactly on
+    the real midpoints of snnTorch's levels, where its float32 StateQuant decides."""
+    torch.manual_seed(18)
+    sq = lambda: quant.state_quant(num_bits=4, uniform=True, threshold=1.5)
+    net = nn.Sequential(nn.Linear(10, 8), snn.Leaky(beta=0.5, threshold=1.5, init_hidden=True, reset_mechanism="zero",
+                                                    state_quant=sq()),
+                        nn.Linear(8, 4), snn.Leaky(beta=0.9375, threshold=1.5, init_hidden=True,
+                                                   reset_mechanism="subtract", state_quant=sq(), output=True))
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, nn.Linear):
+                m.weight.copy_(torch.randint(-7, 8, m.weight.shape) / 8.0)
+                m.bias.zero_()
+    report = from_snntorch(net, (torch.rand(20, 16, 10) < 0.4).float(), tmp_path / "h.onnx")
+    assert report.exact, report

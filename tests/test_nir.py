@@ -2,6 +2,7 @@
 float64 reference below, written from those equations), against snnTorch's and Norse's own
 simulations of the same file (their NIR importers), and through the RTL; bad graphs are one line."""
 import shutil
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -109,6 +110,28 @@ def agreement(a, b) -> float:
 
 
 # ---- NIR's semantics -----------------------------------------------------------------------------
+
+def test_dotted_names_and_nested_chains(tmp_path):
+    """Node names with dots ("block.fc") name nodes, not ports; a nested graph that is a chain is
+    flattened into its parent (edges to "block" or "block.input"); all compute the plain graph."""
+    rng = np.random.default_rng(8)
+    plain = mlp_graph(rng)
+    x = spikes(rng, (12, 6, 12))
+    want = golden.run(compiled(plain, tmp_path, DT), x)
+    dotted = sequential({f"block.{k}": v for k, v in plain.nodes.items() if k not in ("input", "output")}, [12])
+    assert np.array_equal(golden.run(compiled(dotted, tmp_path, DT), x), want)
+    inner = {k: v for k, v in plain.nodes.items() if k not in ("input", "output")}
+    for into in ("block", "block.input"):
+        block = nir.NIRGraph(nodes={"input": nir.Input(np.array([12])), **inner, "output": nir.Output(np.array([4]))},
+                             edges=list(zip(["input", *inner], [*inner, "output"])), type_check=False)
+        nested = nir.NIRGraph(nodes={"input": nir.Input(np.array([12])), "block": block,
+                                     "output": nir.Output(np.array([4]))},
+                              edges=[("input", into), ("block.output", "output")], type_check=False)
+        net = compiled(nested, tmp_path, DT)
+        assert [lif.name for lif in net.lifs] == ["block.lif0", "block.lif1"]
+        assert np.array_equal(golden.run(net, x), want)
+
+
 
 def test_exact_while_the_grid_holds_every_fraction(tmp_path):
     """beta 1/2 adds one fraction bit per step to weights of 2**-3: 12 steps stay within the state grid
@@ -338,8 +361,10 @@ BAD_GRAPHS = {
               "node 'fc1' (Affine): weight [4, 9] does not take the input of shape [10]"),
     "recurrent": (lambda: nir.NIRGraph(nodes=_mlp_with().nodes, edges=_mlp_with().edges + [("lif0", "fc0")],
                                        type_check=False), "node 'fc0' (Affine) has 2 inputs"),
-    "nested": (lambda: _mlp_with(lif0=nir.NIRGraph(nodes={"i": nir.Input(np.array([10])), "o": nir.Output(np.array([10]))},
-                                                   edges=[("i", "o")])), "node 'lif0' (NIRGraph): nested graphs"),
+    "nested recurrent": (lambda: _mlp_with(lif0=nir.NIRGraph(
+        nodes={"i": nir.Input(np.array([10])), "fc": nir.Linear(np.eye(10, dtype=np.float32)), "lif": lif(10, 0.5),
+               "o": nir.Output(np.array([10]))}, edges=[("i", "fc"), ("fc", "lif"), ("lif", "fc"), ("lif", "o")],
+        type_check=False)), "node 'lif0.fc' (Linear) has 2 inputs (lif0.lif, fc0)"),
     "no neuron": (lambda: sequential({"fc": nir.Linear(np.ones((2, 3), np.float32))}, [3]),
                   "the Output must take the spikes of the last neuron"),
     "only a flatten": (lambda: sequential({"f": nir.Flatten(input_type={"input": np.array([2, 3, 3])}, start_dim=0)}, [2, 3, 3]),
@@ -435,3 +460,29 @@ def test_fuzzed_graph_fields_are_one_line_or_exact(tmp_path, capsys):
         got = golden.run(compile_model(tmp_path / "f.nir", Options(dt=DT)), x)
         np.testing.assert_array_equal(got.reshape(8, 3, -1), reference(g, x, DT), err_msg=f"{name}.{field} = {value!r}")
         shutil.rmtree(tmp_path / "out")
+
+
+# ---- a published file: the NIR paper's CNN (paper/02_cnn/cnn_sinabs.nir, BSD-3-Clause, NIR Team) ----
+
+SINABS_CNN = Path(__file__).parent / "data" / "cnn_sinabs.nir"
+
+
+def test_the_nir_papers_sinabs_cnn(tmp_path, capsys):
+    """The file as sinabs wrote it (integer node names, IF neurons, strided and padded convolutions,
+    sum pools): it compiles; with its weights and biases put on a 2**-6 grid, the golden model equals
+    NIR's documented equations (float64) spike for spike; read at --dt 1e-4 (not the step its IF
+    neurons were made for) it warns, naming the layer and the step that would fire it."""
+    graph = nir.read(SINABS_CNN)
+    for node in graph.nodes.values():
+        if isinstance(node, (nir.Conv2d, nir.Affine)):
+            node.weight = np.clip(np.round(node.weight * 64), -127, 127).astype(np.float32) / 64
+            node.bias = (np.round(node.bias * 64) / 64).astype(np.float32)
+        if isinstance(node, nir.Conv2d):
+            node.stride, node.padding = tuple(int(v) for v in node.stride), tuple(int(v) for v in node.padding)
+    x = spikes(np.random.default_rng(3), (12, 2, 2, 34, 34), 0.3)
+    ours = golden.run(compiled(graph, tmp_path, 1.0), x)
+    theirs = reference(graph, x, 1.0)
+    assert theirs.sum() > 5 and np.array_equal(ours.reshape(theirs.shape), theirs)
+    assert main(["compile", str(SINABS_CNN), "--dt", "1e-4", "-o", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "warning: 1 needs 1,751 steps of its strongest input" in out and "at --dt 0.175 it fires in one step" in out

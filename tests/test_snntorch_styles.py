@@ -161,6 +161,7 @@ def test_lapicque_is_a_leaky_with_its_gain_folded(tmp_path):
         from_snntorch(zero, torch.zeros(3, 2, 4), tmp_path / "z.onnx", bits=4)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 def test_padding_same(tmp_path):
     torch.manual_seed(6)
     net = scaled(LoopCSNN(padding="same"), 3)
