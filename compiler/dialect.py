@@ -51,7 +51,8 @@ def lif_function() -> onnx.FunctionProto:
     mk = helper.make_node
     c = lambda name, value: mk("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32)))
     nodes = [
-        _attr_ref(mk("Constant", [], ["beta"]), "value_float", "beta", F),
+        _attr_ref(mk("Constant", [], ["beta_scalar"]), "value_float", "beta", F),
+        _attr_ref(mk("Constant", [], ["betas_attr"]), "value_floats", "betas", AttributeProto.FLOATS),
         _attr_ref(mk("Constant", [], ["theta"]), "value_float", "threshold", F),
         _attr_ref(mk("Constant", [], ["lsb_attr"]), "value_float", "state_lsb", F),
         _attr_ref(mk("Constant", [], ["vmin"]), "value_float", "state_min", F),
@@ -82,6 +83,21 @@ def lif_function() -> onnx.FunctionProto:
         # Gather needs a non-empty table even when has_levels is false and its result is discarded.
         mk("Constant", [], ["f0_vec"], value=numpy_helper.from_array(np.zeros(1, np.float32))),
         mk("Concat", ["levels", "f0_vec"], ["levels_ext"], axis=0),
+        # beta: one per output channel (betas, when given) shaped [C, 1, 1] or [N] to broadcast over
+        # a state [B, C, H, W] or [B, N]; else the scalar beta, shaped [1, ...].
+        mk("Reshape", ["beta_scalar", "i1"], ["beta_1d"]),
+        mk("Concat", ["betas_attr", "beta_1d"], ["beta_table"], axis=0),
+        mk("Size", ["betas_attr"], ["n_betas"]),
+        mk("Greater", ["n_betas", "n_zero"], ["has_betas"]),
+        mk("Where", ["has_betas", "i0", "i_1"], ["beta_from"]),
+        mk("Where", ["has_betas", "i_1", "ibig"], ["beta_to"]),
+        mk("Slice", ["beta_table", "beta_from", "beta_to"], ["beta_values"]),
+        mk("Shape", ["X"], ["spatial_shape"], start=3),
+        mk("Shape", ["spatial_shape"], ["spatial_rank"]),
+        mk("ConstantOfShape", ["spatial_rank"], ["spatial_ones"],
+           value=numpy_helper.from_array(np.ones(1, np.int64))),
+        mk("Concat", ["i_1", "spatial_ones"], ["beta_shape"], axis=0),
+        mk("Reshape", ["beta_values", "beta_shape"], ["beta"]),
         # Initial state v = 0, shaped like one timestep of X.
         mk("Shape", ["X"], ["state_shape"], start=1),
         mk("ConstantOfShape", ["state_shape"], ["v0"], value=numpy_helper.from_array(np.zeros(1, np.float32))),
@@ -93,6 +109,7 @@ def lif_function() -> onnx.FunctionProto:
         attributes=["beta", "threshold"],
         attribute_protos=[
             _default("reset", "subtract"), _default("state_lsb", 0.0), _default("state_quant", "none"),
+            _default("betas", []),  # one beta per output channel (docs/spec.md: per-channel leak)
             _default("state_levels", []), _default("state_min", -FLOAT_MAX), _default("state_max", FLOAT_MAX),
             _default("order", "snnc"),  # or "snntorch" (docs/spec.md section 2)
         ],
@@ -249,11 +266,15 @@ class ModelWriter:
         self.nodes.append(helper.make_node("Reshape", [self.cur, name + "_shape"], [name + "_out"], name=name))
         self.cur, self.shape = name + "_out", (int(np.prod(self.shape)),)
 
-    def lif(self, beta: float, threshold: float, reset: str = "subtract", state_lsb: float | None = None,
+    def lif(self, beta, threshold: float, reset: str = "subtract", state_lsb: float | None = None,
             state_quant: str = "none", state_levels=None, state_min: float | None = None,
             state_max: float | None = None, name: str | None = None, order: str = "snnc") -> None:
+        """beta: one value, or one per output channel (written as `betas`, with `beta` their largest)."""
         name = name or self._fresh("lif")
-        attrs = {"beta": float(beta), "threshold": float(threshold), "reset": reset, "state_quant": state_quant}
+        betas = np.asarray(beta, np.float64).ravel()
+        attrs = {"beta": float(betas.max()), "threshold": float(threshold), "reset": reset, "state_quant": state_quant}
+        if betas.size > 1:
+            attrs["betas"] = [float(b) for b in betas]
         if order != "snnc":
             attrs["order"] = order
         optional = {"state_lsb": state_lsb, "state_min": state_min, "state_max": state_max}

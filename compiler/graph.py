@@ -47,7 +47,7 @@ class Neuron:
 
     name: str
     shape: tuple[int, ...]
-    beta: float
+    beta: float | np.ndarray  # one leak, or one per output channel (float64 [C])
     threshold: float
     reset: str = "subtract"
     state_lsb: float | None = None

@@ -116,7 +116,8 @@ class Crop2d:
 class LIF:
     """A population of integer LIF neurons (docs/spec.md section 2), all values in LSB units.
 
-    theta: firing threshold (> 0).  Leak beta = leak_b / 2**leak_f, 0 <= leak_b <= 2**leak_f.
+    theta: firing threshold (> 0).  Leak beta = leak_b / 2**leak_f, 0 <= leak_b <= 2**leak_f; leak_b
+    one integer, or int64 [C], one per output channel (shape[0]) with the common leak_f.
     reset: "subtract" or "zero".  state_quant: "none" (clamp to [v_min, v_max]) or a level set
     ("uniform", "threshold_centered"): `levels` int64 [2**k], strictly ascending, and then
     v_min = levels[0], v_max = levels[-1].  lsb: the grid step in real units (for reports).
@@ -132,7 +133,7 @@ class LIF:
     name: str
     shape: tuple[int, ...]
     theta: int
-    leak_b: int
+    leak_b: int | np.ndarray
     leak_f: int
     reset: str
     state_quant: str
@@ -156,6 +157,15 @@ class LIF:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape))
+
+    @property
+    def leak_per_channel(self) -> bool:
+        return isinstance(self.leak_b, np.ndarray)
+
+    @property
+    def leaks(self) -> np.ndarray:
+        """leak_b of each output channel, int64 [shape[0]]."""
+        return self.leak_b if self.leak_per_channel else np.full(self.shape[0], self.leak_b, np.int64)
 
 
 Layer = Dense | Conv2d | Flatten | MaxPool2d | Crop2d | LIF
@@ -310,8 +320,10 @@ def _check_lif(layer: LIF, where: str) -> None:
         raise SnncError(f"{where}: leak_f must be 0 to 64, got {layer.leak_f}")
     if layer.theta <= 0:
         raise SnncError(f"{where}: threshold must be > 0 LSB, got {layer.theta}")
-    if layer.leak_f < 0 or not 0 <= layer.leak_b <= (1 << layer.leak_f):
-        raise SnncError(f"{where}: leak {layer.leak_b}/2**{layer.leak_f} is not in [0, 1]")
+    if layer.leak_per_channel and (layer.leak_b.dtype != np.int64 or layer.leak_b.shape != layer.shape[:1]):
+        raise SnncError(f"{where}: leak_b must be an integer or int64 [{layer.shape[0]}], one per output channel")
+    if layer.leak_f < 0 or not np.all((0 <= layer.leaks) & (layer.leaks <= (1 << layer.leak_f))):
+        raise SnncError(f"{where}: leak {layer.leaks.min()}..{layer.leaks.max()}/2**{layer.leak_f} is not in [0, 1]")
     if layer.reset not in RESET_MODES:
         raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{layer.reset}'")
     if layer.order not in ORDERS:

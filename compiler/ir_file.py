@@ -18,7 +18,7 @@ from .ir import KINDS, Network, validate
 
 FORMAT_VERSION = 6  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
 #                    4: Dense weight_format, LIF order; 5: Conv2d weight_format; 6: no weight_format
-#                    (a build's choice: layer_impl.LayerImpl.weights)
+#                    (a build's choice: layer_impl.LayerImpl.weights); LIF leak_b per channel
 
 
 def _entries(net: Network) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -61,6 +61,10 @@ def save(net: Network, stem: Path) -> None:
 def _field_value(name: str, kind: str, value, arrays: dict, where: str):
     """A layer field from its JSON value, checked against the dataclass field's type."""
     bad = lambda what: SnncError(f"{where}: field '{name}' must be {what}, got {value!r}"[:300])
+    if kind == "int | np.ndarray":  # an integer, or one per channel
+        if isinstance(value, dict):
+            return _field_value(name, "np.ndarray", value, arrays, where)
+        return _field_value(name, "int", value, arrays, where)
     if kind in ("np.ndarray", "np.ndarray | None"):
         if value is None and kind.endswith("None"):
             return None

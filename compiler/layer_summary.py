@@ -17,7 +17,10 @@ def layer_summary(net: ir.Network) -> dict:
                        shift=sorted({int(s) for s in layer.shift}), current_bits=layer.current_bits,
                        accumulator_bits=layer.accumulator_bits, fan_out=LayerGeometry(layer).fan_out)
         elif isinstance(layer, ir.LIF):
-            row.update(neurons=layer.size, theta=layer.theta, leak=f"{layer.leak_b}/2^{layer.leak_f}",
+            b = layer.leaks
+            leak = f"{int(b.min())}..{int(b.max())}" if layer.leak_per_channel else str(layer.leak_b)
+            row.update(neurons=layer.size, theta=layer.theta,
+                       leak=f"{leak}/2^{layer.leak_f}" + (" per channel" if layer.leak_per_channel else ""),
                        reset=layer.reset, state_quant=layer.state_quant, lsb=layer.lsb,
                        levels=None if layer.levels is None else [int(v) for v in layer.levels],
                        state_range=[layer.v_min, layer.v_max], membrane_bits=layer.membrane_bits,

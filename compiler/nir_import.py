@@ -315,16 +315,18 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
                 raise SnncError(f"{where}: tau_syn {float(tau_syn.flat[0]):g} s is not dt = {dt:g} s: a synaptic "
                                 "current that lasts past its step has no exact form in snnc's one-state LIF")
             gain = gain * p("w_in")
-    betas = 1 - rate
-    if np.ptp(betas) > FLOAT32_ULPS:
-        raise SnncError(f"{where}: tau differs across neurons (dt/tau from {float(rate.min()):g} to "
-                        f"{float(rate.max()):g}); snnc's LIF has one leak per layer")
-    beta = _snap(float(betas.flat[0]), MAX_LEAK_FRAC_BITS)
-    if not 0 <= beta <= 1:
-        raise SnncError(f"{where}: dt/tau = {1 - beta:g} is outside [0, 1] (dt = {dt:g} s): the Euler step is unstable "
-                        "or grows; check --dt")
-    if beta != float(betas.flat[0]):
-        notes.append(f"{name}: beta = 1 - dt/tau = {float(betas.flat[0]):.10g} taken as {beta:g} (float32 rounding)")
+    per_channel = (1 - rate).reshape(shape[0], -1)
+    if np.any(np.ptp(per_channel, axis=1) > FLOAT32_ULPS):
+        raise SnncError(f"{where}: tau differs within a channel (dt/tau from {float(rate.min()):g} to "
+                        f"{float(rate.max()):g}); snnc's LIF has one leak per output channel")
+    betas = np.array([_snap(float(b), MAX_LEAK_FRAC_BITS) for b in per_channel[:, 0]])
+    if np.any((betas < 0) | (betas > 1)):
+        raise SnncError(f"{where}: dt/tau = {float(1 - betas[(betas < 0) | (betas > 1)][0]):g} is outside [0, 1] "
+                        f"(dt = {dt:g} s): the Euler step is unstable or grows; check --dt")
+    if np.any(betas != per_channel[:, 0]):
+        notes.append(f"{name}: beta = 1 - dt/tau = {float(per_channel[0, 0]):.10g} taken as {betas[0]:g} "
+                     f"(float32 rounding)")
+    beta = float(betas[0]) if np.ptp(betas) <= FLOAT32_ULPS else betas  # one leak, or one per channel
     ratio = float(theta.flat[0]) / theta
     gain, leak = _snap_pow2(gain * ratio), leak * ratio
     if np.ptp(theta) > 0:
@@ -344,7 +346,7 @@ def _silent(name: str, syn: Synapse, neuron, dt: float, integrator: bool) -> lis
     far from the one the graph was made for (a sinabs IF graph, made for dt = 1, read at 1e-4)."""
     strongest = float(np.max(np.maximum(syn.weight, 0).reshape(syn.weight.shape[0], -1).sum(axis=1)
                              + np.maximum(syn.bias, 0)))
-    beta, theta = neuron.beta, neuron.threshold
+    beta, theta = float(np.max(neuron.beta)), neuron.threshold  # the slowest leak fires soonest
     if strongest > 0 and (beta == 1 or strongest / (1 - beta) > theta):  # v_n = I (1 - beta^n) / (1 - beta)
         steps = theta / strongest if beta == 1 else math.log(1 - theta * (1 - beta) / strongest) / math.log(beta)
         if steps <= SILENT_STEPS:

@@ -12,7 +12,7 @@ from .errors import SnncError
 from .graph import Neuron
 
 _F, _S = onnx.AttributeProto.FLOAT, onnx.AttributeProto.STRING
-LIF_ATTRIBUTES = {"beta": _F, "threshold": _F, "reset": _S, "state_lsb": _F, "state_quant": _S,
+LIF_ATTRIBUTES = {"beta": _F, "betas": onnx.AttributeProto.FLOATS, "threshold": _F, "reset": _S, "state_lsb": _F, "state_quant": _S,
                   "state_levels": onnx.AttributeProto.FLOATS, "state_min": _F, "state_max": _F, "order": _S}
 
 
@@ -60,6 +60,12 @@ def neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
         raise SnncError(f"{where}: beta must be in [0, 1], got {beta:g}")
     if not theta > 0:
         raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
+    if a.get("betas"):  # one leak per output channel
+        betas = np.asarray(a["betas"], np.float64)
+        if len(betas) != shape[0] or np.any((betas < 0) | (betas > 1)):
+            raise SnncError(f"{where}: betas must be one value in [0, 1] per output channel ({shape[0]}), "
+                            f"got {len(betas)} from {betas.min():g} to {betas.max():g}")
+        beta = betas
     reset, sq = a.get("reset", "subtract"), a.get("state_quant", "none")
     if reset not in RESET_MODES:
         raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{reset}'")

@@ -219,13 +219,16 @@ def _choose_lsb(neuron: Neuron, syn: Synapse) -> float:
                     f"{neuron.threshold:g} and the levels; set state_lsb in the model")
 
 
-def _leak(beta: float) -> tuple[int, int, bool]:
-    """beta -> (B, F, exact) with beta ~ B / 2**F, F as small as exactness allows."""
+def _leak(beta: float | np.ndarray) -> tuple[int | np.ndarray, int, bool]:
+    """beta (one, or one per channel) -> (B, F, exact) with beta ~ B / 2**F, F as small as exactness
+    allows (one F for every channel; B int64 [C] for per-channel betas)."""
+    betas = np.atleast_1d(np.asarray(beta, np.float64))
+    as_given = lambda b: b if np.ndim(beta) else int(b[0])
     for f in range(MAX_LEAK_FRAC_BITS + 1):
-        b = beta * (1 << f)
-        if b == int(b):
-            return int(b), f, True
-    return int(round(beta * (1 << MAX_LEAK_FRAC_BITS))), MAX_LEAK_FRAC_BITS, False
+        b = betas * (1 << f)
+        if np.all(b == np.round(b)):
+            return as_given(b.astype(np.int64)), f, True
+    return as_given(np.round(betas * (1 << MAX_LEAK_FRAC_BITS)).astype(np.int64)), MAX_LEAK_FRAC_BITS, False
 
 
 def lower_to_integers(graph: Graph, opts: Options) -> ir.Network:
@@ -292,7 +295,9 @@ def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: l
         notes.append(f"{n.name}: threshold {n.threshold:g} rounded to {theta} x {lsb:g} = {theta * lsb:g}")
     leak_b, leak_f, exact = _leak(n.beta)
     if not exact:
-        notes.append(f"{n.name}: beta {n.beta:g} rounded to {leak_b}/2**{leak_f} = {leak_b / (1 << leak_f):.6g}")
+        notes.append(f"{n.name}: beta {n.beta:g} rounded to {leak_b}/2**{leak_f} = {leak_b / (1 << leak_f):.6g}"
+                     if np.ndim(n.beta) == 0 else
+                     _error_note(n.name, f"betas rounded to B/2**{leak_f}", n.beta, leak_b / (1 << leak_f)))
     if n.levels is not None:
         on_grid(n.levels, lsb, where, "state level")
         lv = levels.integerize_levels(n.levels, lsb)

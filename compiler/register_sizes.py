@@ -55,7 +55,8 @@ def size_registers(net: ir.Network) -> ir.Network:
         elif isinstance(layer, ir.LIF):
             lo, hi = current_bounds(net.synapse_of(layer))  # a max pool keeps the currents' range
             i_lo, i_hi = int(lo.min()), int(hi.max())
-            prod = (layer.leak_b * layer.v_min, layer.leak_b * layer.v_max)
+            b_lo, b_hi = int(layer.leaks.min()), int(layer.leaks.max())  # B * v is extreme at B's extremes
+            prod = (min(b_lo * layer.v_min, b_hi * layer.v_min), max(b_lo * layer.v_max, b_hi * layer.v_max))
             g = layer.floor_bits
             leak = tuple((x >> (layer.leak_f + g)) << g for x in prod)
             u = (leak[0] + i_lo, leak[1] + i_hi)

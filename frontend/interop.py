@@ -59,25 +59,33 @@ def _weights(w: np.ndarray, bits: int | None, where: str, notes: list[str]) -> t
     return q, scale, bits
 
 
-def _thresholds(lif: nn.Module, channels: int, linear: bool, where: str) -> np.ndarray:
-    """The Leaky's threshold per output channel of the synapse before it ([channels], float64):
-    one value per channel (per neuron after a Linear; a conv's channel shares one)."""
-    t = torch.as_tensor(lif.threshold).detach().double().flatten().numpy()
+def _per_channel(value, what: str, channels: int, linear: bool, where: str) -> np.ndarray:
+    """A neuron parameter per output channel of the synapse before it ([channels], float64): one
+    value, or one per channel (per neuron after a Linear; a conv's channel shares one, its tensor
+    shaped [C, 1, 1] or [C, H, W] as it broadcasts over the channels)."""
+    t = torch.as_tensor(value).detach().double().flatten().numpy()
     if not np.all(np.isfinite(t)) or t.size == 0:
-        raise SnncError(f"{where}: threshold must be finite")
+        raise SnncError(f"{where}: {what} must be finite")
     fits = t.size == 1 or t.size % channels == 0 and not (linear and t.size != channels)
     if fits and np.all(t == t[0]):
         return np.full(channels, t[0])
     if not fits or np.any(np.ptp(t.reshape(channels, -1), axis=1) > 0):
-        raise SnncError(f"{where}: per-neuron thresholds must be one per output channel of the synapse before it "
-                        f"({channels} channels, {t.size} values)")
-    if getattr(lif, "state_quant", False):
-        raise SnncError(f"{where}: per-neuron thresholds with state_quant are not supported (its levels are absolute)")
+        raise SnncError(f"{where}: per-neuron {what} must be one per output channel of the synapse before it "
+                        f"({channels} channels, {t.size} values): the hardware holds one per channel")
     return t.reshape(channels, -1)[:, 0]
 
 
+def _thresholds(lif: nn.Module, channels: int, linear: bool, where: str) -> np.ndarray:
+    """The Leaky's threshold per output channel ([channels], float64); per-neuron ones cannot
+    come with state_quant (its levels are absolute)."""
+    t = _per_channel(lif.threshold, "thresholds", channels, linear, where)
+    if np.ptp(t) > 0 and getattr(lif, "state_quant", False):
+        raise SnncError(f"{where}: per-neuron thresholds with state_quant are not supported (its levels are absolute)")
+    return t
+
+
 def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: int, where: str,
-                 notes: list[str]) -> dict:
+                 notes: list[str], channels: int, linear: bool) -> dict:
     """The dialect LIF attributes of an snnTorch Leaky with threshold theta, on its grid."""
     if not getattr(lif, "reset_delay", True):
         raise SnncError(f"{where}: reset_delay=False is not snnTorch's default order; only reset_delay=True is supported")
@@ -95,7 +103,8 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
             raise SnncError(f"{where}: Lapicque's zero reset also discards the step's input; only subtract is supported")
         beta = _lapicque_gain(lif, where)[1]
     else:
-        beta = min(max(_scalar(lif.beta, "beta", where), 0.0), 1.0)  # snnTorch clamps beta to [0, 1] in its forward
+        betas = np.clip(_per_channel(lif.beta, "beta", channels, linear, where), 0.0, 1.0)  # as snnTorch's forward
+        beta = float(betas[0]) if np.ptp(betas) == 0 else betas
     if theta <= 0:
         raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
     lsb = min(lsb_weights, float_state_grid(theta, grid_bits))
@@ -212,13 +221,14 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
             layer = step.module
             bn = steps[i + 1].module if i + 1 < len(steps) and steps[i + 1].kind == "batchnorm" else None
             w, bias = _folded(layer, bn)
+            linear = isinstance(layer, nn.Linear)
             if bn is not None:
                 notes.append(f"{where}: {steps[i + 1].name} (BatchNorm) folded into its weights and bias")
             lif = later[0].module if later and later[0].kind == "neuron" else None
             gain = _lapicque_gain(lif, later[0].name)[0] if isinstance(lif, snn.Lapicque) else 1.0
             thetas = np.ones(w.shape[0])
             if lif is not None:  # per-neuron thresholds: each neuron's input times max(theta) / theta
-                thetas = _thresholds(lif, w.shape[0], isinstance(layer, nn.Linear), later[0].name)
+                thetas = _thresholds(lif, w.shape[0], linear, later[0].name)
                 if np.any(thetas <= 0):
                     raise SnncError(f"{later[0].name}: threshold must be > 0, got {thetas.min():g}")
             ratio = (thetas.max() / thetas).reshape((-1,) + (1,) * (w.ndim - 1))
@@ -251,7 +261,8 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
         elif step.kind == "neuron":
             if scale is None:
                 raise SnncError(f"{where}: a neuron must follow a Linear or Conv2d")
-            writer.lif(**_leaky_attrs(step.module, float(thetas.max()), scale, grid_bits, where, notes),
+            writer.lif(**_leaky_attrs(step.module, float(thetas.max()), scale, grid_bits, where, notes,
+                                      len(thetas), linear),
                        name=node_name(step.name))
         elif step.kind == "dropped":
             notes.append(f"{where}: dropped (a no-op at inference)")

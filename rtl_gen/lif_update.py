@@ -1,7 +1,8 @@
 """LIFUpdate: one lane's integer LIF step, pipelined over two register stages (docs/spec.md section 2).
 
     stage 1: v = first ? 0 : decode(state);  leak = ((B * v) >> (F + g)) << g   (B*v as shifts and
-             adds; g = floor_bits, the declared grid the leak is floored onto)
+             adds; g = floor_bits, the declared grid the leak is floored onto; with a leak per
+             channel, B is the `leak_b` input, the lane's channel's, and B*v a multiplier)
     stage 2: u = leak + I;  s = u >= theta;  r = u - theta*s  or  u*(1-s)
     output:  state_out = encode(r) (combinational from stage 2), spike = s
 
@@ -15,7 +16,7 @@ current width, the datapath is the LIF's proven membrane width (from size_regist
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -32,10 +33,13 @@ class LIFUpdate(wiring.Component):
     def __init__(self, lif: ir.LIF, current_bits: int):
         self.lif = lif
         self.width = max(lif.membrane_bits, current_bits) + 1
-        super().__init__({
+        ports = {
             "valid_in": In(1), "first": In(1), "state_in": In(state_shape(lif)), "current": In(signed(current_bits)),
             "valid_out": Out(1), "spike": Out(1), "state_out": Out(state_shape(lif)),
-        })
+        }
+        if lif.leak_per_channel:  # B of the lane's channel, 0 .. 2**F
+            ports["leak_b"] = In(lif.leak_f + 1)
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -52,7 +56,10 @@ class LIFUpdate(wiring.Component):
         pending, pending1 = Signal(), Signal()
         m.d.comb += pending.eq(v > lif.theta if torch_order else 0)
         leak_in = Mux(pending, 0, v) if torch_order and lif.reset == "zero" else v
-        product = sum((leak_in << k) if sign > 0 else -(leak_in << k) for sign, k in csd_terms(lif.leak_b)) if lif.leak_b else 0
+        if lif.leak_per_channel:
+            product = leak_in * Cat(self.leak_b, 0).as_signed()  # B unsigned, zero-extended
+        else:
+            product = sum((leak_in << k) if sign > 0 else -(leak_in << k) for sign, k in csd_terms(lif.leak_b)) if lif.leak_b else 0
         leak = Signal(signed(w), name="leak")
         current = Signal(signed(w), name="current_q")
         valid1 = Signal()

@@ -109,7 +109,7 @@ class NeuronUpdate(wiring.Component):
         """The U LIF datapaths, fed at stage 1 (`at1`): each unit's lane of the accumulators (through a
         WindowMax with a max pool of currents), shifted and biased, and its stored state."""
         g, P = self.geo, self.geo.lanes
-        shifts, biases = self._lane_params(m, og)
+        shifts, biases, leaks = self._lane_params(m, og)
         units = []
         for u in range(g.units):
             m.submodules[f"lif{u}"] = unit = LIFUpdate(self.lif, g.synapse.current_bits)
@@ -122,6 +122,8 @@ class NeuronUpdate(wiring.Component):
             shift, bias = self._by_part(shifts, u, at1.part), self._by_part(biases, u, at1.part)
             m.d.comb += [unit.valid_in.eq(at1.valid & at1.w1_last), unit.first.eq(first),
                          unit.state_in.eq(states[u]), unit.current.eq((raw << shift) + bias)]
+            if self.lif.leak_per_channel:
+                m.d.comb += unit.leak_b.eq(self._by_part(leaks, u, at1.part))
             units.append(unit)
         return units
 
@@ -147,12 +149,14 @@ class NeuronUpdate(wiring.Component):
         return packed_address(self.tokens, *indices)
 
     def _lane_params(self, m: Module, og: Signal):
-        """Per lane, the shift and the bias of the group read at stage 1: an int when every channel
-        has the same value, else a table over the channel groups, read at `og` (stage 0) from a ROM
-        with one cycle of latency (a constant table of thousands of entries would be a huge mux)."""
+        """Per lane, the shift, the bias and the leak B of the group read at stage 1: an int when
+        every channel has the same value, else a table over the channel groups, read at `og` (stage
+        0) from a ROM with one cycle of latency (a constant table of thousands of entries would be a
+        huge mux)."""
         g, syn = self.geo, self.geo.synapse
         out = []
-        for name, values, is_signed in (("shifts", syn.shift, False), ("biases", syn.bias, True)):
+        for name, values, is_signed in (("shifts", syn.shift, False), ("biases", syn.bias, True),
+                                        ("leaks", self.lif.leaks, False)):
             padded = np.zeros(g.go * g.lanes, np.int64)
             padded[: g.co] = values
             per_lane = padded.reshape(g.go, g.lanes)

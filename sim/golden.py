@@ -85,7 +85,8 @@ def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray
     """One timestep of docs/spec.md section 2: (stored state v, current I) -> (spikes uint8, next state v),
     in snnc's order or snnTorch's."""
     g = layer.floor_bits  # >> on int64 floors toward minus infinity, here onto the declared grid
-    leak = lambda x: ((layer.leak_b * x) >> (layer.leak_f + g)) << g
+    b = layer.leak_b.reshape((-1,) + (1,) * (v.ndim - 2)) if layer.leak_per_channel else layer.leak_b  # [C, 1, 1]
+    leak = lambda x: ((b * x) >> (layer.leak_f + g)) << g
     quantize = lambda r: np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, g)
     if layer.order == "snntorch":  # the pending reset is the spike of the step before, read from the stored state
         p = v > layer.theta

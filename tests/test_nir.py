@@ -111,6 +111,23 @@ def agreement(a, b) -> float:
 
 # ---- NIR's semantics -----------------------------------------------------------------------------
 
+def test_per_neuron_tau_is_a_leak_per_channel(tmp_path):
+    """tau per neuron of a dense layer (NIR's own snnTorch/Norse example writes one per neuron): one
+    leak per neuron, exact against NIR's equations where the values are on the grid."""
+    rng = np.random.default_rng(9)
+    graph = mlp_graph(rng)
+    betas = np.array([0.5, 0.75, 0.875, 0.9375, 0.5, 0.75, 0.25, 0.625, 0.5, 0.75])
+    tau = (DT / (1 - betas)).astype(np.float32)
+    graph.nodes["lif0"] = nir.LIF(tau=tau, r=(tau / DT).astype(np.float32), v_leak=np.zeros(10, np.float32),
+                                  v_threshold=np.ones(10, np.float32), v_reset=np.zeros(10, np.float32))
+    net = compiled(graph, tmp_path, DT)
+    assert net.lifs[0].leak_per_channel and list(net.lifs[0].leak_b / 2 ** net.lifs[0].leak_f) == list(betas)
+    x = spikes(rng, (16, 8, 12))
+    graph.nodes["lif0"].tau = graph.nodes["lif0"].r = 1 / (1 - betas)  # the values the float32 file stands for
+    graph.nodes["lif1"].tau = graph.nodes["lif1"].r = np.full(4, 2.0)
+    assert np.array_equal(golden.run(net, x), reference(graph, x, 1.0))
+
+
 def test_dotted_names_and_nested_chains(tmp_path):
     """Node names with dots ("block.fc") name nodes, not ports; a nested graph that is a chain is
     flattened into its parent (edges to "block" or "block.input"); all compute the plain graph."""
@@ -347,9 +364,11 @@ def _with(graph, name: str, **fields):
 BAD_GRAPHS = {
     "unsupported": (lambda: _mlp_with(lif0=nir.Threshold(np.ones(10, np.float32))), "node 'lif0' (Threshold): not supported"),
     "v_reset": (lambda: _mlp_with(lif0=lif(10, 0.5, v_reset=np.full(10, 0.25, np.float32))), "node 'lif0' (LIF): v_reset"),
-    "tau per neuron": (lambda: _mlp_with(lif0=nir.LIF(np.linspace(2e-4, 4e-4, 10).astype(np.float32),
-                                                      np.ones(10, np.float32), np.zeros(10, np.float32),
-                                                      np.ones(10, np.float32))), "node 'lif0' (LIF): tau differs"),
+    "tau within a channel": (lambda: sequential(
+        {"conv": nir.Conv2d((4, 4), np.ones((2, 1, 3, 3), np.float32), 1, 1, 1, 1, np.zeros(2, np.float32)),
+         "lif": nir.LIF(np.linspace(2e-4, 4e-4, 32).reshape(2, 4, 4).astype(np.float32), np.ones((2, 4, 4), np.float32),
+                        np.zeros((2, 4, 4), np.float32), np.ones((2, 4, 4), np.float32))}, [1, 4, 4]),
+        "node 'lif' (LIF): tau differs within a channel"),
     "unstable": (lambda: _mlp_with(lif0=nir.LIF(np.full(10, 1e-5, np.float32), np.ones(10, np.float32),
                                                 np.zeros(10, np.float32), np.ones(10, np.float32))),
                  "node 'lif0' (LIF): dt/tau = 97.6562 is outside [0, 1]"),

@@ -161,6 +161,21 @@ def test_lapicque_is_a_leaky_with_its_gain_folded(tmp_path):
         from_snntorch(zero, torch.zeros(3, 2, 4), tmp_path / "z.onnx", bits=4)
 
 
+def test_per_channel_beta(tmp_path):
+    """beta per conv channel ([C, 1, 1]) and per Linear neuron: a leak per channel in the IR, the
+    golden model and the RTL; a beta that differs within a conv channel is refused with the reason."""
+    torch.manual_seed(7)
+    net = scaled(LoopCSNN(), 3)
+    net.lif1 = snn.Leaky(beta=torch.tensor([0.5, 0.75, 0.875, 0.25]).reshape(4, 1, 1))
+    net.lif3 = snn.Leaky(beta=torch.tensor([0.5, 0.9375, 0.0, 1.0, 0.625]))
+    check(net, (torch.rand(10, 8, 2, 12, 12) < 0.3).float(), tmp_path, rtl_lanes=3)
+    lifs = compile_model(tmp_path / "m.onnx").lifs
+    assert list(lifs[0].leak_b) == [4, 6, 7, 2] and (lifs[1].leak_b, lifs[1].leak_f) == (1, 1) and list(lifs[2].leak_b) == [8, 15, 0, 16, 10]
+    within = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), snn.Leaky(beta=torch.rand(2, 4, 4), init_hidden=True))
+    with pytest.raises(SnncError, match="per-neuron beta must be one per output channel .* one per channel"):
+        from_snntorch(within, torch.zeros(3, 2, 1, 4, 4), tmp_path / "w.onnx", bits=4)
+
+
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 def test_padding_same(tmp_path):
     torch.manual_seed(6)
