@@ -22,7 +22,6 @@ theta, as for snnTorch models.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,12 +29,10 @@ import numpy as np
 
 from .contracts import FLOAT_STATE_CLAMP, float_state_grid
 from .errors import SnncError
-from .files import regular_file
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
+from .nir_graph import chain, read
 from .scales import fit_bits, pow2_exact
 
-NEURONS = ("LIF", "IF", "CubaLIF")
-SUPPORTED = ("Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "SumPool2d", "AvgPool2d") + NEURONS
 FLOAT32_ULPS = 2.0 ** -21  # relative: four float32 ulps, the rounding of a parameter written as float32
 MAX_LEAK_FRAC_BITS = 16
 
@@ -86,98 +83,6 @@ def _snap_pow2(x: np.ndarray) -> np.ndarray:
     """Each value, or the nearest power of two where it is within float32 rounding of one."""
     p = 2.0 ** np.round(np.log2(np.maximum(np.abs(x), 1e-300)))
     return np.where(np.abs(np.abs(x) - p) <= FLOAT32_ULPS * p, np.sign(x) * p, x)
-
-
-def _read(path: Path):
-    import nir
-
-    regular_file(path)  # a FIFO would block the reader, a folder or device is no model
-    try:
-        with warnings.catch_warnings():  # nir warns of what it reads; the importer's one line says what matters
-            warnings.simplefilter("ignore")
-            return nir.read(str(path), type_check=False)
-    except Exception as e:  # h5py and nir raise many types for a file that is not a NIR graph
-        why = str(e).splitlines()[0] if str(e) else ""
-        raise SnncError(f"{path}: not a readable NIR graph ({type(e).__name__}: {why})") from None
-
-
-def _inline_graphs(graph, path: Path, prefix: str = "") -> tuple[dict[str, object], list[tuple[str, str]]]:
-    """The graph's nodes by full name (a nested graph's as "outer.inner") and its edges between them.
-    An edge end names a node (names may hold dots, the longest one that fits wins) and perhaps a
-    port after it; an end at a nested graph goes to its Input (or from its Output) of that port
-    name, or to its only one.  A nested graph's Input and Output nodes stay, to be spliced out."""
-    nodes, edges, names = {}, [], sorted(graph.nodes, key=len, reverse=True)
-
-    def node_of(end) -> tuple[str, str | None]:
-        end = str(end)
-        for name in names:
-            if end == name or end.startswith(name + "."):
-                return name, end[len(name) + 1:] or None
-        raise SnncError(f"{path}: edge end '{prefix}{end}' names no node")
-
-    def endpoint(end, kind: str) -> str:
-        name, port = node_of(end)
-        inner = graph.nodes[name]
-        if type(inner).__name__ != "NIRGraph":
-            return prefix + name
-        ends = [n for n, v in inner.nodes.items() if type(v).__name__ == kind]
-        pick = port if port in ends else ends[0] if port is None and len(ends) == 1 else None
-        if pick is None:
-            raise SnncError(f"{path}: edge end '{prefix}{end}' names no {kind} of the nested graph '{prefix}{name}'")
-        return f"{prefix}{name}.{pick}"
-
-    for name, node in graph.nodes.items():
-        if type(node).__name__ == "NIRGraph":
-            inner_nodes, inner_edges = _inline_graphs(node, path, f"{prefix}{name}.")
-            nodes.update(inner_nodes)
-            edges += inner_edges
-        else:
-            nodes[prefix + name] = node
-    edges += [(endpoint(src, "Output"), endpoint(dst, "Input")) for src, dst in graph.edges]
-    return nodes, edges
-
-
-def _chain(graph, path: Path) -> list[tuple[str, object]]:
-    """The nodes from the Input to the Output, which must form one chain (nested graphs flattened)."""
-    nodes, edges = _inline_graphs(graph, path)
-    for inner in [n for n, v in nodes.items() if "." in n and n not in graph.nodes
-                  and type(v).__name__ in ("Input", "Output")]:  # a nested graph's ends: spliced out
-        into, out = [s for s, d in edges if d == inner], [d for s, d in edges if s == inner]
-        edges = [e for e in edges if inner not in e] + [(s, d) for s in into for d in out]
-        del nodes[inner]
-    kinds = {name: type(node).__name__ for name, node in nodes.items()}
-    for name, kind in kinds.items():
-        if kind not in SUPPORTED:
-            raise SnncError(f"node '{name}' ({kind}): not supported (snnc reads {', '.join(SUPPORTED)})")
-    succ: dict[str, list[str]] = {}
-    pred: dict[str, list[str]] = {}
-    for src, dst in edges:
-        succ.setdefault(src, []).append(dst)
-        pred.setdefault(dst, []).append(src)
-    for name in nodes:
-        for links, what in ((succ, "outputs"), (pred, "inputs")):
-            if len(links.get(name, [])) > 1:
-                raise SnncError(f"node '{name}' ({kinds[name]}) has {len(links[name])} {what} "
-                                f"({', '.join(links[name])}): snnc needs one chain, without branches or recurrence")
-    inputs = [n for n, k in kinds.items() if k == "Input"]
-    outputs = [n for n, k in kinds.items() if k == "Output"]
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise SnncError(f"{path}: the graph must have one Input and one Output node, has {len(inputs)} and "
-                        f"{len(outputs)}")
-    chain, name = [], inputs[0]
-    while name != outputs[0]:
-        nxt = succ.get(name)
-        if not nxt:
-            raise SnncError(f"node '{name}' ({kinds[name]}) ends the chain but is not the Output")
-        name = nxt[0]
-        if name == inputs[0] or any(name == n for n, _ in chain):
-            raise SnncError(f"node '{name}' ({kinds[name]}) closes a loop: recurrent graphs are not supported")
-        chain.append((name, nodes[name]))
-    chain.pop()  # the Output
-    off = sorted(set(nodes) - {n for n, _ in chain} - {inputs[0], outputs[0]})
-    if off:
-        raise SnncError(f"node '{off[0]}' ({kinds[off[0]]}) is not on the chain from the Input to the Output")
-    return [(inputs[0], nodes[inputs[0]])] + chain
 
 
 def _time_step(graph, dt: float | None, path: Path) -> float:
@@ -386,17 +291,17 @@ def _with_codes(syn: Synapse) -> Synapse:
 def import_nir(path: str | Path, dt: float | None = None) -> Graph:
     """Read the NIR graph at `path` into a Graph (pass 1 of the pipeline); dt in seconds."""
     path = Path(path)
-    graph = _read(path)
-    chain = _chain(graph, path)
+    graph = read(path)
+    nodes = chain(graph, path)
     step = _time_step(graph, dt, path)
-    input_shape = shape = _input_shape(*chain[0])
+    input_shape = shape = _input_shape(*nodes[0])
     layers: list = []
     notes = [f"NIR graph run with the forward-Euler step dt = {step:g} s"]
     pending: Synapse | None = None  # a synapse waiting for its LIF
     pool: Pool | None = None  # a pool of its currents
     flat_currents = False  # a Flatten of its currents, moved behind the LIF
     spike_gain = 1  # a SumPool2d of spikes: the next synapse's weights times its window
-    for name, node in chain[1:]:
+    for name, node in nodes[1:]:
         try:  # a hostile file's fields may have any type: name the node, never a traceback
             kind, where = type(node).__name__, _where(name, node)
             if kind in ("Affine", "Linear", "Conv2d"):

@@ -96,7 +96,7 @@ class _Recorder(TorchFunctionMode):
 
 def per_step_style(module: nn.Module) -> bool:
     """An nn.Sequential (its forward has no time loop), or neurons with init_hidden (they keep their
-    own state): the model takes one time step per call."""
+    own state): the model may take one time step per call."""
     return isinstance(module, nn.Sequential) or \
         any(getattr(m, "init_hidden", False) for m in module.modules() if is_neuron(m))
 
@@ -138,9 +138,21 @@ def neuron_spikes(module: nn.Module, spikes: torch.Tensor, per_step: bool, names
 
 @torch.no_grad()
 def trace(module: nn.Module, spikes: torch.Tensor) -> Chain:
-    """The chain of layers `module` runs on spikes [T, B, *features] (see the module docstring)."""
+    """The chain of layers `module` runs on spikes [T, B, *features] (see the module docstring).
+    An nn.Sequential is called per step; any other model first with the whole input, then, if it
+    does not take it step by step and has init_hidden neurons, per step."""
+    styles = [True] if isinstance(module, nn.Sequential) else [False, True] if per_step_style(module) else [False]
+    for per_step in styles:
+        try:
+            return _trace(module, spikes.float(), per_step)
+        except SnncError:
+            if per_step == styles[-1]:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _trace(module: nn.Module, x: torch.Tensor, per_step: bool) -> Chain:
     names = {id(m): name or type(m).__name__ for name, m in module.named_modules()}
-    per_step = per_step_style(module)
     rec = _Recorder()
 
     def enter(m, args):
@@ -153,7 +165,6 @@ def trace(module: nn.Module, spikes: torch.Tensor) -> Chain:
 
     atomic = [m for m in module.modules() if _atomic(m)]
     hooks = [h for m in atomic for h in (m.register_forward_pre_hook(enter), m.register_forward_hook(leave))]
-    x = spikes.float()
     inputs = [x[t] for t in range(x.shape[0])] if per_step else None
     try:
         with rec:

@@ -138,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
     _compile_parser(sub)
     s = sub.add_parser("simulate", help="run a build on spikes from a .npy file",
                        description="Run the compiled network on input spikes [T, B, features] (.npy of bool, "
-                       "uint8 or float 0/1) and write the output layer's spikes [T, B, N_out] as uint8 .npy.")
+                       "uint8 or float 0/1; a conv build takes [T, B, C*H*W] or [T, B, C, H, W]) and write the output layer's spikes [T, B, N_out] as uint8 .npy.")
     s.add_argument("build_dir", metavar="BUILD_DIR")
     s.add_argument("--input", required=True, metavar="X.npy")
     s.add_argument("--output", required=True, metavar="Y.npy")
@@ -156,7 +156,8 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_report)
 
     u = sub.add_parser("run", help="run a board build on the board or the simulated board",
-                       description="Send input spikes [T, B, features] (.npy) to a board build over its UART, one "
+                       description="Send input spikes [T, B, features] (.npy; a conv build takes [T, B, C*H*W] or "
+                       "[T, B, C, H, W]) to a board build over its UART, one "
                        "sample at a time (load, run T timesteps, read spikes, counts and cycles), and write the "
                        "output spikes [T, B, N_out] as uint8 .npy.  --port talks to a board programmed with the "
                        "build's bitstream; --sim runs the same board core (UART included) in Verilator, or the "

@@ -300,6 +300,31 @@ def test_snntorch_exporter_round_trip(tmp_path):
     assert agreement(ours, reference(graph, x, 1.0)) >= 0.999
 
 
+def test_snntorch_exports_a_nested_sequential_with_dotted_names(tmp_path):
+    """snnTorch names a nested Sequential's nodes "0.0", "0.1": they are nodes, not ports, and the
+    graph computes what the same layers exported flat compute."""
+    snn = pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    from snntorch.export_nir import export_to_nir
+
+    torch.manual_seed(1)
+    fc1, fc2 = torch.nn.Linear(16, 12), torch.nn.Linear(12, 5)
+    with torch.no_grad():
+        fc1.weight.mul_(6)
+        fc2.weight.mul_(6)
+    leaky = lambda n, beta, **kw: snn.Leaky(beta=torch.full((n,), beta), threshold=torch.ones(n), init_hidden=True, **kw)
+    nested = torch.nn.Sequential(torch.nn.Sequential(fc1, leaky(12, 0.75)), fc2, leaky(5, 0.5, output=True))
+    flat = torch.nn.Sequential(fc1, leaky(12, 0.75), fc2, leaky(5, 0.5, output=True))
+    x = spikes(np.random.default_rng(1), (20, 8, 16), 0.5)
+    runs = []
+    for name, net in (("nested", nested), ("flat", flat)):
+        graph = export_to_nir(net, torch.zeros(16))
+        nir.write(tmp_path / f"{name}.nir", graph)
+        runs.append(golden.run(compile_model(tmp_path / f"{name}.nir", Options(dt=1e-4)), x))
+    assert "0.0" in export_to_nir(nested, torch.zeros(16)).nodes and runs[0].sum() > 0
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
 @pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph:DeprecationWarning")
 @pytest.mark.filterwarnings("ignore:nirtorch.load:DeprecationWarning")
 def test_norse_exporter_round_trip(tmp_path):

@@ -210,3 +210,25 @@ class LoopReLU(nn.Module):
             spk, mem = self.lif1(torch.relu(self.fc1(x[step])), mem)
             out.append(spk)
         return torch.stack(out)
+
+
+class Wrapped(nn.Module):
+    """A class around an init_hidden Sequential: per step (forward(x_t)), or with its own loop."""
+
+    def __init__(self, own_loop: bool):
+        super().__init__()
+        self.own_loop = own_loop
+        self.net = nn.Sequential(nn.Linear(20, 12), snn.Leaky(beta=0.5, init_hidden=True),
+                                 nn.Linear(12, 4), snn.Leaky(beta=0.5, init_hidden=True))
+
+    def forward(self, x):
+        if not self.own_loop:
+            return self.net(x)
+        return torch.stack([self.net(x[step]) for step in range(x.shape[0])])
+
+
+@pytest.mark.parametrize("own_loop", [False, True])
+def test_a_class_around_an_init_hidden_sequential(own_loop, tmp_path):
+    torch.manual_seed(8)
+    report = check(scaled(Wrapped(own_loop), 4), (torch.rand(12, 16, 20) < 0.3).float(), tmp_path)
+    assert [name for name, _ in report.layer_agreement] == ["net.1", "net.3"]
