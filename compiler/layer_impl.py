@@ -37,8 +37,7 @@ class LayerImpl:
         for ("auto": sparse where it is cheaper, sparse.sparse_choice; binary weights stay dense)."""
         p = max(1, min(int(lanes), synapse.weight.shape[0]))
         u = max(d for d in range(1, p + 1) if p % d == 0 and d <= (units or p))
-        if weights not in WEIGHT_REQUESTS:
-            raise SnncError(f"--weights must be one of {', '.join(WEIGHT_REQUESTS)}, got '{weights}'")
+        check_weights(weights)
         sparse = weights != "dense" and sparse_choice(synapse, p, weights == "sparse") is not None
         return cls(p, u, banks, "sparse" if sparse else "dense")
 
@@ -60,6 +59,13 @@ class LayerImpl:
 
 
 Implementation = tuple[LayerImpl, ...]  # one LayerImpl per LIF (engine) of a network, in order
+
+
+def check_weights(request: str) -> str:
+    """--weights as given: one of WEIGHT_REQUESTS, else SnncError."""
+    if request not in WEIGHT_REQUESTS:
+        raise SnncError(f"--weights must be one of {', '.join(WEIGHT_REQUESTS)}, got '{request}'")
+    return request
 
 
 def lane_spec(spec) -> tuple[int, int] | None:

@@ -31,7 +31,7 @@ from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 from snnc.compiler.scales import fit_bits, pow2_exact, pow2_quantize
 
-from .snntorch_trace import Chain, neuron_spikes, reset_state, trace
+from .snntorch_trace import Chain, reset_state, trace
 
 
 def _scalar(value, what: str, where: str) -> float:
@@ -298,12 +298,6 @@ def _conv_padding(layer: nn.Conv2d, where: str) -> int:
                             f"got kernel {layer.kernel_size}")
         return kh // 2
     return _square(layer.padding, where, "padding")
-
-
-def snntorch_forward(module: nn.Module, spikes: torch.Tensor) -> np.ndarray:
-    """snnTorch's own run of a model over time: spikes [T, B, ...] -> its output spikes uint8 [T, B, ...]."""
-    chain = trace(copy.deepcopy(module).eval(), torch.as_tensor(spikes))
-    return neuron_spikes(module, torch.as_tensor(spikes), chain.per_step, [chain.steps[-1].name])[0]
 
 
 def from_snntorch(*args, **kwargs):

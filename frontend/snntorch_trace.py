@@ -26,7 +26,7 @@ BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 DROPPED = (nn.Identity, nn.modules.dropout._DropoutNd)  # no-ops at inference
 KEEPS_VALUE = {"dropout", "feature_dropout", "alpha_dropout", "contiguous", "clone", "detach", "float", "to"}
 RESHAPES = {"view", "reshape", "flatten"}
-ENDS = {"stack", "cat", "append"}  # the chain's output gathered over the steps
+ENDS = {"stack", "cat"}  # the chain's output gathered over the steps
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,13 +34,11 @@ class Step:
     """One link of the chain.  kind: "synapse", "batchnorm", "pool", "flatten", "neuron" or
     "dropped"; name: the module's qualified name in the model (or the function's, for a functional
     pool or reshape); module: the layer (None for a function); pool: (max or avg, kernel, stride,
-    padding) of a pool; in_shape, out_shape: per sample."""
+    padding) of a pool."""
 
     kind: str
     name: str
     module: nn.Module | None
-    in_shape: tuple[int, ...]
-    out_shape: tuple[int, ...]
     pool: tuple[str, object, object, object] | None = None
 
     @property
@@ -109,14 +107,17 @@ def reset_state(module: nn.Module) -> None:
             m.mem = torch.zeros(0)
 
 
-def run(module: nn.Module, spikes: torch.Tensor, per_step: bool) -> None:
-    """The model on spikes [T, B, ...] as it is called: once per step, or once with all of them."""
+def run(module: nn.Module, spikes: torch.Tensor, per_step: bool) -> torch.Tensor:
+    """The model on spikes [T, B, ...] (float) as it is called, from rest: once per step, or once with
+    all of them.  Returns the tensor it was given first (the first step's, or the whole input)."""
     reset_state(module)
-    if per_step:
-        for t in range(spikes.shape[0]):
-            module(spikes[t])
-    else:
-        module(spikes)
+    given = [spikes[t] for t in range(spikes.shape[0])] if per_step else [spikes]
+    try:
+        for x in given:
+            module(x)
+    except (RuntimeError, TypeError, ValueError, IndexError) as e:  # the model does not run on these spikes
+        raise SnncError(f"the model's own forward pass fails on example_input: {str(e).splitlines()[0][:200]}") from None
+    return given[0]
 
 
 @torch.no_grad()
@@ -128,8 +129,6 @@ def neuron_spikes(module: nn.Module, spikes: torch.Tensor, per_step: bool, names
         lambda m, a, out, name=name: records[name].append(_tensors(out)[0].numpy().copy())) for name in names]
     try:
         run(module, spikes.float(), per_step)
-    except (RuntimeError, TypeError, ValueError, IndexError) as e:  # the model does not run on these spikes
-        raise SnncError(f"the model's own forward pass fails on example_input: {str(e).splitlines()[0][:200]}") from None
     finally:
         for h in hooks:
             h.remove()
@@ -165,22 +164,14 @@ def _trace(module: nn.Module, x: torch.Tensor, per_step: bool) -> Chain:
 
     atomic = [m for m in module.modules() if _atomic(m)]
     hooks = [h for m in atomic for h in (m.register_forward_pre_hook(enter), m.register_forward_hook(leave))]
-    inputs = [x[t] for t in range(x.shape[0])] if per_step else None
     try:
         with rec:
-            reset_state(module)
-            if per_step:
-                for xt in inputs:
-                    module(xt)
-            else:
-                module(x)
-    except (RuntimeError, TypeError, ValueError, IndexError) as e:
-        raise SnncError(f"the model's own forward pass fails on example_input: {str(e).splitlines()[0][:200]}") from None
+            first = run(module, x, per_step)
     finally:
         for h in hooks:
             h.remove()
-    start = inputs[0] if per_step else _first_step(rec.events, x)
-    return _follow(rec.events, start, names, per_step, tuple(x.shape[2:]))
+    start = first if per_step else _first_step(rec.events, x)
+    return _follow(rec.events, start, names, per_step)
 
 
 def _first_step(events: list, x: torch.Tensor) -> torch.Tensor:
@@ -199,9 +190,9 @@ def _first_step(events: list, x: torch.Tensor) -> torch.Tensor:
     raise SnncError("the model's forward never takes the first time step of its input (x[0] or x[step])")
 
 
-def _follow(events: list, start: torch.Tensor, names: dict, per_step: bool, in_shape: tuple) -> Chain:
+def _follow(events: list, start: torch.Tensor, names: dict, per_step: bool) -> Chain:
     """The chain of layers from `start` (the first step's spikes [B, ...]) through the events."""
-    steps, cur, shape, i, after = [], start, tuple(start.shape[1:]), 0, "the input"
+    steps, cur, i, after = [], start, 0, "the input"
     input_shape = tuple(start.shape[1:])
     while True:
         hit = next(((j, e) for j, e in enumerate(events[i:], i) if _consumes(e, cur)), None)
@@ -209,7 +200,7 @@ def _follow(events: list, start: torch.Tensor, names: dict, per_step: bool, in_s
             break
         i, (kind, obj, args, kwargs, out) = hit[0] + 1, hit[1]
         if kind == "module":
-            step, cur = _module_step(obj, names[id(obj)], shape, out, after)
+            step, cur = _module_step(obj, names[id(obj)], out)
             steps.append(step)
         else:
             name = getattr(obj, "__name__", str(obj)).strip("_")
@@ -224,7 +215,7 @@ def _follow(events: list, start: torch.Tensor, names: dict, per_step: bool, in_s
                 if not steps:  # the model shapes its flat input: the network's input has that shape
                     input_shape, cur = tuple(value.shape[1:]), value
                 elif value.ndim == 2 and cur.ndim > 2:
-                    steps.append(Step("flatten", f"{after} .{name}", None, shape, tuple(value.shape[1:])))
+                    steps.append(Step("flatten", f"{after} .{name}", None))
                     cur = value
                 elif value.shape == cur.shape:
                     cur = value
@@ -236,13 +227,12 @@ def _follow(events: list, start: torch.Tensor, names: dict, per_step: bool, in_s
                 stride = kwargs.get("stride", args[2] if len(args) > 2 else None) or kernel
                 padding = kwargs.get("padding", args[3] if len(args) > 3 else 0)
                 kind_ = "max" if "max" in name else "avg"
-                steps.append(Step("pool", f"F.{kind_}_pool2d after {after}", None, shape, tuple(value.shape[1:]),
-                                  (kind_, kernel, stride, padding)))
+                steps.append(Step("pool", f"F.{kind_}_pool2d after {after}", None, (kind_, kernel, stride, padding)))
                 cur = value
             else:
                 raise SnncError(f"{after}: the forward applies torch's {name} to its output; snnc maps Linear, Conv2d, "
                                 f"BatchNorm, pools, flattening, Dropout and snnTorch Leaky/Lapicque")
-        shape, after = tuple(cur.shape[1:]), steps[-1].label if steps else after
+        after = steps[-1].label if steps else after
     if not steps or steps[-1].kind != "neuron":
         last = steps[-1].label if steps else "the input"
         raise SnncError(f"{last}: the model's output is not a spiking neuron's (a membrane readout or a layer "
@@ -257,7 +247,7 @@ def _consumes(event, cur: torch.Tensor) -> bool:
     return any(t is cur for t in _tensors(list(args) + list(kwargs.values())))
 
 
-def _module_step(module: nn.Module, name: str, shape: tuple, out, after: str) -> tuple[Step, torch.Tensor]:
+def _module_step(module: nn.Module, name: str, out) -> tuple[Step, torch.Tensor]:
     """The Step of a layer module's call, and the tensor the chain continues with."""
     value = _tensors(out)[0]
     kind = ("synapse" if isinstance(module, SYNAPSES) else "batchnorm" if isinstance(module, BATCH_NORMS)
@@ -271,4 +261,4 @@ def _module_step(module: nn.Module, name: str, shape: tuple, out, after: str) ->
 
         if type(module) not in (snn.Leaky, snn.Lapicque):
             raise SnncError(f"{name} ({type(module).__name__}): snnc maps snnTorch's Leaky and Lapicque neurons only")
-    return Step(kind, name, module, shape, tuple(value.shape[1:])), value
+    return Step(kind, name, module), value

@@ -94,8 +94,7 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
         raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
     else:
         layer_impl.check_lanes(cfg.lanes)
-    if cfg.weights not in layer_impl.WEIGHT_REQUESTS:
-        raise SnncError(f"--weights must be one of {', '.join(layer_impl.WEIGHT_REQUESTS)}, got '{cfg.weights}'")
+    layer_impl.check_weights(cfg.weights)
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
     if cfg.board is not None:
