@@ -25,8 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: every writer's cleanup runs on the way out
         signal.signal(sig, _raise_interrupt)
     try:
-        from snnc.cli import main as cli_main
-
+        # a Ctrl-C inside a C extension's import can crash the interpreter before any handler runs:
+        # during the imports it is held, and taken as soon as they are done
+        held = []
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+        try:
+            from snnc.cli import main as cli_main
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if held:
+            raise KeyboardInterrupt
         code = cli_main(argv)
     except KeyboardInterrupt:
         code = interrupted()
