@@ -14,9 +14,12 @@ import math
 
 # ---- neuron modes (docs/spec.md section 2) -------------------------------------------------------
 
-RESET_MODES = ("subtract", "zero")
+RESET_MODES = ("subtract", "zero", "none")  # "none": the membrane keeps its value after a spike
 ORDERS = ("snnc", "snntorch")  # the update order: snnc's, or snnTorch's Leaky with reset_delay (section 2)
 STATE_QUANT_MODES = ("none", "uniform", "threshold_centered")
+# What a LIF hands on: its spikes, or (the network's last LIF only, a readout) its stored membrane
+# state at every step, in LSB units, with the LSB's real value as its scale (docs/spec.md section 7).
+OUTPUTS = ("spikes", "membrane")
 
 
 # ---- integer ranges ------------------------------------------------------------------------------

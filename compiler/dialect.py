@@ -4,8 +4,10 @@ The LIF node is defined as an ONNX function built from standard ops (a `Scan` ov
 onnxruntime runs an exported model as it is.  With power-of-two scales and every value on the
 state grid, the float arithmetic below is exact and equals the integer semantics of docs/spec.md section 2:
 
-    u = floor(beta * v / lsb) * lsb + I;  s = u >= theta;  r = u - theta*s  (or u*(1-s));
+    u = floor(beta * v / lsb) * lsb + I;  s = u >= theta;  r = u - theta*s  (or u*(1-s), or u);
     v = L[#{k : M_k < r}]  with M_k = floor((L_k + L_{k+1}) / (2 lsb)) * lsb,   or clip(r, vmin, vmax)
+
+and the node's output Y is s, or with output = "membrane" (a readout) v, in real units.
 
 `ModelWriter` assembles dialect models from integer arrays; the tests and the PyTorch exporter use it.
 """
@@ -40,9 +42,9 @@ def _default(name: str, value) -> AttributeProto:
 def _attr_equals(attr: str, value: str, out: str) -> list[onnx.NodeProto]:
     """out = (the string attribute `attr` == value), a boolean in the function's scope."""
     mk = helper.make_node
-    return [_attr_ref(mk("Constant", [], [attr]), "value_string", attr, AttributeProto.STRING),
-            mk("Constant", [], [f"{value}_str"], value=helper.make_tensor(f"{value}_str", TensorProto.STRING, [], [value.encode()])),
-            mk("Equal", [attr, f"{value}_str"], [out])]
+    return [_attr_ref(mk("Constant", [], [f"{out}_attr"]), "value_string", attr, AttributeProto.STRING),
+            mk("Constant", [], [f"{out}_str"], value=helper.make_tensor(f"{out}_str", TensorProto.STRING, [], [value.encode()])),
+            mk("Equal", [f"{out}_attr", f"{out}_str"], [out])]
 
 
 def lif_function() -> onnx.FunctionProto:
@@ -59,6 +61,8 @@ def lif_function() -> onnx.FunctionProto:
         _attr_ref(mk("Constant", [], ["vmax"]), "value_float", "state_max", F),
         _attr_ref(mk("Constant", [], ["levels"]), "value_floats", "state_levels", AttributeProto.FLOATS),
         *_attr_equals("reset", "zero", "is_zero"),
+        *_attr_equals("reset", "none", "is_none"),
+        *_attr_equals("output", "membrane", "is_membrane"),
         *_attr_equals("order", "snntorch", "is_snntorch"),
         c("f0", 0.0), c("f1", 1.0), c("f2", 2.0),
         # A float model has no grid (state_lsb = 0): leak and midpoints are then not floored.
@@ -101,7 +105,8 @@ def lif_function() -> onnx.FunctionProto:
         # Initial state v = 0, shaped like one timestep of X.
         mk("Shape", ["X"], ["state_shape"], start=1),
         mk("ConstantOfShape", ["state_shape"], ["v0"], value=numpy_helper.from_array(np.zeros(1, np.float32))),
-        mk("Scan", ["v0", "X"], ["v_final", "Y"], num_scan_inputs=1, body=_lif_step_graph()),
+        mk("Scan", ["v0", "X"], ["v_final", "Y_spikes", "Y_membrane"], num_scan_inputs=1, body=_lif_step_graph()),
+        mk("Where", ["is_membrane", "Y_membrane", "Y_spikes"], ["Y"]),
     ]
     return helper.make_function(
         DOMAIN, "LIF", ["X"], ["Y"], nodes,
@@ -112,6 +117,7 @@ def lif_function() -> onnx.FunctionProto:
             _default("betas", []),  # one beta per output channel (docs/spec.md: per-channel leak)
             _default("state_levels", []), _default("state_min", -FLOAT_MAX), _default("state_max", FLOAT_MAX),
             _default("order", "snnc"),  # or "snntorch" (docs/spec.md section 2)
+            _default("output", "spikes"),  # or "membrane": a readout's state v (docs/spec.md section 7)
         ],
         doc_string="Leaky integrate-and-fire over time (axis 0); the integer semantics of snnc's docs/spec.md "
                    "section 2 on the state_lsb grid.",
@@ -139,7 +145,8 @@ def _lif_step_graph() -> onnx.GraphProto:
         mk("Sub", ["u", "theta_s"], ["r_sub"]),
         mk("Sub", ["f1", "s"], ["not_s"]),
         mk("Mul", ["u", "not_s"], ["r_zero"]),
-        mk("Where", ["is_zero", "r_zero", "r_sub"], ["r_snnc"]),
+        mk("Where", ["is_zero", "r_zero", "r_sub"], ["r_reset"]),
+        mk("Where", ["is_none", "u", "r_reset"], ["r_snnc"]),
         # snnTorch's order: the pending reset p is the last step's spike, read from the stored state
         mk("Greater", ["v", "theta"], ["pending"]),
         mk("Cast", ["pending"], ["p"], to=TensorProto.FLOAT),
@@ -148,7 +155,8 @@ def _lif_step_graph() -> onnx.GraphProto:
         *_leak_nodes("v_zeroed", "leak_zeroed"),
         mk("Add", ["leak_zeroed", "x"], ["u_torch_zero"]),
         mk("Mul", ["theta", "p"], ["theta_p"]),
-        mk("Sub", ["u", "theta_p"], ["u_torch_sub"]),
+        mk("Sub", ["u", "theta_p"], ["u_torch_subtract"]),
+        mk("Where", ["is_none", "u", "u_torch_subtract"], ["u_torch_sub"]),
         mk("Where", ["is_zero", "u_torch_zero", "u_torch_sub"], ["u_torch"]),
         mk("Where", ["is_snntorch", "u_torch", "r_snnc"], ["r"]),
         # Level quantization: code = number of midpoints strictly below r (ties go to the lower level).
@@ -162,9 +170,10 @@ def _lif_step_graph() -> onnx.GraphProto:
         mk("Greater", ["v_next", "theta"], ["fire_torch"]),  # snnTorch fires strictly above theta, on the stored state
         mk("Cast", ["fire_torch"], ["s_torch"], to=TensorProto.FLOAT),
         mk("Where", ["is_snntorch", "s_torch", "s"], ["s_out"]),
+        mk("Identity", ["v_next"], ["v_out"]),  # the state again, as a scan output (the readout's)
     ]
     t = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
-    return helper.make_graph(nodes, "lif_step", [t("v"), t("x")], [t("v_next"), t("s_out")])
+    return helper.make_graph(nodes, "lif_step", [t("v"), t("x")], [t("v_next"), t("s_out"), t("v_out")])
 
 
 @dataclass
@@ -268,8 +277,10 @@ class ModelWriter:
 
     def lif(self, beta, threshold: float, reset: str = "subtract", state_lsb: float | None = None,
             state_quant: str = "none", state_levels=None, state_min: float | None = None,
-            state_max: float | None = None, name: str | None = None, order: str = "snnc") -> None:
-        """beta: one value, or one per output channel (written as `betas`, with `beta` their largest)."""
+            state_max: float | None = None, name: str | None = None, order: str = "snnc",
+            output: str = "spikes") -> None:
+        """beta: one value, or one per output channel (written as `betas`, with `beta` their largest);
+        output "membrane": a readout (the last LIF), whose node outputs its state."""
         name = name or self._fresh("lif")
         betas = np.asarray(beta, np.float64).ravel()
         attrs = {"beta": float(betas.max()), "threshold": float(threshold), "reset": reset, "state_quant": state_quant}
@@ -277,12 +288,15 @@ class ModelWriter:
             attrs["betas"] = [float(b) for b in betas]
         if order != "snnc":
             attrs["order"] = order
+        if output != "spikes":
+            attrs["output"] = output
         optional = {"state_lsb": state_lsb, "state_min": state_min, "state_max": state_max}
         attrs.update({k: float(v) for k, v in optional.items() if v is not None})
         if state_levels is not None:
             attrs["state_levels"] = [float(x) for x in state_levels]
-        self.nodes.append(helper.make_node("LIF", [self.cur], [name + "_spk"], name=name, domain=DOMAIN, **attrs))
-        self.cur = name + "_spk"
+        out = name + ("_spk" if output == "spikes" else "_mem")
+        self.nodes.append(helper.make_node("LIF", [self.cur], [out], name=name, domain=DOMAIN, **attrs))
+        self.cur = out
 
     def model(self) -> onnx.ModelProto:
         inp = helper.make_tensor_value_info("spikes", TensorProto.FLOAT, ["T", "B", *self.in_features])

@@ -189,7 +189,9 @@ class EngineModel:
         return {"scatter_steps": self.per_input_sum(spikes_in, self.geo.spike_steps),
                 "update_steps": np.full((n_t, n_b), self.geo.update_steps, np.int64),
                 "input_spikes": self.per_input_sum(spikes_in, np.ones(1, np.int64)),
-                "output_spikes": spikes_out.reshape(n_t, n_b, -1).sum(axis=2).astype(np.int64),
+                # a readout emits every neuron's state at every step
+                "output_spikes": np.full((n_t, n_b), self.lif.size, np.int64) if self.lif.readout else
+                spikes_out.reshape(n_t, n_b, -1).sum(axis=2).astype(np.int64),
                 "scatter_cycles": self.scatter_cycles(spikes_in)}
 
     # ---- the weights ----
@@ -247,7 +249,8 @@ class EngineModel:
             out += [Memory(name, "row starts", g.sparse.pointer_bits, len(g.sparse.row_start)),
                     Memory(name, "accumulators", g.accumulator_bits, g.groups, self.banks * p)]
         return out + [Memory(name, "states", g.units * self.lif.state_bits, g.state_words),
-                      Memory(name, "spike queue", address_bits + p + 1, self.queue_depth)]
+                      Memory(name, "spike queue", address_bits + p + 1 + (p * self.lif.state_bits if self.lif.readout else 0),
+                             self.queue_depth)]
 
 
 # ---- the network ---------------------------------------------------------------------------------
@@ -291,12 +294,13 @@ def cycle_budget(net, impl: Implementation, n_tokens: int, n_steps: int) -> int:
     """Upper bound on the cycles from start to done for one sample of `n_tokens` input tokens
     over `n_steps` timesteps, every engine working in turn (no overlap): the first layer scatters
     the input's spikes, a later one at most every neuron of the layer before at every step, each
-    token taken in a cycle of its own.  A board that has not answered RUN after this many cycles
+    token taken in a cycle of its own, and the last one's every neuron (a readout's states) sent.  A board that has not answered RUN after this many cycles
     has failed."""
     models = network_models(net, impl)
     fan_in = [n_tokens] + [n_steps * int(np.prod(stage.out_shape)) for stage in net.stages[:-1]]
     work = sum(m.busy_bound(n, n_steps) + TOKEN_ACCEPT_CYCLES * (n + n_steps) for m, n in zip(models, fan_in))
-    return work + max(m.geo.groups for m in models) + START_CYCLES
+    emitted = n_steps * (int(np.prod(net.stages[-1].out_shape)) + 1)  # the last engine's tokens, one per cycle
+    return work + emitted + max(m.geo.groups for m in models) + START_CYCLES
 
 
 def timeline_cycles(models: list[EngineModel], counts: list[dict[str, np.ndarray]]) -> np.ndarray:

@@ -27,7 +27,7 @@ from .errors import SnncError
 from .shapes import conv_out_shape, pool_out_shape
 from .layer_impl import Implementation, LayerImpl
 from .sparse import SparseRows, sparse_candidate
-from .tokens import SpikeTokens
+from .tokens import MembraneTokens, SpikeTokens
 
 
 def index_range(n: int) -> range:
@@ -194,11 +194,13 @@ def network_geometry(net: ir.Network, impl: Implementation) -> list[LayerGeometr
     return [LayerGeometry.of_stage(stage, li) for stage, li in zip(net.stages, impl, strict=True)]
 
 
-def stream_tokens(net: ir.Network) -> list[SpikeTokens]:
+def stream_tokens(net: ir.Network) -> list[SpikeTokens | MembraneTokens]:
     """The spike-token encoding of every stream inside a network's design, in order: the input
     (into the first engine), then each engine's spikes, after its pool or crop (into the next
     engine; the last one out of the network).  All share one address width, the widest packed
-    address among them."""
+    address among them (and a readout's state word: its stream is tokens.MembraneTokens)."""
     shapes = [tuple(net.input_shape)] + [stage.out_shape for stage in net.stages]
-    width = max(SpikeTokens.for_shape(s).address_bits for s in shapes)
-    return [SpikeTokens.for_shape(s, width) for s in shapes]
+    out = net.lifs[-1]
+    width = max(max(SpikeTokens.for_shape(s).address_bits for s in shapes), out.state_bits if out.readout else 0)
+    return [SpikeTokens.for_shape(s, width) for s in shapes[:-1]] + [MembraneTokens.for_lif(out, width) if out.readout
+                                                                     else SpikeTokens.for_shape(shapes[-1], width)]

@@ -57,6 +57,7 @@ class Neuron:
     state_max: float | None = None
     order: str = "snnc"
     strict_threshold: bool = False
+    output: str = "spikes"  # or "membrane": a readout, the network's last neuron
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,7 +6,7 @@ import hashlib
 
 from .errors import SnncError
 from .layer_impl import Implementation
-from .tokens import SpikeTokens
+from .tokens import MembraneTokens, SpikeTokens
 
 # ---- the framed host protocol --------------------------------------------------------------------
 #
@@ -95,4 +95,17 @@ def link_tokens(shape: tuple[int, ...], what: str) -> SpikeTokens:
     if tokens.token_bits > WORD_BITS:
         raise SnncError(f"{what} of shape {list(shape)} needs {tokens.token_bits}-bit spike tokens; the host "
                         f"protocol carries at most {WORD_BITS} bits")
+    return tokens
+
+
+def output_link_tokens(lif) -> SpikeTokens | MembraneTokens:
+    """The host link's tokens of a network's output, whose last LIF is `lif` (an ir.LIF): its spikes,
+    or a readout's state words; SnncError if a token cannot be one 16-bit word."""
+    if not lif.readout:
+        return link_tokens(lif.shape, "the network output")
+    tokens = MembraneTokens.for_lif(lif)
+    if tokens.token_bits > WORD_BITS:
+        raise SnncError(f"readout '{lif.name}': its {lif.state_bits}-bit states need {tokens.token_bits}-bit tokens; "
+                        f"the host protocol carries at most {WORD_BITS} bits (give it at most "
+                        f"{WORD_BITS - 1}-bit states, e.g. --state-bits)")
     return tokens

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .contracts import GRID_BITS, ORDERS, RESET_MODES, STATE_QUANT_MODES
+from .contracts import GRID_BITS, ORDERS, OUTPUTS, RESET_MODES, STATE_QUANT_MODES
 from .errors import SnncError
 from .scales import weight_range
 from .shapes import conv_out_shape, pool_out_shape
@@ -118,7 +118,7 @@ class LIF:
 
     theta: firing threshold (> 0).  Leak beta = leak_b / 2**leak_f, 0 <= leak_b <= 2**leak_f; leak_b
     one integer, or int64 [C], one per output channel (shape[0]) with the common leak_f.
-    reset: "subtract" or "zero".  state_quant: "none" (clamp to [v_min, v_max]) or a level set
+    reset: "subtract", "zero" or "none" (fire, keep the membrane).  state_quant: "none" (clamp to [v_min, v_max]) or a level set
     ("uniform", "threshold_centered"): `levels` int64 [2**k], strictly ascending, and then
     v_min = levels[0], v_max = levels[-1].  lsb: the grid step in real units (for reports).
     floor_bits: the leak and the level midpoints are floored to multiples of 2**floor_bits LSB, the
@@ -127,7 +127,9 @@ class LIF:
     Widths from `size_registers`: membrane_bits holds leak, u and r; state_bits is the stored
     state (the code width with levels, the clamped register width without).  order: "snnc" or
     "snntorch" (snnTorch's Leaky with reset_delay: the pending reset from the stored state, fire
-    strictly above theta on the quantized state; docs/spec.md section 2).
+    strictly above theta on the quantized state; docs/spec.md section 2).  output: "spikes", or
+    "membrane" for a readout (the network's last LIF, flat): the stored state v of every step is the
+    network's output, in LSB units (`lsb` each).
     """
 
     name: str
@@ -145,6 +147,11 @@ class LIF:
     membrane_bits: int = 0
     state_bits: int = 0
     order: str = "snnc"
+    output: str = "spikes"
+
+    @property
+    def readout(self) -> bool:
+        return self.output == "membrane"
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -257,6 +264,12 @@ def validate(net: Network) -> Network:
         shape, previous = tuple(layer.out_shape), layer
     if not isinstance(net.layers[-1], LIF):
         raise SnncError(f"network '{net.name}': the last layer must be a LIF, not '{net.layers[-1].name}'")
+    for lif in net.lifs[:-1]:
+        if lif.readout:
+            raise SnncError(f"layer '{lif.name}' (LIF): a membrane readout must be the network's last layer")
+    if net.layers[-1].readout and len(net.layers[-1].shape) != 1:
+        raise SnncError(f"layer '{net.layers[-1].name}' (LIF): a membrane readout must be flat (after a Dense "
+                        f"layer), not of shape {list(net.layers[-1].shape)}")
     return net
 
 
@@ -326,6 +339,8 @@ def _check_lif(layer: LIF, where: str) -> None:
         raise SnncError(f"{where}: leak {layer.leaks.min()}..{layer.leaks.max()}/2**{layer.leak_f} is not in [0, 1]")
     if layer.reset not in RESET_MODES:
         raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{layer.reset}'")
+    if layer.output not in OUTPUTS:
+        raise SnncError(f"{where}: output must be one of {', '.join(OUTPUTS)}, got '{layer.output}'")
     if layer.order not in ORDERS:
         raise SnncError(f"{where}: order must be one of {', '.join(ORDERS)}, got '{layer.order}'")
     if layer.state_quant == "none":

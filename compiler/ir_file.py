@@ -16,9 +16,10 @@ from .errors import SnncError
 from .files import read_json, regular_file
 from .ir import KINDS, Network, validate
 
-FORMAT_VERSION = 6  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
+FORMAT_VERSION = 7  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
 #                    4: Dense weight_format, LIF order; 5: Conv2d weight_format; 6: no weight_format
-#                    (a build's choice: layer_impl.LayerImpl.weights); LIF leak_b per channel
+#                    (a build's choice: layer_impl.LayerImpl.weights); LIF leak_b per channel;
+#                    7: LIF output (spikes, or a membrane readout) and reset "none"
 
 
 def _entries(net: Network) -> tuple[list[dict], dict[str, np.ndarray]]:

@@ -21,7 +21,7 @@ def layer_summary(net: ir.Network) -> dict:
             leak = f"{int(b.min())}..{int(b.max())}" if layer.leak_per_channel else str(layer.leak_b)
             row.update(neurons=layer.size, theta=layer.theta,
                        leak=f"{leak}/2^{layer.leak_f}" + (" per channel" if layer.leak_per_channel else ""),
-                       reset=layer.reset, state_quant=layer.state_quant, lsb=layer.lsb,
+                       reset=layer.reset, state_quant=layer.state_quant, lsb=layer.lsb, output=layer.output,
                        levels=None if layer.levels is None else [int(v) for v in layer.levels],
                        state_range=[layer.v_min, layer.v_max], membrane_bits=layer.membrane_bits,
                        state_bits=layer.state_bits, state_memory_bits=layer.size * layer.state_bits)
@@ -50,7 +50,8 @@ def format_layer_summary(rep: dict) -> str:
         elif r["kind"] == "LIF":
             detail = (f"theta {r['theta']}, leak {r['leak']}, reset {r['reset']}, state {r['state_quant']} "
                       f"{r['state_bits']} b/neuron = {r['state_memory_bits']} b, range {r['state_range']}, "
-                      f"membrane {r['membrane_bits']} b, lsb {r['lsb']:g}")
+                      f"membrane {r['membrane_bits']} b, lsb {r['lsb']:g}"
+                      + (f"; readout: membranes out, x {r['lsb']:g} each" if r["output"] == "membrane" else ""))
         elif r["kind"] == "MaxPool2d":
             detail = "the largest value (spikes: the OR) of each window"
         elif r["kind"] == "Crop2d":

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from .contracts import ORDERS, RESET_MODES, STATE_QUANT_MODES
+from .contracts import ORDERS, OUTPUTS, RESET_MODES, STATE_QUANT_MODES
 from .dialect import DOMAIN
 from .errors import SnncError
 from .graph import Neuron
 
 _F, _S = onnx.AttributeProto.FLOAT, onnx.AttributeProto.STRING
 LIF_ATTRIBUTES = {"beta": _F, "betas": onnx.AttributeProto.FLOATS, "threshold": _F, "reset": _S, "state_lsb": _F, "state_quant": _S,
-                  "state_levels": onnx.AttributeProto.FLOATS, "state_min": _F, "state_max": _F, "order": _S}
+                  "state_levels": onnx.AttributeProto.FLOATS, "state_min": _F, "state_max": _F, "order": _S, "output": _S}
 
 
 def node_where(node: onnx.NodeProto) -> str:
@@ -66,7 +66,9 @@ def neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
             raise SnncError(f"{where}: betas must be one value in [0, 1] per output channel ({shape[0]}), "
                             f"got {len(betas)} from {betas.min():g} to {betas.max():g}")
         beta = betas
-    reset, sq = a.get("reset", "subtract"), a.get("state_quant", "none")
+    reset, sq, output = a.get("reset", "subtract"), a.get("state_quant", "none"), a.get("output", "spikes")
+    if output not in OUTPUTS:
+        raise SnncError(f"{where}: output must be one of {', '.join(OUTPUTS)}, got '{output}'")
     if reset not in RESET_MODES:
         raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{reset}'")
     if sq not in STATE_QUANT_MODES:
@@ -86,4 +88,5 @@ def neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
     smin, smax = a.get("state_min"), a.get("state_max")
     if smin is not None and smax is not None and not smin <= 0 <= smax:
         raise SnncError(f"{where}: need state_min <= 0 <= state_max, got [{smin:g}, {smax:g}]")
-    return Neuron(node.name or node.output[0], shape, beta, theta, reset, lsb, sq, levels, smin, smax, order)
+    return Neuron(node.name or node.output[0], shape, beta, theta, reset, lsb, sq, levels, smin, smax, order,
+                  output=output)

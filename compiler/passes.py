@@ -310,7 +310,7 @@ def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: l
     else:
         lv, (v_min, v_max) = None, register_range(opts.state_bits or DEFAULT_REGISTER_BITS)
     return ir.LIF(n.name, tuple(n.shape), theta, leak_b, leak_f, n.reset, n.state_quant if lv is not None else "none",
-                  v_min, v_max, lv, float(lsb), floor_bits, order=n.order)
+                  v_min, v_max, lv, float(lsb), floor_bits, order=n.order, output=n.output)
 
 
 def pipeline(opts: Options) -> tuple:

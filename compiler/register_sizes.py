@@ -63,6 +63,8 @@ def size_registers(net: ir.Network) -> ir.Network:
             if layer.order == "snntorch":  # the pending reset subtracts theta before quantization
                 u = (u[0] - (layer.theta if layer.reset == "subtract" else 0), u[1])
                 r = (min(u[0], 0), max(u[1], 0))
+            elif layer.reset == "none":
+                r = (min(u[0], 0), max(u[1], 0))
             else:
                 r = (min(u[0], 0), max(layer.theta - 1, u[1] - layer.theta if layer.reset == "subtract" else 0))
             span = [*prod, *u, *r, layer.theta]

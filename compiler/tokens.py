@@ -92,3 +92,65 @@ class SpikeTokens:
         out = np.zeros((n_steps, int(np.prod(self.shape))), np.uint8)
         out[step[spikes], flat] = 1
         return out
+
+
+@dataclass(frozen=True)
+class MembraneTokens:
+    """The token encoding of a readout's output (ir.LIF.readout): every timestep, one token per
+    neuron in C order, its address field holding the neuron's stored state word (the level code, or
+    the signed state in two's complement, `state_bits` wide), then the end-of-timestep token
+    2**address_bits.  `levels`: the level values of the codes (a tuple), or None for a plain state."""
+
+    n: int
+    state_bits: int
+    levels: tuple[int, ...] | None
+    address_bits: int
+
+    @classmethod
+    def for_lif(cls, lif, address_bits: int | None = None) -> "MembraneTokens":
+        width = max(1, lif.state_bits)
+        if address_bits is not None and address_bits < width:
+            raise ValueError(f"{address_bits} address bits cannot hold {width}-bit states")
+        levels = None if lif.levels is None else tuple(int(v) for v in lif.levels)
+        return cls(int(lif.size), lif.state_bits, levels, width if address_bits is None else address_bits)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.n,)
+
+    @property
+    def token_bits(self) -> int:
+        return self.address_bits + 1
+
+    @property
+    def eot(self) -> int:
+        return 1 << self.address_bits
+
+    def words(self, values: np.ndarray) -> np.ndarray:
+        """States int64 [..., n] -> their stored words (codes, or two's complement), int64."""
+        v = np.asarray(values, np.int64)
+        if self.levels is None:
+            return v & ((1 << self.state_bits) - 1)
+        return np.searchsorted(np.asarray(self.levels, np.int64), v)
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """One sample's states [T, n] -> tokens int64 (each timestep's n words, then eot)."""
+        w = self.words(np.asarray(values).reshape(len(values), self.n))
+        return np.concatenate([w, np.full((len(w), 1), self.eot)], axis=1).ravel()
+
+    def decode(self, tokens, n_steps: int) -> np.ndarray:
+        """Tokens -> states int64 [n_steps, n]; SnncError unless every timestep holds n words."""
+        tokens = np.asarray(tokens, np.int64)
+        if len(tokens) != n_steps * (self.n + 1) or np.any(tokens.reshape(n_steps, self.n + 1)[:, -1] != self.eot):
+            raise SnncError(f"the membrane stream holds {len(tokens)} tokens, expected {n_steps} timesteps of "
+                            f"{self.n} states and an end token")
+        words = tokens.reshape(n_steps, self.n + 1)[:, :-1]
+        if np.any(words >> self.state_bits):
+            raise SnncError(f"membrane token {int(words[(words >> self.state_bits) != 0][0])} is wider than "
+                            f"{self.state_bits} bits")
+        if self.levels is not None:
+            if np.any(words >= len(self.levels)):
+                raise SnncError(f"membrane code {int(words.max())} is not one of {len(self.levels)} levels")
+            return np.asarray(self.levels, np.int64)[words]
+        return np.where(words >> (self.state_bits - 1), words - (1 << self.state_bits), words)
+

@@ -59,7 +59,7 @@ class Dispatcher(wiring.Component):
         m.submodules.network = net
         m.submodules.feed = feed = InputFeed(hp.link_tokens(net.net.input_shape, "the network input"),
                                              len(net.i_spikes.payload.addr), self.in_depth)
-        m.submodules.capture = capture = OutputCapture(hp.link_tokens(net.net.lifs[-1].shape, "the network output"),
+        m.submodules.capture = capture = OutputCapture(hp.output_link_tokens(net.net.lifs[-1]),
                                                        len(net.o_spikes.payload.addr), self.out_depth)
         wiring.connect(m, feed.o_spikes, net.i_spikes)
         wiring.connect(m, net.o_spikes, capture.i_spikes)

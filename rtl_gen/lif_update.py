@@ -3,7 +3,7 @@
     stage 1: v = first ? 0 : decode(state);  leak = ((B * v) >> (F + g)) << g   (B*v as shifts and
              adds; g = floor_bits, the declared grid the leak is floored onto; with a leak per
              channel, B is the `leak_b` input, the lane's channel's, and B*v a multiplier)
-    stage 2: u = leak + I;  s = u >= theta;  r = u - theta*s  or  u*(1-s)
+    stage 2: u = leak + I;  s = u >= theta;  r = u - theta*s,  u*(1-s)  or  u (reset "none")
     output:  state_out = encode(r) (combinational from stage 2), spike = s
 
 snnTorch's order (lif.order, docs/spec.md section 2): stage 1 also takes p = v > theta (the spike
@@ -85,7 +85,7 @@ class LIFUpdate(wiring.Component):
                 m.d.comb += spike.eq(codec.code_out >= first_above)
         else:
             m.d.comb += fire.eq(u >= lif.theta)
-            reset_value = (u - lif.theta) if lif.reset == "subtract" else 0
+            reset_value = {"subtract": u - lif.theta, "zero": 0, "none": u}[lif.reset]
             m.d.sync += [r.eq(Mux(fire, reset_value, u)), spike.eq(fire), valid2.eq(valid1)]
 
         # quantize (combinational encoder) and hand out

@@ -5,7 +5,8 @@ Protocol: pulse `start` (with `n_steps` = T) to reset every layer and counter; t
 input's spike tokens (each timestep's packed addresses, then an end-of-timestep token: the
 SpikeTokens of `geometry.stream_tokens`) into `i_spikes`.  `done` rises when the output layer has
 closed T timesteps.  The output layer's tokens come out of `o_spikes` (the consumer must take
-them).  `count_addr` -> `count_data` reads the spike count of one output neuron (C-order index);
+them; a readout's are its states, tokens.MembraneTokens).  `count_addr` -> `count_data` reads the
+spike count of one output neuron (C-order index; 0 for a readout);
 `cycles` counts from start to done; `counter_sel` -> `counter_data` reads engine i's counter k
 (engine_model.engine_counters: busy cycles, and with activity counters its scatter and update steps
 and spikes in and out) at counter_sel = i * len(counters) + k.  `dbg_layer`, `dbg_addr` ->
@@ -98,7 +99,8 @@ class NetworkTop(wiring.Component):
         m.d.comb += [count_rd.addr.eq(neuron), count_host.addr.eq(self.count_addr),
                      count_wr.addr.eq(Mux(clearing, clear_addr, neuron)),
                      count_wr.data.eq(Mux(clearing, 0, count_rd.data + 1)),
-                     count_wr.en.eq(clearing | (taken & ~token.eot))]
+                     # a readout's tokens are states, not spikes: it counts none
+                     count_wr.en.eq(clearing | (taken & ~token.eot & (not self.net.lifs[-1].readout)))]
         with m.If(clearing):
             m.d.sync += clear_addr.eq(clear_addr + 1)
             with m.If(clear_addr == self.n_out - 1):

@@ -8,7 +8,9 @@ last group, the end-of-timestep token.  The first timestep after a reset reads e
 With pools (geometry.LayerGeometry) the walk goes window by window: a max pool of currents keeps a
 running maximum over a neuron's k1 x k1 accumulators and steps the LIF on the last one; a max pool
 of spikes ORs the masks of a k2 x k2 window's neurons and queues one mask per window; a crop (and
-a pool's remainder) updates every neuron but queues only the masks inside the emitted grid.
+a pool's remainder) updates every neuron but queues only the masks inside the emitted grid.  A
+readout (lif.readout) queues every neuron, each with its new state word, which the serializer
+emits in place of the address (tokens.MembraneTokens).
 
 Ports: `start` in; `idle` out (no update running and no spike left to emit: the engine may start
 the next one); `acc`: the drained bank (AccumulatorPort; it writes zeros, clearing each group
@@ -19,7 +21,7 @@ one part of a group: the state RAM holds a group's P/U parts as consecutive word
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Array, Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -71,7 +73,8 @@ class NeuronUpdate(wiring.Component):
         m.submodules.pipeline = pipe = DelayLine(walk_layout(g), depth)  # stage 1: memory data; 2..: the LIF
         # lane l of a group is channel og*P + l: one channel field step apart in the packed address
         lane_stride = 1 << sum(field_bits(self.tokens.shape)[1:])
-        m.submodules.serializer = ser = SpikeSerializer(g.lanes, lane_stride, model.queue_depth, self.tokens.address_bits)
+        m.submodules.serializer = ser = SpikeSerializer(g.lanes, lane_stride, model.queue_depth, self.tokens.address_bits,
+                                                        lif.state_bits if lif.readout else 0)
         wiring.connect(m, wiring.flipped(self.o_spikes), ser.o_spikes)
         # a short queue: issue only when the masks in the pipeline, this one and the end token find room
         room = 1 if model.queue_holds_a_timestep else ser.level < model.queue_depth - (depth + QUEUE_END_ENTRIES)
@@ -85,6 +88,8 @@ class NeuronUpdate(wiring.Component):
         units = self._units(m, walk.pos.og, at1, s_rd.data, first)
         fired = last.valid & last.w1_last  # a part of a LIF neuron group's step lands this cycle
         mask = self._spike_mask(m, units, last, fired)
+        if lif.readout:
+            m.d.comb += ser.i_masks.payload.values.eq(self._state_words(m, units, last, fired))
         m.d.comb += [s_wr.addr.eq(last.state), s_wr.data.eq(Cat(unit.state_out for unit in units)), s_wr.en.eq(fired)]
         drained = walk.running & walk.walked & ~Cat(pipe.o[k].valid for k in range(1, depth + 1)).any()
         emit = fired & (last.part == g.parts - 1) & last.w2_last & last.emit & (mask != 0)
@@ -133,14 +138,25 @@ class NeuronUpdate(wiring.Component):
         window), held until the group's last part; the padding lanes of the last group masked."""
         g, P = self.geo, self.geo.lanes
         parts_or = [Signal(g.units, name=f"spikes_part{j}") for j in range(g.parts)]
-        now = Mux(last.w2_first, 0, Array(parts_or)[last.part] if g.parts > 1 else parts_or[0]) \
-            | Cat(unit.spike for unit in units)
+        fires = Cat(Const(1, 1) if self.lif.readout else unit.spike for unit in units)  # a readout emits every neuron
+        now = Mux(last.w2_first, 0, Array(parts_or)[last.part] if g.parts > 1 else parts_or[0]) | fires
         for j in range(g.parts):
             with m.If(fired & (last.part == j)):
                 m.d.sync += parts_or[j].eq(now)
         spikes = Cat(*parts_or[:-1], now)
         last_lanes = g.co - (g.go - 1) * P  # the last channel group may be partly padding
         return spikes if last_lanes == P else Mux(last.og == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
+
+    def _state_words(self, m: Module, units: list[LIFUpdate], last, fired: Value) -> Value:
+        """A readout group's P lane state words as its last part lands: each part's U words, held
+        until then (lane j*U + u is part j's unit u)."""
+        g = self.geo
+        now = Cat(unit.state_out for unit in units)
+        held = [Signal(len(now), name=f"states_part{j}") for j in range(g.parts - 1)]
+        for j, word in enumerate(held):
+            with m.If(fired & (last.part == j)):
+                m.d.sync += word.eq(now)
+        return Cat(*held, now)
 
     def _base_address(self, og, oy, ox):
         """The packed address of lane 0 of emitted group (og, oy, ox): channel og*P."""

@@ -4,10 +4,12 @@ The layer's neuron update produces, per group of P lanes, a P-bit mask of the la
 Masks are queued in a FIFO (deep enough for every group of one timestep, so the update never
 stalls) and emitted one address per cycle: address = base + lane * lane_stride, lowest lane
 first.  An entry with `eot` set emits the end-of-timestep token after all spikes before it.
+With `value_bits`, an entry also carries one word per lane, and a set lane emits its word in place
+of its address (a readout's states: tokens.MembraneTokens).
 """
 from __future__ import annotations
 
-from amaranth import Module, Signal, unsigned
+from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -15,25 +17,27 @@ from .arith import times
 from .spikes import spike_stream
 
 
-def mask_layout(lanes: int, address_bits: int) -> data.StructLayout:
-    return data.StructLayout({"base": unsigned(address_bits), "mask": unsigned(lanes), "eot": 1})
+def mask_layout(lanes: int, address_bits: int, value_bits: int = 0) -> data.StructLayout:
+    values = {"values": data.ArrayLayout(unsigned(value_bits), lanes)} if value_bits else {}
+    return data.StructLayout({"base": unsigned(address_bits), "mask": unsigned(lanes), "eot": 1, **values})
 
 
 class SpikeSerializer(wiring.Component):
     """lanes: mask width; lane_stride: address distance between lanes; depth: queued masks;
-    address_bits: the output stream's address width."""
+    address_bits: the output stream's address width; value_bits: each lane's word (0: none)."""
 
-    def __init__(self, lanes: int, lane_stride: int, depth: int, address_bits: int):
+    def __init__(self, lanes: int, lane_stride: int, depth: int, address_bits: int, value_bits: int = 0):
         self.lanes, self.lane_stride, self.depth, self.address_bits = lanes, lane_stride, depth, address_bits
+        self.value_bits = value_bits
         super().__init__({
-            "i_masks": In(stream.Signature(mask_layout(lanes, address_bits))),
+            "i_masks": In(stream.Signature(mask_layout(lanes, address_bits, value_bits))),
             "o_spikes": Out(spike_stream(address_bits)),
             "empty": Out(1), "level": Out(range(depth + 1)),
         })
 
     def elaborate(self, platform):
         m = Module()
-        layout = mask_layout(self.lanes, self.address_bits)
+        layout = mask_layout(self.lanes, self.address_bits, self.value_bits)
         m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=layout.size, depth=self.depth)
         m.d.comb += [queue.w_data.eq(self.i_masks.payload.as_value()), queue.w_en.eq(self.i_masks.valid),
                      self.i_masks.ready.eq(queue.w_rdy)]
@@ -49,7 +53,8 @@ class SpikeSerializer(wiring.Component):
 
         m.d.comb += [self.o_spikes.valid.eq(cur_valid),
                      self.o_spikes.payload.eot.eq(cur.eot),
-                     self.o_spikes.payload.addr.eq(cur.base + times(lane, self.lane_stride))]
+                     self.o_spikes.payload.addr.eq(Mux(cur.eot, 0, cur.values[lane]) if self.value_bits else
+                                                   cur.base + times(lane, self.lane_stride))]
         finishing = cur_valid & self.o_spikes.ready & (cur.eot | (remaining == 0))
         with m.If(cur_valid & self.o_spikes.ready & ~cur.eot):
             m.d.sync += cur.mask.eq(remaining)

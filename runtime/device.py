@@ -5,7 +5,7 @@ One API over three backends:
   Device.simulated(build)         the build's BoardCore (network, UART, protocol) in Verilator
   Device.golden(build)            the golden model (no link; for speed)
 `infer(sample)` runs one sample [T, *input_shape]; `run(spikes)` runs [T, B, ...] and returns the
-output spikes [T, B, N_out] (uint8), as `snnc simulate` does.  On a link the device first checks
+output spikes [T, B, N_out] (uint8), or a readout's membranes (golden.output_array), as `snnc simulate` does.  On a link the device first checks
 the board's identity word against the build, and checks every answer for consistency (the spike
 counts the board counted equal the spikes it returned, every timestep closed), so a wrong answer
 is an error, never a result.
@@ -29,10 +29,11 @@ from .protocol import HostProtocol, Link, LinkError
 
 @dataclass(frozen=True)
 class Inference:
-    """spikes uint8 [T, N_out]; counts int64 [N_out]; cycles from start to done (None in golden)."""
+    """output: spikes uint8 [T, N_out], or a readout's membranes [T, N] (LSB units); counts: the spike
+    counts int64 [N_out] (None for a readout); cycles from start to done (None in golden)."""
 
-    spikes: np.ndarray
-    counts: np.ndarray
+    output: np.ndarray
+    counts: np.ndarray | None
     cycles: int | None
 
 
@@ -117,8 +118,8 @@ class Device:
         """Run one sample of spikes [T, *input_shape] (0/1)."""
         x = golden.check_spikes(np.asarray(sample)[:, None], self.net.input_shape)[:, 0]
         if self.protocol is None:
-            out = golden.run(self.net, x[:, None])[:, 0].reshape(x.shape[0], -1).astype(np.uint8)
-            return Inference(out, out.sum(axis=0).astype(np.int64), None)
+            out = golden.output_array(self.net, golden.run(self.net, x[:, None]))[:, 0]
+            return Inference(out, None if self.net.lifs[-1].readout else out.sum(axis=0, dtype=np.int64), None)
         return self._infer_on_board(x)
 
     def _infer_on_board(self, x: np.ndarray) -> Inference:
@@ -146,23 +147,26 @@ class Device:
             count = min(step, n_tokens_out - start)
             out_tokens += p.transact(hp.CMD_READ_SPIKES, [start, count], count)
         try:
-            spikes = hp.link_tokens(self.net.lifs[-1].shape, "the network output").decode(out_tokens, n_steps)
+            out = hp.output_link_tokens(self.net.lifs[-1]).decode(out_tokens, n_steps)
         except SnncError as e:
             raise LinkError(f"READ_SPIKES: {e}") from None
+        if self.net.lifs[-1].readout:  # the board counts no spikes of a readout
+            return Inference(golden.output_array(self.net, out[:, None])[:, 0], None, cycles)
+        spikes = out
         if not np.array_equal(spikes.sum(axis=0), counts):
             raise LinkError(f"the board's output is inconsistent: spike counts {spikes.sum(axis=0).tolist()} "
                             f"against counters {counts.tolist()}")
         return Inference(spikes, counts, cycles)
 
     def run(self, spikes: np.ndarray, progress=None) -> tuple[np.ndarray, list[int | None]]:
-        """Spikes [T, B, *input_shape] -> (output spikes uint8 [T, B, N_out], cycles per sample).
+        """Spikes [T, B, *input_shape] -> (output spikes uint8 [T, B, N_out] or a readout's membranes
+        (golden.output_array), cycles per sample).
         `progress`: a callable wrapping the sample range (tqdm) or None."""
         x = golden.check_spikes(spikes, self.net.input_shape)
         if self.protocol is None:
-            out = golden.run(self.net, x)
-            return out.reshape(*out.shape[:2], -1).astype(np.uint8), [None] * x.shape[1]
+            return golden.output_array(self.net, golden.run(self.net, x)), [None] * x.shape[1]
         samples = range(x.shape[1])
         results = [self.infer(x[:, b]) for b in (progress(samples) if progress else samples)]
-        return np.stack([r.spikes for r in results], axis=1), [r.cycles for r in results]
+        return np.stack([r.output for r in results], axis=1), [r.cycles for r in results]
 
 

@@ -90,18 +90,22 @@ def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray
     quantize = lambda r: np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, g)
     if layer.order == "snntorch":  # the pending reset is the spike of the step before, read from the stored state
         p = v > layer.theta
-        u = leak(v) + current - layer.theta * p if layer.reset == "subtract" else leak(np.where(p, 0, v)) + current
+        if layer.reset == "zero":
+            u = leak(np.where(p, 0, v)) + current
+        else:
+            u = leak(v) + current - (layer.theta * p if layer.reset == "subtract" else 0)
         v_next = quantize(u)
         return (v_next > layer.theta).astype(np.uint8), v_next
     u = leak(v) + current
     s = u >= layer.theta
-    r = u - layer.theta * s if layer.reset == "subtract" else np.where(s, 0, u)
+    r = u - layer.theta * s if layer.reset == "subtract" else np.where(s, 0, u) if layer.reset == "zero" else u
     return s.astype(np.uint8), quantize(r)
 
 
 def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | tuple[np.ndarray, Trace]:
     """Run `net` on spikes [T, B, *input_shape]; return the output spikes uint8 [T, B, *output_shape]
-    and, with trace=True, a Trace of every layer."""
+    (with a membrane readout, its stored states int64 [T, B, N] in LSB units) and, with trace=True,
+    a Trace of every layer."""
     x = check_spikes(spikes, net.input_shape)
     t_steps, batch = x.shape[:2]
     outputs, states, codes = {}, {}, {}
@@ -120,17 +124,18 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
         elif isinstance(layer, LIF):
             current, x = x, np.empty(x.shape, np.uint8)
             v = np.zeros(current.shape[1:], np.int64)
-            v_hist = np.empty(current.shape, np.int64) if trace else None
+            v_hist = np.empty(current.shape, np.int64) if trace or layer.readout else None
             for t in range(t_steps):
                 x[t], v = lif_step(layer, v, current[t])
-                if trace:
+                if v_hist is not None:
                     v_hist[t] = v
             if trace:
                 states[layer.name] = v_hist
                 if layer.levels is not None:
                     codes[layer.name] = codec.encode(v, layer.levels, layer.floor_bits)
+            if layer.readout:
+                x = v_hist
         outputs[layer.name] = x
-    x = x.astype(np.uint8)
     return (x, Trace(outputs, states, codes)) if trace else x
 
 
@@ -140,6 +145,29 @@ def engine_inputs(net: Network, spikes: np.ndarray, trace: Trace) -> list[np.nda
     return [np.asarray(spikes)] + [trace.outputs[s.output.name] for s in net.stages[:-1]]
 
 
-def classify(output_spikes: np.ndarray) -> np.ndarray:
-    """Argmax of spike counts over T (ties to the lowest index): [T, B, N] -> int64 [B]."""
-    return np.argmax(np.asarray(output_spikes).sum(axis=0), axis=-1).astype(np.int64)
+def output_array(net: Network, out: np.ndarray) -> np.ndarray:
+    """A network's output [T, B, ...] as simulate and run write it, flat [T, B, N]: spikes uint8, or
+    a readout's membranes in its LSB units (the readout LIF's `lsb` each), int32 where every state
+    fits, else int64."""
+    flat = np.asarray(out).reshape(*np.shape(out)[:2], -1)
+    lif = net.lifs[-1]
+    if not lif.readout:
+        return flat.astype(np.uint8)
+    return flat.astype(np.int32 if max(-lif.v_min, lif.v_max) < 1 << 31 else np.int64)
+
+
+CLASSIFY_MEMBRANE = ("last", "max")
+
+
+def classify(output: np.ndarray, membrane: str = "last") -> np.ndarray:
+    """The class of each sample, [T, B, N] -> int64 [B], ties to the lowest index: the argmax of the
+    spike counts over T, or for membranes (int64 output, a readout) the argmax of the last step's
+    membrane (membrane="last") or of each neuron's largest membrane over T ("max")."""
+    out = np.asarray(output)
+    if out.dtype in (np.uint8, bool):
+        score = out.sum(axis=0, dtype=np.int64)
+    elif membrane in CLASSIFY_MEMBRANE:
+        score = out[-1] if membrane == "last" else out.max(axis=0)
+    else:
+        raise SnncError(f"membrane classification must be one of {', '.join(CLASSIFY_MEMBRANE)}, got '{membrane}'")
+    return np.argmax(score, axis=-1).astype(np.int64)

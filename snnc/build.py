@@ -144,6 +144,7 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
     design that cannot fit is refused before any Verilog."""
     if not cfg.board:
         return b
+    hp.output_link_tokens(b.net.lifs[-1])  # a readout's states must fit the host link's words
     board, impl = boards.get_board(cfg.board), b.settings.layers
     have = board.resources["BRAM36"]
     memories = engine_model.network_memories(b.net, impl, board=True)
@@ -231,7 +232,8 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
 
 
 def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simulator: str = "verilator") -> np.ndarray:
-    """Run a build on spikes [T, B, *input_shape]; returns the output spikes uint8 [T, B, N_out].
+    """Run a build on spikes [T, B, *input_shape]; returns the output spikes uint8 [T, B, N_out], or a
+    readout's membranes (golden.output_array).
     An RTL run records its cycle counters in the build (the report shows them)."""
     build_dir = Path(build_dir)
     net, settings = build_folder.load(build_dir)
@@ -259,7 +261,7 @@ def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", 
         {"engine": engine, "activity": energy.rtl_activity(net, result.counters, spikes.shape[0], result.cycles),
          "golden_activity": golden_counts}
     files.save_json(build_dir / build_folder.ACTIVITY, counted)
-    return out.reshape(*out.shape[:2], -1).astype(np.uint8)  # [T, B, N_out], also after a conv output layer
+    return golden.output_array(net, out)  # [T, B, N_out], also after a conv output layer
 
 
 def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:

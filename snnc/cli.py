@@ -19,9 +19,14 @@ from snnc.progress import progress_bar
 from snnc.sim import golden
 
 
-def _classes(out: np.ndarray) -> str:
-    classes = golden.classify(out).tolist()
-    return f"classes {classes[:16]}{' ...' if len(classes) > 16 else ''}"
+def _summary(build: Path, out: np.ndarray, classify_by: str) -> str:
+    """What the output holds and its classes: spikes, or a readout's membranes and their scale."""
+    net, _ = build_folder.load(build)
+    classes = golden.classify(out, classify_by).tolist()
+    lif = net.lifs[-1]
+    what = f"membranes of readout '{lif.name}' ({out.dtype}, x {lif.lsb:g} each; classes by the {classify_by} membrane)" \
+        if lif.readout else f"{int(out.sum())} output spikes"
+    return f"{what}, classes {classes[:16]}{' ...' if len(classes) > 16 else ''}"
 
 
 def cmd_compile(args: argparse.Namespace) -> None:
@@ -58,7 +63,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
     cycles = f", {int(np.mean(run['cycles_per_inference']))} cycles per inference" if run else ""
     print(f"simulated {spikes.shape[1]} samples x {spikes.shape[0]} timesteps ({args.engine}) -> {args.output}; "
-          f"{int(out.sum())} output spikes{cycles}, {_classes(out)}")
+          f"{_summary(Path(args.build_dir), out, args.classify_by)}{cycles}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -83,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     measured = [c for c in cycles if c is not None]
     cyc = f", {np.mean(measured):.0f} cycles per inference" if measured else ""
     print(f"ran {out.shape[1]} samples x {out.shape[0]} timesteps on the {where} -> {args.output}; "
-          f"{int(out.sum())} output spikes{cyc}, {_classes(out)}")
+          f"{_summary(build, out, args.classify_by)}{cyc}")
 
 
 def cmd_boards(args: argparse.Namespace) -> None:
@@ -131,6 +136,12 @@ def _compile_parser(sub) -> None:
     c.set_defaults(func=cmd_compile)
 
 
+def _classify_argument(p) -> None:
+    p.add_argument("--classify-by", choices=golden.CLASSIFY_MEMBRANE, default="last", help="a readout's class: the "
+                   "neuron with the largest membrane at the last step, or the largest over all steps (spiking "
+                   "outputs: the most spikes)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="snnc", description="Compile quantized spiking neural networks (ONNX in the "
                                 "snnc dialect, or NIR) into bit-exact fixed-point designs for Artix-7 FPGAs.")
@@ -138,12 +149,15 @@ def parser() -> argparse.ArgumentParser:
     _compile_parser(sub)
     s = sub.add_parser("simulate", help="run a build on spikes from a .npy file",
                        description="Run the compiled network on input spikes [T, B, features] (.npy of bool, "
-                       "uint8 or float 0/1; a conv build takes [T, B, C*H*W] or [T, B, C, H, W]) and write the output layer's spikes [T, B, N_out] as uint8 .npy.")
+                       "uint8 or float 0/1; a conv build takes [T, B, C*H*W] or [T, B, C, H, W]) and write the output layer's spikes [T, B, N_out] as uint8 .npy, "
+                       "or, when the output layer is a membrane readout, its membranes [T, B, N] as integers (int32; "
+                       "real value = integer x the readout's lsb in network.json, printed here).")
     s.add_argument("build_dir", metavar="BUILD_DIR")
     s.add_argument("--input", required=True, metavar="X.npy")
     s.add_argument("--output", required=True, metavar="Y.npy")
     s.add_argument("--engine", choices=["golden", "rtl"], default="golden", help="golden model or RTL co-simulation")
     s.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator", help="RTL simulator")
+    _classify_argument(s)
     s.set_defaults(func=cmd_simulate)
 
     r = sub.add_parser("report", help="print a build's report", description="Print the report of BUILD_DIR: "
@@ -159,7 +173,7 @@ def parser() -> argparse.ArgumentParser:
                        description="Send input spikes [T, B, features] (.npy; a conv build takes [T, B, C*H*W] or "
                        "[T, B, C, H, W]) to a board build over its UART, one "
                        "sample at a time (load, run T timesteps, read spikes, counts and cycles), and write the "
-                       "output spikes [T, B, N_out] as uint8 .npy.  --port talks to a board programmed with the "
+                       "output spikes [T, B, N_out] as uint8 .npy (a readout's membranes as simulate writes them).  --port talks to a board programmed with the "
                        "build's bitstream; --sim runs the same board core (UART included) in Verilator, or the "
                        "golden model with --engine golden.  The board's identity word must match the build.")
     u.add_argument("build_dir", metavar="BUILD_DIR")
@@ -171,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--engine", choices=["rtl", "golden"], default="rtl", help="with --sim: the board core in RTL "
                    "simulation (default) or the golden model")
     u.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator", help="RTL simulator for --sim")
+    _classify_argument(u)
     u.set_defaults(func=cmd_run)
 
     sub.add_parser("boards", help="list the supported boards", description="List the Artix-7 boards snnc builds "

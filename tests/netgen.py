@@ -26,6 +26,7 @@ class LayerSpec:
     reset: str
     conv: bool = False
     order: str = "snnc"
+    output: str = "spikes"  # "membrane": a readout (the last layer, not conv)
 
 
 def lif_params(rng: np.random.Generator, spec: LayerSpec) -> dict:
@@ -81,7 +82,7 @@ def random_model(rng: np.random.Generator, in_features: int, specs: list[LayerSp
             writer.flatten()
         else:
             writer.dense(q, scale, spec.weight_bits, bias, per_axis=np.ndim(scale) > 0)
-            writer.lif(**attrs)
+            writer.lif(**attrs, output=spec.output)
     return writer.model()
 
 

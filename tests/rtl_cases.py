@@ -21,10 +21,12 @@ def case_specs(i: int) -> tuple[list[LayerSpec], int]:
     rng = np.random.default_rng(1000 + i)
     n_layers = 1 + i % 3
     specs = [LayerSpec(int(rng.integers(2, 14)), WEIGHT_BITS[(i + k) % 4], STATE_MODES[(i + 2 * k) % 3],
-                       STATE_BITS[(i // 3 + k) % 4], RESETS[(i + k) % 2]) for k in range(n_layers)]
+                       STATE_BITS[(i // 3 + k) % 4], RESETS[(i + k) % 3]) for k in range(n_layers)]
     if i % 4 == 3:  # every fourth network starts with a convolution
         specs[0] = LayerSpec(int(rng.integers(1, 4)), specs[0].weight_bits, specs[0].state_mode,
                              specs[0].state_bits, specs[0].reset, conv=True)
+    if i % 3 == 1:  # every third (two layers) ends in a membrane readout
+        specs[-1] = LayerSpec(**{**specs[-1].__dict__, "output": "membrane"})
     return specs, LANES[(i + i // 4) % 4]  # conv networks (i % 4 == 3) get every lane count too
 
 

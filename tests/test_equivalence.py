@@ -19,6 +19,8 @@ def networks(draw):
     specs = draw(st.lists(layer_specs, min_size=1, max_size=4))
     if draw(st.booleans()) and draw(st.booleans()):  # a quarter of the networks start with a conv layer
         specs[0] = LayerSpec(**{**specs[0].__dict__, "n_out": min(specs[0].n_out, 4), "conv": True})
+    if not specs[-1].conv and draw(st.integers(0, 2)) == 0:  # a third end in a membrane readout
+        specs[-1] = LayerSpec(**{**specs[-1].__dict__, "output": "membrane"})
     seed = draw(st.integers(0, 2**32 - 1))
     return specs, seed, draw(st.integers(1, 12)), draw(st.integers(1, 4)), draw(st.integers(1, 16))
 
@@ -33,6 +35,9 @@ def run_both(tmp_path, specs, seed, t_steps, batch, in_features):
     expected = ort.InferenceSession(str(path)).run(None, {"spikes": x})[0]
     net = compile_model(path)
     got = golden.run(net, x)
+    if net.lifs[-1].readout:  # integer membranes; the model's are in real units
+        assert got.dtype == np.int64
+        got = got * net.lifs[-1].lsb
     return net, expected, got.reshape(expected.shape)
 
 
@@ -42,7 +47,7 @@ def test_onnxruntime_equals_golden(tmp_path, case):
     specs, seed, t_steps, batch, in_features = case
     net, expected, got = run_both(tmp_path, specs, seed, t_steps, batch, in_features)
     assert not net.notes, f"an exact model must compile without approximation: {net.notes}"
-    np.testing.assert_array_equal(got, expected.astype(np.uint8))
+    np.testing.assert_array_equal(got, expected if net.lifs[-1].readout else expected.astype(np.uint8))
 
 
 def test_every_configuration_is_covered(tmp_path):
@@ -51,8 +56,13 @@ def test_every_configuration_is_covered(tmp_path):
     total_spikes = 0
     for i, (wb, mode, sb, reset) in enumerate(
             (wb, m, sb, r) for wb in WEIGHT_BITS for m in STATE_MODES for sb in STATE_BITS for r in RESETS):
-        specs = [LayerSpec(10, wb, mode, sb, reset), LayerSpec(6, WEIGHT_BITS[i % 4], STATE_MODES[i % 3], 4, reset)]
+        output = "membrane" if i % 4 == 3 else "spikes"
+        specs = [LayerSpec(10, wb, mode, sb, reset),
+                 LayerSpec(6, WEIGHT_BITS[i % 4], STATE_MODES[i % 3], 4, reset, output=output)]
         net, expected, got = run_both(tmp_path, specs, i, 10, 3, 16)
+        if output == "membrane":
+            np.testing.assert_array_equal(got, expected)
+            continue
         np.testing.assert_array_equal(got, expected.astype(np.uint8))
         total_spikes += int(expected.sum())
     assert total_spikes > 500

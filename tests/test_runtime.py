@@ -137,7 +137,7 @@ def test_board_rejects_bad_commands(build, spikes, reference):
             p.transact(hp.CMD_READ_SPIKES, [4000, 100], 100)
         assert p.retried == 0
         result = d.infer(spikes[:, 0])  # and the board still works
-    assert np.array_equal(result.spikes, reference[:, 0])
+    assert np.array_equal(result.output, reference[:, 0])
 
 
 def test_default_baud_rate(tmp_path, spikes, reference):
@@ -150,4 +150,4 @@ def test_default_baud_rate(tmp_path, spikes, reference):
     assert json.loads((build / "build.json").read_text())["baud"] == 115200
     with Device.simulated(build) as d:
         result = d.infer(spikes[:2, 0])
-    assert np.array_equal(result.spikes, reference[:2, 0]) and result.counts.sum() == reference[:2, 0].sum()
+    assert np.array_equal(result.output, reference[:2, 0]) and result.counts.sum() == reference[:2, 0].sum()
