@@ -10,7 +10,8 @@ from .errors import SnncError
 from .files import regular_file
 
 NEURONS = ("LIF", "IF", "CubaLIF")
-SUPPORTED = ("Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "SumPool2d", "AvgPool2d") + NEURONS
+READOUTS = ("LI", "I", "CubaLI")  # non-spiking: only as the last node before the Output, a membrane readout
+SUPPORTED = ("Input", "Output", "Affine", "Linear", "Conv2d", "Flatten", "SumPool2d", "AvgPool2d") + NEURONS + READOUTS
 
 
 def read(path: Path):

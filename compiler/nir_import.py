@@ -10,6 +10,8 @@ NIR's neurons are continuous-time ODEs; snnc runs them as the forward-Euler step
              (a current that lasts longer has no exact form in one-state LIFs), and it is the LIF
              above with input w_in I
     fire     z = v > v_threshold, then v = v_reset (which must be 0: snnc's "zero" reset)
+    LI, I, CubaLI   the same steps without firing, as the last node: a membrane readout (the output
+             is v); a synapse straight into the Output is a readout of its current (beta 0)
 
 which is the dialect's LIF (reset "zero", order "snnc", fired strictly above theta) with
 beta = 1 - dt/tau, the input gain dt/tau r (times v_threshold[0] / v_threshold, which makes
@@ -17,7 +19,9 @@ per-neuron thresholds one) folded into the synapse's weight rows and dt/tau v_le
 The gain must be one per output channel for a convolution.  Float32 parameters within four ulps of
 a short binary fraction (beta) or a power of two (the gain) are taken as that value, and a note
 says so.  The state goes on a grid of 2**-FLOAT_GRID_BITS of theta, clamped to +-FLOAT_STATE_CLAMP
-theta, as for snnTorch models.
+theta, as for snnTorch models.  A readout has no threshold: its grid is 2**-FLOAT_GRID_BITS of the
+largest |v| its inputs can drive it to, strongest / (1 - beta) (FLOAT_STATE_CLAMP times the strongest
+step for an integrator), and it is clamped there.
 """
 from __future__ import annotations
 
@@ -27,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .contracts import FLOAT_STATE_CLAMP, float_state_grid
+from .contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, float_state_grid
 from .errors import SnncError
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
-from .nir_graph import chain, read
+from .nir_graph import READOUTS, chain, read
 from .scales import fit_bits, pow2_exact
 
 FLOAT32_ULPS = 2.0 ** -21  # relative: four float32 ulps, the rounding of a parameter written as float32
@@ -201,20 +205,21 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
     docstring discretizes it."""
     where, kind = _where(name, node), type(node).__name__
     p = lambda field: _per_neuron(node, field, shape, where)
-    theta, v_reset = p("v_threshold"), p("v_reset")
+    readout = kind in READOUTS
+    theta, v_reset = (np.ones(shape), np.zeros(shape)) if readout else (p("v_threshold"), p("v_reset"))
     if np.any(theta <= 0):
         raise SnncError(f"{where}: v_threshold must be > 0, got {float(theta.min()):g}")
     if np.any(v_reset != 0):
         raise SnncError(f"{where}: v_reset {float(v_reset[v_reset != 0][0]):g} is not supported (snnc resets to 0)")
-    if kind == "IF":
+    if kind in ("IF", "I"):
         rate, gain, leak = np.zeros(shape), dt * p("r"), np.zeros(shape)
     else:
-        tau = p("tau_mem" if kind == "CubaLIF" else "tau")
+        tau = p("tau_mem" if kind.startswith("Cuba") else "tau")
         if np.any(tau <= 0):
             raise SnncError(f"{where}: time constants must be > 0, got {float(tau.min()):g}")
         rate = dt / tau
         gain, leak = rate * p("r"), rate * p("v_leak")
-        if kind == "CubaLIF":
+        if kind.startswith("Cuba"):
             tau_syn = p("tau_syn")
             if np.any(np.abs(dt / np.maximum(tau_syn, 1e-300) - 1) > FLOAT32_ULPS):
                 raise SnncError(f"{where}: tau_syn {float(tau_syn.flat[0]):g} s is not dt = {dt:g} s: a synaptic "
@@ -240,6 +245,15 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
     neuron = Neuron(name, shape, beta, theta0, "zero", float_state_grid(theta0), state_min=-FLOAT_STATE_CLAMP * theta0,
                     state_max=FLOAT_STATE_CLAMP * theta0, strict_threshold=True)
     return neuron, gain, leak
+
+
+def _readout(neuron: Neuron, syn: Synapse) -> Neuron:
+    """A readout on the grid of the largest |v| the synapse can drive it to (module docstring)."""
+    w = np.abs(syn.weight).reshape(syn.weight.shape[0], -1).sum(axis=1) + np.abs(syn.bias)
+    strongest, beta = max(float(w.max()), 2.0 ** -FLOAT_GRID_BITS), float(np.max(neuron.beta))
+    bound = strongest * FLOAT_STATE_CLAMP if beta == 1 else strongest / (1 - beta)
+    return replace(neuron, threshold=bound, reset="none", state_lsb=float_state_grid(bound), state_min=-bound,
+                   state_max=bound, strict_threshold=False, output="membrane")
 
 
 SILENT_STEPS = 1000  # a neuron its strongest input takes longer than this to fire is as good as silent
@@ -337,17 +351,25 @@ def import_nir(path: str | Path, dt: float | None = None) -> Graph:
                 current_shape = (pool or pending).out_shape
                 neuron, gain, leak = _neuron(name, node, current_shape, step, notes)
                 pending = _with_codes(_fold_gain(pending, pool, gain, leak, where))
-                notes += _silent(name, pending, neuron, step, kind == "IF")
+                if kind in READOUTS:
+                    neuron = _readout(neuron, pending)
+                else:
+                    notes += _silent(name, pending, neuron, step, kind == "IF")
                 layers += [pending] + ([pool] if pool else []) + [neuron]
                 if flat_currents:
                     layers.append(Flatten(name + "_flatten", current_shape))
                 pending, pool, flat_currents = None, None, False
         except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as e:
             raise SnncError(f"{_where(name, node)}: malformed ({type(e).__name__}: {e})") from None
+    if pending is not None and pool is None and not flat_currents:  # currents out: a readout of them (beta 0)
+        layers += [_with_codes(pending), _readout(Neuron(pending.name + "_readout", pending.out_shape, 0.0, 1.0),
+                                                  pending)]
+        pending = None
     if pending is not None or not layers or spike_gain != 1 or \
             not isinstance(next((x for x in reversed(layers) if not isinstance(x, Flatten)), None), Neuron) or \
             isinstance(layers[-1], Pool):
-        raise SnncError(f"{path}: the Output must take the spikes of the last neuron")
+        raise SnncError(f"{path}: the Output must take the spikes of the last neuron, a readout's (LI, I, CubaLI) "
+                        "membranes or a synapse's currents")
     while isinstance(layers[-1], Flatten):
         layers.pop()  # a trailing flatten only reshapes the output; the IR reports it flat anyway
     return Graph(path.stem, input_shape, tuple(layers), tuple(notes))

@@ -51,16 +51,21 @@ def reference(graph, spikes: np.ndarray, dt: float) -> np.ndarray:
             else:
                 p = lambda f: d(getattr(n, f)).reshape(x.shape[1:]) if np.size(getattr(n, f)) > 1 else d(getattr(n, f))
                 v = state.get(i, torch.zeros_like(x))
-                if isinstance(n, nir.IF):
+                if isinstance(n, (nir.IF, nir.I)):
                     v = v + dt * p("r") * x
                 else:
-                    tau = p("tau_mem" if isinstance(n, nir.CubaLIF) else "tau")
-                    gain = p("w_in") if isinstance(n, nir.CubaLIF) else 1  # tau_syn = dt: this step's current
+                    cuba = isinstance(n, (nir.CubaLIF, nir.CubaLI))
+                    tau = p("tau_mem" if cuba else "tau")
+                    gain = p("w_in") if cuba else 1  # tau_syn = dt: this step's current
                     v = (1 - dt / tau) * v + dt / tau * (p("v_leak") + p("r") * gain * x)
+                if isinstance(n, (nir.LI, nir.I, nir.CubaLI)):  # a readout: the membrane is the output
+                    state[i] = x = v
+                    continue
                 x = (v > p("v_threshold")).double()
                 state[i] = v * (1 - x)
         out.append(x.reshape(x.shape[0], -1).numpy())
-    return np.stack(out).astype(np.uint8)
+    out = np.stack(out)
+    return out if isinstance(nodes[-1], (nir.LI, nir.I, nir.CubaLI, nir.Affine, nir.Linear)) else out.astype(np.uint8)
 
 
 def dyadic(rng, shape, bits=4, exp=-3) -> np.ndarray:
@@ -409,8 +414,11 @@ BAD_GRAPHS = {
         nodes={"i": nir.Input(np.array([10])), "fc": nir.Linear(np.eye(10, dtype=np.float32)), "lif": lif(10, 0.5),
                "o": nir.Output(np.array([10]))}, edges=[("i", "fc"), ("fc", "lif"), ("lif", "fc"), ("lif", "o")],
         type_check=False)), "node 'lif0.fc' (Linear) has 2 inputs (lif0.lif, fc0)"),
-    "no neuron": (lambda: sequential({"fc": nir.Linear(np.ones((2, 3), np.float32))}, [3]),
-                  "the Output must take the spikes of the last neuron"),
+    "readout inside": (lambda: _mlp_with(lif0=nir.LI(*(np.full(10, v, np.float32) for v in (4 * DT, 4, 0)))),
+                       "layer 'lif0' (LIF): a membrane readout must be the network's last layer"),
+    "conv readout": (lambda: sequential(
+        {"conv": nir.Conv2d((4, 4), np.ones((2, 1, 3, 3), np.float32), 1, 1, 1, 1, np.zeros(2, np.float32))}, [1, 4, 4]),
+        "a membrane readout must be flat"),
     "only a flatten": (lambda: sequential({"f": nir.Flatten(input_type={"input": np.array([2, 3, 3])}, start_dim=0)}, [2, 3, 3]),
                        "the Output must take the spikes of the last neuron"),
     "string bias": (lambda: _with(mlp_graph(np.random.default_rng(0)), "fc0", bias="a"),
@@ -530,3 +538,29 @@ def test_the_nir_papers_sinabs_cnn(tmp_path, capsys):
     assert main(["compile", str(SINABS_CNN), "--dt", "1e-4", "-o", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "warning: 1 needs 1,751 steps of its strongest input" in out and "at --dt 0.175 it fires in one step" in out
+
+
+@pytest.mark.parametrize("readout", ["LI", "I", "CubaLI", "Affine"])
+def test_readouts_match_the_euler_step(readout, tmp_path):
+    """A spiking layer, then a readout: LI (leaky), I (an integrator), CubaLI with tau_syn = dt, or
+    the synapse's currents straight to the Output.  The leak is floored on the readout's grid (at
+    most 1/(1 - beta) LSB off NIR's float64 step, docs/interop.md); without a leak it is exact."""
+    rng = np.random.default_rng(7)
+    nodes = {"fc0": nir.Affine(dyadic(rng, (10, 12)), dyadic(rng, 10, bits=3, exp=-4)), "lif0": lif(10, 0.75),
+             "fc1": nir.Affine(dyadic(rng, (4, 10)), dyadic(rng, 4, bits=3, exp=-4))}
+    tau, n = 3 * DT, np.full(4, 1, np.float32)  # beta = 2/3, not a binary fraction: the leak rounds
+    nodes.update({"LI": {"out": nir.LI(tau * n, 3 * n, 0 * n)}, "I": {"out": nir.I(n / DT)},
+                  "CubaLI": {"out": nir.CubaLI(DT * n, tau * n, 3 * n, 0 * n, 0.5 * n)}, "Affine": {}}[readout])
+    graph = sequential(nodes, [12])
+    net = compiled(graph, tmp_path, DT)
+    out = net.lifs[-1]
+    assert out.readout and out.reset == "none"
+    x = spikes(rng, (24, 5, 12))
+    want = reference(graph, x, DT)
+    got = golden.run(net, x) * out.lsb
+    beta = out.leak_b / 2 ** out.leak_f
+    if beta in (0, 1):
+        np.testing.assert_array_equal(got, want)
+    else:
+        assert np.abs(got - want).max() <= out.lsb / (1 - beta) + 1e-12
+    assert np.abs(want).max() > 0.5
