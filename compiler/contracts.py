@@ -46,10 +46,18 @@ MAX_WEIGHTS = 1 << 24
 MAX_WEIGHT_BITS = 8
 
 # A float model's membrane (snnTorch's Leaky, a NIR LIF) goes on a grid this many steps per power of
-# two of its threshold (theta is 65,536 .. 131,071 LSB), clamped to +-FLOAT_STATE_CLAMP theta: fine
-# enough that flooring the leak on it changes no spike of the float model on the tests' inputs.
+# two of its threshold, clamped to +-FLOAT_STATE_CLAMP theta: FLOAT_GRID_BITS (theta is 2**16 ..
+# 2**17 - 1 LSB) where snnTorch's state_quant levels hold it (their midpoints are matched on it,
+# frontend.interop.matched_levels), FLOAT_STATE_GRID_BITS for a float state, whose only error is the
+# floored leak's drift (half an LSB a step, for 1/(1 - beta) steps): fine enough that it changes no
+# spike, and moves no readout's membrane, of the float model on the tests' inputs.
 FLOAT_GRID_BITS = 16
+FLOAT_STATE_GRID_BITS = 20
 FLOAT_STATE_CLAMP = 64
+
+# The leak B / 2**F: F up to 24 bits, so any float32 beta (snnTorch's, an ONNX attribute) is exact;
+# B * v must then stay inside int64 (register_sizes checks it).
+MAX_LEAK_FRAC_BITS = 24
 
 
 def float_state_grid(theta: float, grid_bits: int = FLOAT_GRID_BITS) -> float:

@@ -18,8 +18,8 @@ beta = 1 - dt/tau, the input gain dt/tau r (times v_threshold[0] / v_threshold, 
 per-neuron thresholds one) folded into the synapse's weight rows and dt/tau v_leak into its bias.
 The gain must be one per output channel for a convolution.  Float32 parameters within four ulps of
 a short binary fraction (beta) or a power of two (the gain) are taken as that value, and a note
-says so.  The state goes on a grid of 2**-FLOAT_GRID_BITS of theta, clamped to +-FLOAT_STATE_CLAMP
-theta, as for snnTorch models.  A readout has no threshold: its grid is 2**-FLOAT_GRID_BITS of the
+says so.  The state goes on a grid of 2**-FLOAT_STATE_GRID_BITS of theta, clamped to +-FLOAT_STATE_CLAMP
+theta, as for snnTorch models.  A readout has no threshold: its grid is 2**-FLOAT_STATE_GRID_BITS of the
 largest |v| its inputs can drive it to, strongest / (1 - beta) (FLOAT_STATE_CLAMP times the strongest
 step for an integrator), and it is clamped there.
 """
@@ -31,14 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, float_state_grid
+from .contracts import FLOAT_STATE_CLAMP, FLOAT_STATE_GRID_BITS, float_state_grid
 from .errors import SnncError
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
 from .nir_graph import READOUTS, chain, read
 from .scales import fit_bits, pow2_exact
 
 FLOAT32_ULPS = 2.0 ** -21  # relative: four float32 ulps, the rounding of a parameter written as float32
-MAX_LEAK_FRAC_BITS = 16
+SNAP_FRAC_BITS = 16  # a beta this close to a multiple of 2**-16 is taken as one (a short binary fraction)
 
 
 def _where(name: str, node) -> str:
@@ -229,7 +229,7 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
     if np.any(np.ptp(per_channel, axis=1) > FLOAT32_ULPS):
         raise SnncError(f"{where}: tau differs within a channel (dt/tau from {float(rate.min()):g} to "
                         f"{float(rate.max()):g}); snnc's LIF has one leak per output channel")
-    betas = np.array([_snap(float(b), MAX_LEAK_FRAC_BITS) for b in per_channel[:, 0]])
+    betas = np.array([_snap(float(b), SNAP_FRAC_BITS) for b in per_channel[:, 0]])
     if np.any((betas < 0) | (betas > 1)):
         raise SnncError(f"{where}: dt/tau = {float(1 - betas[(betas < 0) | (betas > 1)][0]):g} is outside [0, 1] "
                         f"(dt = {dt:g} s): the Euler step is unstable or grows; check --dt")
@@ -242,7 +242,7 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
     if np.ptp(theta) > 0:
         notes.append(f"{name}: per-neuron thresholds made {float(theta.flat[0]):g} by scaling each neuron's input")
     theta0 = float(theta.flat[0])
-    neuron = Neuron(name, shape, beta, theta0, "zero", float_state_grid(theta0), state_min=-FLOAT_STATE_CLAMP * theta0,
+    neuron = Neuron(name, shape, beta, theta0, "zero", float_state_grid(theta0, FLOAT_STATE_GRID_BITS), state_min=-FLOAT_STATE_CLAMP * theta0,
                     state_max=FLOAT_STATE_CLAMP * theta0, strict_threshold=True)
     return neuron, gain, leak
 
@@ -250,9 +250,9 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
 def _readout(neuron: Neuron, syn: Synapse) -> Neuron:
     """A readout on the grid of the largest |v| the synapse can drive it to (module docstring)."""
     w = np.abs(syn.weight).reshape(syn.weight.shape[0], -1).sum(axis=1) + np.abs(syn.bias)
-    strongest, beta = max(float(w.max()), 2.0 ** -FLOAT_GRID_BITS), float(np.max(neuron.beta))
+    strongest, beta = max(float(w.max()), 2.0 ** -FLOAT_STATE_GRID_BITS), float(np.max(neuron.beta))
     bound = strongest * FLOAT_STATE_CLAMP if beta == 1 else strongest / (1 - beta)
-    return replace(neuron, threshold=bound, reset="none", state_lsb=float_state_grid(bound), state_min=-bound,
+    return replace(neuron, threshold=bound, reset="none", state_lsb=float_state_grid(bound, FLOAT_STATE_GRID_BITS), state_min=-bound,
                    state_max=bound, strict_threshold=False, output="membrane")
 
 

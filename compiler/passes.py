@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ir, levels
-from .contracts import GRID_BITS, MAX_WEIGHT_BITS, MAX_WEIGHTS
+from .contracts import GRID_BITS, MAX_LEAK_FRAC_BITS, MAX_WEIGHT_BITS, MAX_WEIGHTS
 from .errors import SnncError
 from .graph import Crop, Flatten, Graph, Neuron, Pool, Synapse
 from .nir_import import import_nir
@@ -32,7 +32,6 @@ from .scales import fit_bits, pow2_quantize
 DEFAULT_WEIGHT_BITS = 8
 DEFAULT_STATE_BITS = 4
 DEFAULT_REGISTER_BITS = 16  # unquantized state with no state_min/state_max: a 16-bit clamped register
-MAX_LEAK_FRAC_BITS = 16
 MAX_GRID_REFINEMENT = 12  # how many halvings of the weight LSB a float model's state grid may take
 AVERAGE_DIVISOR_BITS = 6  # 1/(k*k) that is no power of two becomes m/2**f with m of this many bits
 

@@ -57,6 +57,10 @@ def size_registers(net: ir.Network) -> ir.Network:
             i_lo, i_hi = int(lo.min()), int(hi.max())
             b_lo, b_hi = int(layer.leaks.min()), int(layer.leaks.max())  # B * v is extreme at B's extremes
             prod = (min(b_lo * layer.v_min, b_hi * layer.v_min), max(b_lo * layer.v_max, b_hi * layer.v_max))
+            if max(abs(prod[0]), abs(prod[1])) >= 1 << 62:  # the golden model's B * v is int64
+                raise SnncError(f"{layer.name}: leak B * v reaches 2**{max(abs(prod[0]), abs(prod[1])).bit_length() - 1} "
+                                f"(B {b_hi}/2**{layer.leak_f}, states to {max(-layer.v_min, layer.v_max)} LSB); give beta "
+                                "fewer binary digits or the state a coarser grid")
             g = layer.floor_bits
             leak = tuple((x >> (layer.leak_f + g)) << g for x in prod)
             u = (leak[0] + i_lo, leak[1] + i_hi)

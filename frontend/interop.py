@@ -8,13 +8,18 @@ reset_delay=True), and writes it as a dialect model whose LIFs run snnTorch's or
 section 2).  `snnc.interop.from_snntorch` writes it and checks it against snnTorch's own forward.
 
 snnTorch computes in float32; snnc on an integer grid per LIF.  The grid is a power of two: the
-finer of the weight step and 2**(floor(log2 theta) - grid_bits).  Weights are kept where they
+finer of the weight step and 2**(floor(log2 theta) - grid_bits), grid_bits by default
+FLOAT_GRID_BITS for a Leaky with state_quant, FLOAT_STATE_GRID_BITS for a float state (contracts).  Weights are kept where they
 already are integers times a power of two within 8 bits, else quantized to `bits` (symmetric,
 power-of-two scale); theta, biases and the `state_quant` levels are rounded onto the grid, and the
 notes say by how much.  Per-neuron thresholds become the layer's largest, each neuron's weights
 and bias scaled by max/theta.  A Lapicque neuron is a Leaky with beta = 1 - dt/(R C) whose input
 is scaled by dt/C (folded into the weights).  Learned parameters are read as they are (no
 gradients).  The quantized copy is the model with the weights snnc uses.
+
+Readouts: with output="membrane" (the default for a last Leaky with reset_mechanism="none") the
+last neuron's membrane is the network's output; a model that ends in a Linear outputs its currents,
+a readout with beta 0.  A readout's state is clamped at the largest |v| its input can drive it to.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ import onnx
 import torch
 from torch import nn
 
-from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, float_state_grid
+from snnc.compiler.contracts import FLOAT_GRID_BITS, FLOAT_STATE_CLAMP, FLOAT_STATE_GRID_BITS, float_state_grid
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.errors import SnncError
 from snnc.compiler.scales import fit_bits, pow2_exact, pow2_quantize
@@ -84,18 +89,30 @@ def _thresholds(lif: nn.Module, channels: int, linear: bool, where: str) -> np.n
     return t
 
 
+OUTPUTS = ("auto", "spikes", "membrane")
+
+
+def layer_grid_bits(lif: nn.Module | None, grid_bits: int | None) -> int:
+    """A LIF's grid resolution: grid_bits as given, else by default FLOAT_GRID_BITS where state_quant
+    levels hold the state and FLOAT_STATE_GRID_BITS for a float state (or a Linear's readout)."""
+    if grid_bits is not None:
+        return grid_bits
+    return FLOAT_GRID_BITS if lif is not None and getattr(lif, "state_quant", False) else FLOAT_STATE_GRID_BITS
+
+
 def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: int, where: str,
-                 notes: list[str], channels: int, linear: bool) -> dict:
-    """The dialect LIF attributes of an snnTorch Leaky with threshold theta, on its grid."""
+                 notes: list[str], channels: int, linear: bool, readout_reach: float | None = None) -> dict:
+    """The dialect LIF attributes of an snnTorch Leaky with threshold theta, on its grid;
+    readout_reach: for a readout, the largest |current| of one step (its clamp follows from it)."""
     if not getattr(lif, "reset_delay", True):
         raise SnncError(f"{where}: reset_delay=False is not snnTorch's default order; only reset_delay=True is supported")
     if getattr(lif, "inhibition", False):
         raise SnncError(f"{where}: inhibition is not supported")
     if _scalar(getattr(lif, "graded_spikes_factor", 1.0), "graded_spikes_factor", where) != 1.0:
         raise SnncError(f"{where}: graded spikes are not supported (graded_spikes_factor must be 1)")
-    reset = {"subtract": "subtract", "zero": "zero"}.get(lif.reset_mechanism)
+    reset = {"subtract": "subtract", "zero": "zero", "none": "none"}.get(lif.reset_mechanism)
     if reset is None:
-        raise SnncError(f"{where}: reset_mechanism '{lif.reset_mechanism}' is not supported (subtract or zero)")
+        raise SnncError(f"{where}: reset_mechanism '{lif.reset_mechanism}' is not supported (subtract, zero or none)")
     import snntorch as snn
 
     if isinstance(lif, snn.Lapicque):
@@ -132,9 +149,23 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
                      state_levels=levels_q)
     else:
         bound = float(on_grid(FLOAT_STATE_CLAMP * theta_q))
+        if readout_reach is not None and reset == "none":  # v_n <= reach / (1 - beta) without a reset
+            slowest = float(np.max(beta))
+            bound = max(bound, float(on_grid(readout_reach * (FLOAT_STATE_CLAMP if slowest >= 1 else 1 / (1 - slowest)))))
         attrs.update(state_min=-bound, state_max=bound)
-        notes.append(f"{where}: snnTorch's unbounded float state clamped to +-{FLOAT_STATE_CLAMP} theta")
+        notes.append(f"{where}: snnTorch's unbounded float state clamped to +-{bound / theta_q:g} theta")
+    if readout_reach is not None:
+        attrs["output"] = "membrane"
     return attrs
+
+
+def _current_readout(reach: float, lsb_weights: float, grid_bits: int) -> dict:
+    """The dialect LIF of a model's last Linear, whose currents are its output: beta 0, reset none,
+    on the grid of the largest |current| and clamped there."""
+    lsb = min(lsb_weights, float_state_grid(reach, grid_bits))
+    bound = math.ceil(reach / lsb) * lsb
+    return dict(beta=0.0, threshold=bound, reset="none", state_lsb=lsb, state_min=-bound, state_max=bound,
+                order="snntorch", output="membrane")
 
 
 def node_name(qualified: str) -> str:
@@ -200,16 +231,31 @@ def matched_levels(levels32: np.ndarray, lsb: float) -> np.ndarray:
     return best if best is not None else np.round(real).astype(np.int64)
 
 
+def readout_kind(chain: Chain, output: str) -> bool:
+    """Whether the model's output is a membrane (a readout): output "membrane", a chain that ends in
+    a Linear, or "auto" with a last Leaky whose reset_mechanism is "none"."""
+    if output not in OUTPUTS:
+        raise SnncError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    last = [s for s in chain.steps if s.kind in ("synapse", "neuron")][-1]
+    if last.kind == "synapse":
+        if output == "spikes":
+            raise SnncError(f"{last.label}: the model ends in a Linear, whose output is currents, not spikes")
+        return True
+    return output == "membrane" or output == "auto" and last.module.reset_mechanism == "none"
+
+
 def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None = None,
-               grid_bits: int = FLOAT_GRID_BITS) -> tuple[onnx.ModelProto, Chain, nn.Module, nn.Module, list[str]]:
+               grid_bits: int | None = None, output: str = "auto"
+               ) -> tuple[onnx.ModelProto, Chain, nn.Module, nn.Module, list[str]]:
     """(the dialect model, the chain of layers, the model as the user gave it and the copy with
-    the weights the dialect model uses, both in eval mode, notes)."""
+    the weights the dialect model uses, both in eval mode, notes).  output: see readout_kind."""
     import snntorch as snn
 
     reset_state(module)  # a trained model's hidden states hang on its last graph: they cannot be copied
     original = copy.deepcopy(module).eval()
     quantized = copy.deepcopy(module).eval()
     chain = trace(original, example_input)
+    readout = readout_kind(chain, output)
     steps, notes = chain.steps, []
     writer = ModelWriter(chain.input_shape)
     by_name = dict(quantized.named_modules())
@@ -233,18 +279,29 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
                     raise SnncError(f"{later[0].name}: threshold must be > 0, got {thetas.min():g}")
             ratio = (thetas.max() / thetas).reshape((-1,) + (1,) * (w.ndim - 1))
             q, scale, width = _weights(w * gain * ratio, bits, where, notes)
+            bias = None if bias is None else bias * gain * ratio.reshape(-1)
+            reach = float(np.max(np.abs(q * scale).reshape(q.shape[0], -1).sum(axis=1)
+                                 + (0 if bias is None else np.abs(bias))))
+            bits_here = layer_grid_bits(lif, grid_bits)
+            grid = min(scale, float_state_grid(float(thetas.max()) if later else reach, bits_here))
+            if bias is not None:  # on the LIF's grid, as snnc stores it (the copy then holds it too)
+                bias, error = np.round(bias / grid) * grid, np.abs(np.round(bias / grid) * grid - bias).max()
+                if error:
+                    notes.append(f"{where}: biases rounded to the grid 2**{int(math.log2(grid))}, max abs error {error:.3g}")
             copy_layer = by_name[step.name]
-            with torch.no_grad():  # snnTorch runs the copy with the very weights snnc stores
+            with torch.no_grad():  # snnTorch runs the copy with the very weights and biases snnc stores
                 copy_layer.weight = nn.Parameter(torch.from_numpy(q * scale / ratio / gain).to(layer.weight.dtype))
                 if bias is not None:
-                    copy_layer.bias = nn.Parameter(torch.from_numpy(bias).to(layer.weight.dtype))
+                    copy_layer.bias = nn.Parameter(torch.from_numpy(bias / ratio.reshape(-1) / gain).to(layer.weight.dtype))
             if bn is not None:
                 _replace(quantized, steps[i + 1].name, nn.Identity())
-            bias = None if bias is None else bias * gain * ratio.reshape(-1)
             if np.any(ratio != 1):
                 notes.append(f"{where}: per-neuron thresholds made {thetas.max():g} by scaling each neuron's weights and bias")
             if isinstance(layer, nn.Linear):
                 writer.dense(q.T, scale, width, bias, name=node_name(step.name))
+                if not later:  # the model's last Linear: its currents are the output
+                    writer.lif(**_current_readout(reach, scale, bits_here), name=node_name(step.name) + "_readout")
+                    notes.append(f"{where}: its currents are the output, a readout (beta 0)")
             else:
                 writer.conv2d(q, scale, width, bias, stride=_conv_stride(layer, where),
                               padding=_conv_padding(layer, where), name=node_name(step.name))
@@ -261,8 +318,9 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
         elif step.kind == "neuron":
             if scale is None:
                 raise SnncError(f"{where}: a neuron must follow a Linear or Conv2d")
-            writer.lif(**_leaky_attrs(step.module, float(thetas.max()), scale, grid_bits, where, notes,
-                                      len(thetas), linear),
+            last = not any(s.kind in ("neuron", "synapse") for s in steps[i + 1:])  # the output layer
+            writer.lif(**_leaky_attrs(step.module, float(thetas.max()), scale, bits_here, where, notes,
+                                      len(thetas), linear, reach if readout and last else None),
                        name=node_name(step.name))
         elif step.kind == "dropped":
             notes.append(f"{where}: dropped (a no-op at inference)")

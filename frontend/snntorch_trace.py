@@ -6,8 +6,9 @@ loop over the whole input `[T, B, ...]` (`for step in range(num_steps): cur1 = s
 spk1, mem1 = self.lif1(cur1, mem1) ...`) and returns stacked records.  The model runs once on the
 example input with a hook on each layer module and a torch function mode on what `forward` does
 between them (`x[step]`, `.view(B, -1)`, `F.max_pool2d`, ...).  The chain is followed from the
-first time step's input to the last neuron's spikes; what does not continue a feed-forward chain
-of supported layers is refused with one line naming the module or the function.
+first time step's input to the last neuron's spikes (or membrane), or to a last Linear's currents
+(a readout); what does not continue a feed-forward chain of supported layers is refused with one
+line naming the module or the function.
 """
 from __future__ import annotations
 
@@ -120,19 +121,32 @@ def run(module: nn.Module, spikes: torch.Tensor, per_step: bool) -> torch.Tensor
     return given[0]
 
 
+def _membrane(module: nn.Module, out) -> torch.Tensor:
+    """A neuron call's membrane: the second output (spk, mem), else the one it keeps (init_hidden)."""
+    outs = _tensors(out)
+    return outs[1] if len(outs) > 1 else module.mem
+
+
 @torch.no_grad()
-def neuron_spikes(module: nn.Module, spikes: torch.Tensor, per_step: bool, names: list[str]) -> list[np.ndarray]:
-    """The spikes of the named neuron modules at every step, uint8 [T, B, ...] each."""
+def layer_outputs(module: nn.Module, spikes: torch.Tensor, per_step: bool, names: list[str],
+                  membrane: bool = False) -> list[np.ndarray]:
+    """What the named layer modules give at every step, [T, B, ...] each: a neuron's spikes (uint8),
+    and for the last name with membrane=True its membrane (a neuron's) or output (a Linear's), float64."""
     by_name = dict(module.named_modules())
     records = {name: [] for name in names}
-    hooks = [by_name[name].register_forward_hook(
-        lambda m, a, out, name=name: records[name].append(_tensors(out)[0].numpy().copy())) for name in names]
+
+    def record(m, a, out, name):
+        value = _membrane(m, out) if membrane and name == names[-1] and is_neuron(m) else _tensors(out)[0]
+        records[name].append(value.double().numpy().copy())
+
+    hooks = [by_name[name].register_forward_hook(lambda m, a, out, name=name: record(m, a, out, name)) for name in names]
     try:
         run(module, spikes.float(), per_step)
     finally:
         for h in hooks:
             h.remove()
-    return [np.stack(records[name]).astype(np.uint8) for name in names]
+    out = [np.stack(records[name]) for name in names]
+    return [o.astype(np.uint8) for o in out[:-1]] + [out[-1] if membrane else out[-1].astype(np.uint8)]
 
 
 @torch.no_grad()
@@ -233,10 +247,12 @@ def _follow(events: list, start: torch.Tensor, names: dict, per_step: bool) -> C
                 raise SnncError(f"{after}: the forward applies torch's {name} to its output; snnc maps Linear, Conv2d, "
                                 f"BatchNorm, pools, flattening, Dropout and snnTorch Leaky/Lapicque")
         after = steps[-1].label if steps else after
-    if not steps or steps[-1].kind != "neuron":
+    ends = [s for s in steps if s.kind != "dropped"]
+    if not ends or ends[-1].kind not in ("neuron", "synapse") or \
+            (ends[-1].kind == "synapse" and not isinstance(ends[-1].module, nn.Linear)):
         last = steps[-1].label if steps else "the input"
-        raise SnncError(f"{last}: the model's output is not a spiking neuron's (a membrane readout or a layer "
-                        f"without a neuron after it is not supported)")
+        raise SnncError(f"{last}: the model's output must be a neuron's (spikes or membrane) or a last Linear's "
+                        f"currents")
     return Chain(tuple(steps), per_step, input_shape)
 
 

@@ -152,7 +152,6 @@ def test_weights_already_on_a_power_of_two_grid_are_kept(tmp_path):
     (lambda: nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=torch.rand(2, 4), init_hidden=True)),
      "per-neuron beta must be one per output channel"),
     (lambda: nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=0.9, init_hidden=True, reset_delay=False)), "reset_delay=False"),
-    (lambda: nn.Sequential(nn.Linear(8, 4), snn.Leaky(beta=0.9, init_hidden=True, reset_mechanism="none")), "reset_mechanism"),
     (lambda: nn.Sequential(snn.Leaky(beta=0.9, init_hidden=True)), "must follow a Linear or Conv2d"),
 ])
 def test_what_is_not_supported_is_named(make, message, tmp_path):

@@ -1,7 +1,7 @@
 """snnTorch models written as snnTorch's tutorials write them (snnc.interop.from_snntorch): a class
 whose forward runs its own time loop with explicit membrane state (tutorials 5 and 7), functional
 pooling and `.view(batch, -1)`, BatchNorm, Dropout, learned beta and thresholds (without
-torch.no_grad), Lapicque, padding='same'.  Each is traced from what it does on its example input;
+torch.no_grad), Lapicque, padding='same', membrane readouts.  Each is traced from what it does on its example input;
 the golden model agrees with snnTorch on the quantized copy (>= 99.9% of spikes), the report gives
 the agreement with the model as given too, and the RTL equals the golden model."""
 import numpy as np
@@ -188,8 +188,8 @@ def test_padding_same(tmp_path):
 
 @pytest.mark.parametrize("make, message", [
     (lambda: LoopReLU(), "fc1 \\(Linear\\): the forward applies torch's relu"),
-    (lambda: nn.Sequential(nn.Linear(6, 3), snn.Leaky(beta=0.5, init_hidden=True), nn.Linear(3, 2)),
-     "2 \\(Linear\\): the model's output is not a spiking neuron's"),
+    (lambda: nn.Sequential(nn.Linear(6, 3), snn.Leaky(beta=0.5, init_hidden=True), nn.MaxPool1d(1)),
+     "2 \\(MaxPool1d\\): not supported"),
     (lambda: nn.Sequential(nn.Linear(6, 3), snn.Synaptic(alpha=0.5, beta=0.5, init_hidden=True)),
      "1 \\(Synaptic\\): snnc maps snnTorch's Leaky and Lapicque neurons only"),
 ])
@@ -232,3 +232,60 @@ def test_a_class_around_an_init_hidden_sequential(own_loop, tmp_path):
     torch.manual_seed(8)
     report = check(scaled(Wrapped(own_loop), 4), (torch.rand(12, 16, 20) < 0.3).float(), tmp_path)
     assert [name for name, _ in report.layer_agreement] == ["net.1", "net.3"]
+
+
+class LoopReadout(nn.Module):
+    """Tutorial 5 with a membrane readout: a last Leaky (reset_mechanism "none", or the loss on its
+    membrane with the default subtract reset), or a last Linear, and (spk_rec, mem_rec) returned."""
+
+    def __init__(self, last: str = "none", beta=0.9):
+        super().__init__()
+        self.last = last
+        self.fc1, self.lif1 = nn.Linear(20, 16), snn.Leaky(beta=0.95)
+        self.fc2 = nn.Linear(16, 5)
+        self.lif2 = snn.Leaky(beta=beta, reset_mechanism="subtract" if last == "subtract" else "none")
+
+    def forward(self, x):
+        mem1, mem2 = self.lif1.init_leaky(), self.lif2.init_leaky()
+        spk_rec, mem_rec = [], []
+        for step in range(x.shape[0]):
+            spk1, mem1 = self.lif1(self.fc1(x[step]), mem1)
+            cur2 = self.fc2(spk1)
+            if self.last == "linear":
+                mem2, spk2 = cur2, cur2
+            else:
+                spk2, mem2 = self.lif2(cur2, mem2)
+            spk_rec.append(spk2)
+            mem_rec.append(mem2)
+        return torch.stack(spk_rec), torch.stack(mem_rec)
+
+
+@pytest.mark.parametrize("last, output", [("none", "auto"), ("subtract", "membrane"), ("linear", "auto")])
+def test_membrane_readouts(last, output, tmp_path):
+    """The readout's membranes equal snnTorch's (quantized copy) within the rounding of both, on
+    every value; the RTL gives the golden model's; spikes are refused where there are none."""
+    torch.manual_seed(3)
+    net = LoopReadout(last)
+    x = (torch.rand(25, 16, 20) < 0.3).float()
+    report = from_snntorch(net, x, tmp_path / "m.onnx", bits=4, output=output)
+    assert report.spike_agreement == 1.0 and report.class_agreement == 1.0, report
+    assert report.membrane_error < 1e-4
+    assert report.layer_agreement[-1][0] == ("fc2" if last == "linear" else "lif2")
+    net_ir = compile_model(tmp_path / "m.onnx")
+    assert net_ir.lifs[-1].readout and net_ir.lifs[-1].reset == ("subtract" if last == "subtract" else "none")
+    spikes = x.numpy().astype(np.uint8)
+    want = golden.run(net_ir, spikes)
+    if last == "linear":
+        got = rtl.run(net_ir, spikes, implement(net_ir, 2), work_dir=tmp_path / "rtl")
+        np.testing.assert_array_equal(got.outputs, want.reshape(got.outputs.shape))
+        with pytest.raises(SnncError, match="ends in a Linear, whose output is currents"):
+            from_snntorch(net, x, tmp_path / "s.onnx", bits=4, output="spikes")
+
+
+def test_an_init_hidden_sequential_ending_in_a_linear(tmp_path):
+    torch.manual_seed(4)
+    seq = nn.Sequential(nn.Linear(20, 16), snn.Leaky(beta=0.9, init_hidden=True), nn.Linear(16, 5))
+    x = (torch.rand(20, 8, 20) < 0.3).float()
+    report = from_snntorch(seq, x, tmp_path / "m.onnx", bits=4)
+    assert report.spike_agreement == 1.0 and report.membrane_error == 0.0
+    assert any("its currents are the output" in n for n in report.notes)
