@@ -83,15 +83,15 @@ def _synapse_arrays(name: str, syn: QuantSynapse):
 
 def _write_lif(writer: ModelWriter, name: str, lif: LIF) -> None:
     if not lif.quantized:
-        writer.lif(lif.beta, lif.threshold, lif.reset, name=name, order=lif.order)
+        writer.lif(lif.beta, lif.threshold, lif.reset, name=name, order=lif.order, output=lif.output)
         return
     lsb, lv = lif.lsb, lif.integer_levels()
     if lv is None:
         lo, hi = lif.state_bounds()
-        writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_min=lo, state_max=hi, name=name, order=lif.order)
+        writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_min=lo, state_max=hi, name=name, order=lif.order, output=lif.output)
     else:
         writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_quant=lif.state_quant,
-                   state_levels=lv * lsb, name=name, order=lif.order)
+                   state_levels=lv * lsb, name=name, order=lif.order, output=lif.output)
 
 
 def model_to_onnx(model: SNN, timesteps: int, input_shape: tuple[int, ...] | None = None) -> onnx.ModelProto:

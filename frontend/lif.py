@@ -3,7 +3,9 @@
 On a grid (an LSB, a power of two) the forward pass is docs/spec.md section 2 exactly, in training and in
 eval mode alike:
 
-    u = floor(beta*v / lsb)*lsb + I;  s = u >= theta;  r = u - theta*s (or u*(1-s));  v = Q(r)
+    u = floor(beta*v / lsb)*lsb + I;  s = u >= theta;  r = u - theta*s (or u*(1-s), or u);  v = Q(r)
+
+and a readout (output="membrane", the network's last LIF) outputs v instead of s.
 
 Training differs only in its gradients: the spike takes a surrogate gradient (fast sigmoid or
 atan), the floor of the leak and the state quantizer Q pass gradients straight through, and the
@@ -25,7 +27,7 @@ import torch
 from torch import nn
 
 from snnc.compiler import levels as level_sets
-from snnc.compiler.contracts import ORDERS, RESET_MODES, STATE_QUANT_MODES
+from snnc.compiler.contracts import ORDERS, OUTPUTS, RESET_MODES, STATE_QUANT_MODES
 
 SURROGATES = ("fast_sigmoid", "atan")
 
@@ -57,32 +59,36 @@ def _ste(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class LIF(nn.Module):
     """A LIF population.  Input currents [T, B, ...], output spikes [T, B, ...] (0/1 floats).
 
-    beta: leak in [0, 1]; threshold: > 0; reset: 'subtract' | 'zero'; surrogate: 'fast_sigmoid'
+    beta: leak in [0, 1]; threshold: > 0; reset: 'subtract' | 'zero' | 'none'; surrogate: 'fast_sigmoid'
     (slope 25) | 'atan' (alpha 2); state_quant: 'none' | 'uniform' | 'threshold_centered' with
     `state_bits` (2**state_bits levels over [-theta(1+lower_limit), theta(1+upper_limit)], SQUAT's
     `multiplier` for threshold-centered); with state_quant 'none' the state is clamped to
     +-`clamp`*theta.  grid_bits: LSBs per power of two of theta (the grid's resolution).
     order: 'snnc' or 'snntorch' (snnTorch's Leaky with reset_delay: the pending reset from the
     stored state, fire strictly above theta on the quantized state; docs/spec.md section 2).
+    output: 'spikes', or 'membrane' for a readout (the network's last LIF; train a loss on its
+    membranes, e.g. cross-entropy of the last or the largest over T), which returns the states v.
     """
 
     def __init__(self, beta: float = 0.9, threshold: float = 1.0, reset: str = "subtract",
                  surrogate: str = "fast_sigmoid", slope: float | None = None, state_quant: str = "none",
                  state_bits: int = 4, lower_limit: float = 0.0, upper_limit: float = 0.2,
                  multiplier: float | None = None, clamp: float = 8.0, grid_bits: int = 8,
-                 beta_frac_bits: int = 8, order: str = "snnc"):
+                 beta_frac_bits: int = 8, order: str = "snnc", output: str = "spikes"):
         super().__init__()
         if not 0 <= beta <= 1:
             raise ValueError(f"beta must be in [0, 1], got {beta}")
         if threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
         for name, value, allowed in (("reset", reset, RESET_MODES), ("surrogate", surrogate, SURROGATES),
-                                     ("state_quant", state_quant, STATE_QUANT_MODES), ("order", order, ORDERS)):
+                                     ("state_quant", state_quant, STATE_QUANT_MODES), ("order", order, ORDERS),
+                                     ("output", output, OUTPUTS)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got '{value}'")
         self.beta_frac_bits = beta_frac_bits
         self.beta = round(beta * 2 ** beta_frac_bits) / 2 ** beta_frac_bits
         self.threshold, self.reset, self.surrogate, self.order = float(threshold), reset, surrogate, order
+        self.output = output
         self.slope = slope if slope is not None else (25.0 if surrogate == "fast_sigmoid" else 2.0)
         self.state_quant, self.state_bits = state_quant, state_bits
         self.lower_limit, self.upper_limit, self.multiplier = lower_limit, upper_limit, multiplier
@@ -155,19 +161,27 @@ class LIF(nn.Module):
         for t in range(x.shape[0]):
             if self.order == "snntorch":  # the pending reset is the last step's spike, from the stored state
                 p = (v.detach() > theta).to(v.dtype)
-                u = leak_of(v) + x[t] - theta * p if self.reset == "subtract" else leak_of(v * (1 - p)) + x[t]
+                if self.reset == "zero":
+                    u = leak_of(v * (1 - p)) + x[t]
+                else:
+                    u = leak_of(v) + x[t] - (theta * p if self.reset == "subtract" else 0)
                 v = _ste(u, self._quantize_state(u)) if self.quantized else u
                 s = fire(v, strict=True)
             else:
                 u = leak_of(v) + x[t]
                 s = fire(u, strict=False)
-                r = u - theta * s.detach() if self.reset == "subtract" else u * (1 - s.detach())
+                r = u - theta * s.detach() if self.reset == "subtract" else u * (1 - s.detach()) if self.reset == "zero" \
+                    else u
                 v = _ste(r, self._quantize_state(r)) if self.quantized else r
             spikes.append(s)
             states.append(v)
         out = torch.stack(spikes).to(current.dtype)
-        return (out, torch.stack(states).to(current.dtype)) if record else out
+        v_out = torch.stack(states).to(current.dtype)
+        if self.output == "membrane":
+            out = v_out
+        return (out, v_out) if record else out
 
     def extra_repr(self) -> str:
         sq = "none" if self.state_quant == "none" else f"{self.state_bits}-bit {self.state_quant}"
-        return f"beta={self.beta}, threshold={self.threshold}, reset={self.reset}, state={sq}, order={self.order}"
+        return (f"beta={self.beta}, threshold={self.threshold}, reset={self.reset}, state={sq}, order={self.order}"
+                + (", output=membrane" if self.output == "membrane" else ""))

@@ -130,3 +130,30 @@ def test_a_readout_too_wide_for_the_host_link_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "readout 'readout'" in err and "at most 16 bits" in err and err.count("\n") == 1
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("order", ["snnc", "snntorch"])
+def test_the_front_end_trains_and_exports_a_readout(order, tmp_path):
+    """snnc.frontend's LIF(reset="none", output="membrane"): a loss on its membranes trains the weights,
+    and the eval model, its ONNX export and the golden model give the same membranes."""
+    torch = pytest.importorskip("torch")
+    from snnc.frontend import LIF, SNN, QuantLinear, UniformQuantizer, export_onnx
+
+    torch.manual_seed(0)
+    m = SNN(QuantLinear(12, 10, quantizer=UniformQuantizer(4)), LIF(beta=0.75, order=order),
+            QuantLinear(10, 3, quantizer=UniformQuantizer(4)),
+            LIF(beta=0.875, reset="none", output="membrane", order=order, state_quant="uniform", state_bits=6))
+    x = (torch.rand(12, 8, 12) < 0.5).float()
+    loss = torch.nn.functional.cross_entropy(m.train()(x)[-1], torch.arange(8) % 3)
+    loss.backward()
+    assert m[0].weight.grad.abs().sum() > 0 and m[2].weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        want = m.eval()(x).numpy()
+    export_onnx(m, tmp_path / "m.onnx", x.shape[0], check=False)
+    got_ort = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"spikes": x.numpy()})[0]
+    net = compile_model(tmp_path / "m.onnx")
+    got = golden.run(net, x.numpy())
+    assert net.lifs[-1].readout
+    np.testing.assert_array_equal(got_ort, want)
+    np.testing.assert_array_equal(got * net.lifs[-1].lsb, want)
+    assert len(np.unique(want)) > 3
