@@ -7,6 +7,9 @@ state grid, the float arithmetic below is exact and equals the integer semantics
     u = floor(beta * v / lsb) * lsb + I;  s = u >= theta;  r = u - theta*s  (or u*(1-s), or u);
     v = L[#{k : M_k < r}]  with M_k = floor((L_k + L_{k+1}) / (2 lsb)) * lsb,   or clip(r, vmin, vmax)
 
+With `alpha` (a synaptic current, docs/spec.md section 2) I is c' = floor(alpha * c / lsb) * lsb + I,
+and the stored c is c' quantized as v is.
+
 and the node's output Y is s, or with output = "membrane" (a readout) v, in real units.
 
 `ModelWriter` assembles dialect models from integer arrays; the tests and the PyTorch exporter use it.
@@ -56,6 +59,7 @@ def lif_function() -> onnx.FunctionProto:
         _attr_ref(mk("Constant", [], ["beta_scalar"]), "value_float", "beta", F),
         _attr_ref(mk("Constant", [], ["betas_attr"]), "value_floats", "betas", AttributeProto.FLOATS),
         _attr_ref(mk("Constant", [], ["theta"]), "value_float", "threshold", F),
+        _attr_ref(mk("Constant", [], ["alpha"]), "value_float", "alpha", F),
         _attr_ref(mk("Constant", [], ["lsb_attr"]), "value_float", "state_lsb", F),
         _attr_ref(mk("Constant", [], ["vmin"]), "value_float", "state_min", F),
         _attr_ref(mk("Constant", [], ["vmax"]), "value_float", "state_max", F),
@@ -105,7 +109,10 @@ def lif_function() -> onnx.FunctionProto:
         # Initial state v = 0, shaped like one timestep of X.
         mk("Shape", ["X"], ["state_shape"], start=1),
         mk("ConstantOfShape", ["state_shape"], ["v0"], value=numpy_helper.from_array(np.zeros(1, np.float32))),
-        mk("Scan", ["v0", "X"], ["v_final", "Y_spikes", "Y_membrane"], num_scan_inputs=1, body=_lif_step_graph()),
+        mk("Identity", ["v0"], ["c0"]),
+        mk("GreaterOrEqual", ["alpha", "f0"], ["has_synapse"]),  # alpha < 0 (the default): no synaptic current
+        mk("Scan", ["v0", "c0", "X"], ["v_final", "c_final", "Y_spikes", "Y_membrane"], num_scan_inputs=1,
+           body=_lif_step_graph()),
         mk("Where", ["is_membrane", "Y_membrane", "Y_spikes"], ["Y"]),
     ]
     return helper.make_function(
@@ -117,7 +124,8 @@ def lif_function() -> onnx.FunctionProto:
             _default("betas", []),  # one beta per output channel (docs/spec.md: per-channel leak)
             _default("state_levels", []), _default("state_min", -FLOAT_MAX), _default("state_max", FLOAT_MAX),
             _default("order", "snnc"),  # or "snntorch" (docs/spec.md section 2)
-            _default("output", "spikes"),  # or "membrane": a readout's state v (docs/spec.md section 7)
+            _default("output", "spikes"),  # or "membrane": a readout's state v (docs/spec.md section 2)
+            _default("alpha", -1.0),  # the synaptic current's leak; below 0: none (docs/spec.md section 2)
         ],
         doc_string="Leaky integrate-and-fire over time (axis 0); the integer semantics of snnc's docs/spec.md "
                    "section 2 on the state_lsb grid.",
@@ -132,11 +140,34 @@ def _leak_nodes(v: str, out: str) -> list[onnx.NodeProto]:
             mk("Where", ["has_lsb", f"{out}_grid", f"{out}_bv"], [out])]
 
 
+def _quantize_nodes(r: str, out: str) -> list[onnx.NodeProto]:
+    """out = Q(r): the level whose code is the number of midpoints strictly below r (ties to the lower
+    level), or r clipped to [vmin, vmax] without levels."""
+    mk = helper.make_node
+    return [mk("Unsqueeze", [r, "i_1"], [f"{out}_col"]),
+            mk("Less", ["mids", f"{out}_col"], [f"{out}_below"]),
+            mk("Cast", [f"{out}_below"], [f"{out}_below_i"], to=TensorProto.INT64),
+            mk("ReduceSum", [f"{out}_below_i", "i_1"], [f"{out}_code"], keepdims=0),
+            mk("Gather", ["levels_ext", f"{out}_code"], [f"{out}_levels"]),
+            mk("Clip", [r, "vmin", "vmax"], [f"{out}_clip"]),
+            mk("Where", ["has_levels", f"{out}_levels", f"{out}_clip"], [out])]
+
+
 def _lif_step_graph() -> onnx.GraphProto:
-    """One timestep: (v, x) -> (v_next, s).  Reads beta, theta, lsb, mids, levels, is_zero and
-    is_snntorch from the function scope; both orders are computed and `order` picks one."""
+    """One timestep: (v, c, x) -> (v_next, c_next, s, v).  Reads beta, alpha, theta, lsb, mids,
+    levels, is_zero and is_snntorch from the function scope; both orders are computed and `order`
+    picks one.  x below is the step's input: the current, or the synaptic current c' it drives."""
     mk = helper.make_node
     nodes = [
+        # the synaptic current c' = floor(alpha c) + I, stored quantized; without one, x is I itself
+        mk("Mul", ["alpha", "c"], ["syn_ac"]), mk("Div", ["syn_ac", "lsb"], ["syn_units"]),
+        mk("Floor", ["syn_units"], ["syn_floor"]), mk("Mul", ["syn_floor", "lsb"], ["syn_grid"]),
+        mk("Where", ["has_lsb", "syn_grid", "syn_ac"], ["syn_leak"]),
+        mk("Add", ["syn_leak", "x_in"], ["c_raw"]),
+        mk("Where", ["has_synapse", "c_raw", "x_in"], ["x"]),
+        *_quantize_nodes("c_raw", "c_q"),
+        mk("Mul", ["c_q", "f0"], ["c_zero"]),
+        mk("Where", ["has_synapse", "c_q", "c_zero"], ["c_next"]),
         *_leak_nodes("v", "leak"),
         mk("Add", ["leak", "x"], ["u"]),
         mk("GreaterOrEqual", ["u", "theta"], ["fire"]),
@@ -159,21 +190,15 @@ def _lif_step_graph() -> onnx.GraphProto:
         mk("Where", ["is_none", "u", "u_torch_subtract"], ["u_torch_sub"]),
         mk("Where", ["is_zero", "u_torch_zero", "u_torch_sub"], ["u_torch"]),
         mk("Where", ["is_snntorch", "u_torch", "r_snnc"], ["r"]),
-        # Level quantization: code = number of midpoints strictly below r (ties go to the lower level).
-        mk("Unsqueeze", ["r", "i_1"], ["r_col"]),
-        mk("Less", ["mids", "r_col"], ["below"]),
-        mk("Cast", ["below"], ["below_i"], to=TensorProto.INT64),
-        mk("ReduceSum", ["below_i", "i_1"], ["code"], keepdims=0),
-        mk("Gather", ["levels_ext", "code"], ["v_levels"]),
-        mk("Clip", ["r", "vmin", "vmax"], ["v_clip"]),
-        mk("Where", ["has_levels", "v_levels", "v_clip"], ["v_next"]),
+        *_quantize_nodes("r", "v_next"),
         mk("Greater", ["v_next", "theta"], ["fire_torch"]),  # snnTorch fires strictly above theta, on the stored state
         mk("Cast", ["fire_torch"], ["s_torch"], to=TensorProto.FLOAT),
         mk("Where", ["is_snntorch", "s_torch", "s"], ["s_out"]),
         mk("Identity", ["v_next"], ["v_out"]),  # the state again, as a scan output (the readout's)
     ]
     t = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
-    return helper.make_graph(nodes, "lif_step", [t("v"), t("x")], [t("v_next"), t("s_out"), t("v_out")])
+    return helper.make_graph(nodes, "lif_step", [t("v"), t("c"), t("x_in")],
+                             [t("v_next"), t("c_next"), t("s_out"), t("v_out")])
 
 
 @dataclass
@@ -278,9 +303,10 @@ class ModelWriter:
     def lif(self, beta, threshold: float, reset: str = "subtract", state_lsb: float | None = None,
             state_quant: str = "none", state_levels=None, state_min: float | None = None,
             state_max: float | None = None, name: str | None = None, order: str = "snnc",
-            output: str = "spikes") -> None:
+            output: str = "spikes", alpha: float | None = None) -> None:
         """beta: one value, or one per output channel (written as `betas`, with `beta` their largest);
-        output "membrane": a readout (the last LIF), whose node outputs its state."""
+        output "membrane": a readout (the last LIF), whose node outputs its state; alpha: the leak
+        of a synaptic current (None: the current drives the membrane directly)."""
         name = name or self._fresh("lif")
         betas = np.asarray(beta, np.float64).ravel()
         attrs = {"beta": float(betas.max()), "threshold": float(threshold), "reset": reset, "state_quant": state_quant}
@@ -290,6 +316,8 @@ class ModelWriter:
             attrs["order"] = order
         if output != "spikes":
             attrs["output"] = output
+        if alpha is not None:
+            attrs["alpha"] = float(alpha)
         optional = {"state_lsb": state_lsb, "state_min": state_min, "state_max": state_max}
         attrs.update({k: float(v) for k, v in optional.items() if v is not None})
         if state_levels is not None:

@@ -58,6 +58,7 @@ class Neuron:
     order: str = "snnc"
     strict_threshold: bool = False
     output: str = "spikes"  # or "membrane": a readout, the network's last neuron
+    alpha: float | None = None  # the leak of a synaptic current (a second state), None: none
 
 
 @dataclass(frozen=True, eq=False)

@@ -129,7 +129,9 @@ class LIF:
     "snntorch" (snnTorch's Leaky with reset_delay: the pending reset from the stored state, fire
     strictly above theta on the quantized state; docs/spec.md section 2).  output: "spikes", or
     "membrane" for a readout (the network's last LIF, flat): the stored state v of every step is the
-    network's output, in LSB units (`lsb` each).
+    network's output, in LSB units (`lsb` each).  alpha_b: with a synaptic current (a second
+    state c per neuron, quantized as v is), its leak alpha = alpha_b / 2**leak_f; None: the current
+    drives the membrane directly (docs/spec.md section 2).
     """
 
     name: str
@@ -148,6 +150,17 @@ class LIF:
     state_bits: int = 0
     order: str = "snnc"
     output: str = "spikes"
+    alpha_b: int | None = None
+
+    @property
+    def synaptic(self) -> bool:
+        """A synaptic current: a second state per neuron."""
+        return self.alpha_b is not None
+
+    @property
+    def stored_bits(self) -> int:
+        """Bits a neuron's stored state takes: v's, and c's with a synaptic current."""
+        return self.state_bits * (2 if self.synaptic else 1)
 
     @property
     def readout(self) -> bool:
@@ -339,6 +352,8 @@ def _check_lif(layer: LIF, where: str) -> None:
         raise SnncError(f"{where}: leak {layer.leaks.min()}..{layer.leaks.max()}/2**{layer.leak_f} is not in [0, 1]")
     if layer.reset not in RESET_MODES:
         raise SnncError(f"{where}: reset must be one of {', '.join(RESET_MODES)}, got '{layer.reset}'")
+    if layer.alpha_b is not None and not 0 <= layer.alpha_b <= 1 << layer.leak_f:
+        raise SnncError(f"{where}: alpha {layer.alpha_b}/2**{layer.leak_f} is not in [0, 1]")
     if layer.output not in OUTPUTS:
         raise SnncError(f"{where}: output must be one of {', '.join(OUTPUTS)}, got '{layer.output}'")
     if layer.order not in ORDERS:

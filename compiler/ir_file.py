@@ -19,7 +19,7 @@ from .ir import KINDS, Network, validate
 FORMAT_VERSION = 7  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
 #                    4: Dense weight_format, LIF order; 5: Conv2d weight_format; 6: no weight_format
 #                    (a build's choice: layer_impl.LayerImpl.weights); LIF leak_b per channel;
-#                    7: LIF output (spikes, or a membrane readout) and reset "none"
+#                    7: LIF output (spikes, or a membrane readout), reset "none", alpha_b (a synaptic current)
 
 
 def _entries(net: Network) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -66,6 +66,8 @@ def _field_value(name: str, kind: str, value, arrays: dict, where: str):
         if isinstance(value, dict):
             return _field_value(name, "np.ndarray", value, arrays, where)
         return _field_value(name, "int", value, arrays, where)
+    if kind == "int | None":
+        return None if value is None else _field_value(name, "int", value, arrays, where)
     if kind in ("np.ndarray", "np.ndarray | None"):
         if value is None and kind.endswith("None"):
             return None

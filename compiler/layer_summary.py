@@ -24,7 +24,8 @@ def layer_summary(net: ir.Network) -> dict:
                        reset=layer.reset, state_quant=layer.state_quant, lsb=layer.lsb, output=layer.output,
                        levels=None if layer.levels is None else [int(v) for v in layer.levels],
                        state_range=[layer.v_min, layer.v_max], membrane_bits=layer.membrane_bits,
-                       state_bits=layer.state_bits, state_memory_bits=layer.size * layer.state_bits)
+                       state_bits=layer.state_bits, state_memory_bits=layer.size * layer.stored_bits,
+                       alpha=None if layer.alpha_b is None else f"{layer.alpha_b}/2^{layer.leak_f}")
         layers.append(row)
     return {
         "network": net.name,
@@ -51,6 +52,7 @@ def format_layer_summary(rep: dict) -> str:
             detail = (f"theta {r['theta']}, leak {r['leak']}, reset {r['reset']}, state {r['state_quant']} "
                       f"{r['state_bits']} b/neuron = {r['state_memory_bits']} b, range {r['state_range']}, "
                       f"membrane {r['membrane_bits']} b, lsb {r['lsb']:g}"
+                      + (f"; synaptic current, alpha {r['alpha']}" if r["alpha"] else "")
                       + (f"; readout: membranes out, x {r['lsb']:g} each" if r["output"] == "membrane" else ""))
         elif r["kind"] == "MaxPool2d":
             detail = "the largest value (spikes: the OR) of each window"

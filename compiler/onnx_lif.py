@@ -13,7 +13,8 @@ from .graph import Neuron
 
 _F, _S = onnx.AttributeProto.FLOAT, onnx.AttributeProto.STRING
 LIF_ATTRIBUTES = {"beta": _F, "betas": onnx.AttributeProto.FLOATS, "threshold": _F, "reset": _S, "state_lsb": _F, "state_quant": _S,
-                  "state_levels": onnx.AttributeProto.FLOATS, "state_min": _F, "state_max": _F, "order": _S, "output": _S}
+                  "state_levels": onnx.AttributeProto.FLOATS, "state_min": _F, "state_max": _F, "order": _S, "output": _S,
+                  "alpha": _F}
 
 
 def node_where(node: onnx.NodeProto) -> str:
@@ -58,6 +59,9 @@ def neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
     beta, theta = float(a["beta"]), float(a["threshold"])
     if not 0 <= beta <= 1:
         raise SnncError(f"{where}: beta must be in [0, 1], got {beta:g}")
+    alpha = a.get("alpha")
+    if alpha is not None and not 0 <= alpha <= 1:
+        raise SnncError(f"{where}: alpha (the synaptic current's leak) must be in [0, 1], got {alpha:g}")
     if not theta > 0:
         raise SnncError(f"{where}: threshold must be > 0, got {theta:g}")
     if a.get("betas"):  # one leak per output channel
@@ -89,4 +93,4 @@ def neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
     if smin is not None and smax is not None and not smin <= 0 <= smax:
         raise SnncError(f"{where}: need state_min <= 0 <= state_max, got [{smin:g}, {smax:g}]")
     return Neuron(node.name or node.output[0], shape, beta, theta, reset, lsb, sq, levels, smin, smax, order,
-                  output=output)
+                  output=output, alpha=alpha)

@@ -292,7 +292,15 @@ def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: l
         raise SnncError(f"{where}: threshold {n.threshold:g} is below half a step of the state grid {lsb:g}")
     elif theta * lsb != n.threshold:
         notes.append(f"{n.name}: threshold {n.threshold:g} rounded to {theta} x {lsb:g} = {theta * lsb:g}")
-    leak_b, leak_f, exact = _leak(n.beta)
+    alpha_b = None
+    if n.alpha is not None:  # the synaptic current's leak shares F with the membrane's
+        both, leak_f, exact = _leak(np.append(np.atleast_1d(n.beta), n.alpha))
+        leak_b, alpha_b = (both[:-1] if np.ndim(n.beta) else int(both[0])), int(both[-1])
+        if not exact:
+            notes.append(f"{n.name}: alpha {n.alpha:g} and beta rounded to B/2**{leak_f}: alpha "
+                         f"{alpha_b / (1 << leak_f):.6g}")
+    else:
+        leak_b, leak_f, exact = _leak(n.beta)
     if not exact:
         notes.append(f"{n.name}: beta {n.beta:g} rounded to {leak_b}/2**{leak_f} = {leak_b / (1 << leak_f):.6g}"
                      if np.ndim(n.beta) == 0 else
@@ -309,7 +317,7 @@ def _integer_lif(n: Neuron, lsb: float, floor_bits: int, opts: Options, notes: l
     else:
         lv, (v_min, v_max) = None, register_range(opts.state_bits or DEFAULT_REGISTER_BITS)
     return ir.LIF(n.name, tuple(n.shape), theta, leak_b, leak_f, n.reset, n.state_quant if lv is not None else "none",
-                  v_min, v_max, lv, float(lsb), floor_bits, order=n.order, output=n.output)
+                  v_min, v_max, lv, float(lsb), floor_bits, order=n.order, output=n.output, alpha_b=alpha_b)
 
 
 def pipeline(opts: Options) -> tuple:

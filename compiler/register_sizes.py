@@ -55,6 +55,11 @@ def size_registers(net: ir.Network) -> ir.Network:
         elif isinstance(layer, ir.LIF):
             lo, hi = current_bounds(net.synapse_of(layer))  # a max pool keeps the currents' range
             i_lo, i_hi = int(lo.min()), int(hi.max())
+            if layer.synaptic:  # the membrane takes c' = floor(alpha c) + I, with c stored in [v_min, v_max]
+                g = layer.floor_bits
+                c_lo, c_hi = (((layer.alpha_b * x) >> (layer.leak_f + g)) << g for x in (layer.v_min, layer.v_max))
+                i_lo, i_hi = c_lo + i_lo, c_hi + i_hi
+            syn_prod = [layer.alpha_b * layer.v_min, layer.alpha_b * layer.v_max] if layer.synaptic else []
             b_lo, b_hi = int(layer.leaks.min()), int(layer.leaks.max())  # B * v is extreme at B's extremes
             prod = (min(b_lo * layer.v_min, b_hi * layer.v_min), max(b_lo * layer.v_max, b_hi * layer.v_max))
             if max(abs(prod[0]), abs(prod[1])) >= 1 << 62:  # the golden model's B * v is int64
@@ -71,7 +76,7 @@ def size_registers(net: ir.Network) -> ir.Network:
                 r = (min(u[0], 0), max(u[1], 0))
             else:
                 r = (min(u[0], 0), max(layer.theta - 1, u[1] - layer.theta if layer.reset == "subtract" else 0))
-            span = [*prod, *u, *r, layer.theta]
+            span = [*prod, *syn_prod, *u, *r, layer.theta]
             code_bits = None if layer.levels is None else len(layer.levels).bit_length() - 1
             layer = replace(layer, membrane_bits=signed_bits(min(span), max(span)),
                             state_bits=code_bits or signed_bits(layer.v_min, layer.v_max))

@@ -2,7 +2,9 @@
 
     stage 1: v = first ? 0 : decode(state);  leak = ((B * v) >> (F + g)) << g   (B*v as shifts and
              adds; g = floor_bits, the declared grid the leak is floored onto; with a leak per
-             channel, B is the `leak_b` input, the lane's channel's, and B*v a multiplier)
+             channel, B is the `leak_b` input, the lane's channel's, and B*v a multiplier); with a
+             synaptic current (lif.synaptic) the state is (v, c), and I is replaced by
+             c' = ((A * c) >> (F + g)) << g + I, stored as encode(c')
     stage 2: u = leak + I;  s = u >= theta;  r = u - theta*s,  u*(1-s)  or  u (reset "none")
     output:  state_out = encode(r) (combinational from stage 2), spike = s
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 from amaranth import Cat, Module, Mux, Signal, signed
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
@@ -29,13 +31,25 @@ from .state_codec import StateCodec, state_shape
 LATENCY = LIF_LATENCY  # the engine model's figure: this pipeline is built to it
 
 
+def stored_shape(lif: ir.LIF):
+    """A neuron's stored state: v's code (or register), and with a synaptic current {v, c}."""
+    if not lif.synaptic:
+        return state_shape(lif)
+    return data.StructLayout({"v": state_shape(lif), "c": state_shape(lif)})
+
+
+def constant_times(x, b: int):
+    """x * b for a constant b >= 0, as shifts and adds (canonical signed digits), no DSP."""
+    return sum((x << k) if sign > 0 else -(x << k) for sign, k in csd_terms(b)) if b else 0
+
+
 class LIFUpdate(wiring.Component):
     def __init__(self, lif: ir.LIF, current_bits: int):
         self.lif = lif
         self.width = max(lif.membrane_bits, current_bits) + 1
         ports = {
-            "valid_in": In(1), "first": In(1), "state_in": In(state_shape(lif)), "current": In(signed(current_bits)),
-            "valid_out": Out(1), "spike": Out(1), "state_out": Out(state_shape(lif)),
+            "valid_in": In(1), "first": In(1), "state_in": In(stored_shape(lif)), "current": In(signed(current_bits)),
+            "valid_out": Out(1), "spike": Out(1), "state_out": Out(stored_shape(lif)),
         }
         if lif.leak_per_channel:  # B of the lane's channel, 0 .. 2**F
             ports["leak_b"] = In(lif.leak_f + 1)
@@ -49,7 +63,7 @@ class LIFUpdate(wiring.Component):
         # stage 1: decode and leak; constant multiplication by B as shifts and adds, no DSP.  In
         # snnTorch's order the pending reset p (the last step's spike: stored state above theta)
         # zeroes the state before the leak (reset "zero") or subtracts theta after it ("subtract")
-        m.d.comb += codec.code.eq(self.state_in)
+        m.d.comb += codec.code.eq(self.state_in.v if lif.synaptic else self.state_in)
         v = Signal(signed(w))
         m.d.comb += v.eq(Mux(self.first, 0, codec.value))
         torch_order = lif.order == "snntorch"
@@ -59,12 +73,18 @@ class LIFUpdate(wiring.Component):
         if lif.leak_per_channel:
             product = leak_in * Cat(self.leak_b, 0).as_signed()  # B unsigned, zero-extended
         else:
-            product = sum((leak_in << k) if sign > 0 else -(leak_in << k) for sign, k in csd_terms(lif.leak_b)) if lif.leak_b else 0
+            product = constant_times(leak_in, lif.leak_b)
         leak = Signal(signed(w), name="leak")
         current = Signal(signed(w), name="current_q")
         valid1 = Signal()
         g = lif.floor_bits
-        m.d.sync += [leak.eq((product >> (lif.leak_f + g)) << g), current.eq(self.current), valid1.eq(self.valid_in),
+        drive = self.current
+        if lif.synaptic:  # c' = floor(A c) + I drives the membrane; encode(c') is the stored c
+            m.submodules.current_codec = c_codec = StateCodec(lif, w)
+            c_value = Signal(signed(w))
+            m.d.comb += [c_codec.code.eq(self.state_in.c), c_value.eq(Mux(self.first, 0, c_codec.value))]
+            drive = ((constant_times(c_value, lif.alpha_b) >> (lif.leak_f + g)) << g) + self.current
+        m.d.sync += [leak.eq((product >> (lif.leak_f + g)) << g), current.eq(drive), valid1.eq(self.valid_in),
                      pending1.eq(pending)]
 
         # stage 2: integrate, fire, reset (snnc's order); or integrate and take the pending reset (snnTorch's)
@@ -88,6 +108,12 @@ class LIFUpdate(wiring.Component):
             reset_value = {"subtract": u - lif.theta, "zero": 0, "none": u}[lif.reset]
             m.d.sync += [r.eq(Mux(fire, reset_value, u)), spike.eq(fire), valid2.eq(valid1)]
 
-        # quantize (combinational encoder) and hand out
-        m.d.comb += [codec.r.eq(r), self.state_out.eq(codec.code_out), self.spike.eq(spike), self.valid_out.eq(valid2)]
+        # quantize (combinational encoders) and hand out
+        m.d.comb += [codec.r.eq(r), self.spike.eq(spike), self.valid_out.eq(valid2)]
+        if lif.synaptic:
+            c2 = Signal(signed(w), name="c_raw")
+            m.d.sync += c2.eq(current)
+            m.d.comb += [c_codec.r.eq(c2), self.state_out.v.eq(codec.code_out), self.state_out.c.eq(c_codec.code_out)]
+        else:
+            m.d.comb += self.state_out.eq(codec.code_out)
         return m

@@ -39,7 +39,7 @@ def network_ports(net: ir.Network, impl: Implementation, activity_counters: bool
         "cycles": Out(CYCLE_BITS),
         "counter_sel": In(index_range(n_counters)), "counter_data": Out(CYCLE_BITS),
         "dbg_layer": In(index_range(len(geos))), "dbg_addr": In(index_range(max(g.state_words for g in geos))),
-        "dbg_state": Out(max(g.units * lif.state_bits for g, lif in zip(geos, net.lifs))),
+        "dbg_state": Out(max(g.units * lif.stored_bits for g, lif in zip(geos, net.lifs))),
     }
 
 

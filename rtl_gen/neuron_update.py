@@ -34,17 +34,16 @@ from snnc.compiler.tokens import SpikeTokens, field_bits
 from .accumulator_port import AccumulatorPort
 from .arith import times
 from .delay_line import DelayLine
-from .lif_update import LATENCY, LIFUpdate
+from .lif_update import LATENCY, LIFUpdate, stored_shape
 from .spike_serializer import SpikeSerializer
 from .spikes import packed_address, spike_stream
-from .state_codec import state_shape
 from .update_walk import UpdateWalk, walk_layout
 from .window_max import WindowMax
 
 
 def state_layout(geo: LayerGeometry, lif: ir.LIF) -> data.ArrayLayout:
     """A state RAM word: the U update units' lanes of one part of a group (geometry.state_words)."""
-    return data.ArrayLayout(state_shape(lif), geo.units)
+    return data.ArrayLayout(stored_shape(lif), geo.units)
 
 
 class NeuronUpdate(wiring.Component):
@@ -151,7 +150,7 @@ class NeuronUpdate(wiring.Component):
         """A readout group's P lane state words as its last part lands: each part's U words, held
         until then (lane j*U + u is part j's unit u)."""
         g = self.geo
-        now = Cat(unit.state_out for unit in units)
+        now = Cat(unit.state_out.v if self.lif.synaptic else unit.state_out for unit in units)
         held = [Signal(len(now), name=f"states_part{j}") for j in range(g.parts - 1)]
         for j, word in enumerate(held):
             with m.If(fired & (last.part == j)):

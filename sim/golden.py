@@ -22,11 +22,13 @@ from snnc.compiler.ir import LIF, Conv2d, Crop2d, Dense, Flatten, MaxPool2d, Net
 @dataclass(frozen=True)
 class Trace:
     """Per-layer record of a run: spikes uint8 [T, B, ...] for every layer, and for LIFs the stored
-    state value v int64 [T, B, ...] after each step (and the final code, when there are levels)."""
+    state value v int64 [T, B, ...] after each step (and the final code, when there are levels);
+    for a LIF with a synaptic current, its stored c [T, B, ...] in `currents`."""
 
     outputs: dict[str, np.ndarray]
     states: dict[str, np.ndarray]
     final_codes: dict[str, np.ndarray]
+    currents: dict[str, np.ndarray]
 
 
 def check_spikes(spikes: np.ndarray, input_shape: tuple[int, ...], source: str = "input spikes") -> np.ndarray:
@@ -81,13 +83,26 @@ def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray) -> np.ndarray:
     return (acc << layer.shift.reshape(bshape)) + layer.bias.reshape(bshape)
 
 
+def _quantize(layer: LIF, r: np.ndarray) -> np.ndarray:
+    """Q of docs/spec.md section 2: the nearest level (ties to the lower), or the clamp."""
+    return np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, layer.floor_bits)
+
+
+def synaptic_step(layer: LIF, c: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A synaptic current's step (docs/spec.md section 2): (stored c, current I) -> (c' = floor(alpha c)
+    + I, which drives the membrane this step; Q(c'), the stored c of the next)."""
+    g = layer.floor_bits
+    raw = (((layer.alpha_b * c) >> (layer.leak_f + g)) << g) + current
+    return raw, _quantize(layer, raw)
+
+
 def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One timestep of docs/spec.md section 2: (stored state v, current I) -> (spikes uint8, next state v),
-    in snnc's order or snnTorch's."""
+    in snnc's order or snnTorch's (with a synaptic current, I is synaptic_step's c')."""
     g = layer.floor_bits  # >> on int64 floors toward minus infinity, here onto the declared grid
     b = layer.leak_b.reshape((-1,) + (1,) * (v.ndim - 2)) if layer.leak_per_channel else layer.leak_b  # [C, 1, 1]
     leak = lambda x: ((b * x) >> (layer.leak_f + g)) << g
-    quantize = lambda r: np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, g)
+    quantize = lambda r: _quantize(layer, r)
     if layer.order == "snntorch":  # the pending reset is the spike of the step before, read from the stored state
         p = v > layer.theta
         if layer.reset == "zero":
@@ -108,7 +123,7 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
     a Trace of every layer."""
     x = check_spikes(spikes, net.input_shape)
     t_steps, batch = x.shape[:2]
-    outputs, states, codes = {}, {}, {}
+    outputs, states, codes, currents = {}, {}, {}, {}
     for layer in net.layers:
         if isinstance(layer, (Dense, Conv2d)):
             x = synaptic_current(layer, x.reshape(t_steps * batch, *layer.in_shape))
@@ -123,20 +138,28 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
             x = x[..., : layer.out_hw[0], : layer.out_hw[1]]
         elif isinstance(layer, LIF):
             current, x = x, np.empty(x.shape, np.uint8)
-            v = np.zeros(current.shape[1:], np.int64)
+            v = c = np.zeros(current.shape[1:], np.int64)
             v_hist = np.empty(current.shape, np.int64) if trace or layer.readout else None
+            c_hist = np.empty(current.shape, np.int64) if trace and layer.synaptic else None
             for t in range(t_steps):
-                x[t], v = lif_step(layer, v, current[t])
+                drive = current[t]
+                if layer.synaptic:
+                    drive, c = synaptic_step(layer, c, drive)
+                x[t], v = lif_step(layer, v, drive)
                 if v_hist is not None:
                     v_hist[t] = v
+                if c_hist is not None:
+                    c_hist[t] = c
             if trace:
                 states[layer.name] = v_hist
                 if layer.levels is not None:
                     codes[layer.name] = codec.encode(v, layer.levels, layer.floor_bits)
+                if layer.synaptic:
+                    currents[layer.name] = c_hist
             if layer.readout:
                 x = v_hist
         outputs[layer.name] = x
-    return (x, Trace(outputs, states, codes)) if trace else x
+    return (x, Trace(outputs, states, codes, currents)) if trace else x
 
 
 def engine_inputs(net: Network, spikes: np.ndarray, trace: Trace) -> list[np.ndarray]:

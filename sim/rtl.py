@@ -99,20 +99,23 @@ def spike_tokens(spikes: np.ndarray, tokens: SpikeTokens) -> tuple[np.ndarray, n
 
 
 def unpack_states(net: ir.Network, impl: Implementation, words: np.ndarray) -> dict[str, np.ndarray]:
-    """Words read from the state RAMs (U lanes each) -> per layer, neurons in C-order, int64 [B, neurons]."""
+    """Words read from the state RAMs (U lanes each) -> per layer, neurons in C-order, int64 [B, neurons]
+    (the stored code or register); a synaptic current's under "<layer>.c"."""
     out, k = {}, 0
     for lif, g in zip(net.lifs, network_geometry(net, impl)):
         sb, signed = lif.state_bits, lif.levels is None
-        values = np.zeros((words.shape[0], lif.size), np.int64)
-        for word in range(g.state_words):
-            for unit in range(g.units):
-                neuron = g.state_neuron_index(word, unit)
-                if neuron is None:
-                    continue
-                for b in range(words.shape[0]):
-                    v = (int(words[b, k + word]) >> (unit * sb)) & ((1 << sb) - 1)
-                    values[b, neuron] = v - (1 << sb) if signed and v >> (sb - 1) else v
-        out[lif.name] = values
+        fields = {lif.name: 0, f"{lif.name}.c": sb} if lif.synaptic else {lif.name: 0}  # {v, c} from bit 0
+        for name, offset in fields.items():
+            values = np.zeros((words.shape[0], lif.size), np.int64)
+            for word in range(g.state_words):
+                for unit in range(g.units):
+                    neuron = g.state_neuron_index(word, unit)
+                    if neuron is None:
+                        continue
+                    for b in range(words.shape[0]):
+                        v = (int(words[b, k + word]) >> (unit * lif.stored_bits + offset)) & ((1 << sb) - 1)
+                        values[b, neuron] = v - (1 << sb) if signed and v >> (sb - 1) else v
+            out[name] = values
         k += g.state_words
     return out
 

@@ -122,7 +122,7 @@ def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_
             acc, adding = p * _ram_access(geo.groups, geo.accumulator_bits), geo.sparse.adding_fraction
             parts["accumulator_updates"] += steps * ((1 + adding) * acc + adding * _e("adder_bit") * p * geo.accumulator_bits)
         parts["accumulator_updates"] += walk * 2 * acc  # each update step reads a group word and clears it
-        parts["state_reads_writes"] += walk * 2 * _ram_access(geo.state_words, geo.units * lif.state_bits)
+        parts["state_reads_writes"] += walk * 2 * _ram_access(geo.state_words, geo.units * lif.stored_bits)
         parts["lif_updates"] += walk * geo.units * _e("lif_update")
         parts["spike_fifos"] += 2 * (layer["input_spikes"] + t) * _e("fifo_token") + 2 * layer["output_spikes"] \
             * _e("fifo_token")

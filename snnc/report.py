@@ -24,7 +24,7 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
         lif, geo = model.lif, model.geo
         layers.append({"layer": lif.name, "lanes": geo.lanes, "update_units": geo.units, "groups": geo.state_groups,
                        "update_cycles": model.update_cycles, "scatter_cycles_per_spike": model.cycles_per_spike,
-                       "state_bits_per_neuron": lif.state_bits, "accumulator_bits": geo.accumulator_bits,
+                       "state_bits_per_neuron": lif.stored_bits, "accumulator_bits": geo.accumulator_bits,
                        "accumulator_banks": model.banks, "current_bits": geo.synapse.current_bits,
                        "weights": model.weights_line, "estimated_luts": round(model.luts),
                        "ram_bits": {k: ram_bits(lif.name, kinds) for k, kinds in RAM_KINDS.items()}})

@@ -27,6 +27,7 @@ class LayerSpec:
     conv: bool = False
     order: str = "snnc"
     output: str = "spikes"  # "membrane": a readout (the last layer, not conv)
+    synaptic: bool = False  # a synaptic current (alpha) before the membrane
 
 
 def lif_params(rng: np.random.Generator, spec: LayerSpec) -> dict:
@@ -36,6 +37,8 @@ def lif_params(rng: np.random.Generator, spec: LayerSpec) -> dict:
     f = int(rng.integers(0, 5))
     beta = int(rng.integers(0, (1 << f) + 1)) / (1 << f)
     attrs = dict(beta=beta, reset=spec.reset, state_lsb=lsb, state_quant=spec.state_mode, order=spec.order)
+    if spec.synaptic:
+        attrs["alpha"] = int(rng.integers(0, (1 << f) + 1)) / (1 << f)
     if spec.state_mode == "none":
         half = 1 << (spec.state_bits - 1)
         attrs.update(state_min=-half * lsb, state_max=(half - 1) * lsb)

@@ -9,6 +9,7 @@ import onnxruntime as ort
 from netgen import RESETS, STATE_BITS, STATE_MODES, WEIGHT_BITS, LayerSpec, random_model, random_pool_model, random_spikes
 from snnc import energy
 from snnc.compiler import compile_model
+from snnc.compiler import levels as codec
 from snnc.compiler.engine_model import ENGINE_COUNTERS, cycle_budget, network_models
 from snnc.compiler.tokens import SpikeTokens
 from snnc.sim import golden
@@ -27,6 +28,8 @@ def case_specs(i: int) -> tuple[list[LayerSpec], int]:
                              specs[0].state_bits, specs[0].reset, conv=True)
     if i % 3 == 1:  # every third (two layers) ends in a membrane readout
         specs[-1] = LayerSpec(**{**specs[-1].__dict__, "output": "membrane"})
+    if i % 4 == 1:  # every fourth has a synaptic current in its first layer
+        specs[0] = LayerSpec(**{**specs[0].__dict__, "synaptic": True})
     return specs, LANES[(i + i // 4) % 4]  # conv networks (i % 4 == 3) get every lane count too
 
 
@@ -64,8 +67,15 @@ def active_pool_case(kind, on, k, tmp_path, start=0, t_steps=8, batch=3):
 
 
 def expected_final_states(net, trace):
-    return {lif.name: (trace.final_codes[lif.name] if lif.levels is not None else trace.states[lif.name][-1])
-            .reshape(trace.states[lif.name].shape[1], -1) for lif in net.lifs}
+    """Each layer's stored state after the run (codes with levels), and a synaptic current's as "<layer>.c"."""
+    out = {}
+    for lif in net.lifs:
+        stored = lambda values: (codec.encode(values, lif.levels, lif.floor_bits) if lif.levels is not None else values) \
+            .reshape(values.shape[0], -1)
+        out[lif.name] = stored(trace.states[lif.name][-1])
+        if lif.synaptic:
+            out[f"{lif.name}.c"] = stored(trace.currents[lif.name][-1])
+    return out
 
 
 def check_cycles(net, x, impl, trace, result):
