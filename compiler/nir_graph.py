@@ -1,10 +1,14 @@
-"""A NIR file's structure: reading it (`nir.read`), nested graphs inlined into their parent (node
-names may hold dots), and the one chain of nodes from the Input to the Output that the importer
-(nir_import) turns into layers; anything else is refused with one line naming the node."""
+"""A NIR file's structure and fields: reading it (`nir.read`), nested graphs inlined into their
+parent (node names may hold dots), the one chain of nodes from the Input to the Output that the
+importer (nir_import) turns into layers (anything else is refused with one line naming the node),
+and a node's numeric fields, checked."""
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 from .errors import SnncError
 from .files import regular_file
@@ -104,3 +108,39 @@ def chain(graph, path: Path) -> list[tuple[str, object]]:
     if off:
         raise SnncError(f"node '{off[0]}' ({kinds[off[0]]}) is not on the chain from the Input to the Output")
     return [(inputs[0], nodes[inputs[0]])] + chain
+
+
+def where(name: str, node) -> str:
+    return f"node '{name}' ({type(node).__name__})"
+
+
+def real(value, what: str) -> np.ndarray | None:
+    """`value` as a float64 array, None if it is not numeric; complex values are refused (numpy would
+    drop their imaginary parts with a warning)."""
+    try:
+        raw = np.asarray(value)
+        if np.iscomplexobj(raw):
+            raise SnncError(f"{what} holds complex values")
+        return raw.astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def array(node, field: str, where: str) -> np.ndarray:
+    """A node's numeric field as float64, checked finite."""
+    a = real(getattr(node, field), f"{where}: {field}")
+    if a is None:
+        raise SnncError(f"{where}: {field} is not numeric")
+    if not np.all(np.isfinite(a)):
+        raise SnncError(f"{where}: {field} holds NaN or infinite values")
+    return a
+
+
+def per_neuron(node, field: str, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """A neuron parameter broadcast to the layer's shape (a scalar or one value per neuron)."""
+    a = array(node, field, where)
+    if a.size == 1:
+        return np.full(shape, float(a.reshape(-1)[0]))
+    if a.size != math.prod(shape):
+        raise SnncError(f"{where}: {field} has {a.size} values, the layer has {math.prod(shape)} neurons")
+    return a.reshape(shape)

@@ -6,9 +6,10 @@ NIR's neurons are continuous-time ODEs; snnc runs them as the forward-Euler step
 
     LIF      v = (1 - dt/tau) v + dt/tau (v_leak + r I)
     IF       v = v + dt r I
-    CubaLIF  only with tau_syn = dt: its synaptic current is then this step's input times w_in
-             (a current that lasts longer has no exact form in one-state LIFs), and it is the LIF
-             above with input w_in I
+    CubaLIF  I_syn = (1 - dt/tau_syn) I_syn + dt/tau_syn w_in I, then the LIF above with input
+             I_syn: snnc's synaptic current (alpha = 1 - dt/tau_syn, one per layer, the gains folded
+             into the weights; v_leak must then be 0); with tau_syn = dt it is this step's input
+             times w_in, and the LIF needs no second state
     fire     z = v > v_threshold, then v = v_reset (which must be 0: snnc's "zero" reset)
     LI, I, CubaLI   the same steps without firing, as the last node: a membrane readout (the output
              is v); a synapse straight into the Output is a readout of its current (beta 0)
@@ -34,47 +35,11 @@ import numpy as np
 from .contracts import FLOAT_STATE_CLAMP, FLOAT_STATE_GRID_BITS, float_state_grid
 from .errors import SnncError
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
-from .nir_graph import READOUTS, chain, read
+from .nir_graph import READOUTS, array as _array, chain, per_neuron as _per_neuron, read, real as _real, where as _where
 from .scales import fit_bits, pow2_exact
 
 FLOAT32_ULPS = 2.0 ** -21  # relative: four float32 ulps, the rounding of a parameter written as float32
 SNAP_FRAC_BITS = 16  # a beta this close to a multiple of 2**-16 is taken as one (a short binary fraction)
-
-
-def _where(name: str, node) -> str:
-    return f"node '{name}' ({type(node).__name__})"
-
-
-def _real(value, what: str) -> np.ndarray | None:
-    """`value` as a float64 array, None if it is not numeric; complex values are refused (numpy would
-    drop their imaginary parts with a warning)."""
-    try:
-        raw = np.asarray(value)
-        if np.iscomplexobj(raw):
-            raise SnncError(f"{what} holds complex values")
-        return raw.astype(np.float64)
-    except (TypeError, ValueError):
-        return None
-
-
-def _array(node, field: str, where: str) -> np.ndarray:
-    """A node's numeric field as float64, checked finite."""
-    a = _real(getattr(node, field), f"{where}: {field}")
-    if a is None:
-        raise SnncError(f"{where}: {field} is not numeric")
-    if not np.all(np.isfinite(a)):
-        raise SnncError(f"{where}: {field} holds NaN or infinite values")
-    return a
-
-
-def _per_neuron(node, field: str, shape: tuple[int, ...], where: str) -> np.ndarray:
-    """A neuron parameter broadcast to the layer's shape (a scalar or one value per neuron)."""
-    a = _array(node, field, where)
-    if a.size == 1:
-        return np.full(shape, float(a.reshape(-1)[0]))
-    if a.size != math.prod(shape):
-        raise SnncError(f"{where}: {field} has {a.size} values, the layer has {math.prod(shape)} neurons")
-    return a.reshape(shape)
 
 
 def _snap(x: float, frac_bits: int) -> float:
@@ -220,11 +185,8 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
         rate = dt / tau
         gain, leak = rate * p("r"), rate * p("v_leak")
         if kind.startswith("Cuba"):
-            tau_syn = p("tau_syn")
-            if np.any(np.abs(dt / np.maximum(tau_syn, 1e-300) - 1) > FLOAT32_ULPS):
-                raise SnncError(f"{where}: tau_syn {float(tau_syn.flat[0]):g} s is not dt = {dt:g} s: a synaptic "
-                                "current that lasts past its step has no exact form in snnc's one-state LIF")
-            gain = gain * p("w_in")
+            alpha, syn_gain = _synaptic(p, dt, where)
+            gain = gain * syn_gain
     per_channel = (1 - rate).reshape(shape[0], -1)
     if np.any(np.ptp(per_channel, axis=1) > FLOAT32_ULPS):
         raise SnncError(f"{where}: tau differs within a channel (dt/tau from {float(rate.min()):g} to "
@@ -243,14 +205,45 @@ def _neuron(name: str, node, shape: tuple[int, ...], dt: float, notes: list[str]
         notes.append(f"{name}: per-neuron thresholds made {float(theta.flat[0]):g} by scaling each neuron's input")
     theta0 = float(theta.flat[0])
     neuron = Neuron(name, shape, beta, theta0, "zero", float_state_grid(theta0, FLOAT_STATE_GRID_BITS), state_min=-FLOAT_STATE_CLAMP * theta0,
-                    state_max=FLOAT_STATE_CLAMP * theta0, strict_threshold=True)
+                    state_max=FLOAT_STATE_CLAMP * theta0, strict_threshold=True,
+                    alpha=alpha if kind.startswith("Cuba") else None)
     return neuron, gain, leak
+
+
+def _synaptic(p, dt: float, where: str) -> tuple[float | None, np.ndarray]:
+    """(alpha, input gain dt/tau_syn w_in) of a CubaLIF/CubaLI's synaptic current; alpha None where
+    tau_syn = dt (the current is this step's input: no second state)."""
+    rate = dt / p("tau_syn")
+    if np.all(np.abs(rate - 1) <= FLOAT32_ULPS):
+        return None, p("w_in")
+    if not np.all(np.isfinite(rate)) or np.ptp(rate) > FLOAT32_ULPS * np.max(np.abs(rate)):
+        raise SnncError(f"{where}: tau_syn differs between neurons; snnc's synaptic current has one alpha per layer")
+    alpha = _snap(1 - float(rate.flat[0]), SNAP_FRAC_BITS)
+    if not 0 <= alpha <= 1:
+        raise SnncError(f"{where}: dt/tau_syn = {float(rate.flat[0]):g} is outside [0, 1] (dt = {dt:g} s): check --dt")
+    if np.any(p("v_leak") != 0):
+        raise SnncError(f"{where}: v_leak with a synaptic current (tau_syn != dt) is not supported: snnc adds a "
+                        "neuron's constant input through its synaptic current")
+    return alpha, rate * p("w_in")
+
+
+def _clamp_for(neuron: Neuron, syn: Synapse) -> Neuron:
+    """A synaptic neuron's clamp (both states share it) wide enough for its current: the strongest
+    input over (1 - alpha), the largest |c| the synapse can drive."""
+    if neuron.alpha is None:
+        return neuron
+    strongest = float(np.max(np.abs(syn.weight).reshape(syn.weight.shape[0], -1).sum(axis=1) + np.abs(syn.bias)))
+    bound = max(neuron.state_max, strongest / (1 - neuron.alpha) if neuron.alpha < 1 else strongest * FLOAT_STATE_CLAMP)
+    bound = math.ceil(bound / neuron.state_lsb) * neuron.state_lsb
+    return replace(neuron, state_min=-bound, state_max=bound)
 
 
 def _readout(neuron: Neuron, syn: Synapse) -> Neuron:
     """A readout on the grid of the largest |v| the synapse can drive it to (module docstring)."""
     w = np.abs(syn.weight).reshape(syn.weight.shape[0], -1).sum(axis=1) + np.abs(syn.bias)
     strongest, beta = max(float(w.max()), 2.0 ** -FLOAT_STATE_GRID_BITS), float(np.max(neuron.beta))
+    if neuron.alpha is not None:  # the synaptic current reaches strongest / (1 - alpha), and drives v
+        strongest = strongest * FLOAT_STATE_CLAMP if neuron.alpha == 1 else strongest / (1 - neuron.alpha)
     bound = strongest * FLOAT_STATE_CLAMP if beta == 1 else strongest / (1 - beta)
     return replace(neuron, threshold=bound, reset="none", state_lsb=float_state_grid(bound, FLOAT_STATE_GRID_BITS), state_min=-bound,
                    state_max=bound, strict_threshold=False, output="membrane")
@@ -265,6 +258,8 @@ def _silent(name: str, syn: Synapse, neuron, dt: float, integrator: bool) -> lis
     far from the one the graph was made for (a sinabs IF graph, made for dt = 1, read at 1e-4)."""
     strongest = float(np.max(np.maximum(syn.weight, 0).reshape(syn.weight.shape[0], -1).sum(axis=1)
                              + np.maximum(syn.bias, 0)))
+    if neuron.alpha is not None:  # a synaptic current builds up to strongest / (1 - alpha)
+        strongest = strongest / (1 - neuron.alpha) if neuron.alpha < 1 else math.inf
     beta, theta = float(np.max(neuron.beta)), neuron.threshold  # the slowest leak fires soonest
     if strongest > 0 and (beta == 1 or strongest / (1 - beta) > theta):  # v_n = I (1 - beta^n) / (1 - beta)
         steps = theta / strongest if beta == 1 else math.log(1 - theta * (1 - beta) / strongest) / math.log(beta)
@@ -351,6 +346,7 @@ def import_nir(path: str | Path, dt: float | None = None) -> Graph:
                 current_shape = (pool or pending).out_shape
                 neuron, gain, leak = _neuron(name, node, current_shape, step, notes)
                 pending = _with_codes(_fold_gain(pending, pool, gain, leak, where))
+                neuron = _clamp_for(neuron, pending)
                 if kind in READOUTS:
                     neuron = _readout(neuron, pending)
                 else:

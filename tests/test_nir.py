@@ -56,8 +56,10 @@ def reference(graph, spikes: np.ndarray, dt: float) -> np.ndarray:
                 else:
                     cuba = isinstance(n, (nir.CubaLIF, nir.CubaLI))
                     tau = p("tau_mem" if cuba else "tau")
-                    gain = p("w_in") if cuba else 1  # tau_syn = dt: this step's current
-                    v = (1 - dt / tau) * v + dt / tau * (p("v_leak") + p("r") * gain * x)
+                    if cuba:  # the synaptic current's Euler step, then the membrane's with it
+                        syn = state.get((i, "syn"), torch.zeros_like(x))
+                        x = state[(i, "syn")] = (1 - dt / p("tau_syn")) * syn + dt / p("tau_syn") * p("w_in") * x
+                    v = (1 - dt / tau) * v + dt / tau * (p("v_leak") + p("r") * x)
                 if isinstance(n, (nir.LI, nir.I, nir.CubaLI)):  # a readout: the membrane is the output
                     state[i] = x = v
                     continue
@@ -402,8 +404,11 @@ BAD_GRAPHS = {
     "unstable": (lambda: _mlp_with(lif0=nir.LIF(np.full(10, 1e-5, np.float32), np.ones(10, np.float32),
                                                 np.zeros(10, np.float32), np.ones(10, np.float32))),
                  "node 'lif0' (LIF): dt/tau = 97.6562 is outside [0, 1]"),
-    "cuba": (lambda: _mlp_with(lif0=nir.CubaLIF(*(np.full(10, v, np.float32) for v in (5e-4, 4e-4, 1, 0, 1)))),
-             "node 'lif0' (CubaLIF): tau_syn 0.0005 s is not dt"),
+    "cuba leak": (lambda: _mlp_with(lif0=nir.CubaLIF(*(np.full(10, v, np.float32) for v in (4 * DT, 2 * DT, 1, 0.5, 1)))),
+                  "node 'lif0' (CubaLIF): v_leak with a synaptic current"),
+    "cuba tau_syn": (lambda: _mlp_with(lif0=nir.CubaLIF(np.linspace(4 * DT, 5 * DT, 10).astype(np.float32),
+                                                        *(np.full(10, v, np.float32) for v in (2 * DT, 1, 0, 1)))),
+                     "node 'lif0' (CubaLIF): tau_syn differs between neurons"),
     "nan weight": (lambda: _mlp_with(fc1=nir.Affine(np.full((4, 10), np.nan, np.float32), np.zeros(4, np.float32))),
                    "node 'fc1' (Affine): weight holds NaN"),
     "shape": (lambda: _mlp_with(fc1=nir.Affine(np.ones((4, 9), np.float32), np.zeros(4, np.float32))),
@@ -564,3 +569,22 @@ def test_readouts_match_the_euler_step(readout, tmp_path):
     else:
         assert np.abs(got - want).max() <= out.lsb / (1 - beta) + 1e-12
     assert np.abs(want).max() > 0.5
+
+
+@pytest.mark.parametrize("tau_syn_steps", [2, 4, 8])
+def test_a_synaptic_current_matches_the_euler_step(tau_syn_steps, tmp_path):
+    """CubaLIF with tau_syn = k dt (alpha = 1 - 1/k, exact for k a power of two): a second state per
+    neuron, the gains folded into the weights; spikes equal NIR's Euler step."""
+    rng = np.random.default_rng(tau_syn_steps)
+    n = lambda v: np.full(10, v, np.float32)
+    nodes = {"fc0": nir.Affine(dyadic(rng, (10, 12)), dyadic(rng, 10, bits=3, exp=-4)),
+             "lif0": nir.CubaLIF(n(tau_syn_steps * DT), n(2 * DT), n(2), n(0), n(1), w_in=n(1)),
+             "fc1": nir.Affine(dyadic(rng, (4, 10)), dyadic(rng, 4, bits=3, exp=-4)), "lif1": lif(4, 0.5)}
+    graph = sequential(nodes, [12])
+    net = compiled(graph, tmp_path, DT)
+    assert net.lifs[0].synaptic and not net.lifs[1].synaptic
+    assert net.lifs[0].alpha_b / 2 ** net.lifs[0].leak_f == 1 - 1 / tau_syn_steps
+    x = spikes(rng, (30, 6, 12))
+    want, got = reference(graph, x, DT), golden.run(net, x)
+    assert want[..., :].sum() > 0
+    np.testing.assert_array_equal(got.reshape(want.shape), want)
