@@ -101,9 +101,10 @@ def layer_grid_bits(lif: nn.Module | None, grid_bits: int | None) -> int:
 
 
 def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: int, where: str,
-                 notes: list[str], channels: int, linear: bool, readout_reach: float | None = None) -> dict:
-    """The dialect LIF attributes of an snnTorch Leaky with threshold theta, on its grid;
-    readout_reach: for a readout, the largest |current| of one step (its clamp follows from it)."""
+                 notes: list[str], channels: int, linear: bool, reach: float, readout: bool = False) -> dict:
+    """The dialect LIF attributes of an snnTorch Leaky (or Synaptic) with threshold theta, on its
+    grid; reach: the largest |current| of one step (a float state's clamp holds what it drives a
+    synaptic current or a readout without reset to); readout: the membrane is the output."""
     if not getattr(lif, "reset_delay", True):
         raise SnncError(f"{where}: reset_delay=False is not snnTorch's default order; only reset_delay=True is supported")
     if getattr(lif, "inhibition", False):
@@ -115,6 +116,11 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
         raise SnncError(f"{where}: reset_mechanism '{lif.reset_mechanism}' is not supported (subtract, zero or none)")
     import snntorch as snn
 
+    alpha = None
+    if isinstance(lif, snn.Synaptic):
+        if reset == "zero":  # its zero reset zeroes the whole new membrane, the step's input too
+            raise SnncError(f"{where}: Synaptic's zero reset also discards the step's input; subtract or none")
+        alpha = min(max(_scalar(lif.alpha, "alpha", where), 0.0), 1.0)  # clamped as snnTorch's forward
     if isinstance(lif, snn.Lapicque):
         if reset == "zero":  # its zero reset drops the step's input too: v = f(I) - reset * f(I)
             raise SnncError(f"{where}: Lapicque's zero reset also discards the step's input; only subtract is supported")
@@ -129,7 +135,7 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
     theta_q = float(on_grid(theta))
     if theta_q != theta:
         notes.append(f"{where}: threshold {theta:g} rounded to the grid 2**{int(math.log2(lsb))}: {theta_q:.9g}")
-    attrs = dict(beta=beta, threshold=theta_q, reset=reset, state_lsb=lsb, order="snntorch")
+    attrs = dict(beta=beta, threshold=theta_q, reset=reset, state_lsb=lsb, order="snntorch", alpha=alpha)
     quant = getattr(lif, "state_quant", False)
     if quant:
         cells = [c.cell_contents for c in (getattr(quant, "__closure__", None) or ())
@@ -149,12 +155,15 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
                      state_levels=levels_q)
     else:
         bound = float(on_grid(FLOAT_STATE_CLAMP * theta_q))
-        if readout_reach is not None and reset == "none":  # v_n <= reach / (1 - beta) without a reset
-            slowest = float(np.max(beta))
-            bound = max(bound, float(on_grid(readout_reach * (FLOAT_STATE_CLAMP if slowest >= 1 else 1 / (1 - slowest)))))
+        gain = lambda leak: FLOAT_STATE_CLAMP if leak >= 1 else 1 / (1 - leak)  # v_n <= reach / (1 - leak)
+        if alpha is not None:  # the synaptic current (stored on the same clamp) reaches reach / (1 - alpha)
+            reach = reach * gain(alpha)
+            bound = max(bound, float(on_grid(reach)))
+        if readout and reset == "none":  # and a membrane that never resets, reach / (1 - beta)
+            bound = max(bound, float(on_grid(reach * gain(float(np.max(beta))))))
         attrs.update(state_min=-bound, state_max=bound)
         notes.append(f"{where}: snnTorch's unbounded float state clamped to +-{bound / theta_q:g} theta")
-    if readout_reach is not None:
+    if readout:
         attrs["output"] = "membrane"
     return attrs
 
@@ -320,7 +329,7 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
                 raise SnncError(f"{where}: a neuron must follow a Linear or Conv2d")
             last = not any(s.kind in ("neuron", "synapse") for s in steps[i + 1:])  # the output layer
             writer.lif(**_leaky_attrs(step.module, float(thetas.max()), scale, bits_here, where, notes,
-                                      len(thetas), linear, reach if readout and last else None),
+                                      len(thetas), linear, reach, readout and last),
                        name=node_name(step.name))
         elif step.kind == "dropped":
             notes.append(f"{where}: dropped (a no-op at inference)")

@@ -104,8 +104,9 @@ def reset_state(module: nn.Module) -> None:
     """Every neuron's membrane back to rest and off any autograd graph (snntorch.utils.reset looks
     at the top-level modules only)."""
     for m in module.modules():
-        if is_neuron(m) and isinstance(getattr(m, "mem", None), torch.Tensor):
-            m.mem = torch.zeros(0)
+        for state in ("mem", "syn"):  # a Synaptic keeps its current too
+            if is_neuron(m) and isinstance(getattr(m, state, None), torch.Tensor):
+                setattr(m, state, torch.zeros(0))
 
 
 def run(module: nn.Module, spikes: torch.Tensor, per_step: bool) -> torch.Tensor:
@@ -121,10 +122,10 @@ def run(module: nn.Module, spikes: torch.Tensor, per_step: bool) -> torch.Tensor
     return given[0]
 
 
-def _membrane(module: nn.Module, out) -> torch.Tensor:
-    """A neuron call's membrane: the second output (spk, mem), else the one it keeps (init_hidden)."""
-    outs = _tensors(out)
-    return outs[1] if len(outs) > 1 else module.mem
+def _membrane(module: nn.Module) -> torch.Tensor:
+    """A neuron's membrane after its call: the one it keeps (snnTorch's neurons set self.mem, whether
+    they return it as (spk, mem), (spk, syn, mem) or not at all)."""
+    return module.mem
 
 
 @torch.no_grad()
@@ -136,7 +137,7 @@ def layer_outputs(module: nn.Module, spikes: torch.Tensor, per_step: bool, names
     records = {name: [] for name in names}
 
     def record(m, a, out, name):
-        value = _membrane(m, out) if membrane and name == names[-1] and is_neuron(m) else _tensors(out)[0]
+        value = _membrane(m) if membrane and name == names[-1] and is_neuron(m) else _tensors(out)[0]
         records[name].append(value.double().numpy().copy())
 
     hooks = [by_name[name].register_forward_hook(lambda m, a, out, name=name: record(m, a, out, name)) for name in names]
@@ -245,7 +246,7 @@ def _follow(events: list, start: torch.Tensor, names: dict, per_step: bool) -> C
                 cur = value
             else:
                 raise SnncError(f"{after}: the forward applies torch's {name} to its output; snnc maps Linear, Conv2d, "
-                                f"BatchNorm, pools, flattening, Dropout and snnTorch Leaky/Lapicque")
+                                f"BatchNorm, pools, flattening, Dropout and snnTorch Leaky/Lapicque/Synaptic")
         after = steps[-1].label if steps else after
     ends = [s for s in steps if s.kind != "dropped"]
     if not ends or ends[-1].kind not in ("neuron", "synapse") or \
@@ -271,10 +272,11 @@ def _module_step(module: nn.Module, name: str, out) -> tuple[Step, torch.Tensor]
             else "dropped" if isinstance(module, DROPPED) else "neuron" if is_neuron(module) else None)
     if kind is None:
         raise SnncError(f"{name} ({type(module).__name__}): not supported (Linear, Conv2d, BatchNorm1d/2d, "
-                        f"MaxPool2d, AvgPool2d, Flatten, Dropout, Identity, snntorch Leaky or Lapicque)")
+                        f"MaxPool2d, AvgPool2d, Flatten, Dropout, Identity, snntorch Leaky, Lapicque or Synaptic)")
     if kind == "neuron":
         import snntorch as snn
 
-        if type(module) not in (snn.Leaky, snn.Lapicque):
-            raise SnncError(f"{name} ({type(module).__name__}): snnc maps snnTorch's Leaky and Lapicque neurons only")
+        if type(module) not in (snn.Leaky, snn.Lapicque, snn.Synaptic):
+            raise SnncError(f"{name} ({type(module).__name__}): snnc maps snnTorch's Leaky, Lapicque and Synaptic "
+                            f"neurons only")
     return Step(kind, name, module), value

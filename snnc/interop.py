@@ -62,13 +62,17 @@ def readout_tolerance(net, beta: float, reach: float, n_steps: int) -> float:
     """How far a readout's membrane (real units) may be from snnTorch's after n_steps: each step snnc
     floors the leak onto its grid (under an LSB), rounds beta to B/2**F (|beta - B/2**F| times |v|)
     and snnTorch rounds in float32 (an ulp of |v|); each error decays with beta after it, so the sum
-    stays below a step's / (1 - beta).  reach: the largest |v|.  0 for beta 0 (no state carried)."""
+    stays below a step's / (1 - beta) (a synaptic current's, decaying with alpha, feed it 1 / (1 - alpha)
+    times over).  reach: the largest |v|.  0 for beta 0 (no state carried)."""
     lif = net.lifs[-1]
     beta_q = float(lif.leaks.max()) / 2 ** lif.leak_f
     if beta == 0:
         return 0.0
     per_step = lif.lsb * (beta_q < 1) + (abs(beta - beta_q) + np.finfo(np.float32).eps) * reach
-    return per_step * (n_steps if beta_q == 1 else min(n_steps, 1 / (1 - beta_q)))
+    lasting = lambda leak: n_steps if leak == 1 else min(n_steps, 1 / (1 - leak))  # steps an error lasts
+    if lif.synaptic:  # the current's own errors (its leak floored, float32) feed the membrane for as long
+        per_step *= 1 + lasting(lif.alpha_b / 2 ** lif.leak_f)
+    return per_step * lasting(beta_q)
 
 
 def to_dialect_betas(model) -> float:

@@ -190,8 +190,10 @@ def test_padding_same(tmp_path):
     (lambda: LoopReLU(), "fc1 \\(Linear\\): the forward applies torch's relu"),
     (lambda: nn.Sequential(nn.Linear(6, 3), snn.Leaky(beta=0.5, init_hidden=True), nn.MaxPool1d(1)),
      "2 \\(MaxPool1d\\): not supported"),
-    (lambda: nn.Sequential(nn.Linear(6, 3), snn.Synaptic(alpha=0.5, beta=0.5, init_hidden=True)),
-     "1 \\(Synaptic\\): snnc maps snnTorch's Leaky and Lapicque neurons only"),
+    (lambda: nn.Sequential(nn.Linear(6, 3), snn.Alpha(alpha=0.6, beta=0.5, init_hidden=True)),
+     "1 \\(Alpha\\): snnc maps snnTorch's Leaky, Lapicque and Synaptic neurons only"),
+    (lambda: nn.Sequential(nn.Linear(6, 3), snn.Synaptic(alpha=0.5, beta=0.5, init_hidden=True, reset_mechanism="zero")),
+     "1 \\(Synaptic\\): Synaptic's zero reset also discards the step's input"),
 ])
 def test_what_does_not_map_is_named(make, message, tmp_path):
     with pytest.raises(SnncError, match=message):
@@ -289,3 +291,41 @@ def test_an_init_hidden_sequential_ending_in_a_linear(tmp_path):
     report = from_snntorch(seq, x, tmp_path / "m.onnx", bits=4)
     assert report.spike_agreement == 1.0 and report.membrane_error == 0.0
     assert any("its currents are the output" in n for n in report.notes)
+
+
+class LoopSynaptic(nn.Module):
+    """snnTorch's Synaptic (tutorial style): spk, syn, mem = self.lif(cur, syn, mem) in the loop."""
+
+    def __init__(self, reset="subtract"):
+        super().__init__()
+        self.fc1, self.lif1 = nn.Linear(20, 16), snn.Synaptic(alpha=0.9, beta=0.8)
+        self.fc2, self.lif2 = nn.Linear(16, 5), snn.Synaptic(alpha=0.8, beta=0.9, reset_mechanism=reset)
+
+    def forward(self, x):
+        syn1, mem1 = self.lif1.init_synaptic()
+        syn2, mem2 = self.lif2.init_synaptic()
+        spk_rec, mem_rec = [], []
+        for step in range(x.shape[0]):
+            spk1, syn1, mem1 = self.lif1(self.fc1(x[step]), syn1, mem1)
+            spk2, syn2, mem2 = self.lif2(self.fc2(spk1), syn2, mem2)
+            spk_rec.append(spk2)
+            mem_rec.append(mem2)
+        return torch.stack(spk_rec), torch.stack(mem_rec)
+
+
+@pytest.mark.parametrize("reset, output", [("subtract", "spikes"), ("none", "auto"), ("subtract", "membrane")])
+def test_synaptic_currents(reset, output, tmp_path):
+    """Synaptic: a second state per neuron (docs/spec.md section 2), its spikes or its membrane
+    equal to snnTorch's; the RTL gives the golden model's."""
+    torch.manual_seed(1)
+    x = (torch.rand(25, 16, 20) < 0.3).float()
+    report = from_snntorch(LoopSynaptic(reset), x, tmp_path / "m.onnx", bits=4, output=output)
+    assert report.spike_agreement >= 0.999 and report.class_agreement == 1.0, report
+    net_ir = compile_model(tmp_path / "m.onnx")
+    assert all(lif.synaptic for lif in net_ir.lifs) and net_ir.lifs[-1].readout == (output != "spikes")
+    if output == "spikes":
+        spikes = x.numpy().astype(np.uint8)
+        want = golden.run(net_ir, spikes)
+        assert want.sum() > 0
+        got = rtl.run(net_ir, spikes, implement(net_ir, 4), work_dir=tmp_path / "rtl")
+        np.testing.assert_array_equal(got.outputs, want.reshape(got.outputs.shape))
