@@ -83,15 +83,16 @@ def _synapse_arrays(name: str, syn: QuantSynapse):
 
 def _write_lif(writer: ModelWriter, name: str, lif: LIF) -> None:
     if not lif.quantized:
-        writer.lif(lif.beta, lif.threshold, lif.reset, name=name, order=lif.order, output=lif.output)
+        writer.lif(lif.beta, lif.threshold, lif.reset, name=name, order=lif.order, output=lif.output, alpha=lif.alpha)
         return
     lsb, lv = lif.lsb, lif.integer_levels()
     if lv is None:
         lo, hi = lif.state_bounds()
-        writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_min=lo, state_max=hi, name=name, order=lif.order, output=lif.output)
+        writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_min=lo, state_max=hi, name=name,
+                   order=lif.order, output=lif.output, alpha=lif.alpha)
     else:
         writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_quant=lif.state_quant,
-                   state_levels=lv * lsb, name=name, order=lif.order, output=lif.output)
+                   state_levels=lv * lsb, name=name, order=lif.order, output=lif.output, alpha=lif.alpha)
 
 
 def model_to_onnx(model: SNN, timesteps: int, input_shape: tuple[int, ...] | None = None) -> onnx.ModelProto:

@@ -5,7 +5,8 @@ eval mode alike:
 
     u = floor(beta*v / lsb)*lsb + I;  s = u >= theta;  r = u - theta*s (or u*(1-s), or u);  v = Q(r)
 
-and a readout (output="membrane", the network's last LIF) outputs v instead of s.
+and a readout (output="membrane", the network's last LIF) outputs v instead of s.  With `alpha` (a
+synaptic current, docs/spec.md section 2), I is c' = floor(alpha*c / lsb)*lsb + I and c = Q(c').
 
 Training differs only in its gradients: the spike takes a surrogate gradient (fast sigmoid or
 atan), the floor of the leak and the state quantizer Q pass gradients straight through, and the
@@ -68,16 +69,20 @@ class LIF(nn.Module):
     stored state, fire strictly above theta on the quantized state; docs/spec.md section 2).
     output: 'spikes', or 'membrane' for a readout (the network's last LIF; train a loss on its
     membranes, e.g. cross-entropy of the last or the largest over T), which returns the states v.
+    alpha: the leak of a synaptic current (snnTorch's Synaptic), rounded as beta is; None: none.
     """
 
     def __init__(self, beta: float = 0.9, threshold: float = 1.0, reset: str = "subtract",
                  surrogate: str = "fast_sigmoid", slope: float | None = None, state_quant: str = "none",
                  state_bits: int = 4, lower_limit: float = 0.0, upper_limit: float = 0.2,
                  multiplier: float | None = None, clamp: float = 8.0, grid_bits: int = 8,
-                 beta_frac_bits: int = 8, order: str = "snnc", output: str = "spikes"):
+                 beta_frac_bits: int = 8, order: str = "snnc", output: str = "spikes",
+                 alpha: float | None = None):
         super().__init__()
         if not 0 <= beta <= 1:
             raise ValueError(f"beta must be in [0, 1], got {beta}")
+        if alpha is not None and not 0 <= alpha <= 1:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if threshold <= 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
         for name, value, allowed in (("reset", reset, RESET_MODES), ("surrogate", surrogate, SURROGATES),
@@ -87,6 +92,7 @@ class LIF(nn.Module):
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got '{value}'")
         self.beta_frac_bits = beta_frac_bits
         self.beta = round(beta * 2 ** beta_frac_bits) / 2 ** beta_frac_bits
+        self.alpha = None if alpha is None else round(alpha * 2 ** beta_frac_bits) / 2 ** beta_frac_bits
         self.threshold, self.reset, self.surrogate, self.order = float(threshold), reset, surrogate, order
         self.output = output
         self.slope = slope if slope is not None else (25.0 if surrogate == "fast_sigmoid" else 2.0)
@@ -150,25 +156,30 @@ class LIF(nn.Module):
         x = current.double() if exact else current
         theta = self.theta_q if self.quantized else self.threshold
         lsb = self.lsb
-        v = torch.zeros_like(x[0])
+        v = c = torch.zeros_like(x[0])
         spikes, states = [], []
-        def leak_of(v):
-            leak = self.beta * v
+
+        def leak_of(v, factor=self.beta):
+            leak = factor * v
             return _ste(leak, torch.floor(leak.detach() / lsb) * lsb) if self.quantized else leak
 
         fire = lambda y, strict: SpikeFunction.apply(y - theta, self.surrogate, self.slope) if self.training else \
             ((y > theta) if strict else (y >= theta)).to(y.dtype)
         for t in range(x.shape[0]):
+            drive = x[t]
+            if self.alpha is not None:  # the synaptic current c' drives the membrane; Q(c') is kept
+                drive = leak_of(c, self.alpha) + x[t]
+                c = _ste(drive, self._quantize_state(drive)) if self.quantized else drive
             if self.order == "snntorch":  # the pending reset is the last step's spike, from the stored state
                 p = (v.detach() > theta).to(v.dtype)
                 if self.reset == "zero":
-                    u = leak_of(v * (1 - p)) + x[t]
+                    u = leak_of(v * (1 - p)) + drive
                 else:
-                    u = leak_of(v) + x[t] - (theta * p if self.reset == "subtract" else 0)
+                    u = leak_of(v) + drive - (theta * p if self.reset == "subtract" else 0)
                 v = _ste(u, self._quantize_state(u)) if self.quantized else u
                 s = fire(v, strict=True)
             else:
-                u = leak_of(v) + x[t]
+                u = leak_of(v) + drive
                 s = fire(u, strict=False)
                 r = u - theta * s.detach() if self.reset == "subtract" else u * (1 - s.detach()) if self.reset == "zero" \
                     else u
@@ -184,4 +195,5 @@ class LIF(nn.Module):
     def extra_repr(self) -> str:
         sq = "none" if self.state_quant == "none" else f"{self.state_bits}-bit {self.state_quant}"
         return (f"beta={self.beta}, threshold={self.threshold}, reset={self.reset}, state={sq}, order={self.order}"
+                + (f", alpha={self.alpha}" if self.alpha is not None else "")
                 + (", output=membrane" if self.output == "membrane" else ""))

@@ -132,15 +132,16 @@ def test_a_readout_too_wide_for_the_host_link_is_refused(tmp_path, capsys):
     assert not (tmp_path / "b").exists()
 
 
-@pytest.mark.parametrize("order", ["snnc", "snntorch"])
-def test_the_front_end_trains_and_exports_a_readout(order, tmp_path):
-    """snnc.frontend's LIF(reset="none", output="membrane"): a loss on its membranes trains the weights,
-    and the eval model, its ONNX export and the golden model give the same membranes."""
+@pytest.mark.parametrize("order, alpha", [("snnc", None), ("snntorch", None), ("snnc", 0.5), ("snntorch", 0.75)])
+def test_the_front_end_trains_and_exports_a_readout(order, alpha, tmp_path):
+    """snnc.frontend's LIF(reset="none", output="membrane"), after a LIF with or without a synaptic
+    current (alpha): a loss on its membranes trains the weights, and the eval model, its ONNX export
+    and the golden model give the same membranes."""
     torch = pytest.importorskip("torch")
     from snnc.frontend import LIF, SNN, QuantLinear, UniformQuantizer, export_onnx
 
     torch.manual_seed(0)
-    m = SNN(QuantLinear(12, 10, quantizer=UniformQuantizer(4)), LIF(beta=0.75, order=order),
+    m = SNN(QuantLinear(12, 10, quantizer=UniformQuantizer(4)), LIF(beta=0.75, order=order, alpha=alpha),
             QuantLinear(10, 3, quantizer=UniformQuantizer(4)),
             LIF(beta=0.875, reset="none", output="membrane", order=order, state_quant="uniform", state_bits=6))
     x = (torch.rand(12, 8, 12) < 0.5).float()
@@ -153,7 +154,7 @@ def test_the_front_end_trains_and_exports_a_readout(order, tmp_path):
     got_ort = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"spikes": x.numpy()})[0]
     net = compile_model(tmp_path / "m.onnx")
     got = golden.run(net, x.numpy())
-    assert net.lifs[-1].readout
+    assert net.lifs[-1].readout and net.lifs[0].synaptic == (alpha is not None)
     np.testing.assert_array_equal(got_ort, want)
     np.testing.assert_array_equal(got * net.lifs[-1].lsb, want)
     assert len(np.unique(want)) > 3
