@@ -55,3 +55,16 @@ def test_layers_chain_without_delay_and_classify():
     np.testing.assert_array_equal(tr.outputs["l1"][:, 0], [[1, 1], [0, 0], [1, 1]])
     assert golden.classify(out).tolist() == [2]
     assert golden.classify(np.zeros((4, 2, 3))).tolist() == [0, 0]  # ties go to the lowest index
+
+
+def test_the_synaptic_current_worked_example():
+    """docs/spec.md section 2: alpha = beta = 1/2, theta 10, subtract, currents 8, 0, 0, 8: the
+    current c' = 8, 4, 2, 9 drives v to 8, 8, 6, then 12, which fires and keeps 2."""
+    lif = ir.LIF("lif", (1,), 10, 1, 1, "subtract", "none", -64, 63, alpha_b=1)
+    v = c = np.zeros(1, np.int64)
+    got = []
+    for i in (8, 0, 0, 8):
+        drive, c = golden.synaptic_step(lif, c, np.array([i]))
+        s, v = golden.lif_step(lif, v, drive)
+        got.append((int(drive[0]), int(s[0]), int(v[0])))
+    assert got == [(8, 0, 8), (4, 0, 8), (2, 0, 6), (9, 1, 2)]
