@@ -299,7 +299,8 @@ def cycle_budget(net, impl: Implementation, n_tokens: int, n_steps: int) -> int:
     models = network_models(net, impl)
     fan_in = [n_tokens] + [n_steps * int(np.prod(stage.out_shape)) for stage in net.stages[:-1]]
     work = sum(m.busy_bound(n, n_steps) + TOKEN_ACCEPT_CYCLES * (n + n_steps) for m, n in zip(models, fan_in))
-    emitted = n_steps * (int(np.prod(net.stages[-1].out_shape)) + 1)  # the last engine's tokens, one per cycle
+    # the last engine's tokens, one per cycle (two for a readout's wide states on a board's host link)
+    emitted = 2 * n_steps * (int(np.prod(net.stages[-1].out_shape)) + 1)
     return work + emitted + max(m.geo.groups for m in models) + START_CYCLES
 
 

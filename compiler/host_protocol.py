@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+
+import numpy as np
 
 from .errors import SnncError
 from .layer_impl import Implementation
@@ -98,14 +101,46 @@ def link_tokens(shape: tuple[int, ...], what: str) -> SpikeTokens:
     return tokens
 
 
-def output_link_tokens(lif) -> SpikeTokens | MembraneTokens:
-    """The host link's tokens of a network's output, whose last LIF is `lif` (an ir.LIF): its spikes,
-    or a readout's state words; SnncError if a token cannot be one 16-bit word."""
+WIDE_END = 0xFFFF  # the end-of-timestep word of a readout whose states take two words (WideMembranes)
+
+
+@dataclass(frozen=True)
+class WideMembranes:
+    """A readout's states on the host link when a token cannot be one word: every state as two
+    words (its low 16 bits, then the rest), each timestep's n states closed by the word WIDE_END
+    (decoded by position, so a state's low word may equal it)."""
+
+    tokens: MembraneTokens
+
+    @property
+    def eot(self) -> int:
+        return WIDE_END
+
+    def decode(self, words, n_steps: int) -> np.ndarray:
+        """Link words -> states int64 [n_steps, n] (MembraneTokens.decode); SnncError on a wrong count."""
+        n = self.tokens.n
+        words = np.asarray(words, np.int64)
+        if len(words) != n_steps * (2 * n + 1):
+            raise SnncError(f"the membrane stream holds {len(words)} words, expected {n_steps} timesteps of {n} "
+                            f"two-word states and an end word")
+        steps = words.reshape(n_steps, 2 * n + 1)
+        if np.any(steps[:, -1] != WIDE_END):
+            raise SnncError("a timestep of the membrane stream does not end in its end word")
+        values = steps[:, :-1:2] | (steps[:, 1:-1:2] << WORD_BITS)
+        tokens = np.concatenate([values, np.full((n_steps, 1), self.tokens.eot)], axis=1).ravel()
+        return self.tokens.decode(tokens, n_steps)
+
+
+def output_link_tokens(lif) -> SpikeTokens | MembraneTokens | WideMembranes:
+    """The host link's encoding of a network's output, whose last LIF is `lif` (an ir.LIF): its
+    spikes, or a readout's state words (two words a state where a token cannot be one word);
+    SnncError if a spike token or a state cannot fit."""
     if not lif.readout:
         return link_tokens(lif.shape, "the network output")
     tokens = MembraneTokens.for_lif(lif)
-    if tokens.token_bits > WORD_BITS:
-        raise SnncError(f"readout '{lif.name}': its {lif.state_bits}-bit states need {tokens.token_bits}-bit tokens; "
-                        f"the host protocol carries at most {WORD_BITS} bits (give it at most "
-                        f"{WORD_BITS - 1}-bit states, e.g. --state-bits)")
-    return tokens
+    if tokens.token_bits <= WORD_BITS:
+        return tokens
+    if lif.state_bits > 2 * WORD_BITS:
+        raise SnncError(f"readout '{lif.name}': its {lif.state_bits}-bit states do not fit two {WORD_BITS}-bit words "
+                        "of the host protocol")
+    return WideMembranes(MembraneTokens.for_lif(lif, max(lif.state_bits, WORD_BITS + 1)))
