@@ -84,6 +84,12 @@ def chain(graph, path: Path) -> list[tuple[str, object]]:
     for src, dst in edges:
         succ.setdefault(src, []).append(dst)
         pred.setdefault(dst, []).append(src)
+    for name in nodes:  # a layer that feeds itself (an RNN: the neuron, its recurrent weights, back)
+        for via in succ.get(name, []):
+            if via == name or name in succ.get(via, []):
+                through = "" if via == name else f" through '{via}' ({kinds[via]})"
+                raise SnncError(f"node '{name}' ({kinds[name]}) feeds itself{through}: recurrent layers are not "
+                                "supported yet, only feed-forward chains")
     for name in nodes:
         for links, what in ((succ, "outputs"), (pred, "inputs")):
             if len(links.get(name, [])) > 1:

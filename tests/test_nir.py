@@ -414,11 +414,11 @@ BAD_GRAPHS = {
     "shape": (lambda: _mlp_with(fc1=nir.Affine(np.ones((4, 9), np.float32), np.zeros(4, np.float32))),
               "node 'fc1' (Affine): weight [4, 9] does not take the input of shape [10]"),
     "recurrent": (lambda: nir.NIRGraph(nodes=_mlp_with().nodes, edges=_mlp_with().edges + [("lif0", "fc0")],
-                                       type_check=False), "node 'fc0' (Affine) has 2 inputs"),
+                                       type_check=False), "node 'fc0' (Affine) feeds itself through 'lif0' (LIF): recurrent"),
     "nested recurrent": (lambda: _mlp_with(lif0=nir.NIRGraph(
         nodes={"i": nir.Input(np.array([10])), "fc": nir.Linear(np.eye(10, dtype=np.float32)), "lif": lif(10, 0.5),
                "o": nir.Output(np.array([10]))}, edges=[("i", "fc"), ("fc", "lif"), ("lif", "fc"), ("lif", "o")],
-        type_check=False)), "node 'lif0.fc' (Linear) has 2 inputs (lif0.lif, fc0)"),
+        type_check=False)), "node 'lif0.fc' (Linear) feeds itself through 'lif0.lif' (LIF)"),
     "readout inside": (lambda: _mlp_with(lif0=nir.LI(*(np.full(10, v, np.float32) for v in (4 * DT, 4, 0)))),
                        "layer 'lif0' (LIF): a membrane readout must be the network's last layer"),
     "conv readout": (lambda: sequential(
@@ -588,3 +588,14 @@ def test_a_synaptic_current_matches_the_euler_step(tau_syn_steps, tmp_path):
     want, got = reference(graph, x, DT), golden.run(net, x)
     assert want[..., :].sum() > 0
     np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+
+def test_the_nir_papers_braille_rnn_is_refused_for_its_recurrence(tmp_path, capsys):
+    """paper/03_rnn/braille_noDelay_bias_zero.nir (BSD-3-Clause, NIR Team): CubaLIF layers with
+    tau_syn != dt (now mapped) and a recurrent Affine around the first: refused, naming it."""
+    path = Path(__file__).parent / "data" / "braille_noDelay_bias_zero.nir"
+    assert main(["compile", str(path), "--dt", "1e-4", "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "node 'lif1.lif' (CubaLIF) feeds itself through 'lif1.w_rec' (Affine): recurrent" in err
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()
