@@ -16,6 +16,7 @@ and the node's output Y is s, or with output = "membrane" (a readout) v, in real
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,28 @@ DOMAIN_VERSION = 1
 OPSET = 21
 IR_VERSION = 10
 FLOAT_MAX = float(np.finfo(np.float32).max)
+
+
+# sha256 of the snnc.LIF functions earlier revisions of this dialect wrote into their files (each
+# computes the same as today's for the attributes it has): a file carrying one of them, or today's,
+# runs in onnxruntime as snnc compiles it; any other body was altered.
+EARLIER_LIF_FUNCTIONS = frozenset({
+    "f1ebd0dc22cc8392b203b794945d3724a7e808647af0468f11edb60727241ae7",  # the first
+    "63f183d0bcb9721d552fd2d7c7fa359be446cf79d679dd42c31c8d7b984540cb",  # pools
+    "f060264fb2fe4fd10268ded8c9d94e954db23508b54ee25bd7b29c560ee26f69",  # order
+    "474ec69e49d8cdcb8e4b6e395868c6ad4384c13291214ac5bc7f5675703c11d4",  # betas
+    "dfbf5bb975ec204a43ed3bb05670e186591edbad1cc3f6f275d66a19531c0136",  # output, reset none
+})
+
+
+def function_digest(function: onnx.FunctionProto) -> str:
+    return hashlib.sha256(function.SerializeToString(deterministic=True)).hexdigest()
+
+
+def is_snnc_lif_function(function: onnx.FunctionProto) -> bool:
+    """Whether a model's snnc.LIF function is one this dialect wrote (today's or an earlier one)."""
+    digest = function_digest(function)
+    return digest in EARLIER_LIF_FUNCTIONS or digest == function_digest(lif_function())
 
 
 def _attr_ref(node: onnx.NodeProto, attr: str, ref: str, kind: int) -> onnx.NodeProto:

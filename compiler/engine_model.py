@@ -77,15 +77,22 @@ LUT_TERMS = ("network", "layer", "lane_bit", "layer_single", "lane_bit_single", 
              "sparse_lane")
 
 
+# A synaptic current's datapath (a second codec, leak and adder per LIF unit) as a share of a unit's
+# LUTs: Yosys, a 64-32-10 W4 network with 16-level states at 4 lanes, 1,341 LUT+LUTRAM without and
+# 1,742 with synaptic currents in both layers (+50 per unit at 9 membrane bits, 0.66 of unit_bit's 8.39).
+SYNAPTIC_UNIT_SHARE = 0.66
+
+
 def lut_features(layer: dict) -> dict[str, float]:
     """How much of each LUT_TERMS one layer has, from its lanes, units, accumulator_bits,
-    membrane_bits, banks (1 or 2) and sparse (bool): the model's LUTs are their dot product with
-    the coefficients (the network term is counted once per design, not here)."""
+    membrane_bits, banks (1 or 2), sparse (bool) and synaptic (bool, absent: False): the model's LUTs
+    are their dot product with the coefficients (the network term is counted once per design, not here)."""
     one = layer["banks"] == 1
     lane_bits = layer["lanes"] * layer["accumulator_bits"]
+    unit_share = 1 + SYNAPTIC_UNIT_SHARE if layer.get("synaptic") else 1
     return {"layer": 0.0 if one else 1.0, "lane_bit": 0.0 if one else lane_bits,
             "layer_single": 1.0 if one else 0.0, "lane_bit_single": lane_bits if one else 0.0,
-            "unit_bit": layer["units"] * layer["membrane_bits"],
+            "unit_bit": layer["units"] * layer["membrane_bits"] * unit_share,
             "sparse_layer": 1.0 if layer["sparse"] else 0.0, "sparse_lane": layer["lanes"] if layer["sparse"] else 0.0}
 
 
@@ -220,7 +227,8 @@ class EngineModel:
         """This engine as lut_features describes a layer."""
         g = self.geo
         return {"lanes": g.lanes, "units": g.units, "accumulator_bits": g.accumulator_bits,
-                "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None}
+                "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None,
+                "synaptic": self.lif.synaptic}
 
     @property
     def luts(self) -> float:

@@ -16,7 +16,7 @@ from onnx import numpy_helper
 
 from .errors import SnncError
 from .files import regular_file
-from .dialect import DOMAIN
+from .dialect import DOMAIN, is_snnc_lif_function
 from .graph import Flatten, Graph, Neuron, Pool, Synapse
 from .onnx_lif import neuron, node_where
 
@@ -46,6 +46,10 @@ def load_model(path: str | Path) -> onnx.ModelProto:
     if bad:  # protobuf hands out bytes where a string field is not valid UTF-8
         raise SnncError(f"{path}: the {bad} is not valid UTF-8 text")
     _check(model, path, full_check=False)
+    for function in model.functions:
+        if function.domain == DOMAIN and function.name == "LIF" and not is_snnc_lif_function(function):
+            raise SnncError(f"{path}: its snnc.LIF function is not one snnc wrote (the file was altered, or written "
+                            "by another tool): onnxruntime would run it differently; export it again")
     return model
 
 

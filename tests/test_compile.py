@@ -12,7 +12,7 @@ from snnc.compiler.scales import fit_bits, pow2_quantize
 def float_model(tmp_path, rng, state_quant="none"):
     w = ModelWriter((20,))
     w.dense(rng.normal(0, 0.3, (20, 16)), bits=None, bias=rng.normal(0, 0.05, 16))
-    w.lif(beta=0.9, threshold=1.0, state_quant=state_quant)
+    w.lif(beta=0.1, threshold=1.0, state_quant=state_quant)  # float32 0.1 needs 27 binary digits
     w.dense(rng.normal(0, 0.3, (16, 4)), bits=None)
     w.lif(beta=0.8, threshold=1.0, reset="zero", state_quant=state_quant)
     path = tmp_path / "float.onnx"
@@ -30,7 +30,7 @@ def test_float_model_quantized_in_range_with_error_reported(tmp_path, bits):
             assert layer.weight_bits <= bits and lo <= layer.weight.min() and layer.weight.max() <= hi
     notes = " ".join(net.notes)
     assert f"float weights quantized to {bits} bits" in notes and "RMS error" in notes
-    assert "beta 0.9 rounded to" in notes  # a non-dyadic leak is approximated and said so
+    assert "beta 0.1 rounded to" in notes  # a leak beyond B/2**24 is approximated and said so
     if bits == 1:
         assert all(set(np.unique(layer.weight)) <= {-1, 1} for layer in net.layers if isinstance(layer, ir.Dense))
 
