@@ -599,3 +599,38 @@ def test_the_nir_papers_braille_rnn_is_refused_for_its_recurrence(tmp_path, caps
     err = capsys.readouterr().err
     assert "node 'lif1.lif' (CubaLIF) feeds itself through 'lif1.w_rec' (Affine): recurrent" in err
     assert err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_snntorch_exports_a_synaptic_layer_as_cubalif(tmp_path):
+    """snnTorch Synaptic -> export_to_nir (a CubaLIF, tau_syn != dt) -> snnc: a synaptic current,
+    spike for spike against snnTorch's own import_from_nir of that file."""
+    snn = pytest.importorskip("snntorch")
+    pytest.importorskip("nirtorch")
+    from snntorch import utils
+    from snntorch.export_nir import export_to_nir
+    from snntorch.import_nir import import_from_nir
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(12, 10), snn.Synaptic(alpha=torch.full((10,), 0.75), beta=torch.full((10,), 0.5),
+                                              threshold=torch.ones(10), init_hidden=True),
+        torch.nn.Linear(10, 4), snn.Leaky(beta=torch.full((4,), 0.5), threshold=torch.ones(4), init_hidden=True,
+                                          output=True))
+    with torch.no_grad():
+        for m in net:
+            if isinstance(m, torch.nn.Linear):
+                m.weight.copy_(torch.randint(-7, 8, m.weight.shape) / 8.0)
+                m.bias.zero_()
+    nir.write(tmp_path / "syn.nir", export_to_nir(net, torch.zeros(12)))
+    n = compile_model(tmp_path / "syn.nir", Options(dt=1e-4))
+    assert n.lifs[0].synaptic and n.lifs[0].alpha_b / 2 ** n.lifs[0].leak_f == 0.75
+    x = (torch.rand(30, 8, 12) < 0.4).float()
+    imported = import_from_nir(nir.read(tmp_path / "syn.nir"))
+    utils.reset(imported)
+    with torch.no_grad():
+        theirs = np.stack([imported(x[t])[0].numpy() for t in range(len(x))])
+    ours = golden.run(n, x.numpy().astype(np.uint8))
+    assert theirs.sum() > 100
+    np.testing.assert_array_equal(ours.reshape(theirs.shape), theirs)
