@@ -15,8 +15,23 @@ def field_bits(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple((int(d) - 1).bit_length() for d in shape)
 
 
+class _Tokens:
+    """What every token stream shares: a token is address_bits + 1 bits, the end-of-timestep token
+    2**address_bits, above every address (or state word)."""
+
+    address_bits: int
+
+    @property
+    def token_bits(self) -> int:
+        return self.address_bits + 1
+
+    @property
+    def eot(self) -> int:
+        return 1 << self.address_bits
+
+
 @dataclass(frozen=True)
-class SpikeTokens:
+class SpikeTokens(_Tokens):
     """The token encoding of one spike stream.  A timestep is the addresses of the neurons that
     fired, in C order, then one end-of-timestep token.  An address packs the neuron's index along
     each dimension of `shape` into its own bit field, C-order (for [C, H, W]: c, then y, then x in
@@ -36,14 +51,6 @@ class SpikeTokens:
         if address_bits is not None and address_bits < packed:
             raise ValueError(f"{address_bits} address bits cannot hold shape {tuple(shape)}")
         return cls(tuple(int(d) for d in shape), packed if address_bits is None else address_bits)
-
-    @property
-    def token_bits(self) -> int:
-        return self.address_bits + 1
-
-    @property
-    def eot(self) -> int:
-        return 1 << self.address_bits
 
     def pack(self, flat: np.ndarray) -> np.ndarray:
         """Flat C-order neuron indices -> packed addresses (int64)."""
@@ -95,7 +102,7 @@ class SpikeTokens:
 
 
 @dataclass(frozen=True)
-class MembraneTokens:
+class MembraneTokens(_Tokens):
     """The token encoding of a readout's output (ir.LIF.readout): every timestep, one token per
     neuron in C order, its address field holding the neuron's stored state word (the level code, or
     the signed state in two's complement, `state_bits` wide), then the end-of-timestep token
@@ -117,14 +124,6 @@ class MembraneTokens:
     @property
     def shape(self) -> tuple[int, ...]:
         return (self.n,)
-
-    @property
-    def token_bits(self) -> int:
-        return self.address_bits + 1
-
-    @property
-    def eot(self) -> int:
-        return 1 << self.address_bits
 
     def words(self, values: np.ndarray) -> np.ndarray:
         """States int64 [..., n] -> their stored words (codes, or two's complement), int64."""

@@ -97,10 +97,15 @@ def run(args: argparse.Namespace, title: str, name: str, float_acc: float, model
                                                f"model's ({100 * energy['rtl_vs_golden']:+.2f}%); dynamic "
                                                f"{(energy['per_inference_j'] - energy['breakdown']['static']) * 1e9:.1f} nJ"),
     ] + [(f"{k} on {board.part}", f"{u['used']:g} / {u['available']} ({u['percent']:.2f}%)") for k, u in util.items()]
-    width = max(len(r[0]) for r in rows)
-    table = "\n".join([f"{title} on {board.title}, {args.lanes} lanes, design {settings.identity:08x}",
-                       "-" * (width + 40)] + [f"{k.ljust(width)}  {v}" for k, v in rows])
-    print("\n" + table)
-    (args.output / "demo.txt").write_text(table + "\n")
-    print(f"\n(table in {args.output / 'demo.txt'}; {time.time() - started:.0f} s in all)")
+    write_table(f"{title} on {board.title}, {args.lanes} lanes, design {settings.identity:08x}", rows,
+                args.output / "demo.txt", started)
     return 0 if agreement == 100.0 and torch_exact else 1
+
+
+def write_table(title: str, rows: list[tuple[str, str]], path: Path, started: float) -> None:
+    """Print a demo's table (a title, then label and value rows) and write it to `path`."""
+    width = max(len(r[0]) for r in rows)
+    table = "\n".join([title, "-" * (width + 40)] + [f"{k.ljust(width)}  {v}" for k, v in rows])
+    print("\n" + table)
+    path.write_text(table + "\n")
+    print(f"\n(table in {path}; {time.time() - started:.0f} s in all)")

@@ -37,6 +37,9 @@ from snnc.frontend import LIF, SNN, QuantLinear, UniformQuantizer, export_onnx
 from snnc.runtime import Device
 from snnc.sim import golden
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+import deploy_demo  # noqa: E402
+
 HIDDEN, ALPHA, BETA = 64, 0.9375, 0.875
 
 
@@ -125,12 +128,8 @@ def main() -> int:
                                                         f"{torch_exact})"),
             (f"board core over UART, {n} samples", f"membranes identical to golden: {board_exact}; "
                                                    f"{np.mean(cycles):.0f} cycles per inference")]
-    width = max(len(r[0]) for r in rows)
-    table = "\n".join([f"rows demo on {args.board}, design {result.settings.identity:08x}, seed {args.seed}",
-                       "-" * (width + 40)] + [f"{k.ljust(width)}  {v}" for k, v in rows])
-    print("\n" + table)
-    (args.output / "rows.txt").write_text(table + "\n")
-    print(f"\n(table in {args.output / 'rows.txt'}; {time.time() - t0:.0f} s in all)")
+    deploy_demo.write_table(f"rows demo on {args.board}, design {result.settings.identity:08x}, seed {args.seed}",
+                            rows, args.output / "rows.txt", t0)
     return 0 if torch_exact and board_exact else 1
 
 
