@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from snnc.runtime.protocol import HostProtocol, crc16
 from snnc.sim import golden
 
 SNNC = [sys.executable, "-m", "snnc.entry"]
+ROOT = Path(__file__).resolve().parents[1]  # where snnc's own source files are
 
 
 @pytest.fixture(scope="module")
@@ -376,6 +378,7 @@ def test_invalid_utf8_in_an_op_type_is_one_line(root, tmp_path, capsys):
 
 
 def test_ctrl_c_in_the_first_second_is_one_line(root, tmp_path):
+    reached = 0  # runs whose Ctrl-C came once snnc's own code ran
     for i, delay in enumerate((0.05, 0.15, 0.3, 0.5, 0.8)):
         proc = subprocess.Popen([*SNNC, "compile", str(root / "m.onnx"), "-o", str(tmp_path / f"b{i}")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -383,10 +386,13 @@ def test_ctrl_c_in_the_first_second_is_one_line(root, tmp_path):
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         err = proc.communicate(timeout=60)[1]
+        if "Traceback" in err and f'File "{ROOT}' not in err:
+            continue  # the signal came during Python's own start-up, before a line of snnc ran: none can catch it
         assert proc.returncode in (0, 130, -signal.SIGINT), (delay, err)
         assert "Traceback" not in err and "Warning" not in err and len(err.strip().splitlines()) <= 1, (delay, err)
         assert proc.returncode != 130 or err.strip() == "snnc: interrupted"
-    assert all(not p.name.startswith(".") for p in tmp_path.iterdir())
+        reached += 1
+    assert reached >= 2 and all(not p.name.startswith(".") for p in tmp_path.iterdir())
 
 
 # --- 7. fuzz: build folders, flags, runtime replies -------------------------------------------------------
