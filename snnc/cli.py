@@ -1,6 +1,6 @@
 """The `snnc` command line (docs/spec.md section 4): parses arguments, calls the build library
 (`snnc.build`), prints, and maps errors to exit codes: 0 on success, 1 on a user error (one line on
-stderr, no traceback), 2 on a usage error, 130 when interrupted (snnc.entry)."""
+stderr, no traceback), 2 on a usage error, 130 when interrupted (snnc.interrupt)."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from snnc.compiler import build_folder, files
 from snnc.compiler.errors import SnncError
 from snnc.compiler.layer_impl import lanes_text, parse_lanes
 from snnc.compiler.host_protocol import DEFAULT_BAUD
-from snnc.entry import interrupted
+from snnc.interrupt import interrupted
 from snnc.progress import progress_bar
 from snnc.sim import golden
 

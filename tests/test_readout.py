@@ -110,7 +110,7 @@ def test_the_command_line_writes_membranes_from_every_engine(tmp_path, capsys):
     np.save(x_path, x)
     want = ort.InferenceSession(str(model_path)).run(None, {"spikes": x})[0]
     build = tmp_path / "b"
-    assert main(["compile", str(model_path), "--lanes", "2:1", "--board", "arty-a7-35", "-o", str(build)]) == 0
+    assert main(["compile", str(model_path), "--lanes", "2:1", "--board", "arty-a7-35", "--baud", "3000000", "-o", str(build)]) == 0
     outs = {}
     for name, args in (("golden", ["simulate", "--engine", "golden"]), ("rtl", ["simulate", "--engine", "rtl"]),
                        ("board", ["run", "--sim"])):
@@ -130,7 +130,7 @@ def test_wide_readout_states_take_two_words_on_the_host_link(tmp_path, capsys):
     onnx.save(small_net(rng, lsb=2.0 ** -14, state_max=16.0), path)
     np.save(x_path, (rng.random((6, 2, 12)) < 0.4).astype(np.float32))
     build = tmp_path / "b"
-    assert main(["compile", str(path), "--board", "arty-a7-35", "-o", str(build)]) == 0
+    assert main(["compile", str(path), "--board", "arty-a7-35", "--baud", "3000000", "-o", str(build)]) == 0
     for name, args in (("golden", ["simulate"]), ("board", ["run", "--sim"])):
         assert main([args[0], str(build), *args[1:], "--input", str(x_path), "--output", str(tmp_path / f"{name}.npy")]) == 0
     net = compile_model(path)
