@@ -294,7 +294,8 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
             bits_here = layer_grid_bits(lif, grid_bits)
             grid = min(scale, float_state_grid(float(thetas.max()) if later else reach, bits_here))
             if bias is not None:  # on the LIF's grid, as snnc stores it (the copy then holds it too)
-                bias, error = np.round(bias / grid) * grid, np.abs(np.round(bias / grid) * grid - bias).max()
+                rounded = np.round(bias / grid) * grid
+                bias, error = rounded, np.abs(rounded - bias).max()
                 if error:
                     notes.append(f"{where}: biases rounded to the grid 2**{int(math.log2(grid))}, max abs error {error:.3g}")
             copy_layer = by_name[step.name]

@@ -88,20 +88,25 @@ def _quantize(layer: LIF, r: np.ndarray) -> np.ndarray:
     return np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, layer.floor_bits)
 
 
+def _floored(layer: LIF, b, x: np.ndarray) -> np.ndarray:
+    """floor(b / 2**leak_f * x) onto the declared grid (>> on int64 floors toward minus infinity):
+    the membrane's leak (b = B) and the synaptic current's (b = A)."""
+    g = layer.floor_bits
+    return ((b * x) >> (layer.leak_f + g)) << g
+
+
 def synaptic_step(layer: LIF, c: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A synaptic current's step (docs/spec.md section 2): (stored c, current I) -> (c' = floor(alpha c)
     + I, which drives the membrane this step; Q(c'), the stored c of the next)."""
-    g = layer.floor_bits
-    raw = (((layer.alpha_b * c) >> (layer.leak_f + g)) << g) + current
+    raw = _floored(layer, layer.alpha_b, c) + current
     return raw, _quantize(layer, raw)
 
 
 def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One timestep of docs/spec.md section 2: (stored state v, current I) -> (spikes uint8, next state v),
     in snnc's order or snnTorch's (with a synaptic current, I is synaptic_step's c')."""
-    g = layer.floor_bits  # >> on int64 floors toward minus infinity, here onto the declared grid
     b = layer.leak_b.reshape((-1,) + (1,) * (v.ndim - 2)) if layer.leak_per_channel else layer.leak_b  # [C, 1, 1]
-    leak = lambda x: ((b * x) >> (layer.leak_f + g)) << g
+    leak = lambda x: _floored(layer, b, x)
     quantize = lambda r: _quantize(layer, r)
     if layer.order == "snntorch":  # the pending reset is the spike of the step before, read from the stored state
         p = v > layer.theta
