@@ -12,6 +12,9 @@ and the stored c is c' quantized as v is.
 
 and the node's output Y is s, or with output = "membrane" (a readout) v, in real units.
 
+`snnc.RLIF` is the same neuron with recurrent input: a second input R [N, N] (MatMul layout, real
+units) and I_t = X_t + s_{t-1} R, the layer's own spikes of the step before (0 at the first).
+
 `ModelWriter` assembles dialect models from integer arrays; the tests and the PyTorch exporter use it.
 """
 from __future__ import annotations
@@ -49,8 +52,11 @@ def function_digest(function: onnx.FunctionProto) -> str:
 
 
 def is_snnc_lif_function(function: onnx.FunctionProto) -> bool:
-    """Whether a model's snnc.LIF function is one this dialect wrote (today's or an earlier one)."""
+    """Whether a model's snnc.LIF (or snnc.RLIF) function is one this dialect wrote (today's or an
+    earlier one)."""
     digest = function_digest(function)
+    if function.name == "RLIF":
+        return digest == function_digest(lif_function(recurrent=True))
     return digest in EARLIER_LIF_FUNCTIONS or digest == function_digest(lif_function())
 
 
@@ -73,8 +79,9 @@ def _attr_equals(attr: str, value: str, out: str) -> list[onnx.NodeProto]:
             mk("Equal", [f"{out}_attr", f"{out}_str"], [out])]
 
 
-def lif_function() -> onnx.FunctionProto:
-    """The `snnc.LIF` function: input X [T, B, ...] currents, output Y [T, B, ...] spikes (float 0/1)."""
+def lif_function(recurrent: bool = False) -> onnx.FunctionProto:
+    """The `snnc.LIF` function: input X [T, B, ...] currents, output Y [T, B, ...] spikes (float 0/1);
+    recurrent: `snnc.RLIF`, with the input R [N, N] that weights the spikes of the step before."""
     F = AttributeProto.FLOAT
     mk = helper.make_node
     c = lambda name, value: mk("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32)))
@@ -134,12 +141,13 @@ def lif_function() -> onnx.FunctionProto:
         mk("ConstantOfShape", ["state_shape"], ["v0"], value=numpy_helper.from_array(np.zeros(1, np.float32))),
         mk("Identity", ["v0"], ["c0"]),
         mk("GreaterOrEqual", ["alpha", "f0"], ["has_synapse"]),  # alpha < 0 (the default): no synaptic current
-        mk("Scan", ["v0", "c0", "X"], ["v_final", "c_final", "Y_spikes", "Y_membrane"], num_scan_inputs=1,
-           body=_lif_step_graph()),
+        mk("Scan", ["v0", "c0", *(["v0"] if recurrent else []), "X"],  # v0: no spikes before the first step
+           ["v_final", "c_final", *(["s_final"] if recurrent else []), "Y_spikes", "Y_membrane"], num_scan_inputs=1,
+           body=_lif_step_graph(recurrent)),
         mk("Where", ["is_membrane", "Y_membrane", "Y_spikes"], ["Y"]),
     ]
     return helper.make_function(
-        DOMAIN, "LIF", ["X"], ["Y"], nodes,
+        DOMAIN, "RLIF" if recurrent else "LIF", ["X", "R"] if recurrent else ["X"], ["Y"], nodes,
         [helper.make_opsetid("", OPSET)],
         attributes=["beta", "threshold"],
         attribute_protos=[
@@ -176,12 +184,15 @@ def _quantize_nodes(r: str, out: str) -> list[onnx.NodeProto]:
             mk("Where", ["has_levels", f"{out}_levels", f"{out}_clip"], [out])]
 
 
-def _lif_step_graph() -> onnx.GraphProto:
-    """One timestep: (v, c, x) -> (v_next, c_next, s, v).  Reads beta, alpha, theta, lsb, mids,
-    levels, is_zero and is_snntorch from the function scope; both orders are computed and `order`
-    picks one.  x below is the step's input: the current, or the synaptic current c' it drives."""
+def _lif_step_graph(recurrent: bool = False) -> onnx.GraphProto:
+    """One timestep: (v, c, x) -> (v_next, c_next, s, v); recurrent: (v, c, s_prev, x) -> (v_next,
+    c_next, s_next, s, v), the input current x + s_prev R.  Reads beta, alpha, theta, lsb, mids,
+    levels, is_zero, is_snntorch (and R) from the function scope; both orders are computed and
+    `order` picks one.  x below is the step's input: the current, or the synaptic current c' it drives."""
     mk = helper.make_node
+    own = [mk("MatMul", ["s_prev", "R"], ["x_own"]), mk("Add", ["x_ff", "x_own"], ["x_in"])] if recurrent else []
     nodes = [
+        *own,
         # the synaptic current c' = floor(alpha c) + I, stored quantized; without one, x is I itself
         mk("Mul", ["alpha", "c"], ["syn_ac"]), mk("Div", ["syn_ac", "lsb"], ["syn_units"]),
         mk("Floor", ["syn_units"], ["syn_floor"]), mk("Mul", ["syn_floor", "lsb"], ["syn_grid"]),
@@ -218,8 +229,12 @@ def _lif_step_graph() -> onnx.GraphProto:
         mk("Cast", ["fire_torch"], ["s_torch"], to=TensorProto.FLOAT),
         mk("Where", ["is_snntorch", "s_torch", "s"], ["s_out"]),
         mk("Identity", ["v_next"], ["v_out"]),  # the state again, as a scan output (the readout's)
+        *([mk("Identity", ["s_out"], ["s_next"])] if recurrent else []),  # the spikes, carried to the next step
     ]
     t = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+    if recurrent:
+        return helper.make_graph(nodes, "rlif_step", [t("v"), t("c"), t("s_prev"), t("x_ff")],
+                                 [t("v_next"), t("c_next"), t("s_next"), t("s_out"), t("v_out")])
     return helper.make_graph(nodes, "lif_step", [t("v"), t("c"), t("x_in")],
                              [t("v_next"), t("c_next"), t("s_out"), t("v_out")])
 
@@ -239,6 +254,7 @@ class ModelWriter:
     inits: list = field(default_factory=list)
     cur: str = "spikes"
     shape: tuple[int, ...] = ()
+    recurrent: bool = False  # an RLIF was written: the model carries the snnc.RLIF function too
     _n: int = 0
 
     def __post_init__(self):
@@ -326,10 +342,13 @@ class ModelWriter:
     def lif(self, beta, threshold: float, reset: str = "subtract", state_lsb: float | None = None,
             state_quant: str = "none", state_levels=None, state_min: float | None = None,
             state_max: float | None = None, name: str | None = None, order: str = "snnc",
-            output: str = "spikes", alpha: float | None = None) -> None:
+            output: str = "spikes", alpha: float | None = None, recurrent: np.ndarray | None = None,
+            recurrent_scale=1.0, recurrent_bits: int | None = 8) -> None:
         """beta: one value, or one per output channel (written as `betas`, with `beta` their largest);
         output "membrane": a readout (the last LIF), whose node outputs its state; alpha: the leak
-        of a synaptic current (None: the current drives the membrane directly)."""
+        of a synaptic current (None: the current drives the membrane directly); recurrent: a
+        `snnc.RLIF` whose spikes of the step before feed it through this weight [N_from, N_to]
+        (MatMul layout; integers with recurrent_scale per N_to, or floats with recurrent_bits None)."""
         name = name or self._fresh("lif")
         betas = np.asarray(beta, np.float64).ravel()
         attrs = {"beta": float(betas.max()), "threshold": float(threshold), "reset": reset, "state_quant": state_quant}
@@ -346,7 +365,13 @@ class ModelWriter:
         if state_levels is not None:
             attrs["state_levels"] = [float(x) for x in state_levels]
         out = name + ("_spk" if output == "spikes" else "_mem")
-        self.nodes.append(helper.make_node("LIF", [self.cur], [out], name=name, domain=DOMAIN, **attrs))
+        inputs = [self.cur]
+        if recurrent is not None:
+            inputs.append(self._weight(name + "_R", recurrent, recurrent_scale, recurrent_bits,
+                                       1 if np.ndim(recurrent_scale) else None))
+            self.recurrent = True
+        self.nodes.append(helper.make_node("RLIF" if recurrent is not None else "LIF", inputs, [out], name=name,
+                                           domain=DOMAIN, **attrs))
         self.cur = out
 
     def model(self) -> onnx.ModelProto:
@@ -354,7 +379,7 @@ class ModelWriter:
         out = helper.make_tensor_value_info(self.cur, TensorProto.FLOAT, ["T", "B", *self.shape])
         graph = helper.make_graph(self.nodes, self.name, [inp], [out], self.inits)
         return helper.make_model(
-            graph, ir_version=IR_VERSION, functions=[lif_function()],
+            graph, ir_version=IR_VERSION, functions=[lif_function()] + ([lif_function(recurrent=True)] if self.recurrent else []),
             opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(DOMAIN, DOMAIN_VERSION)],
             producer_name="snnc",
         )

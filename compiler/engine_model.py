@@ -256,6 +256,8 @@ class EngineModel:
         else:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
             out += [Memory(name, "row starts", g.sparse.pointer_bits, len(g.sparse.row_start)),
                     Memory(name, "accumulators", g.accumulator_bits, g.groups, self.banks * p)]
+        if getattr(g.synapse, "recurrent", False):  # its own spikes of one timestep (rtl_gen/recurrent_merge.py)
+            out.append(Memory(name, "feedback FIFO", address_bits + 1, self.lif.size + 1))
         return out + [Memory(name, "states", g.units * self.lif.stored_bits, g.state_words),
                       Memory(name, "spike queue", address_bits + p + 1 + (p * self.lif.state_bits if self.lif.readout else 0),
                              self.queue_depth)]

@@ -19,6 +19,8 @@ class Synapse:
 
     weight: float64 real values.  When quantized, q holds the integers (int64, fitting `bits`) and
     scale the float64 [out] per-output-channel step, with weight == q * scale.  bias: float64 [out].
+    recurrent (dense only): weight is [out, in + out], its last `out` columns weighting the spikes
+    of the neuron this synapse feeds, of the step before (ir.Dense.recurrent).
     """
 
     name: str
@@ -31,6 +33,7 @@ class Synapse:
     bits: int | None = None
     stride: int = 1
     padding: int = 0
+    recurrent: bool = False
 
     @property
     def out_shape(self) -> tuple[int, ...]:

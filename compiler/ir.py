@@ -31,6 +31,9 @@ class Dense:
     bias: int64 [n_out] in LSB units.  Proven by size_registers: accumulator_bits, the signed width
     of the raw sum of weights over any set of input spikes (what the engine's accumulator RAM
     holds); current_bits, the signed width of I (shifted, biased) and of every raw sum.
+    recurrent: the weight is [n_out, n_in + n_out], its last n_out columns taking the spikes of the
+    LIF this synapse feeds, of the timestep before (0 at the first); one scale, so the sum over
+    input and own spikes is one raw sum (docs/spec.md section 2, recurrent layers).
     """
 
     name: str
@@ -40,10 +43,11 @@ class Dense:
     weight_bits: int
     current_bits: int = 0
     accumulator_bits: int = 0
+    recurrent: bool = False
 
     @property
     def in_shape(self) -> tuple[int, ...]:
-        return (self.weight.shape[1],)
+        return (self.weight.shape[1] - (self.weight.shape[0] if self.recurrent else 0),)
 
     @property
     def out_shape(self) -> tuple[int, ...]:
@@ -280,6 +284,12 @@ def validate(net: Network) -> Network:
     for lif in net.lifs[:-1]:
         if lif.readout:
             raise SnncError(f"layer '{lif.name}' (LIF): a membrane readout must be the network's last layer")
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, Dense) and layer.recurrent:
+            lif = net.layers[i + 1] if i + 1 < len(net.layers) else None
+            if not isinstance(lif, LIF) or lif.readout or layer.weight.shape[1] <= layer.weight.shape[0]:
+                raise SnncError(f"layer '{layer.name}' (Dense): a recurrent synapse needs weight [n_out, n_in + n_out] "
+                                "and its spiking LIF directly after it")
     if net.layers[-1].readout and len(net.layers[-1].shape) != 1:
         raise SnncError(f"layer '{net.layers[-1].name}' (LIF): a membrane readout must be flat (after a Dense "
                         f"layer), not of shape {list(net.layers[-1].shape)}")

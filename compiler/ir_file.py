@@ -16,10 +16,11 @@ from .errors import SnncError
 from .files import read_json, regular_file
 from .ir import KINDS, Network, validate
 
-FORMAT_VERSION = 7  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
+FORMAT_VERSION = 8  # 2: synapses carry current_bits and accumulator_bits; 3: pools, crops, LIF floor_bits;
 #                    4: Dense weight_format, LIF order; 5: Conv2d weight_format; 6: no weight_format
 #                    (a build's choice: layer_impl.LayerImpl.weights); LIF leak_b per channel;
-#                    7: LIF output (spikes, or a membrane readout), reset "none", alpha_b (a synaptic current)
+#                    7: LIF output (spikes, or a membrane readout), reset "none", alpha_b (a synaptic current);
+#                    8: Dense recurrent
 
 
 def _entries(net: Network) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -80,6 +81,10 @@ def _field_value(name: str, kind: str, value, arrays: dict, where: str):
     if kind == "str":
         if not isinstance(value, str):
             raise bad("text")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
         return value
     if kind == "int":
         if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 1 << 62:

@@ -67,8 +67,10 @@ def _inline_graphs(graph, path: Path, prefix: str = "") -> tuple[dict[str, objec
     return nodes, edges
 
 
-def chain(graph, path: Path) -> list[tuple[str, object]]:
-    """The nodes from the Input to the Output, which must form one chain (nested graphs flattened)."""
+def chain(graph, path: Path) -> tuple[list[tuple[str, object]], dict[str, tuple[str, object]]]:
+    """The nodes from the Input to the Output, which must form one chain (nested graphs flattened),
+    and the recurrent connections taken out of it: {neuron: (name, node)} of the Affine or Linear
+    through which a neuron's spikes come back to its own input."""
     nodes, edges = _inline_graphs(graph, path)
     for inner in [n for n, v in nodes.items() if "." in n and n not in graph.nodes
                   and type(v).__name__ in ("Input", "Output")]:  # a nested graph's ends: spliced out
@@ -84,12 +86,25 @@ def chain(graph, path: Path) -> list[tuple[str, object]]:
     for src, dst in edges:
         succ.setdefault(src, []).append(dst)
         pred.setdefault(dst, []).append(src)
-    for name in nodes:  # a layer that feeds itself (an RNN: the neuron, its recurrent weights, back)
+    recurrent = {}  # a layer that feeds itself (an RNN): the neuron, its recurrent weights, back
+    for name in list(nodes):
         for via in succ.get(name, []):
-            if via == name or name in succ.get(via, []):
-                through = "" if via == name else f" through '{via}' ({kinds[via]})"
-                raise SnncError(f"node '{name}' ({kinds[name]}) feeds itself{through}: recurrent layers are not "
-                                "supported yet, only feed-forward chains")
+            if via == name:
+                raise SnncError(f"node '{name}' ({kinds[name]}) feeds itself directly: a recurrent connection "
+                                "needs its weights (an Affine or Linear from the neuron back to it)")
+            if name in succ.get(via, []):
+                if kinds[name] in ("Affine", "Linear") and kinds[via] in NEURONS:
+                    continue  # the same loop, seen from its weights: judged from the neuron's side
+                if kinds[name] not in NEURONS or kinds[via] not in ("Affine", "Linear") or \
+                        pred.get(via) != [name] or succ.get(via) != [name]:
+                    raise SnncError(f"node '{name}' ({kinds[name]}) feeds itself through '{via}' ({kinds[via]}): "
+                                    f"snnc's recurrent layer is a spiking neuron ({', '.join(NEURONS)}) whose spikes "
+                                    "come back through one Affine or Linear of its own")
+                recurrent[name] = (via, nodes[via])
+    for name, (via, _) in recurrent.items():  # the loop leaves the chain: the importer puts it into the layer
+        succ[name].remove(via)
+        pred[name].remove(via)
+        del succ[via], pred[via], nodes[via], kinds[via]
     for name in nodes:
         for links, what in ((succ, "outputs"), (pred, "inputs")):
             if len(links.get(name, [])) > 1:
@@ -113,7 +128,7 @@ def chain(graph, path: Path) -> list[tuple[str, object]]:
     off = sorted(set(nodes) - {n for n, _ in chain} - {inputs[0], outputs[0]})
     if off:
         raise SnncError(f"node '{off[0]}' ({kinds[off[0]]}) is not on the chain from the Input to the Output")
-    return [(inputs[0], nodes[inputs[0]])] + chain
+    return [(inputs[0], nodes[inputs[0]])] + chain, recurrent
 
 
 def where(name: str, node) -> str:

@@ -228,12 +228,14 @@ def _synaptic(p, dt: float, where: str) -> tuple[float | None, np.ndarray]:
 
 
 def _clamp_for(neuron: Neuron, syn: Synapse) -> Neuron:
-    """A synaptic neuron's clamp (both states share it) wide enough for its current: the strongest
-    input over (1 - alpha), the largest |c| the synapse can drive."""
+    """A synaptic neuron's clamp (both states share it) wide enough for its current and the membrane
+    it drives: the strongest input over (1 - alpha), the largest |c| the synapse can drive, over
+    (1 - beta), the largest |v| that current can drive (a leak of 1: FLOAT_STATE_CLAMP times)."""
     if neuron.alpha is None:
         return neuron
     strongest = float(np.max(np.abs(syn.weight).reshape(syn.weight.shape[0], -1).sum(axis=1) + np.abs(syn.bias)))
-    bound = max(neuron.state_max, strongest / (1 - neuron.alpha) if neuron.alpha < 1 else strongest * FLOAT_STATE_CLAMP)
+    grow = lambda x, leak: x / (1 - leak) if leak < 1 else x * FLOAT_STATE_CLAMP
+    bound = max(neuron.state_max, grow(grow(strongest, neuron.alpha), float(np.max(neuron.beta))))
     bound = math.ceil(bound / neuron.state_lsb) * neuron.state_lsb
     return replace(neuron, state_min=-bound, state_max=bound)
 
@@ -288,6 +290,20 @@ def _fold_gain(syn: Synapse, pool: Pool | None, gain: np.ndarray, leak: np.ndarr
     return replace(syn, weight=syn.weight * gain.reshape(bshape), bias=syn.bias * gain + leak)
 
 
+def _with_recurrent(syn: Synapse, name: str, node, reshaped: bool) -> Synapse:
+    """The synapse into a recurrent neuron with the weights of its spikes' way back (an Affine or
+    Linear [n, n]) as its last n columns (graph.Synapse.recurrent) and their bias added: NIR sums a
+    node's inputs, and the spikes arrive one step late, as in every discrete-time simulator of it."""
+    where = _where(name, node)
+    if syn.kind != "dense" or reshaped:
+        raise SnncError(f"{where}: a recurrent layer's input must be an Affine or Linear, without pool or Flatten")
+    back = _synapse(name, node, syn.out_shape)
+    if back.out_shape != syn.out_shape:
+        raise SnncError(f"{where}: the recurrent weights give {list(back.out_shape)} currents, the layer has "
+                        f"{list(syn.out_shape)} neurons")
+    return replace(syn, weight=np.hstack([syn.weight, back.weight]), bias=syn.bias + back.bias, recurrent=True)
+
+
 def _with_codes(syn: Synapse) -> Synapse:
     """Weights that are already integers times a power of two keep them exactly."""
     exact = pow2_exact(syn.weight)
@@ -301,7 +317,7 @@ def import_nir(path: str | Path, dt: float | None = None) -> Graph:
     """Read the NIR graph at `path` into a Graph (pass 1 of the pipeline); dt in seconds."""
     path = Path(path)
     graph = read(path)
-    nodes = chain(graph, path)
+    nodes, recurrent = chain(graph, path)
     step = _time_step(graph, dt, path)
     input_shape = shape = _input_shape(*nodes[0])
     layers: list = []
@@ -344,6 +360,8 @@ def import_nir(path: str | Path, dt: float | None = None) -> Graph:
                 if pending is None:
                     raise SnncError(f"{where}: a neuron must follow a synapse (Affine, Linear or Conv2d)")
                 current_shape = (pool or pending).out_shape
+                if name in recurrent:
+                    pending = _with_recurrent(pending, *recurrent[name], pool is not None or flat_currents)
                 neuron, gain, leak = _neuron(name, node, current_shape, step, notes)
                 pending = _with_codes(_fold_gain(pending, pool, gain, leak, where))
                 neuron = _clamp_for(neuron, pending)

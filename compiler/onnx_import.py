@@ -47,8 +47,8 @@ def load_model(path: str | Path) -> onnx.ModelProto:
         raise SnncError(f"{path}: the {bad} is not valid UTF-8 text")
     _check(model, path, full_check=False)
     for function in model.functions:
-        if function.domain == DOMAIN and function.name == "LIF" and not is_snnc_lif_function(function):
-            raise SnncError(f"{path}: its snnc.LIF function is not one snnc wrote (the file was altered, or written "
+        if function.domain == DOMAIN and function.name in ("LIF", "RLIF") and not is_snnc_lif_function(function):
+            raise SnncError(f"{path}: its snnc.{function.name} function is not one snnc wrote (the file was altered, or written "
                             "by another tool): onnxruntime would run it differently; export it again")
     return model
 
@@ -184,6 +184,10 @@ def import_onnx(path: str | Path) -> Graph:
                 raise SnncError(f"{where}: LIF input must be [T, B, ...]; time and batch are still folded")
             if pending_synapse is None:
                 raise SnncError(f"{where}: a LIF must follow a synapse (MatMul, Gemm or Conv)")
+            if op == "RLIF":
+                if pending_pool is not None or pending_flatten:
+                    raise SnncError(f"{where}: a recurrent LIF takes a MatMul's or Gemm's currents directly")
+                pending_synapse = _with_recurrent(r, node, pending_synapse)
             current_shape = (pending_pool or pending_synapse).out_shape
             layers += [pending_synapse] + ([pending_pool] if pending_pool else []) + [neuron(node, current_shape)]
             if pending_flatten:
@@ -285,6 +289,25 @@ def _synapse(r: _Reader, node: onnx.NodeProto, shape: tuple[int, ...], folded: b
     if bias.shape != (w.shape[0],):
         raise SnncError(f"{where}: bias has shape {bias.shape}, expected ({w.shape[0]},)")
     return Synapse(name, "dense", w, bias, shape, q, scale, bits)
+
+
+def _with_recurrent(r: _Reader, node: onnx.NodeProto, syn: Synapse) -> Synapse:
+    """The dense synapse before an RLIF node with the node's recurrent weight R [N, N] (MatMul
+    layout) as its last N columns (graph.Synapse.recurrent): integer where both carry the same
+    per-output scales, else real (quantize_weights then puts both on one scale)."""
+    where = node_where(node)
+    if syn.kind != "dense":
+        raise SnncError(f"{where}: a recurrent LIF needs flat currents from a MatMul or Gemm, not a Conv")
+    if len(node.input) != 2 or not node.input[1]:
+        raise SnncError(f"{where}: RLIF takes the currents and the recurrent weight R")
+    w, q, scale, bits = r.weight(node.input[1], node, out_axis=1)
+    n = syn.weight.shape[0]
+    if w.shape != (n, n):
+        raise SnncError(f"{where}: recurrent weight R must be [{n}, {n}], has shape {list(w.shape)}")
+    weight = np.hstack([syn.weight, w.T])
+    if q is not None and syn.q is not None and np.array_equal(scale, syn.scale):
+        return replace(syn, weight=weight, q=np.hstack([syn.q, q.T]), bits=max(bits, syn.bits), recurrent=True)
+    return replace(syn, weight=weight, q=None, scale=None, bits=None, recurrent=True)
 
 
 def _pool(node: onnx.NodeProto, shape: tuple[int, ...], folded: bool) -> Pool:

@@ -46,7 +46,7 @@ def _lif_attributes(node: onnx.NodeProto) -> dict:
 
 def neuron(node: onnx.NodeProto, shape: tuple[int, ...]) -> Neuron:
     """The LIF node `node` over per-sample `shape`, as a Neuron; SnncError naming the node if it is none."""
-    if node.domain != DOMAIN or node.op_type != "LIF":
+    if node.domain != DOMAIN or node.op_type not in ("LIF", "RLIF"):
         raise SnncError(f"{node_where(node)}: not a neuron")
     a = _lif_attributes(node)
     where = node_where(node)

@@ -151,6 +151,8 @@ def fold_average_pools(graph: Graph) -> Graph:
             layers[j] = Flatten(layers[j].name, cropped)
             j += 1
         syn = layers[j]
+        if syn.recurrent:
+            raise SnncError(f"{pool.name}: an average pool cannot feed the recurrent layer '{syn.name}'")
         if syn.kind == "conv2d":
             q = syn.q.repeat(k, axis=2).repeat(k, axis=3)
             what = f"kernel {syn.weight.shape[2]} -> {q.shape[2]}, stride {syn.stride} -> {k * syn.stride}"
@@ -279,7 +281,7 @@ def _integer_synapse(syn: Synapse, lsb: float, notes: list[str]) -> ir.Dense | i
     if np.any(bias * lsb != syn.bias):
         notes.append(_error_note(syn.name, f"bias rounded to the grid {lsb:g}", syn.bias, bias * lsb))
     if syn.kind == "dense":
-        return ir.Dense(syn.name, weight, bias, shift, bits)
+        return ir.Dense(syn.name, weight, bias, shift, bits, recurrent=syn.recurrent)
     return ir.Conv2d(syn.name, weight, bias, shift, bits, tuple(syn.in_shape), syn.stride, syn.padding)
 
 

@@ -10,13 +10,17 @@ so the update of timestep t overlaps the scatter of t+1.  After a reset both ban
 (one group per cycle) before the first spike is taken.  The layout (groups, taps, weight rows,
 widths) is snnc.compiler.geometry's LayerGeometry.
 
+A recurrent layer (ir.Dense.recurrent) feeds its own spikes back: the update's output goes both
+downstream and into a FIFO of one timestep, and a RecurrentMerge (rtl_gen/recurrent_merge.py)
+hands the scatter each timestep's input spikes, then the own spikes of the step before.
+
 Ports: i_spikes/o_spikes spike streams; dbg_addr -> dbg_state reads a state word (U lanes);
 `events` tells the counters what the engine does this cycle (engine_model.ENGINE_COUNTERS).
 """
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal, signed
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, fifo, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
@@ -27,9 +31,10 @@ from snnc.compiler.tokens import SpikeTokens
 
 from .accumulator_port import accumulator_layout, ram_ports
 from .neuron_update import NeuronUpdate, state_layout
+from .recurrent_merge import RecurrentMerge
 from .scatter import Scatter
 from .sparse_scatter import SparseScatter
-from .spikes import spike_stream
+from .spikes import spike_stream, spike_token
 
 
 class LayerEngine(wiring.Component):
@@ -43,7 +48,10 @@ class LayerEngine(wiring.Component):
         self.single_bank = impl.banks == 1
         self.geo = g = LayerGeometry.of_stage(stage, impl)
         self.lif, self.in_tokens, self.out_tokens = stage.lif, in_tokens, out_tokens
-        self.scatter = (SparseScatter if g.sparse is not None else Scatter)(g, in_tokens, rom_name)
+        self.recurrent = isinstance(stage.synapse, ir.Dense) and stage.synapse.recurrent
+        self.merge = RecurrentMerge(in_tokens, out_tokens) if self.recurrent else None
+        scatter_tokens = self.merge.out_tokens if self.recurrent else in_tokens
+        self.scatter = (SparseScatter if g.sparse is not None else Scatter)(g, scatter_tokens, rom_name)
         super().__init__({
             "i_spikes": In(spike_stream(in_tokens.address_bits)),
             "o_spikes": Out(spike_stream(out_tokens.address_bits)),
@@ -57,8 +65,11 @@ class LayerEngine(wiring.Component):
         g = self.geo
         m.submodules.scatter = scatter = self.scatter
         m.submodules.update = update = NeuronUpdate(g, self.lif, self.out_tokens)
-        wiring.connect(m, wiring.flipped(self.i_spikes), scatter.i_spikes)
-        wiring.connect(m, wiring.flipped(self.o_spikes), update.o_spikes)
+        if self.recurrent:
+            self._feed_back(m, update)
+        else:
+            wiring.connect(m, wiring.flipped(self.i_spikes), scatter.i_spikes)
+            wiring.connect(m, wiring.flipped(self.o_spikes), update.o_spikes)
         m.d.comb += [update.dbg_addr.eq(self.dbg_addr), self.dbg_state.eq(update.dbg_state),
                      self.events.busy.eq(scatter.busy | update.busy), self.events.scatter_steps.eq(scatter.step),
                      self.events.update_steps.eq(update.step),
@@ -98,6 +109,24 @@ class LayerEngine(wiring.Component):
         m.d.comb += [scatter.acc.rd_data.eq(Mux(bank, reads[1], reads[0])),
                      update.acc.rd_data.eq(Mux(bank, reads[0], reads[1]))]
         return m
+
+    def _feed_back(self, m, update) -> None:
+        """A recurrent engine's streams: the update's spikes downstream and into the feedback FIFO
+        (a token leaves when both take it), the FIFO and the input into the merge, the merge into
+        the scatter."""
+        n_out = self.lif.size
+        m.submodules.merge = merge = self.merge
+        width = spike_token(self.out_tokens.address_bits).size
+        m.submodules.own = own = fifo.SyncFIFOBuffered(width=width, depth=n_out + 1)  # one timestep (see merge)
+        wiring.connect(m, wiring.flipped(self.i_spikes), merge.i_spikes)
+        wiring.connect(m, merge.o_spikes, self.scatter.i_spikes)
+        out = update.o_spikes
+        m.d.comb += [self.o_spikes.payload.eq(out.payload), own.w_stream.payload.eq(out.payload),
+                     self.o_spikes.valid.eq(out.valid & own.w_stream.ready),
+                     own.w_stream.valid.eq(out.valid & self.o_spikes.ready),
+                     out.ready.eq(self.o_spikes.ready & own.w_stream.ready),
+                     merge.i_own.payload.eq(own.r_stream.payload), merge.i_own.valid.eq(own.r_stream.valid),
+                     own.r_stream.ready.eq(merge.i_own.ready)]
 
     def _bank(self, m, name: str) -> list:
         """One accumulator bank's RAMs as (read port, write port): one RAM of P-lane words, or one

@@ -65,10 +65,12 @@ def _exact_dtype(layer: Dense | Conv2d):
     return np.float64 if bound < FLOAT64_EXACT else np.int64
 
 
-def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray) -> np.ndarray:
-    """Currents int64 [N, *out_shape] from spikes [N, *in_shape] (N = T*B)."""
+def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray, bias: bool = True) -> np.ndarray:
+    """Currents int64 [N, *out_shape] from spikes [N, *in_shape] (N = T*B); a recurrent Dense's
+    feed-forward part (recurrent_current adds its own spikes').  bias=False: without the bias."""
     dt = _exact_dtype(layer)
-    w = layer.weight.astype(dt)
+    w = layer.weight[:, :layer.in_shape[0]] if isinstance(layer, Dense) and layer.recurrent else layer.weight
+    w = w.astype(dt)
     s = spikes.astype(dt)
     if isinstance(layer, Dense):
         acc = s @ w.T
@@ -80,7 +82,15 @@ def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray) -> np.ndarray:
         acc = np.einsum("nchwij,ocij->nohw", win, w, optimize=True)
     acc = np.rint(acc).astype(np.int64) if dt is not np.int64 else acc
     bshape = (1, -1) + (1,) * (acc.ndim - 2)
-    return (acc << layer.shift.reshape(bshape)) + layer.bias.reshape(bshape)
+    return (acc << layer.shift.reshape(bshape)) + (layer.bias.reshape(bshape) if bias else 0)
+
+
+def recurrent_current(layer: Dense, own_spikes: np.ndarray) -> np.ndarray:
+    """A recurrent Dense's current from its LIF's spikes of the step before, int64 [B, n_out]
+    (no bias: synaptic_current's feed-forward part carries it).  One raw sum with the feed-forward
+    part in hardware; (a << s) + (b << s) == (a + b) << s, so adding the shifted parts is exact."""
+    own = Dense(layer.name, layer.weight[:, layer.in_shape[0]:], layer.bias, layer.shift, layer.weight_bits)
+    return synaptic_current(own, own_spikes, bias=False)
 
 
 def _quantize(layer: LIF, r: np.ndarray) -> np.ndarray:
@@ -129,8 +139,10 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
     x = check_spikes(spikes, net.input_shape)
     t_steps, batch = x.shape[:2]
     outputs, states, codes, currents = {}, {}, {}, {}
+    recurrent = None  # a recurrent Dense: its LIF's loop adds the spikes of the step before
     for layer in net.layers:
         if isinstance(layer, (Dense, Conv2d)):
+            recurrent = layer if isinstance(layer, Dense) and layer.recurrent else None
             x = synaptic_current(layer, x.reshape(t_steps * batch, *layer.in_shape))
             x = x.reshape(t_steps, batch, *layer.out_shape)
         elif isinstance(layer, Flatten):
@@ -148,6 +160,8 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
             c_hist = np.empty(current.shape, np.int64) if trace and layer.synaptic else None
             for t in range(t_steps):
                 drive = current[t]
+                if recurrent is not None and t:
+                    drive = drive + recurrent_current(recurrent, x[t - 1])
                 if layer.synaptic:
                     drive, c = synaptic_step(layer, c, drive)
                 x[t], v = lif_step(layer, v, drive)
@@ -169,8 +183,15 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
 
 def engine_inputs(net: Network, spikes: np.ndarray, trace: Trace) -> list[np.ndarray]:
     """The spikes each engine (ir.Network.stages) takes: the network input, then every engine's
-    spikes after its pool or crop, uint8 [T, B, ...]."""
-    return [np.asarray(spikes)] + [trace.outputs[s.output.name] for s in net.stages[:-1]]
+    spikes after its pool or crop, uint8 [T, B, ...]; a recurrent engine's flat [T, B, n_in + n_out],
+    its own spikes of the step before (none at the first) after its input's."""
+    inputs = [np.asarray(spikes)] + [trace.outputs[s.output.name] for s in net.stages[:-1]]
+    for i, stage in enumerate(net.stages):
+        if isinstance(stage.synapse, Dense) and stage.synapse.recurrent:
+            own = trace.outputs[stage.lif.name]
+            delayed = np.concatenate([np.zeros_like(own[:1]), own[:-1]])
+            inputs[i] = np.concatenate([inputs[i].reshape(*own.shape[:2], -1), delayed], axis=-1)
+    return inputs
 
 
 def output_array(net: Network, out: np.ndarray) -> np.ndarray:

@@ -63,8 +63,8 @@ def engine_counts(net: ir.Network, impl: Implementation, spikes: np.ndarray, tra
     """Each engine's counts (EngineModel.counts) for input spikes [T, B, *input_shape] whose golden
     run is `trace` (golden.run(net, spikes, trace=True)): each engine takes the network's input or
     the spikes of the engine before it, and emits its own spikes (after its pool or crop)."""
-    per_layer = engine_inputs(net, spikes, trace) + [trace.outputs[net.stages[-1].output.name]]
-    return [model.counts(per_layer[i], per_layer[i + 1]) for i, model in enumerate(network_models(net, impl))]
+    inputs, outputs = engine_inputs(net, spikes, trace), [trace.outputs[s.output.name] for s in net.stages]
+    return [model.counts(i, o) for i, o, model in zip(inputs, outputs, network_models(net, impl))]
 
 
 def activity(net: ir.Network, impl: Implementation, spikes: np.ndarray, trace) -> dict:
@@ -92,7 +92,7 @@ def default_activity(net: ir.Network, impl: Implementation, rate: float = DEFAUL
     sizes = [int(np.prod(net.input_shape))] + [int(np.prod(stage.out_shape)) for stage in net.stages]
     cycles = 0.0
     for i, (lif, model) in enumerate(zip(net.lifs, network_models(net, impl))):
-        spikes_in = rate * timesteps * sizes[i]
+        spikes_in = rate * timesteps * model.geo.inputs  # a recurrent engine's own spikes included
         layers.append({"layer": lif.name, "input_spikes": spikes_in,
                        "scatter_steps": spikes_in * model.geo.spike_steps.mean(),
                        "update_steps": timesteps * model.geo.update_steps, "output_spikes": rate * timesteps * sizes[i + 1]})

@@ -28,6 +28,7 @@ class LayerSpec:
     order: str = "snnc"
     output: str = "spikes"  # "membrane": a readout (the last layer, not conv)
     synaptic: bool = False  # a synaptic current (alpha) before the membrane
+    recurrent: bool = False  # its own spikes of the step before feed it (dense, spiking layers only)
 
 
 def lif_params(rng: np.random.Generator, spec: LayerSpec) -> dict:
@@ -85,7 +86,12 @@ def random_model(rng: np.random.Generator, in_features: int, specs: list[LayerSp
             writer.flatten()
         else:
             writer.dense(q, scale, spec.weight_bits, bias, per_axis=np.ndim(scale) > 0)
-            writer.lif(**attrs, output=spec.output)
+            own = None
+            if spec.recurrent and spec.output == "spikes":  # on the feed-forward weights' scale and width
+                own = rng.integers(lo, hi + 1, (spec.n_out, spec.n_out))
+                if spec.weight_bits == 1:
+                    own = np.where(rng.random(own.shape) < 0.5, -1, 1)
+            writer.lif(**attrs, output=spec.output, recurrent=own, recurrent_scale=scale, recurrent_bits=spec.weight_bits)
     return writer.model()
 
 

@@ -30,6 +30,9 @@ def case_specs(i: int) -> tuple[list[LayerSpec], int]:
         specs[-1] = LayerSpec(**{**specs[-1].__dict__, "output": "membrane"})
     if i % 4 == 1:  # every fourth has a synaptic current in its first layer
         specs[0] = LayerSpec(**{**specs[0].__dict__, "synaptic": True})
+    if i % 3 == 2:  # every third has a recurrent layer (of its three, each in turn)
+        k = (i // 3) % len(specs)
+        specs[k] = LayerSpec(**{**specs[k].__dict__, "recurrent": not specs[k].conv})
     return specs, LANES[(i + i // 4) % 4]  # conv networks (i % 4 == 3) get every lane count too
 
 

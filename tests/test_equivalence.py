@@ -11,7 +11,7 @@ from snnc.sim import golden
 
 layer_specs = st.builds(LayerSpec, n_out=st.integers(1, 12), weight_bits=st.sampled_from(WEIGHT_BITS),
                         state_mode=st.sampled_from(STATE_MODES), state_bits=st.sampled_from(STATE_BITS),
-                        reset=st.sampled_from(RESETS), synaptic=st.booleans())
+                        reset=st.sampled_from(RESETS), synaptic=st.booleans(), recurrent=st.booleans())
 
 
 @st.composite
@@ -57,7 +57,7 @@ def test_every_configuration_is_covered(tmp_path):
     for i, (wb, mode, sb, reset) in enumerate(
             (wb, m, sb, r) for wb in WEIGHT_BITS for m in STATE_MODES for sb in STATE_BITS for r in RESETS):
         output = "membrane" if i % 4 == 3 else "spikes"
-        specs = [LayerSpec(10, wb, mode, sb, reset, synaptic=i % 3 == 1),
+        specs = [LayerSpec(10, wb, mode, sb, reset, synaptic=i % 3 == 1, recurrent=i % 2 == 0),
                  LayerSpec(6, WEIGHT_BITS[i % 4], STATE_MODES[i % 3], 4, reset, output=output, synaptic=i % 5 == 2)]
         net, expected, got = run_both(tmp_path, specs, i, 10, 3, 16)
         if output == "membrane":
