@@ -117,9 +117,10 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
     import snntorch as snn
 
     alpha = None
-    if isinstance(lif, snn.Synaptic):
-        if reset == "zero":  # its zero reset zeroes the whole new membrane, the step's input too
-            raise SnncError(f"{where}: Synaptic's zero reset also discards the step's input; subtract or none")
+    if isinstance(lif, (snn.Synaptic, snn.RLeaky, snn.RSynaptic)) and reset == "zero":
+        # their zero reset zeroes the whole new membrane, the step's input too
+        raise SnncError(f"{where}: {type(lif).__name__}'s zero reset also discards the step's input; subtract or none")
+    if isinstance(lif, (snn.Synaptic, snn.RSynaptic)):
         alpha = min(max(_scalar(lif.alpha, "alpha", where), 0.0), 1.0)  # clamped as snnTorch's forward
     if isinstance(lif, snn.Lapicque):
         if reset == "zero":  # its zero reset drops the step's input too: v = f(I) - reset * f(I)
@@ -168,6 +169,29 @@ def _leaky_attrs(lif: nn.Module, theta: float, lsb_weights: float, grid_bits: in
     return attrs
 
 
+def _recurrent(lif: nn.Module | None, n: int, where: str) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(R float64 [n, n], row i weighting each neuron's spike of the step before into neuron i; its
+    bias or None) of an RLeaky or RSynaptic, None for any other neuron: all_to_all's Linear, or the
+    one-to-one V (one value, or one per neuron) as a diagonal."""
+    import snntorch as snn
+
+    if not isinstance(lif, (snn.RLeaky, snn.RSynaptic)):
+        return None
+    rec = lif.recurrent
+    if isinstance(rec, nn.Linear):
+        w = rec.weight.detach().double().numpy()
+        if w.shape != (n, n):
+            raise SnncError(f"{where}: its recurrent Linear is {list(w.shape)}, the layer has {n} neurons")
+        return w, None if rec.bias is None else rec.bias.detach().double().numpy()
+    if not hasattr(rec, "V"):
+        raise SnncError(f"{where}: a convolutional recurrence (conv2d_channels, kernel_size) is not supported; "
+                        "all_to_all with linear_features, or one-to-one (all_to_all=False)")
+    v = torch.as_tensor(rec.V).detach().double().flatten().numpy()
+    if v.size not in (1, n):
+        raise SnncError(f"{where}: V has {v.size} values, the layer has {n} neurons")
+    return np.diag(np.broadcast_to(v, (n,))), None
+
+
 def _current_readout(reach: float, lsb_weights: float, grid_bits: int) -> dict:
     """The dialect LIF of a model's last Linear, whose currents are its output: beta 0, reset none,
     on the grid of the largest |current| and clamped there."""
@@ -206,6 +230,19 @@ def _lapicque_gain(lif: nn.Module, where: str) -> tuple[float, float]:
     if not (dt > 0 and r > 0 and c > 0):
         raise SnncError(f"{where}: Lapicque needs time_step, R and C above 0")
     return dt / c, 1.0 - dt / (r * c)
+
+
+def _copy_recurrent(neuron: nn.Module, weight: np.ndarray, real) -> None:
+    """The quantized copy's recurrent weights: its Linear's (its bias moved to the synapse before),
+    or the one-to-one V's diagonal."""
+    rec = neuron.recurrent
+    if isinstance(rec, nn.Linear):
+        rec.weight = nn.Parameter(real(weight))
+        if rec.bias is not None:
+            rec.bias = nn.Parameter(real(np.zeros(len(weight))))
+    else:
+        v = real(np.diag(weight).copy())
+        rec.V = nn.Parameter(v) if isinstance(rec.V, nn.Parameter) else v
 
 
 def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
@@ -269,6 +306,7 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
     writer = ModelWriter(chain.input_shape)
     by_name = dict(quantized.named_modules())
     scale = None  # the weight step of the synapse waiting for its LIF
+    own_q = None  # its recurrent weights (integer [n, n]), for an RLeaky or RSynaptic
     for i, step in enumerate(steps):
         where = step.label
         later = [s for s in steps[i + 1:] if s.kind in ("synapse", "neuron")]
@@ -287,6 +325,10 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
                 if np.any(thetas <= 0):
                     raise SnncError(f"{later[0].name}: threshold must be > 0, got {thetas.min():g}")
             ratio = (thetas.max() / thetas).reshape((-1,) + (1,) * (w.ndim - 1))
+            n_in, own = w.shape[1], _recurrent(lif, w.shape[0], later[0].name if later else where)
+            if own is not None:  # one weight matrix over the inputs and the layer's own spikes (one scale)
+                w = np.hstack([w, own[0]])
+                bias = own[1] if bias is None else bias + (0 if own[1] is None else own[1])
             q, scale, width = _weights(w * gain * ratio, bits, where, notes)
             bias = None if bias is None else bias * gain * ratio.reshape(-1)
             reach = float(np.max(np.abs(q * scale).reshape(q.shape[0], -1).sum(axis=1)
@@ -299,10 +341,15 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
                 if error:
                     notes.append(f"{where}: biases rounded to the grid 2**{int(math.log2(grid))}, max abs error {error:.3g}")
             copy_layer = by_name[step.name]
+            real = lambda x: torch.from_numpy(x).to(layer.weight.dtype)
             with torch.no_grad():  # snnTorch runs the copy with the very weights and biases snnc stores
-                copy_layer.weight = nn.Parameter(torch.from_numpy(q * scale / ratio / gain).to(layer.weight.dtype))
-                if bias is not None:
-                    copy_layer.bias = nn.Parameter(torch.from_numpy(bias / ratio.reshape(-1) / gain).to(layer.weight.dtype))
+                copy_layer.weight = nn.Parameter(real(q[:, :n_in] * scale / ratio / gain))
+                if bias is not None:  # the whole bias (a recurrent Linear's included) on the synapse
+                    copy_layer.bias = nn.Parameter(real(bias / ratio.reshape(-1) / gain))
+                if own is not None:
+                    _copy_recurrent(by_name[later[0].name], q[:, n_in:] * scale / ratio, real)
+            own_q = None if own is None else q[:, n_in:]
+            q = q[:, :n_in] if own is not None else q
             if bn is not None:
                 _replace(quantized, steps[i + 1].name, nn.Identity())
             if np.any(ratio != 1):
@@ -329,9 +376,12 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
             if scale is None:
                 raise SnncError(f"{where}: a neuron must follow a Linear or Conv2d")
             last = not any(s.kind in ("neuron", "synapse") for s in steps[i + 1:])  # the output layer
+            if own_q is not None and readout and last:
+                raise SnncError(f"{where}: a recurrent layer's output must be spikes, not a membrane readout")
             writer.lif(**_leaky_attrs(step.module, float(thetas.max()), scale, bits_here, where, notes,
                                       len(thetas), linear, reach, readout and last),
-                       name=node_name(step.name))
+                       name=node_name(step.name), recurrent=None if own_q is None else own_q.T, recurrent_scale=scale,
+                       recurrent_bits=width)
         elif step.kind == "dropped":
             notes.append(f"{where}: dropped (a no-op at inference)")
         elif step.kind == "batchnorm" and (i == 0 or steps[i - 1].kind != "synapse"):

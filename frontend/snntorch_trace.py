@@ -104,7 +104,7 @@ def reset_state(module: nn.Module) -> None:
     """Every neuron's membrane back to rest and off any autograd graph (snntorch.utils.reset looks
     at the top-level modules only)."""
     for m in module.modules():
-        for state in ("mem", "syn"):  # a Synaptic keeps its current too
+        for state in ("mem", "syn", "spk"):  # a Synaptic keeps its current too, an RLeaky its last spikes
             if is_neuron(m) and isinstance(getattr(m, state, None), torch.Tensor):
                 setattr(m, state, torch.zeros(0))
 
@@ -276,7 +276,7 @@ def _module_step(module: nn.Module, name: str, out) -> tuple[Step, torch.Tensor]
     if kind == "neuron":
         import snntorch as snn
 
-        if type(module) not in (snn.Leaky, snn.Lapicque, snn.Synaptic):
-            raise SnncError(f"{name} ({type(module).__name__}): snnc maps snnTorch's Leaky, Lapicque and Synaptic "
-                            f"neurons only")
+        if type(module) not in (snn.Leaky, snn.Lapicque, snn.Synaptic, snn.RLeaky, snn.RSynaptic):
+            raise SnncError(f"{name} ({type(module).__name__}): snnc maps snnTorch's Leaky, Lapicque, Synaptic, "
+                            f"RLeaky and RSynaptic neurons only")
     return Step(kind, name, module), value

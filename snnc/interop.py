@@ -77,7 +77,7 @@ def readout_tolerance(net, beta: float, reach: float, n_steps: int) -> float:
 
 def to_dialect_betas(model) -> float:
     """The beta the dialect model gives its last LIF (the largest of a per-channel leak)."""
-    attrs = {a.name: a for a in [n for n in model.graph.node if n.op_type == "LIF"][-1].attribute}
+    attrs = {a.name: a for a in [n for n in model.graph.node if n.op_type in ("LIF", "RLIF")][-1].attribute}
     return max([attrs["beta"].f] + list(attrs["betas"].floats if "betas" in attrs else []))
 
 

@@ -191,7 +191,7 @@ def test_padding_same(tmp_path):
     (lambda: nn.Sequential(nn.Linear(6, 3), snn.Leaky(beta=0.5, init_hidden=True), nn.MaxPool1d(1)),
      "2 \\(MaxPool1d\\): not supported"),
     (lambda: nn.Sequential(nn.Linear(6, 3), snn.Alpha(alpha=0.6, beta=0.5, init_hidden=True)),
-     "1 \\(Alpha\\): snnc maps snnTorch's Leaky, Lapicque and Synaptic neurons only"),
+     "1 \\(Alpha\\): snnc maps snnTorch's Leaky, Lapicque, Synaptic, RLeaky and RSynaptic neurons only"),
     (lambda: nn.Sequential(nn.Linear(6, 3), snn.Synaptic(alpha=0.5, beta=0.5, init_hidden=True, reset_mechanism="zero")),
      "1 \\(Synaptic\\): Synaptic's zero reset also discards the step's input"),
 ])
@@ -329,3 +329,62 @@ def test_synaptic_currents(reset, output, tmp_path):
         assert want.sum() > 0
         got = rtl.run(net_ir, spikes, implement(net_ir, 4), work_dir=tmp_path / "rtl")
         np.testing.assert_array_equal(got.outputs, want.reshape(got.outputs.shape))
+
+
+class LoopRecurrent(nn.Module):
+    """snnTorch's RLeaky / RSynaptic docstring example: spk and mem passed by hand, the first layer
+    all-to-all (a recurrent Linear, with its bias), the second one-to-one (V)."""
+
+    def __init__(self, synaptic: bool, reset="subtract", n_in=20, n_hidden=16, n_out=5):
+        super().__init__()
+        self.synaptic = synaptic
+        self.fc1, self.fc2 = nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out)
+        if synaptic:
+            self.lif1 = snn.RSynaptic(alpha=0.75, beta=0.875, linear_features=n_hidden, reset_mechanism=reset)
+            self.lif2 = snn.RSynaptic(alpha=0.5, beta=0.75, all_to_all=False, V=0.5, reset_mechanism=reset)
+        else:
+            self.lif1 = snn.RLeaky(beta=0.875, linear_features=n_hidden, reset_mechanism=reset)
+            self.lif2 = snn.RLeaky(beta=0.75, all_to_all=False, V=torch.linspace(-0.5, 0.5, n_out))
+
+    def forward(self, x):
+        if self.synaptic:
+            spk1, syn1, mem1 = self.lif1.init_rsynaptic()
+            spk2, syn2, mem2 = self.lif2.init_rsynaptic()
+        else:
+            spk1, mem1 = self.lif1.init_rleaky()
+            spk2, mem2 = self.lif2.init_rleaky()
+        spk2_rec = []
+        for step in range(x.shape[0]):
+            cur1 = self.fc1(x[step])
+            if self.synaptic:
+                spk1, syn1, mem1 = self.lif1(cur1, spk1, syn1, mem1)
+                spk2, syn2, mem2 = self.lif2(self.fc2(spk1), spk2, syn2, mem2)
+            else:
+                spk1, mem1 = self.lif1(cur1, spk1, mem1)
+                spk2, mem2 = self.lif2(self.fc2(spk1), spk2, mem2)
+            spk2_rec.append(spk2)
+        return torch.stack(spk2_rec)
+
+
+@pytest.mark.parametrize("synaptic, reset", [(False, "subtract"), (False, "none"), (True, "subtract")])
+def test_recurrent_layers(synaptic, reset, tmp_path):
+    """RLeaky and RSynaptic (all-to-all and one-to-one): the layer's spikes of the step before come
+    back through one weight matrix with the input's (docs/spec.md section 2); golden equals snnTorch
+    on the quantized copy, and the RTL the golden model."""
+    torch.manual_seed(2)
+    net = scaled(LoopRecurrent(synaptic, reset), 2.0)
+    x = (torch.rand(25, 16, 20) < 0.3).float()
+    report = check(net, x, tmp_path, rtl_lanes=4 if reset == "subtract" else None)
+    net_ir = compile_model(tmp_path / "m.onnx")
+    assert [d.recurrent for d in net_ir.layers if hasattr(d, "recurrent")] == [True, True]
+    assert report.class_agreement == 1.0, report
+
+
+def test_an_init_hidden_sequential_with_an_rleaky(tmp_path):
+    """The same in snnTorch's init_hidden style: an nn.Sequential called once per step."""
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Linear(20, 16), snn.RLeaky(beta=0.75, linear_features=16, init_hidden=True),
+                        nn.Linear(16, 5), snn.Leaky(beta=0.5, init_hidden=True, output=True))
+    x = (torch.rand(20, 8, 20) < 0.3).float()
+    check(scaled(net, 2.0), x, tmp_path)
+    assert compile_model(tmp_path / "m.onnx").layers[0].recurrent
