@@ -81,6 +81,10 @@ LUT_TERMS = ("network", "layer", "lane_bit", "layer_single", "lane_bit_single", 
 # LUTs: Yosys, a 64-32-10 W4 network with 16-level states at 4 lanes, 1,341 LUT+LUTRAM without and
 # 1,742 with synaptic currents in both layers (+50 per unit at 9 membrane bits, 0.66 of unit_bit's 8.39).
 SYNAPTIC_UNIT_SHARE = 0.66
+# A recurrent layer's merge and one-timestep feedback FIFO (rtl_gen/recurrent_merge.py), outside the
+# fit: Yosys, a 64-N-10 W4 network at 4 lanes with the hidden layer recurrent or not, +28 LUT+LUTRAM
+# at N = 32 and +59 at N = 128 beyond what its wider accumulators already cost in the model.
+RECURRENT_LAYER_LUTS, RECURRENT_NEURON_LUTS = 18.0, 0.32
 
 
 def lut_features(layer: dict) -> dict[str, float]:
@@ -97,9 +101,12 @@ def lut_features(layer: dict) -> dict[str, float]:
 
 
 def design_luts(layers: list[dict], coefficients: dict[str, float] | None = None) -> float:
-    """The model's LUT + LUTRAM of a design whose layers are described as lut_features takes them."""
+    """The model's LUT + LUTRAM of a design whose layers are described as lut_features takes them
+    (and a recurrent layer's feedback by its `recurrent_neurons`, absent: 0)."""
     c = coefficients or engine_fit()["coefficients"]
-    return c["network"] + sum(c[k] * v for layer in layers for k, v in lut_features(layer).items())
+    feedback = sum(RECURRENT_LAYER_LUTS + RECURRENT_NEURON_LUTS * layer["recurrent_neurons"]
+                   for layer in layers if layer.get("recurrent_neurons"))
+    return c["network"] + feedback + sum(c[k] * v for layer in layers for k, v in lut_features(layer).items())
 
 
 def fit_lut_coefficients(points: list[dict]) -> dict[str, float]:
@@ -228,7 +235,8 @@ class EngineModel:
         g = self.geo
         return {"lanes": g.lanes, "units": g.units, "accumulator_bits": g.accumulator_bits,
                 "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None,
-                "synaptic": self.lif.synaptic}
+                "synaptic": self.lif.synaptic,
+                "recurrent_neurons": self.lif.size if getattr(g.synapse, "recurrent", False) else 0}
 
     @property
     def luts(self) -> float:

@@ -61,6 +61,9 @@ def _check_structure(model: SNN) -> None:
             if layer.divisor & (layer.divisor - 1) and layer.kind == "avg":
                 raise SnncError(f"layer '{name}' (Pool2d): an average over {layer.divisor} values is not exact on a "
                                 "power-of-two grid; use kernel 2 or 4, or max pooling")
+        elif isinstance(layer, QuantLinear) and layer.recurrent and not (
+                i + 1 < len(layers) and isinstance(layers[i + 1][1], LIF) and layers[i + 1][1].output == "spikes"):
+            raise SnncError(f"layer '{name}' (QuantLinear): a recurrent synapse must feed its spiking LIF directly")
         elif not isinstance(layer, QuantSynapse):
             raise SnncError(f"layer '{name}' ({type(layer).__name__}): not expressible in the snnc dialect "
                             "(use QuantLinear, QuantConv2d, Pool2d, nn.Flatten(start_dim=2), LIF)")
@@ -81,18 +84,19 @@ def _synapse_arrays(name: str, syn: QuantSynapse):
     return q, scale, bits, bias
 
 
-def _write_lif(writer: ModelWriter, name: str, lif: LIF) -> None:
+def _write_lif(writer: ModelWriter, name: str, lif: LIF, own: dict) -> None:
+    """own: a recurrent synapse's weights of the LIF's own spikes (ModelWriter.lif's recurrent*), or {}."""
+    common = dict(name=name, order=lif.order, output=lif.output, alpha=lif.alpha, **own)
     if not lif.quantized:
-        writer.lif(lif.beta, lif.threshold, lif.reset, name=name, order=lif.order, output=lif.output, alpha=lif.alpha)
+        writer.lif(lif.beta, lif.threshold, lif.reset, **common)
         return
     lsb, lv = lif.lsb, lif.integer_levels()
     if lv is None:
         lo, hi = lif.state_bounds()
-        writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_min=lo, state_max=hi, name=name,
-                   order=lif.order, output=lif.output, alpha=lif.alpha)
+        writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_min=lo, state_max=hi, **common)
     else:
         writer.lif(lif.beta, lif.theta_q, lif.reset, state_lsb=lsb, state_quant=lif.state_quant,
-                   state_levels=lv * lsb, name=name, order=lif.order, output=lif.output, alpha=lif.alpha)
+                   state_levels=lv * lsb, **common)
 
 
 def model_to_onnx(model: SNN, timesteps: int, input_shape: tuple[int, ...] | None = None) -> onnx.ModelProto:
@@ -104,9 +108,15 @@ def model_to_onnx(model: SNN, timesteps: int, input_shape: tuple[int, ...] | Non
     with torch.no_grad():  # one pass to let every LIF learn its grid from its synapse
         model(torch.zeros(timesteps, 1, *shape))
     writer = ModelWriter(shape, name="snnc_export")
+    own = {}  # a recurrent QuantLinear's last columns, for the LIF after it
     for name, layer in model.named_children():
         if isinstance(layer, QuantSynapse):
             w, scale, bits, bias = _synapse_arrays(name, layer)
+            if isinstance(layer, QuantLinear) and layer.recurrent:
+                n_in = layer.in_features
+                own = dict(recurrent=w[:, n_in:].T, recurrent_scale=scale if scale is not None else 1.0,
+                           recurrent_bits=bits)
+                w = w[:, :n_in]
             if isinstance(layer, QuantLinear):
                 writer.dense(w.T, scale if scale is not None else 1.0, bits, bias, name=name)
             else:
@@ -116,7 +126,8 @@ def model_to_onnx(model: SNN, timesteps: int, input_shape: tuple[int, ...] | Non
         elif isinstance(layer, Pool2d):
             writer.pool(layer.kind, layer.kernel, name=name)
         else:
-            _write_lif(writer, name, layer)
+            _write_lif(writer, name, layer, own)
+            own = {}
     model.train(was_training)
     proto = writer.model()
     onnx.helper.set_model_props(proto, {"snnc.timesteps": str(timesteps)})

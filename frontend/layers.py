@@ -44,20 +44,28 @@ class QuantSynapse(nn.Module):
 
 
 class QuantLinear(QuantSynapse):
-    """Dense synapse: [T, B, in_features] -> [T, B, out_features]; weight [out, in] as nn.Linear."""
+    """Dense synapse: [T, B, in_features] -> [T, B, out_features]; weight [out, in] as nn.Linear.
+
+    recurrent: the LIF after it also takes its own spikes of the step before (docs/spec.md section
+    2): the weight is [out, in + out], one tensor with one quantizer and scale; the forward pass
+    gives the input's currents and leaves the last `out` columns in `recurrent_weight` for the LIF,
+    which adds them to each step's current (SNN.forward hands them over)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = False,
-                 quantizer: WeightQuantizer | None = None):
+                 quantizer: WeightQuantizer | None = None, recurrent: bool = False):
         super().__init__()
-        ref = nn.Linear(in_features, out_features, bias=bias)
-        self.in_features, self.out_features = in_features, out_features
+        ref = nn.Linear(in_features + (out_features if recurrent else 0), out_features, bias=bias)
+        self.in_features, self.out_features, self.recurrent = in_features, out_features, recurrent
         self.weight = ref.weight
         self.bias = ref.bias
+        self.recurrent_weight: torch.Tensor | None = None
         self._init_quant(quantizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self._weights_for_forward()
-        return F.linear(x, w, b)
+        if self.recurrent:
+            self.recurrent_weight = w[:, self.in_features:]
+        return F.linear(x, w[:, :self.in_features], b)
 
 
 class QuantConv2d(QuantSynapse):
@@ -116,10 +124,13 @@ class SNN(nn.Sequential):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lsb, divisor, currents = None, 1, False  # divisor: an average of spikes the next synapse takes
+        own = None  # a recurrent QuantLinear's weights of its LIF's own spikes
         for layer in self:
             if isinstance(layer, LIF):
-                layer.current_lsb = lsb
+                layer.current_lsb, layer.recurrent_weight, own = lsb, own, None
             x = layer(x)
+            if isinstance(layer, QuantLinear) and layer.recurrent:
+                own = layer.recurrent_weight
             if isinstance(layer, QuantSynapse):
                 lsb = None if layer.current_lsb is None else layer.current_lsb / divisor
                 divisor, currents = 1, True

@@ -70,6 +70,8 @@ class LIF(nn.Module):
     output: 'spikes', or 'membrane' for a readout (the network's last LIF; train a loss on its
     membranes, e.g. cross-entropy of the last or the largest over T), which returns the states v.
     alpha: the leak of a synaptic current (snnTorch's Synaptic), rounded as beta is; None: none.
+    A recurrent QuantLinear before it (recurrent=True) makes it a recurrent layer: its spikes of
+    the step before come back through that synapse's `recurrent_weight` (snnTorch's RLeaky).
     """
 
     def __init__(self, beta: float = 0.9, threshold: float = 1.0, reset: str = "subtract",
@@ -100,6 +102,7 @@ class LIF(nn.Module):
         self.lower_limit, self.upper_limit, self.multiplier = lower_limit, upper_limit, multiplier
         self.clamp, self.grid_bits = clamp, grid_bits
         self.current_lsb: float | None = None  # the weight step of the synapse feeding this LIF
+        self.recurrent_weight: torch.Tensor | None = None  # [N, N] of its own spikes, from a recurrent synapse
         self._levels_cache: dict[tuple, np.ndarray] = {}
 
     # --- the grid and the values on it -------------------------------------------------------
@@ -165,10 +168,12 @@ class LIF(nn.Module):
 
         fire = lambda y, strict: SpikeFunction.apply(y - theta, self.surrogate, self.slope) if self.training else \
             ((y > theta) if strict else (y >= theta)).to(y.dtype)
+        own = None if self.recurrent_weight is None else self.recurrent_weight.to(x.dtype)
+        s = torch.zeros_like(x[0])  # the spikes of the step before (a recurrent layer's input)
         for t in range(x.shape[0]):
-            drive = x[t]
+            drive = x[t] if own is None else x[t] + s @ own.T
             if self.alpha is not None:  # the synaptic current c' drives the membrane; Q(c') is kept
-                drive = leak_of(c, self.alpha) + x[t]
+                drive = leak_of(c, self.alpha) + drive
                 c = _ste(drive, self._quantize_state(drive)) if self.quantized else drive
             if self.order == "snntorch":  # the pending reset is the last step's spike, from the stored state
                 p = (v.detach() > theta).to(v.dtype)

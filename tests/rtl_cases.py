@@ -30,9 +30,10 @@ def case_specs(i: int) -> tuple[list[LayerSpec], int]:
         specs[-1] = LayerSpec(**{**specs[-1].__dict__, "output": "membrane"})
     if i % 4 == 1:  # every fourth has a synaptic current in its first layer
         specs[0] = LayerSpec(**{**specs[0].__dict__, "synaptic": True})
-    if i % 3 == 2:  # every third has a recurrent layer (of its three, each in turn)
-        k = (i // 3) % len(specs)
-        specs[k] = LayerSpec(**{**specs[k].__dict__, "recurrent": not specs[k].conv})
+    dense = [k for k, spec in enumerate(specs) if not spec.conv and spec.output == "spikes"]
+    if (i % 3 == 2 or i % 4 == 0) and dense:  # a recurrent layer: one of the dense spiking ones, in turn
+        k = dense[(i // 3) % len(dense)]
+        specs[k] = LayerSpec(**{**specs[k].__dict__, "recurrent": True})
     return specs, LANES[(i + i // 4) % 4]  # conv networks (i % 4 == 3) get every lane count too
 
 

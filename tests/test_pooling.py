@@ -132,7 +132,8 @@ def test_pool_of_the_input_or_output_is_refused(tmp_path):
 
 
 RTL_CASES = [("max", "currents", 2, 1), ("max", "spikes", 3, 2), ("avg", "spikes", 2, 3), ("max", "currents", 3, 4),
-             ("max", "spikes", 2, 1), ("avg", "currents", 2, 2)]
+             pytest.param("max", "spikes", 2, 1, marks=pytest.mark.slow),
+             pytest.param("avg", "currents", 2, 2, marks=pytest.mark.slow)]
 
 
 @pytest.mark.parametrize("kind,on,k,lanes", RTL_CASES)

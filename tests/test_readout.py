@@ -146,29 +146,32 @@ def test_wide_readout_states_take_two_words_on_the_host_link(tmp_path, capsys):
     assert not (tmp_path / "c").exists()
 
 
-@pytest.mark.parametrize("order, alpha", [("snnc", None), ("snntorch", None), ("snnc", 0.5), ("snntorch", 0.75)])
-def test_the_front_end_trains_and_exports_a_readout(order, alpha, tmp_path):
+@pytest.mark.parametrize("order, alpha, recurrent", [("snnc", None, False), ("snntorch", None, True), ("snnc", 0.5, True),
+                                                     ("snntorch", 0.75, False)])
+def test_the_front_end_trains_and_exports_a_readout(order, alpha, recurrent, tmp_path):
     """snnc.frontend's LIF(reset="none", output="membrane"), after a LIF with or without a synaptic
-    current (alpha): a loss on its membranes trains the weights, and the eval model, its ONNX export
-    and the golden model give the same membranes."""
+    current (alpha), recurrent or not (QuantLinear(recurrent=True)): a loss on its membranes trains
+    the weights (the recurrent ones too), and the eval model, its ONNX export and the golden model
+    give the same membranes."""
     torch = pytest.importorskip("torch")
     from snnc.frontend import LIF, SNN, QuantLinear, UniformQuantizer, export_onnx
 
     torch.manual_seed(0)
-    m = SNN(QuantLinear(12, 10, quantizer=UniformQuantizer(4)), LIF(beta=0.75, order=order, alpha=alpha),
+    m = SNN(QuantLinear(12, 10, quantizer=UniformQuantizer(4), recurrent=recurrent), LIF(beta=0.75, order=order, alpha=alpha),
             QuantLinear(10, 3, quantizer=UniformQuantizer(4)),
             LIF(beta=0.875, reset="none", output="membrane", order=order, state_quant="uniform", state_bits=6))
     x = (torch.rand(12, 8, 12) < 0.5).float()
     loss = torch.nn.functional.cross_entropy(m.train()(x)[-1], torch.arange(8) % 3)
     loss.backward()
     assert m[0].weight.grad.abs().sum() > 0 and m[2].weight.grad.abs().sum() > 0
+    assert not recurrent or m[0].weight.grad[:, 12:].abs().sum() > 0
     with torch.no_grad():
         want = m.eval()(x).numpy()
     export_onnx(m, tmp_path / "m.onnx", x.shape[0], check=False)
     got_ort = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"spikes": x.numpy()})[0]
     net = compile_model(tmp_path / "m.onnx")
     got = golden.run(net, x.numpy())
-    assert net.lifs[-1].readout and net.lifs[0].synaptic == (alpha is not None)
+    assert net.lifs[-1].readout and net.lifs[0].synaptic == (alpha is not None) and net.layers[0].recurrent == recurrent
     np.testing.assert_array_equal(got_ort, want)
     np.testing.assert_array_equal(got * net.lifs[-1].lsb, want)
     assert len(np.unique(want)) > 3

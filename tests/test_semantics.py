@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from snnc.compiler import ir
+from snnc.compiler.register_sizes import size_registers
 from snnc.sim import golden
 
 CURRENTS = [3, 7, 1, -6, 1]
@@ -68,3 +69,18 @@ def test_the_synaptic_current_worked_example():
         s, v = golden.lif_step(lif, v, drive)
         got.append((int(drive[0]), int(s[0]), int(v[0])))
     assert got == [(8, 0, 8), (4, 0, 8), (2, 0, 6), (9, 1, 2)]
+
+
+def test_the_recurrent_layer_worked_example():
+    """docs/spec.md section 2: one input, two neurons, beta 1/2, theta 10, subtract, snnc order;
+    W = [[6], [0]], R = [[-4, 0], [12, 0]] (neuron 0 inhibits itself and excites neuron 1 one step
+    late).  Inputs 1, 1, 1, 0: neuron 0 reaches 6, 9, then 10 and fires; at the last step its
+    spike returns as -4 to itself and 12 to neuron 1, which fires."""
+    syn = ir.Dense("fc", np.array([[6, -4, 0], [0, 12, 0]]), np.zeros(2, np.int64), np.zeros(2, np.int64), 8,
+                   recurrent=True)
+    lif = ir.LIF("lif", (2,), 10, 1, 1, "subtract", "none", -64, 63)
+    net = size_registers(ir.validate(ir.Network("n", (1,), (syn, lif))))
+    assert syn.in_shape == (1,)
+    out, trace = golden.run(net, np.array([1, 1, 1, 0], np.uint8).reshape(4, 1, 1), trace=True)
+    assert out[:, 0].tolist() == [[0, 0], [0, 0], [1, 0], [0, 1]]
+    assert trace.states["lif"][:, 0].tolist() == [[6, 0], [9, 0], [0, 0], [-4, 2]]

@@ -374,7 +374,7 @@ def test_recurrent_layers(synaptic, reset, tmp_path):
     torch.manual_seed(2)
     net = scaled(LoopRecurrent(synaptic, reset), 2.0)
     x = (torch.rand(25, 16, 20) < 0.3).float()
-    report = check(net, x, tmp_path, rtl_lanes=4 if reset == "subtract" else None)
+    report = check(net, x, tmp_path, rtl_lanes=4 if synaptic else None)
     net_ir = compile_model(tmp_path / "m.onnx")
     assert [d.recurrent for d in net_ir.layers if hasattr(d, "recurrent")] == [True, True]
     assert report.class_agreement == 1.0, report

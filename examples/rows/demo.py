@@ -2,18 +2,20 @@
 
 Each 8x8 digit is shown one row at a time: row r's 8 pixels, rate coded, for `--steps-per-row`
 steps, then the next row, so the class can only be told from rows that have passed: the network
-needs memory across steps.  Two networks of the same size (8-64-10, 4-bit weights) are trained
+needs memory across steps.  Three networks of the same size (8-64-10, 4-bit weights) are trained
 with the same seed and recipe, each ending in a membrane readout (an integrator: LIF beta 1,
 reset "none", output "membrane"; cross-entropy on the last step's membranes):
 
-- synaptic: the hidden layer has a synaptic current (alpha 0.9375), a second state per neuron that
-  carries the rows past (snnTorch's Synaptic, NIR's CubaLIF);
-- feed-forward: the same hidden LIF without it.
+- recurrent synaptic: the hidden layer takes its own spikes of the step before through a second
+  weight matrix (snnTorch's RSynaptic, the NIR paper's Braille RNN) and has a synaptic current
+  (alpha 0.9375), a second state per neuron (snnTorch's Synaptic, NIR's CubaLIF);
+- synaptic: the same without the recurrent weights;
+- feed-forward: the same hidden LIF with neither.
 
-The synaptic one is exported, compiled for the board (`snnc compile --bits 4 --board arty-a7-35`),
-run in the golden model on the whole test split (PyTorch's membranes must equal it), and on the
-board core in Verilator over its UART for the first --rtl-samples samples (the board's membranes
-must equal the golden model's).  The table goes to BUILD/rows.txt.
+The recurrent synaptic one is exported, compiled for the board (`snnc compile --bits 4 --board
+arty-a7-35`), run in the golden model on the whole test split (PyTorch's membranes must equal it),
+and on the board core in Verilator over its UART for the first --rtl-samples samples (the board's
+membranes must equal the golden model's).  The table goes to BUILD/rows.txt.
 
     python examples/rows/demo.py [--epochs 40] [--rtl-samples 10]
 """
@@ -50,22 +52,25 @@ def row_spikes(images: np.ndarray, steps_per_row: int, rng: np.random.Generator)
     return (rng.random(rows.shape) < rows).astype(np.uint8)
 
 
-def network(synaptic: bool) -> SNN:
-    return SNN(QuantLinear(8, HIDDEN, quantizer=UniformQuantizer(4)),
-               LIF(beta=BETA, alpha=ALPHA if synaptic else None, state_quant="none"),
+KINDS = ("recurrent synaptic", "synaptic", "feed-forward")
+
+
+def network(kind: str) -> SNN:
+    return SNN(QuantLinear(8, HIDDEN, quantizer=UniformQuantizer(4), recurrent=kind == "recurrent synaptic"),
+               LIF(beta=BETA, alpha=None if kind == "feed-forward" else ALPHA, state_quant="none"),
                QuantLinear(HIDDEN, 10, quantizer=UniformQuantizer(4)),
                LIF(beta=1.0, reset="none", output="membrane", state_quant="none"))
 
 
-def train(synaptic: bool, data, args) -> tuple[SNN, float]:
+def train(kind: str, data, args) -> tuple[SNN, float]:
     x_train, y_train, x_test, y_test = data
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    model = network(synaptic)
+    model = network(kind)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
     labels = torch.from_numpy(y_train).long()
-    for _ in tqdm(range(args.epochs), desc="synaptic" if synaptic else "feed-forward", leave=False):
+    for _ in tqdm(range(args.epochs), desc=kind, leave=False):
         model.train()
         spikes = torch.from_numpy(row_spikes(x_train, args.steps_per_row, rng)).float()
         order = torch.from_numpy(rng.permutation(len(y_train)))
@@ -98,9 +103,9 @@ def main() -> int:
                                               test_size=0.25, stratify=digits.target, random_state=0)
     x_test = row_spikes(x_te, args.steps_per_row, np.random.default_rng(args.seed + 1000))
     data = (x_tr, y_tr, x_test, y_te)
-    print(f"[1/4] training 8-{HIDDEN}-10 on digits row by row (T={x_test.shape[0]}), synaptic and feed-forward")
-    model, syn_acc = train(True, data, args)
-    _, ff_acc = train(False, data, args)
+    print(f"[1/4] training 8-{HIDDEN}-10 on digits row by row (T={x_test.shape[0]}): {', '.join(KINDS)}")
+    trained = {kind: train(kind, data, args) for kind in KINDS}
+    model = trained[KINDS[0]][0]
 
     onnx_path, build_dir = args.output / "rows.onnx", args.output / f"rows_{args.board}"
     print(f"[2/4] export {onnx_path}, snnc compile --bits 4 --board {args.board}")
@@ -122,9 +127,8 @@ def main() -> int:
     with Device.simulated(build_dir) as device:
         out, cycles = device.run(x_test[:, :n], progress=lambda r: tqdm(r, unit="sample", leave=False))
     board_exact = np.array_equal(out, golden.output_array(net, ref[:, :n]))
-    rows = [("synaptic hidden layer + membrane readout (PyTorch)", f"{100 * syn_acc:.2f}%"),
-            ("feed-forward hidden layer + membrane readout (PyTorch)", f"{100 * ff_acc:.2f}%"),
-            (f"golden model, {len(y_te)} test samples", f"{100 * golden_acc:.2f}% (PyTorch membranes identical: "
+    rows = [(f"{kind} hidden layer + membrane readout (PyTorch)", f"{100 * acc:.2f}%") for kind, (_, acc) in trained.items()]
+    rows += [(f"golden model ({KINDS[0]}), {len(y_te)} test samples", f"{100 * golden_acc:.2f}% (PyTorch membranes identical: "
                                                         f"{torch_exact})"),
             (f"board core over UART, {n} samples", f"membranes identical to golden: {board_exact}; "
                                                    f"{np.mean(cycles):.0f} cycles per inference")]
