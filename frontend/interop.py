@@ -325,7 +325,7 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
                 if np.any(thetas <= 0):
                     raise SnncError(f"{later[0].name}: threshold must be > 0, got {thetas.min():g}")
             ratio = (thetas.max() / thetas).reshape((-1,) + (1,) * (w.ndim - 1))
-            n_in, own = w.shape[1], _recurrent(lif, w.shape[0], later[0].name if later else where)
+            n_in, own = w.shape[1], _recurrent(lif, w.shape[0], later[0].label if later else where)
             if own is not None:  # one weight matrix over the inputs and the layer's own spikes (one scale)
                 w = np.hstack([w, own[0]])
                 bias = own[1] if bias is None else bias + (0 if own[1] is None else own[1])

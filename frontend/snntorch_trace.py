@@ -276,6 +276,10 @@ def _module_step(module: nn.Module, name: str, out) -> tuple[Step, torch.Tensor]
     if kind == "neuron":
         import snntorch as snn
 
+        if type(module) is snn.Alpha:
+            raise SnncError(f"{name} (Alpha): its membrane is a scaled sum of two synaptic currents with leaks alpha and "
+                            f"beta, not a leaky state of its own; snnc's LIF has one synaptic current into a leaky "
+                            f"membrane (snnTorch's Synaptic)")
         if type(module) not in (snn.Leaky, snn.Lapicque, snn.Synaptic, snn.RLeaky, snn.RSynaptic):
             raise SnncError(f"{name} ({type(module).__name__}): snnc maps snnTorch's Leaky, Lapicque, Synaptic, "
                             f"RLeaky and RSynaptic neurons only")

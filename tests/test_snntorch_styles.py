@@ -191,13 +191,27 @@ def test_padding_same(tmp_path):
     (lambda: nn.Sequential(nn.Linear(6, 3), snn.Leaky(beta=0.5, init_hidden=True), nn.MaxPool1d(1)),
      "2 \\(MaxPool1d\\): not supported"),
     (lambda: nn.Sequential(nn.Linear(6, 3), snn.Alpha(alpha=0.6, beta=0.5, init_hidden=True)),
-     "1 \\(Alpha\\): snnc maps snnTorch's Leaky, Lapicque, Synaptic, RLeaky and RSynaptic neurons only"),
+     "1 \\(Alpha\\): its membrane is a scaled sum of two synaptic currents"),
     (lambda: nn.Sequential(nn.Linear(6, 3), snn.Synaptic(alpha=0.5, beta=0.5, init_hidden=True, reset_mechanism="zero")),
      "1 \\(Synaptic\\): Synaptic's zero reset also discards the step's input"),
+    (lambda: nn.Sequential(nn.Linear(6, 3), snn.RLeaky(beta=0.5, linear_features=3, init_hidden=True,
+                                                       reset_mechanism="zero")),
+     "1 \\(RLeaky\\): RLeaky's zero reset also discards the step's input"),
+    (lambda: nn.Sequential(nn.Linear(6, 3), snn.RLeaky(beta=0.5, linear_features=3, init_hidden=True,
+                                                       reset_mechanism="none")),
+     "1 \\(RLeaky\\): a recurrent layer's output must be spikes, not a membrane readout"),
 ])
 def test_what_does_not_map_is_named(make, message, tmp_path):
     with pytest.raises(SnncError, match=message):
         from_snntorch(make(), torch.zeros(3, 2, 6), tmp_path / "x.onnx", bits=4)
+
+
+def test_a_convolutional_recurrence_is_named(tmp_path):
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1),
+                        snn.RLeaky(beta=0.5, conv2d_channels=2, kernel_size=3, init_hidden=True))
+    with pytest.raises(SnncError, match="1 \\(RLeaky\\): a convolutional recurrence"):
+        from_snntorch(net, torch.zeros(3, 2, 1, 6, 6), tmp_path / "x.onnx", bits=4)
+    assert not (tmp_path / "x.onnx").exists()
     assert not (tmp_path / "x.onnx").exists()
 
 
