@@ -1,8 +1,9 @@
 """The target part: what an Artix-7 (xc7a) gives a design that the compiler plans for.  The memory
 plan counts block RAM as Vivado and Yosys map a width x depth onto it (the cheapest RAMB18 or
 RAMB36 aspect ratio; under DISTRIBUTED_BITS a memory goes to LUT RAM), and the energy model counts
-an access by the 36-bit blocks it touches.  Board-specific facts (pins, clock, the part's totals)
-are snnc.boards'."""
+an access by the 36-bit blocks it touches; the clock estimate adds to a synthesized path's cell
+delays (Yosys' xc7 cell library: prjxray-db's Artix-7 -1 timings) what the netlist cannot know, the
+routing.  Board-specific facts (pins, clock, the part's totals) are snnc.boards'."""
 from __future__ import annotations
 
 DISTRIBUTED_BITS = 1024   # memories below this many bits are LUT RAM, not block RAM
@@ -23,3 +24,19 @@ def bram36_tiles(width: int, depth: int) -> float:
 def bram18_blocks(width: int) -> int:
     """RAMB18 blocks one access of a `width`-bit word touches."""
     return -(-width // BRAM18_WORD_BITS)
+
+
+# The clock estimate (docs/rtl.md, "Clock").  Cell delays come from Yosys' `sta` on the synthesized
+# netlist, whose xc7 cell library carries prjxray-db's Artix-7 timings (Vivado's -1 speed grade
+# model: LUT6 0.13-0.64 ns by input, CARRY4 0.11-0.60 ns, RAMB18 clock to data 2.45 ns); flip-flops
+# there have no timing arcs, so their clock-to-out and setup are added here, and routing, which a
+# netlist does not have, is charged per hop.
+FF_CLOCK_TO_OUT_PS = 303   # FDRE C -> Q (prjxray-db slicel.sdf, as Yosys' cells_sim.v cites it)
+FF_SETUP_PS = 109          # FDRE CE setup, the largest but reset's (prjxray-db slicel.sdf)
+NET_DELAY_PS = 450         # assumption: one routed net between two cells on a -1 part, local to a few CLBs
+
+
+def estimated_clock_hz(cell_delay_ps: float, hops: int) -> float:
+    """The highest clock (Hz) of a path whose cells add up to cell_delay_ps (Yosys sta) through
+    `hops` nets between cells: clock-to-out + cells + routing + setup must fit a period."""
+    return 1e12 / (FF_CLOCK_TO_OUT_PS + cell_delay_ps + NET_DELAY_PS * max(hops, 1) + FF_SETUP_PS)

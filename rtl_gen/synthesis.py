@@ -3,15 +3,20 @@ Verilog, cell counts by kind and the longest combinational path in LUT levels.
 
 LUT levels are counted on the synthesized netlist: paths start and end at flip-flops, block RAMs,
 LUT RAMs, DSPs and I/O buffers; every LUT on the way counts 1, carry chains and wide muxes 0.
+The clock estimate times the netlist with Yosys' `sta` (cell delays of prjxray-db's Artix-7 -1
+timings, which Yosys' xc7 cell library carries) and adds what snnc.compiler.artix7 charges for
+flip-flops and routing.
 """
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from functools import lru_cache
 from pathlib import Path
 
+from snnc.compiler.artix7 import estimated_clock_hz
 from snnc.compiler.contracts import NETWORK_TOP
 
 SEQUENTIAL_PREFIXES = ("FD", "RAMB", "RAM32", "RAM64", "RAM128", "RAM256", "SRL", "DSP48", "IBUF", "OBUF", "BUFG")
@@ -87,9 +92,41 @@ def synthesize(verilog: Path, work_dir: Path, top: str = NETWORK_TOP, memories: 
     for name, image in (memories or {}).items():  # $readmemh names them relative to Yosys' folder
         (work_dir / name).write_text(image)
     run_yosys(f"read_verilog design.v; synth_xilinx -family xc7 -top {top} -flatten; "
-              "tee -q -o stat.json stat -json; write_json netlist.json", work_dir)
+              "tee -q -o stat.json stat -json; write_json netlist.json; "
+              "read_verilog -lib -specify +/xilinx/cells_sim.v; tee -q -o sta.txt sta", work_dir)
     stat = json.loads((work_dir / "stat.json").read_text())
     cells = {k: v for k, v in stat["design"]["num_cells_by_type"].items() if not k.startswith("$")}
     netlist = json.loads((work_dir / "netlist.json").read_text())
     return {"tool": stat["creator"].split(" (")[0], "top": top, "resources": resource_counts(cells), "cells": cells,
-            "lut_levels": lut_levels(netlist, top)}
+            "lut_levels": lut_levels(netlist, top), "clock": clock_estimate((work_dir / "sta.txt").read_text())}
+
+
+STA_ARRIVAL = re.compile(r"Latest arrival time in '[^']*' is (\d+):")
+STA_STEP = re.compile(r"^\s+(\d+) (\S+) \((\w+)\.\w+->\w+\)")
+CLOCK_TREE = ("BUFG", "IBUF")
+
+
+def clock_estimate(sta: str) -> dict:
+    """The highest clock of a synthesized design (artix7.estimated_clock_hz) from Yosys' `sta`
+    report: its latest-arriving path's cell delay (ps) and the cells on it.  Returns
+    {"estimated_mhz", "cell_delay_ps", "hops", "deepest_path"}: deepest_path names the path's first
+    named cell (its hierarchy: layer, component) and its cell types in order."""
+    arrival = STA_ARRIVAL.search(sta)
+    steps = [(name, kind) for _, name, kind in (m.groups()[:3] for m in map(STA_STEP.match, sta.splitlines()) if m)]
+    path = [(name, kind) for name, kind in reversed(steps) if kind not in CLOCK_TREE]  # from the start
+    if arrival is None or not path:
+        return {"estimated_mhz": None, "cell_delay_ps": None, "hops": 0, "deepest_path": "no timed path"}
+    delay = int(arrival.group(1))
+    named = next((name for name, _ in path if "$" not in name), None)
+    kinds = []
+    for _, kind in path:  # runs of one cell type as "3 x CARRY4"
+        if kinds and kinds[-1][0] == kind:
+            kinds[-1][1] += 1
+        else:
+            kinds.append([kind, 1])
+    chain = " -> ".join(kind if n == 1 else f"{n} x {kind}" for kind, n in kinds)
+    # a net into each cell after the first and one into the endpoint; a carry chain's own links are
+    # dedicated wires, not routing
+    hops = len(path) - sum(1 for (_, a), (_, b) in zip(path, path[1:]) if a == b == "CARRY4")
+    return {"estimated_mhz": round(estimated_clock_hz(delay, hops) / 1e6, 1), "cell_delay_ps": delay,
+            "hops": hops, "deepest_path": f"{named.lstrip(chr(92)) + ': ' if named else ''}{chain}"}

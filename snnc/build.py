@@ -273,6 +273,7 @@ def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
     try:
         cached = build_folder.load_json(cache)
         valid = cached is not None and isinstance(cached.get("tool"), str) and isinstance(cached.get("lut_levels"), int) \
+            and isinstance(cached.get("clock"), dict) \
             and isinstance(cached.get("resources"), dict) and all(isinstance(cached["resources"].get(k), int) for k in
                                                                    ("LUT", "LUTRAM", "FF", "BRAM18", "BRAM36", "DSP48"))
     except SnncError:
@@ -287,22 +288,26 @@ def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
     return cached
 
 
-def load_report(build_dir: Path, synth: bool = True, log=None) -> dict:
+def load_report(build_dir: Path, synth: bool = True, log=None, clock_hz: float | None = None) -> dict:
     """The report of a build: the compiler's, the design's RAMs, Yosys' estimate (and the board's
-    utilisation) unless synth=False, and the cycles of the last RTL run."""
+    utilisation, the estimated clock) unless synth=False, and the cycles of the last RTL run.
+    clock_hz: the target clock, at which latency and energy are given (default: the board's, else
+    artix7.DEFAULT_CLOCK_HZ)."""
     net, settings = build_folder.load(build_dir)
+    clock = clock_hz or settings.clk_hz or artix7.DEFAULT_CLOCK_HZ
     run = build_folder.load_rtl_run(build_dir)
-    rep = build_report(net, settings, synthesis(build_dir, settings, log) if synth else None, run)
-    rep["energy"] = energy_estimate(net, settings, build_folder.load_activity(build_dir))
+    rep = build_report(net, settings, synthesis(build_dir, settings, log) if synth else None, run, clock)
+    rep["energy"] = energy_estimate(net, settings, build_folder.load_activity(build_dir), clock)
     return rep
 
 
-def energy_estimate(net: Network, settings: BuildSettings, recorded: dict | None) -> dict:
-    """snnc.energy's estimate from the last simulation's counts (an RTL run's own counters, with the
-    golden model's estimate on the same input beside it), or from the default spike rate."""
+def energy_estimate(net: Network, settings: BuildSettings, recorded: dict | None, clock: float) -> dict:
+    """snnc.energy's estimate at `clock` (Hz) from the last simulation's counts (an RTL run's own
+    counters, with the golden model's estimate on the same input beside it), or from the default
+    spike rate."""
     from snnc import energy
 
-    clock, board = settings.clk_hz or artix7.DEFAULT_CLOCK_HZ, settings.board is not None
+    board = settings.board is not None
     names = [lif.name for lif in net.lifs]
     if recorded is not None and [layer["layer"] for layer in recorded["activity"]["layers"]] == names:
         engine = recorded["engine"]

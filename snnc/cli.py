@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -70,7 +71,10 @@ def cmd_report(args: argparse.Namespace) -> None:
     from snnc.build import load_report
     from snnc.report import format_build_report
 
-    rep = load_report(Path(args.build_dir), synth=not args.no_synth, log=lambda msg: print(msg, file=sys.stderr))
+    if args.clock_mhz is not None and not (math.isfinite(args.clock_mhz) and args.clock_mhz > 0):
+        raise SnncError(f"--clock-mhz must be a frequency above 0, got {args.clock_mhz:g}")
+    rep = load_report(Path(args.build_dir), synth=not args.no_synth, log=lambda msg: print(msg, file=sys.stderr),
+                      clock_hz=None if args.clock_mhz is None else args.clock_mhz * 1e6)
     print(json.dumps(rep, indent=1) if args.json else format_build_report(rep), end="\n" if args.json else "")
 
 
@@ -166,7 +170,10 @@ def parser() -> argparse.ArgumentParser:
                        "snnc simulate --engine rtl, the measured cycles per inference.")
     r.add_argument("build_dir", metavar="BUILD_DIR")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
-    r.add_argument("--no-synth", action="store_true", help="skip the Yosys synthesis estimate")
+    r.add_argument("--no-synth", action="store_true", help="skip the Yosys synthesis estimate (and the clock estimate)")
+    r.add_argument("--clock-mhz", type=float, default=None, metavar="MHZ",
+                   help="target clock: latency and energy are given at it, and a design whose estimated clock "
+                        "(design.clock.estimated_mhz) falls short is warned of (default: the board's, else 100)")
     r.set_defaults(func=cmd_report)
 
     u = sub.add_parser("run", help="run a board build on the board or the simulated board",

@@ -7,6 +7,7 @@ import numpy as np
 
 from snnc import boards
 from snnc.compiler import ir
+from snnc.compiler.artix7 import DEFAULT_CLOCK_HZ
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.engine_model import network_memories, network_models, total_bram36
 from snnc.compiler.layer_impl import lanes_text
@@ -15,7 +16,26 @@ from snnc.compiler.layer_summary import format_layer_summary, layer_summary
 RAM_KINDS = {"weight": ("weights", "row starts"), "accumulator": ("accumulators",), "state": ("states",)}  # key: Memory.kind
 
 
-def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = None, run: dict | None = None) -> dict:
+def clock_section(synth: dict | None, target_hz: float) -> dict:
+    """design.clock: the estimated highest clock (MHz, from the synthesized netlist; None without
+    synthesis), the target, whether it is met, and the deepest path that sets it."""
+    target = target_hz / 1e6
+    if synth is None:
+        return {"estimated_mhz": None, "target_mhz": target, "meets_target": None,
+                "deepest_path": "not synthesized (snnc report without --no-synth estimates it)"}
+    clock = synth["clock"]
+    est = clock["estimated_mhz"]
+    out = {**clock, "target_mhz": target, "meets_target": None if est is None else est >= target}
+    if est is not None and est < target:
+        out["warning"] = (f"the estimated clock {est:g} MHz is below the target {target:g} MHz; deepest path: "
+                          f"{clock['deepest_path']}")
+    return out
+
+
+def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = None, run: dict | None = None,
+                 clock_hz: float | None = None) -> dict:
+    """clock_hz: the target clock (default: the board's, else artix7.DEFAULT_CLOCK_HZ)."""
+    clock_hz = clock_hz or settings.clk_hz or DEFAULT_CLOCK_HZ
     rep = layer_summary(net)
     memories = network_memories(net, settings.layers, board=settings.board is not None)
     ram_bits = lambda owner, kinds: sum(m.bits for m in memories if m.owner == owner and m.kind in kinds)
@@ -34,7 +54,8 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
                      "memories": [{"owner": m.owner, "kind": m.kind, "width": m.width, "depth": m.depth,
                                    "count": m.count, "bits": m.bits, "bram36": m.bram36} for m in memories],
                      "bram36": bram36,
-                     "fits_parts": [part for part, r in boards.PART_RESOURCES.items() if bram36 <= r["BRAM36"]]}
+                     "fits_parts": [part for part, r in boards.PART_RESOURCES.items() if bram36 <= r["BRAM36"]],
+                     "clock": clock_section(synth, clock_hz)}
     rep["synthesis"] = synth
     if settings.board:
         board = boards.get_board(settings.board)
@@ -43,7 +64,8 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
     if run:
         cycles = float(np.mean(run["cycles_per_inference"]))
         rep["simulation"] = {**run, "mean_cycles_per_inference": cycles,
-                             "mean_cycles_per_timestep": cycles / run["timesteps"]}
+                             "mean_cycles_per_timestep": cycles / run["timesteps"],
+                             "mean_latency_us": cycles / clock_hz * 1e6, "clock_mhz": clock_hz / 1e6}
     return rep
 
 
@@ -77,9 +99,14 @@ def format_build_report(rep: dict) -> str:
     lines.append(f"  block RAM {design['bram36']:g} BRAM36: fits {fits} (by block RAM)")
     synth = rep.get("synthesis")
     if synth:
+        clock = design["clock"]
         lines += ["", f"Artix-7 estimate ({synth['tool']} synth_xilinx -family xc7):",
                   "  " + "  ".join(f"{k} {v}" for k, v in synth["resources"].items()),
-                  f"  longest combinational path: {synth['lut_levels']} LUT levels"]
+                  f"  longest combinational path: {synth['lut_levels']} LUT levels",
+                  f"  estimated clock: {clock['estimated_mhz']} MHz (-1 speed grade; target {clock['target_mhz']:g} MHz), "
+                  f"deepest path {clock['deepest_path']}"]
+        if "warning" in clock:
+            lines.append(f"  warning: {clock['warning']}")
     board = rep.get("board")
     if board and board["utilisation"]:
         lines += [f"  {board['name']} ({board['part']}): " + ", ".join(
@@ -96,5 +123,6 @@ def format_build_report(rep: dict) -> str:
     sim = rep.get("simulation")
     if sim:
         lines += ["", f"cycles ({sim['simulator']}, {sim['samples']} samples x {sim['timesteps']} timesteps): "
-                  f"{sim['mean_cycles_per_inference']:.0f} per inference, {sim['mean_cycles_per_timestep']:.1f} per timestep"]
+                  f"{sim['mean_cycles_per_inference']:.0f} per inference ({sim['mean_latency_us']:.3g} us at "
+                  f"{sim['clock_mhz']:g} MHz), {sim['mean_cycles_per_timestep']:.1f} per timestep"]
     return "\n".join(lines) + "\n"

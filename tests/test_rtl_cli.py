@@ -44,9 +44,22 @@ def test_compile_lint_simulate_report(tmp_path, capsys, monkeypatch):
     res = rep["synthesis"]["resources"]
     assert res["LUT"] > 0 and res["FF"] > 0 and res["DSP48"] == 0 and rep["synthesis"]["lut_levels"] > 0
     assert rep["simulation"]["samples"] == 6 and rep["simulation"]["mean_cycles_per_inference"] > 10 * 6
+    clock = rep["design"]["clock"]  # from the synthesized netlist (docs/rtl.md, "Clock")
+    assert 50 < clock["estimated_mhz"] < 400 and clock["target_mhz"] == 100 and clock["hops"] >= 1
+    assert clock["meets_target"] == (clock["estimated_mhz"] >= 100) and clock["deepest_path"]
+    assert rep["simulation"]["mean_latency_us"] == rep["simulation"]["mean_cycles_per_inference"] / 100
     assert main(["report", str(build)]) == 0
     text = capsys.readouterr().out
     assert "LUT levels" in text and "per inference" in text and "state 4 bits/neuron" in text
+    assert f"estimated clock: {clock['estimated_mhz']} MHz" in text
+
+    fast = report_json(capsys, build, "--clock-mhz", "1000")  # a target it cannot meet: a warning, and the
+    assert fast["design"]["clock"]["meets_target"] is False  # latency and energy at that clock
+    assert "below the target 1000 MHz; deepest path: " in fast["design"]["clock"]["warning"]
+    assert fast["simulation"]["mean_latency_us"] == rep["simulation"]["mean_latency_us"] / 10
+    assert fast["energy"]["clock_hz"] == 1e9
+    assert main(["report", str(build), "--clock-mhz", "0"]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_state_memory_per_neuron(tmp_path, capsys):
