@@ -36,6 +36,7 @@ class Board:
     title: str
     platform: type[XilinxPlatform]
     uart: tuple[str, str, str] = ("uart", "rx", "tx")  # resource, rx subsignal, tx subsignal
+    loader: tuple[str, str] = ("", "digilent")  # openFPGALoader's board name (-b) and JTAG cable (-c)
 
     def make_platform(self) -> XilinxPlatform:
         return self.platform()
@@ -89,13 +90,14 @@ class Board:
         return {k: {"used": used[k], "available": part[k], "percent": round(100 * used[k] / part[k], 2)} for k in used}
 
 
+# openFPGALoader's names and cables: its board table (src/board.hpp, JTAG_BOARD entries)
 BOARDS = {b.name: b for b in [
-    Board("arty-a7-35", "Digilent Arty A7-35T", ArtyA7_35Platform),
-    Board("arty-a7-100", "Digilent Arty A7-100T", ArtyA7_100Platform),
-    Board("nexys-a7-100", "Digilent Nexys A7-100T / Nexys 4 DDR", Nexys4DDRPlatform),
-    Board("cmod-a7-35", "Digilent Cmod A7-35T", CmodA7_35Platform),
-    Board("alchitry-au", "Alchitry Au", AlchitryAuPlatform, ("usb", "usb_rx", "usb_tx")),
-    Board("basys3", "Digilent Basys 3", Basys3Platform),
+    Board("arty-a7-35", "Digilent Arty A7-35T", ArtyA7_35Platform, loader=("arty_a7_35t", "digilent")),
+    Board("arty-a7-100", "Digilent Arty A7-100T", ArtyA7_100Platform, loader=("arty_a7_100t", "digilent")),
+    Board("nexys-a7-100", "Digilent Nexys A7-100T / Nexys 4 DDR", Nexys4DDRPlatform, loader=("nexys_a7_100", "digilent")),
+    Board("cmod-a7-35", "Digilent Cmod A7-35T", CmodA7_35Platform, loader=("cmoda7_35t", "digilent")),
+    Board("alchitry-au", "Alchitry Au", AlchitryAuPlatform, ("usb", "usb_rx", "usb_tx"), loader=("alchitry_au", "ft2232")),
+    Board("basys3", "Digilent Basys 3", Basys3Platform, loader=("basys3", "digilent")),
 ]}
 
 

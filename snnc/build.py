@@ -51,7 +51,7 @@ class BuildConfig:
     state_bits: int | None = None
     state_quant: str | None = None
     per_channel: bool = False
-    lanes: layer_impl.Lanes | str = 1
+    lanes: layer_impl.Lanes | str | None = None  # None: DEFAULT_BOARD_LUT_SHARE of a board's LUTs, else 1
     board: str | None = None
     baud: int | None = None  # None: hp.DEFAULT_BAUD on a board
     synth: bool = False
@@ -68,6 +68,16 @@ class BuildConfig:
     def board_baud(self) -> int:
         return hp.DEFAULT_BAUD if self.baud is None else self.baud
 
+    @property
+    def lanes_asked(self) -> layer_impl.Lanes | str:
+        """The lanes of the build: as given, else (no --lanes) "auto" on a board, 1 without one."""
+        return self.lanes if self.lanes is not None else "auto" if self.board else 1
+
+
+# A board build without --lanes: the fastest design the cost model puts in this share of the part's
+# LUTs (the rest for the board core, the UART link and what the model misses), at DEFAULT_RATE.
+DEFAULT_BOARD_LUT_SHARE = 0.25
+
 
 @dataclass(frozen=True)
 class Build:
@@ -82,7 +92,10 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     """Refuse impossible requests before any work: the output folder, lanes, the baud rate on the
     board's clock, Vivado."""
     build_folder.kept_entries(build_folder.output_folder(cfg.output), cfg.force, cfg.output)
-    if cfg.lanes == "auto":
+    if cfg.lanes is None and cfg.board is not None:  # lanes for the board's default budget (step_compile)
+        if any(v is not None for v in (cfg.max_luts, cfg.max_latency_us, cfg.spike_rate, cfg.sample)):
+            raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
+    elif cfg.lanes_asked == "auto":
         if (cfg.max_luts is None) == (cfg.max_latency_us is None) or (cfg.spike_rate is None) == (cfg.sample is None):
             raise SnncError("--lanes auto needs one target (--max-luts N or --max-latency-us X) and one input "
                             "(--spike-rate R or --sample X.npy)")
@@ -93,7 +106,7 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     elif any(v is not None for v in (cfg.max_luts, cfg.max_latency_us, cfg.spike_rate, cfg.sample)):
         raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
     else:
-        layer_impl.check_lanes(cfg.lanes)
+        layer_impl.check_lanes(cfg.lanes_asked)
     layer_impl.check_weights(cfg.weights)
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
@@ -116,21 +129,32 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
     net = compile_model(cfg.model, Options(cfg.bits, cfg.state_bits, cfg.state_quant, cfg.per_channel, cfg.dt))
     notes = [f"{stage.synapse.name}: binary weights have no zeros, stored dense" for stage in net.stages
              if cfg.weights == "sparse" and stage.synapse.weight_bits == 1]
-    lifs = frozenset(lif.name for lif in net.lifs)
-    if cfg.lanes == "auto":
+    lifs, impl = frozenset(lif.name for lif in net.lifs), None
+    if cfg.lanes_asked == "auto":
         from snnc import autolanes
-        from snnc.energy import DEFAULT_TIMESTEPS
+        from snnc.energy import DEFAULT_RATE, DEFAULT_TIMESTEPS
 
+        max_luts, rate = cfg.max_luts, cfg.spike_rate
+        if cfg.lanes is None:  # a board build without --lanes
+            max_luts, rate = int(DEFAULT_BOARD_LUT_SHARE * boards.get_board(cfg.board).resources["LUT"]), DEFAULT_RATE
+            notes.append(f"no --lanes: lanes for {100 * DEFAULT_BOARD_LUT_SHARE:g}% of the {cfg.board}'s LUTs "
+                         f"({max_luts}) at {DEFAULT_RATE} input spikes per input per step (--lanes 1 gives the "
+                         "smallest design)")
         sample = None if cfg.sample is None else golden.check_spikes(files.load_array(Path(cfg.sample)),
                                                                       net.input_shape, f"--sample {cfg.sample}")
-        inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, cfg.spike_rate, sample)
+        inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, rate, sample)
         clock = boards.get_board(cfg.board).clock_hz if cfg.board else artix7.DEFAULT_CLOCK_HZ
         widest = layer_impl.implement(net, tuple((lif.shape[0], 1) for lif in net.lifs), "dense")
-        impl, why = autolanes.choose_lanes(net, inputs, clock, cfg.max_luts, cfg.max_latency_us, cfg.accumulators,
-                                           cfg.weights, engine_model.auto_single_bank(net, widest))  # at any lanes
-        notes += why
-    else:
-        impl = layer_impl.implement(net, cfg.lanes, cfg.weights)
+        try:
+            impl, why = autolanes.choose_lanes(net, inputs, clock, max_luts, cfg.max_latency_us, cfg.accumulators,
+                                               cfg.weights, engine_model.auto_single_bank(net, widest))  # at any lanes
+            notes += why
+        except SnncError:
+            if cfg.lanes is not None:
+                raise
+            impl = None  # not even 1 lane fits the default budget: 1 lane, which step_plan_memories judges
+    if impl is None:
+        impl = layer_impl.implement(net, 1 if cfg.lanes_asked == "auto" else cfg.lanes_asked, cfg.weights)
         single = {"double": frozenset(), "single": lifs,
                   "auto": engine_model.auto_single_bank(net, impl)}[cfg.accumulators]
         impl = layer_impl.with_banks(impl, net, single)
@@ -141,7 +165,7 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
 def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
     """Check that the design's block RAM fits the board's part (engine_model.network_memories): with
     --accumulators auto, give up double buffering, largest accumulator banks first, until it does; a
-    design that cannot fit is refused before any Verilog."""
+    design that cannot fit, in block RAM or in LUTs by the cost model, is refused before any Verilog."""
     if not cfg.board:
         return b
     hp.output_link_tokens(b.net.lifs[-1])  # a readout's states must fit the host link's words
@@ -162,6 +186,10 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
         raise SnncError(f"the design needs {need:g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
                         f"but {board.name}'s {board.part} has {have}; largest memory: "
                         f"{largest.owner} {largest.kind}, {largest.bits / 1e6:.2f} Mbit ({largest.bram36:g} BRAM36)")
+    luts, have_luts = engine_model.network_luts(engine_model.network_models(b.net, impl)), board.resources["LUT"]
+    if luts > have_luts:  # as block RAM: refused before anyone waits for Vivado
+        raise SnncError(f"the design needs about {luts:,.0f} LUTs by the cost model but {board.name}'s {board.part} has "
+                        f"{have_luts:,}; use fewer lanes (--lanes {layer_impl.lanes_text(impl)} now, --lanes 1 is the smallest)")
     return replace(b, settings=replace(b.settings, layers=impl))
 
 

@@ -95,6 +95,20 @@ def cmd_run(args: argparse.Namespace) -> None:
           f"{_summary(build, out, args.classify_by)}{cyc}")
 
 
+def cmd_program(args: argparse.Namespace) -> None:
+    import shlex
+
+    from snnc.boards import program, program_command
+
+    build = Path(args.build_dir)
+    _, settings = build_folder.load(build)  # its manifest checked, as for simulate, report and run
+    if args.dry_run:
+        print(shlex.join(program_command(build, settings)))
+        return
+    program(build, settings)
+    print(f"programmed {settings.board} with {program_command(build, settings)[-1]}")
+
+
 def cmd_boards(args: argparse.Namespace) -> None:
     from snnc.boards import board_table
 
@@ -120,10 +134,12 @@ def _compile_parser(sub) -> None:
     c.add_argument("--baud", type=int, metavar="RATE", help=f"with --board: the UART baud rate (default {DEFAULT_BAUD}, "
                    "up to 3000000 on a 100 MHz board)")
     c.add_argument("--synth", action="store_true", help="with --board and vivado on PATH: build the bitstream")
-    c.add_argument("--lanes", type=parse_lanes, default=1, metavar="P[:U][,...]|auto", help="parallel lanes, for every "
+    c.add_argument("--lanes", type=parse_lanes, default=None, metavar="P[:U][,...]|auto", help="parallel lanes, for every "
                    "layer or one per layer (16,2): each input spike costs ceil(outputs/P) cycles; P:U gives the update "
                    "U <= P LIF datapaths, each timestep's update then costs ceil(neurons/U) cycles (16:2); auto: "
-                   "chosen by the cost model for --max-luts or --max-latency-us at --spike-rate or --sample (default 1)")
+                   "chosen by the cost model for --max-luts or --max-latency-us at --spike-rate or --sample (default: "
+                   "with --board, the fastest design in a quarter of the board's LUTs at 0.1 input spikes per step; "
+                   "without, 1)")
     c.add_argument("--max-luts", type=int, metavar="N", help="with --lanes auto: the fastest design in about N LUTs")
     c.add_argument("--max-latency-us", type=float, metavar="X", help="with --lanes auto: the smallest design in X us")
     c.add_argument("--spike-rate", type=float, metavar="R", help="with --lanes auto: input spikes per input per step")
@@ -194,6 +210,16 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator", help="RTL simulator for --sim")
     _classify_argument(u)
     u.set_defaults(func=cmd_run)
+
+    g = sub.add_parser("program", help="load a board build's bitstream into the board (openFPGALoader)",
+                       description="Load BUILD_DIR's bitstream (made by Vivado from the build's project: snnc "
+                       "compile --board NAME --synth) into the board's FPGA over JTAG with openFPGALoader (on PATH, "
+                       "Debian: apt install openfpgaloader, or the path in SNNC_OPENFPGALOADER), with the board's "
+                       "name and cable from snnc's board registry. The design runs until power-off; then snnc run "
+                       "BUILD_DIR --port DEVICE talks to it.")
+    g.add_argument("build_dir", metavar="BUILD_DIR")
+    g.add_argument("--dry-run", action="store_true", help="print the openFPGALoader command, run nothing")
+    g.set_defaults(func=cmd_program)
 
     sub.add_parser("boards", help="list the supported boards", description="List the Artix-7 boards snnc builds "
                    "for: name (for --board), part, clock, UART pins (FPGA rx/tx), LEDs and reset.").set_defaults(func=cmd_boards)

@@ -1,6 +1,8 @@
 """Board registry, board builds (Vivado script, XDC pins against amaranth-boards), `snnc boards`."""
 import json
 import re
+import shlex
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +109,90 @@ def test_report_gives_utilisation(board_builds, capsys):
     assert util["BRAM36"]["used"] >= 2  # the input and output token buffers at least
     assert main(["report", str(board_builds / "arty-a7-35")]) == 0
     assert "arty-a7-35 (xc7a35ticsg324-1L): LUT" in capsys.readouterr().out
+
+
+# openFPGALoader's board names and cables (its src/board.hpp JTAG_BOARD table)
+LOADER = {"arty-a7-35": ("arty_a7_35t", "digilent"), "arty-a7-100": ("arty_a7_100t", "digilent"),
+          "nexys-a7-100": ("nexys_a7_100", "digilent"), "cmod-a7-35": ("cmoda7_35t", "digilent"),
+          "alchitry-au": ("alchitry_au", "ft2232"), "basys3": ("basys3", "digilent")}
+
+
+@pytest.mark.parametrize("name", list(DOCUMENTED))
+def test_program_dry_run(board_builds, name, capsys):
+    """snnc program BUILD --dry-run: the openFPGALoader command for the board's bitstream, run nothing."""
+    assert main(["program", str(board_builds / name), "--dry-run"]) == 0
+    command = shlex.split(capsys.readouterr().out)
+    board, cable = LOADER[name]
+    assert Path(command[0]).name == "openFPGALoader" and command[1:5] == ["-b", board, "-c", cable]
+    assert command[5] == str(board_builds / name / "vivado" / "top.bit")
+
+
+def test_program_needs_the_bitstream_and_the_tool(board_builds, tmp_path, capsys, monkeypatch):
+    """Without the bitstream, or without openFPGALoader, one line and exit 1; with both it runs the
+    command (a stand-in loader records its arguments); a build without a board is refused."""
+    build = board_builds / "basys3"
+    assert main(["program", str(build)]) == 1
+    err = capsys.readouterr().err
+    assert "top.bit: no bitstream; build it with Vivado" in err and err.count("\n") == 1
+    bitstream = build / "vivado" / "top.bit"
+    bitstream.write_bytes(b"bitstream")
+    try:
+        monkeypatch.setenv("SNNC_OPENFPGALOADER", str(tmp_path / "missing"))
+        assert main(["program", str(build)]) == 1
+        err = capsys.readouterr().err
+        assert "openFPGALoader not found: install it (Debian: apt install openfpgaloader)" in err and err.count("\n") == 1
+        loader = tmp_path / "loader"
+        loader.write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path / 'args'}\n")
+        loader.chmod(0o755)
+        monkeypatch.setenv("SNNC_OPENFPGALOADER", str(loader))
+        assert main(["program", str(build)]) == 0
+        assert (tmp_path / "args").read_text().split() == ["-b", "basys3", "-c", "digilent", str(bitstream)]
+    finally:
+        bitstream.unlink()
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(1))
+    assert main(["compile", str(model), "--bits", "4", "-o", str(tmp_path / "plain")]) == 0
+    capsys.readouterr()
+    assert main(["program", str(tmp_path / "plain"), "--dry-run"]) == 1
+    assert "not a board build (compile it with --board NAME)" in capsys.readouterr().err
+
+
+def digits_sized_model(path, rng):
+    """A float 64-64-10 MLP, the digits example's shape."""
+    from snnc.compiler.dialect import ModelWriter
+    import onnx
+
+    w = ModelWriter((64,))
+    w.dense(rng.normal(0, 0.3, (64, 64)), bits=None, name="fc1")
+    w.lif(beta=0.875, threshold=1.0, name="lif1")
+    w.dense(rng.normal(0, 0.4, (64, 10)), bits=None, name="fc2")
+    w.lif(beta=0.875, threshold=1.0, name="lif2")
+    onnx.save(w.model(), path)
+    return path
+
+
+def test_a_board_build_without_lanes_chooses_them(tmp_path, capsys):
+    """No --lanes on a board: the cost model's fastest design in a quarter of the board's LUTs, said in
+    the first line and a note; it fits; --lanes 1 still gives the smallest design."""
+    model = digits_sized_model(tmp_path / "m.onnx", np.random.default_rng(0))
+    assert main(["compile", str(model), "--bits", "4", "--board", "arty-a7-35", "-o", str(tmp_path / "auto")]) == 0
+    out = capsys.readouterr().out
+    lanes = re.search(r"lanes (\S+),", out.splitlines()[0]).group(1)
+    assert lanes != "1" and int(re.match(r"\d+", lanes).group()) > 1, out
+    assert "no --lanes: lanes for 25% of the arty-a7-35's LUTs (5200)" in out and "--lanes auto for at most 5200" in out
+    assert main(["compile", str(model), "--bits", "4", "--board", "arty-a7-35", "--lanes", "1",
+                 "-o", str(tmp_path / "one")]) == 0
+    assert "lanes 1," in capsys.readouterr().out.splitlines()[0]
+
+
+def test_a_design_too_large_for_the_boards_luts_is_refused(tmp_path, capsys, monkeypatch):
+    """The cost model's LUTs beyond the part's: one line, nothing written (as for block RAM); without
+    --lanes it falls back to 1 lane, which is judged the same way."""
+    from snnc.boards import registry
+
+    monkeypatch.setitem(registry.PART_RESOURCES, "xc7a35t", {**registry.PART_RESOURCES["xc7a35t"], "LUT": 900})
+    model = digits_sized_model(tmp_path / "m.onnx", np.random.default_rng(0))
+    for lanes in (["--lanes", "16"], []):
+        assert main(["compile", str(model), "--bits", "4", "--board", "basys3", *lanes, "-o", str(tmp_path / "b")]) == 1
+        err = capsys.readouterr().err
+        assert "LUTs by the cost model but basys3's xc7a35tcpg236-1 has 900; use fewer lanes" in err, err
+        assert err.count("\n") == 1 and not (tmp_path / "b").exists()
