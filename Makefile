@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 -q -rs
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m slow
