@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -117,8 +118,22 @@ def load_array(path: Path) -> np.ndarray:
 
 
 def save_array(path: Path, array: np.ndarray) -> None:
-    """Write a .npy file where the user named it: a symlink is followed, a special file (/dev/null,
-    a pipe) is written to, a regular file is replaced whole (a failure leaves the old one)."""
+    """Write a .npy file where the user named it (save_as_named)."""
+    save_as_named(path, lambda f: np.save(f, array))
+
+
+def copy_to(source: Path, path: Path) -> None:
+    """Copy the file `source` (one snnc made) to where the user named `path` (save_as_named)."""
+    def write(f):
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, f)
+    save_as_named(path, write)
+
+
+def save_as_named(path: Path, write) -> None:
+    """Write a file where the user named it, write(f) giving its bytes to a binary file: a symlink
+    is followed, a special file (/dev/null, a pipe) is written to, a regular file is replaced whole
+    (a failure leaves the old one)."""
     path = Path(path)
     target = Path(os.path.realpath(path))
     try:
@@ -128,13 +143,13 @@ def save_array(path: Path, array: np.ndarray) -> None:
             raise SnncError(f"{path}: is a folder; name a file to write")
         if target.exists() and not target.is_file():  # np.save asks a file for its position: a pipe has none
             buffer = io.BytesIO()
-            np.save(buffer, array)
+            write(buffer)
             with open(target, "wb") as f:
                 f.write(buffer.getbuffer())
             return
     except OSError as e:
         raise SnncError(f"{path}: cannot write ({e.strerror})") from None
-    _write_atomic(target, lambda f: np.save(f, array), shown=path)
+    _write_atomic(target, write, shown=path)
 
 
 def _write_atomic(path: Path, write, shown: Path | None = None) -> None:

@@ -14,6 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from snnc.compiler import files
 from snnc.compiler.errors import SnncError
 from snnc.compiler.contracts import BOARD_TOP
 from snnc.sim import rtl
@@ -26,26 +27,28 @@ class SimLink:
     latency_s = 0.0
 
     def __init__(self, verilog: str, clk_hz: float, divisor: int, simulator: str = "verilator",
-                 work_dir: Path | None = None, memories: dict[str, str] | None = None):
-        from cocotb_tools.runner import get_runner
-
-        self.clk_hz = clk_hz
+                 work_dir: Path | None = None, memories: dict[str, str] | None = None, trace: Path | None = None):
+        """trace: write the run's waveform there when the link closes (FST or VCD by its extension)."""
+        self.clk_hz, self.trace = clk_hz, trace
+        fmt = rtl.trace_format(trace)
         work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
         # optimised C++: the UART makes these runs long (hundreds of cycles per bit)
-        build_dir = rtl.build(verilog, simulator, work_dir, top=BOARD_TOP, optimize=True, memories=memories)
+        build_dir = rtl.build(verilog, simulator, work_dir, top=BOARD_TOP, optimize=True, memories=memories, trace=fmt)
         listener = socket.create_server(("127.0.0.1", 0))
         listener.settimeout(300)
         self._tmp = tempfile.TemporaryDirectory(dir=build_dir)
         env = {"SNNC_LINK_PORT": str(listener.getsockname()[1]), "SNNC_UART_DIVISOR": str(divisor)}
         os.environ.update(rtl.verilator_env())
         self.log = Path(self._tmp.name) / "sim.log"
+        self._recorded = Path(self._tmp.name) / f"trace.{fmt}"
+        waves = rtl.trace_run_options(simulator, self._recorded) if fmt else {}
 
         def simulate():
             try:
-                get_runner(simulator).test(hdl_toplevel=BOARD_TOP, hdl_toplevel_lang="verilog",
-                                           test_module="snnc.sim.uart_bench", build_dir=build_dir,
-                                           test_dir=self._tmp.name, extra_env=env, log_file=self.log,
-                                           results_xml=str(Path(self._tmp.name) / "results.xml"))
+                rtl.runner(simulator, fmt).test(hdl_toplevel=BOARD_TOP, hdl_toplevel_lang="verilog",
+                                                test_module="snnc.sim.uart_bench", build_dir=build_dir,
+                                                test_dir=self._tmp.name, extra_env=env, log_file=self.log,
+                                                results_xml=str(Path(self._tmp.name) / "results.xml"), **waves)
             except BaseException:  # the host sees the closed socket and reports the log
                 pass
 
@@ -93,7 +96,13 @@ class SimLink:
             pass
         self._sock.close()
         self._thread.join(timeout=60)
-        self._tmp.cleanup()
+        try:
+            if self.trace is not None:  # complete once the simulator has ended
+                if not self._recorded.exists():
+                    raise SnncError(f"--trace {self.trace}: the simulator wrote no waveform; log: {self._log_tail()}")
+                files.copy_to(self._recorded, Path(self.trace))
+        finally:
+            self._tmp.cleanup()
 
 
 class FaultyLink:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snnc.compiler import ir
+from snnc.compiler import files, ir
 from snnc.compiler.contracts import NETWORK_TOP
 from snnc.compiler.errors import SnncError
 from snnc.compiler.engine_model import EDGE_FIFO_DEPTH, cycle_budget, engine_counters
@@ -120,19 +120,62 @@ def unpack_states(net: ir.Network, impl: Implementation, words: np.ndarray) -> d
     return out
 
 
+TRACE_FORMATS = {".fst": "fst", ".vcd": "vcd"}
+
+
+def trace_format(path: Path | None) -> str | None:
+    """A waveform file's format by its extension (FST or VCD); SnncError for any other."""
+    if path is None:
+        return None
+    fmt = TRACE_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise SnncError(f"--trace {path}: the waveform file must end in .fst or .vcd")
+    return fmt
+
+
+def lz4_headers() -> bool:
+    """Whether the C++ compiler finds lz4.h, which Verilator's FST writer includes."""
+    return any((Path(d) / "lz4.h").exists() for d in ("/usr/include", "/usr/local/include",
+                                                       *os.environ.get("CPATH", "").split(os.pathsep)) if d)
+
+
+def runner(simulator: str, trace: str | None):
+    """cocotb's runner for `simulator`.  For a VCD from Icarus, one whose run asks vvp for VCD: the
+    classic runner always asks for FST when recording waves (the last of vvp's -fst/-vcd wins)."""
+    from cocotb_tools.runner import Icarus, get_runner
+
+    if simulator == "icarus" and trace == "vcd":
+        class IcarusVcd(Icarus):
+            def _test_command(self):
+                return [[("-vcd" if arg == "-fst" else arg) for arg in cmd] for cmd in super()._test_command()]
+        return IcarusVcd()
+    return get_runner(simulator)
+
+
+def trace_run_options(simulator: str, path: Path) -> dict:
+    """The runner.test arguments that write the waveform to `path` (absolute): Verilator's own
+    tracer (its main's --trace-file), Icarus' through cocotb's dump module (+dumpfile_path)."""
+    path = Path(path).resolve()
+    if simulator == "verilator":
+        return {"waves": True, "test_args": ["--trace-file", str(path)]}
+    return {"waves": True, "plusargs": [f"+dumpfile_path={path}"]}
+
+
 def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, optimize: bool | None = None,
-          memories: dict[str, str] | None = None) -> Path:
+          memories: dict[str, str] | None = None, trace: str | None = None) -> Path:
     """Compile a design's Verilog (module `top`) for `simulator` once (keyed by its hash); returns
     the build folder.  `optimize`: build the C++ at -Os (default: only designs of SMALL_DESIGN_LINES
-    or more; a long simulation of a small design wants it too)."""
-    from cocotb_tools.runner import get_runner
-
+    or more; a long simulation of a small design wants it too); trace: "fst" or "vcd", a build that
+    can record waveforms (trace_run_options), None: one that cannot (and runs faster)."""
     if simulator not in SIMULATORS:
         raise SnncError(f"unknown simulator '{simulator}' (choose {', '.join(SIMULATORS)})")
     if not simulator_available(simulator):
         raise SnncError(f"{simulator} is not installed (Icarus: apt-get install iverilog)")
+    if simulator == "verilator" and trace == "fst" and not lz4_headers():
+        raise SnncError("an FST trace from Verilator needs the lz4 headers (Debian: apt-get install liblz4-dev); "
+                        "name a .vcd, or use --simulator icarus")
     memories = memories or {}
-    digest = hashlib.sha256(f"{verilog}{optimize}".encode())
+    digest = hashlib.sha256(f"{verilog}{optimize}{trace}".encode())
     for name in sorted(memories):
         digest.update(f"{name}:{memories[name]}".encode())
     key = digest.hexdigest()[:16]
@@ -147,22 +190,22 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
         os.environ.update(verilator_env())
         if not (optimize if optimize is not None else verilog.count("\n") >= SMALL_DESIGN_LINES):
             os.environ["MAKEFLAGS"] += " OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
-        args = ["-O3", *VERILATOR_WAIVERS] if simulator == "verilator" else []
-        get_runner(simulator).build(sources=[source], hdl_toplevel=top, build_dir=build_dir,
-                                    build_args=args, timescale=("1ns", "1ps"), log_file=build_dir / "build.log")
+        args = ["-O3", *VERILATOR_WAIVERS, *(["--trace-fst"] if trace == "fst" else [])] if simulator == "verilator" else []
+        runner(simulator, trace).build(sources=[source], hdl_toplevel=top, build_dir=build_dir, build_args=args,
+                                        timescale=("1ns", "1ps"), log_file=build_dir / "build.log",
+                                        waves=trace is not None)
         (build_dir / ".built").write_text(key)
     return build_dir
 
 
 def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: str = "verilator",
         work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None,
-        activity_counters: bool = True) -> RtlResult:
+        activity_counters: bool = True, trace: Path | None = None) -> RtlResult:
     """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL with each layer's engine as `impl`
     (layer_impl.implement; `verilog` and the `memories` images it loads: the design when a build
     already has it, else generated here; activity_counters: whether the design has them, see
-    NetworkTop)."""
-    from cocotb_tools.runner import get_runner
-
+    NetworkTop; trace: write the run's waveform there, FST or VCD by its extension)."""
+    fmt = trace_format(trace)
     if verilog is None:
         from snnc.rtl_gen import network_verilog  # Amaranth, only when the caller has no Verilog yet
 
@@ -170,7 +213,7 @@ def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: st
     x = check_spikes(spikes, net.input_shape)
     check_timesteps(x.shape[0])
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
-    build_dir = build(verilog, simulator, work_dir, memories=memories)
+    build_dir = build(verilog, simulator, work_dir, memories=memories, trace=fmt)
     geos, kinds = network_geometry(net, impl), engine_counters(activity_counters)
     streams = stream_tokens(net)
     tokens, offsets = spike_tokens(x, streams[0])
@@ -182,12 +225,20 @@ def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: st
                  state_words=np.array([g.state_words for g in geos]), poll=poll, max_cycles=max_cycles,
                  address_bits=streams[-1].address_bits, n_counters=len(geos) * len(kinds))
         os.environ.update(verilator_env())
-        get_runner(simulator).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog", test_module="snnc.sim.cocotb_bench", build_dir=build_dir,
-                                   test_dir=tmp, extra_env={"SNNC_JOB": str(job), "SNNC_RESULT": str(result)},
-                                   results_xml=str(Path(tmp) / "results.xml"), log_file=Path(tmp) / "sim.log")
+        recorded = Path(tmp) / f"trace.{fmt}"  # copied to `trace` once the run is whole
+        waves = trace_run_options(simulator, recorded) if fmt else {}
+        runner(simulator, fmt).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog",
+                                     test_module="snnc.sim.cocotb_bench", build_dir=build_dir, test_dir=tmp,
+                                     extra_env={"SNNC_JOB": str(job), "SNNC_RESULT": str(result)},
+                                     results_xml=str(Path(tmp) / "results.xml"), log_file=Path(tmp) / "sim.log", **waves)
         if not result.exists():
             log = (Path(tmp) / "sim.log").read_text() if (Path(tmp) / "sim.log").exists() else ""
             raise RuntimeError(f"the cocotb bench did not finish; simulator log tail:\n{log[-3000:]}")
+        if fmt:
+            if not recorded.exists():
+                raise RuntimeError(f"{simulator} wrote no waveform; simulator log tail:\n"
+                                   f"{(Path(tmp) / 'sim.log').read_text()[-3000:]}")
+            files.copy_to(recorded, Path(trace))
         r = np.load(result)
         words = np.array([[int(v) for v in row] for row in r["states"]], dtype=object)
         names = [lif.name for lif in net.lifs]

@@ -259,22 +259,31 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
     return BuildResult(Path(cfg.output), b.net, b.settings, rep)
 
 
-def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simulator: str = "verilator") -> np.ndarray:
+def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simulator: str = "verilator",
+                   trace: Path | None = None) -> np.ndarray:
     """Run a build on spikes [T, B, *input_shape]; returns the output spikes uint8 [T, B, N_out], or a
     readout's membranes (golden.output_array).
-    An RTL run records its cycle counters in the build (the report shows them)."""
+    An RTL run records its cycle counters in the build (the report shows them); trace: its waveform
+    file (FST or VCD by the extension)."""
     build_dir = Path(build_dir)
+    if trace is not None and engine != "rtl":
+        raise SnncError("--trace records the RTL's waveform: it goes with --engine rtl")
     net, settings = build_folder.load(build_dir)
     spikes = golden.check_spikes(spikes, net.input_shape)
-    reference, trace = golden.run(net, spikes, trace=True)  # the golden answer, and the energy's counts
+    reference, record = golden.run(net, spikes, trace=True)  # the golden answer, and the energy's counts
     if engine == "golden":
         out = reference
     elif engine == "rtl":
         from snnc.sim import rtl
 
         result = rtl.run(net, spikes, settings.layers, simulator, build_folder.record_folder(build_dir, build_folder.SIM_DIR),
-                         (build_dir / settings.verilog).read_text(), build_folder.memory_images(build_dir, settings))
+                         (build_dir / settings.verilog).read_text(), build_folder.memory_images(build_dir, settings),
+                         trace=trace)
         out = result.outputs
+        if trace is not None:
+            from snnc.sim.waves import write_layout
+
+            write_layout(net, trace)
         files.save_json(build_dir / build_folder.RTL_RUN, {
             "simulator": simulator, "timesteps": int(spikes.shape[0]), "samples": int(spikes.shape[1]),
             "cycles_per_inference": result.cycles.tolist(),
@@ -283,7 +292,7 @@ def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", 
         raise SnncError(f"unknown engine '{engine}' (choose golden or rtl)")
     from snnc import energy
 
-    golden_counts = energy.activity(net, settings.layers, spikes, trace)
+    golden_counts = energy.activity(net, settings.layers, spikes, record)
     # an RTL run: its own counters, and the golden model's counts beside them
     counted = {"engine": engine, "activity": golden_counts} if engine == "golden" else \
         {"engine": engine, "activity": energy.rtl_activity(net, result.counters, spikes.shape[0], result.cycles),

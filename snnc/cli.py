@@ -59,7 +59,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     from snnc.build import simulate_build
 
     spikes = _input_spikes(Path(args.build_dir), Path(args.input))
-    out = simulate_build(Path(args.build_dir), spikes, args.engine, args.simulator)
+    out = simulate_build(Path(args.build_dir), spikes, args.engine, args.simulator,
+                         None if args.trace is None else Path(args.trace))
     files.save_array(Path(args.output), out)
     run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
     cycles = f", {int(np.mean(run['cycles_per_inference']))} cycles per inference" if run else ""
@@ -82,9 +83,12 @@ def cmd_run(args: argparse.Namespace) -> None:
     from snnc.runtime import Device
 
     build = Path(args.build_dir)
+    if args.trace is not None and not (args.sim and args.engine == "rtl"):
+        raise SnncError("--trace records the simulated board's waveform: it goes with --sim (and --engine rtl)")
     spikes = _input_spikes(build, Path(args.input))
     device = Device.serial(build, args.port) if args.port else \
-        Device.golden(build) if args.engine == "golden" else Device.simulated(build, args.simulator)
+        Device.golden(build) if args.engine == "golden" else \
+        Device.simulated(build, args.simulator, trace=None if args.trace is None else Path(args.trace))
     with device:
         out, cycles = device.run(spikes, progress=progress_bar("samples"))
     files.save_array(Path(args.output), out)
@@ -113,6 +117,12 @@ def cmd_boards(args: argparse.Namespace) -> None:
     from snnc.boards import board_table
 
     print(board_table())
+
+
+def _trace_argument(parser) -> None:
+    parser.add_argument("--trace", metavar="FILE.fst|FILE.vcd", help="with the RTL: write the run's waveform, FST or "
+                        "VCD by the extension (Verilator's and Icarus' own tracers); open it in GTKWave or Surfer "
+                        "(docs/rtl.md: a saved layout groups each layer's engine)")
 
 
 def _compile_parser(sub) -> None:
@@ -176,6 +186,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--input", required=True, metavar="X.npy")
     s.add_argument("--output", required=True, metavar="Y.npy")
     s.add_argument("--engine", choices=["golden", "rtl"], default="golden", help="golden model or RTL co-simulation")
+    _trace_argument(s)
     s.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator", help="RTL simulator")
     _classify_argument(s)
     s.set_defaults(func=cmd_simulate)
@@ -208,6 +219,7 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--engine", choices=["rtl", "golden"], default="rtl", help="with --sim: the board core in RTL "
                    "simulation (default) or the golden model")
     u.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator", help="RTL simulator for --sim")
+    _trace_argument(u)
     _classify_argument(u)
     u.set_defaults(func=cmd_run)
 

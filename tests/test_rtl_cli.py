@@ -1,5 +1,6 @@
 """snnc compile -> Verilog (lint-clean), simulate --engine rtl == golden, report with synthesis."""
 import json
+from pathlib import Path
 import subprocess
 
 import numpy as np
@@ -105,3 +106,69 @@ def test_lanes_per_layer(tmp_path, capsys, lanes, want, units):
     err = capsys.readouterr().err
     assert "one per layer (2 layers: lif1, lif2)" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "c").exists()
+
+
+def waveform_signals(path: Path) -> set[str]:
+    """Every signal's full name (scope.scope.name) in an FST (libfst's reader) or VCD file."""
+    if path.suffix == ".fst":
+        import pylibfst
+
+        fst = pylibfst.lib.fstReaderOpen(str(path).encode())
+        assert fst != pylibfst.ffi.NULL, f"{path}: not an FST file"
+        try:
+            _, signals = pylibfst.get_scopes_signals2(fst)
+        finally:
+            pylibfst.lib.fstReaderClose(fst)
+        return {name.split(" [")[0].replace("\\", "") for name in signals.by_name}
+    scopes, names = [], set()
+    for line in path.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["$scope"]:
+            scopes.append(words[2])
+        elif words[:1] == ["$upscope"]:
+            scopes.pop()
+        elif words[:1] == ["$var"]:
+            names.add(".".join(scopes + [words[4].replace("\\", "")]))
+    return names
+
+
+@pytest.mark.parametrize("simulator, suffix", [("verilator", ".vcd"), ("verilator", ".fst"), ("icarus", ".vcd"),
+                                               ("icarus", ".fst")])
+def test_simulate_writes_a_trace(simulator, suffix, tmp_path, capsys):
+    """snnc simulate --engine rtl --trace t.fst|t.vcd: the simulator's own tracer writes the run's
+    waveform, which libfst (or a VCD parse) reads, with each layer engine's busy signal in it; the
+    outputs are the untraced run's; a GTKWave layout (t.gtkw) groups each engine's signals."""
+    if not rtl.simulator_available(simulator):
+        pytest.skip("Icarus Verilog (iverilog) not installed")
+    if simulator == "verilator" and suffix == ".fst" and not rtl.lz4_headers():
+        pytest.skip("Verilator's FST writer needs the lz4 headers (liblz4-dev)")
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(4))
+    assert main(["compile", str(model), "--bits", "4", "--lanes", "2", "-o", str(tmp_path / "b")]) == 0
+    x = (np.random.default_rng(5).random((6, 2, 24)) < 0.4).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    trace = tmp_path / f"t{suffix}"
+    args = ["simulate", str(tmp_path / "b"), "--input", str(tmp_path / "x.npy"), "--engine", "rtl",
+            "--simulator", simulator]
+    assert main([*args, "--output", str(tmp_path / "y.npy"), "--trace", str(trace)]) == 0
+    assert main([*args, "--output", str(tmp_path / "plain.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), np.load(tmp_path / "plain.npy"))
+    signals = waveform_signals(trace)
+    for i in range(2):
+        assert {f"snnc_top.layer{i}.busy", f"snnc_top.layer{i}.scatter.busy", f"snnc_top.layer{i}.update.busy"} <= signals
+    layout = (tmp_path / "t.gtkw").read_text()
+    assert f'[dumpfile] "{trace}"' in layout and "-layer1 (lif2)" in layout
+    assert {line for line in layout.splitlines() if line.startswith("snnc_top.")} <= signals
+
+
+def test_trace_needs_the_rtl_and_a_known_format(tmp_path, capsys):
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(4))
+    assert main(["compile", str(model), "--bits", "4", "-o", str(tmp_path / "b")]) == 0
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 24), np.uint8))
+    base = ["simulate", str(tmp_path / "b"), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]
+    capsys.readouterr()
+    for extra, message in ((["--trace", str(tmp_path / "t.vcd")], "--trace records the RTL's waveform: it goes with "
+                            "--engine rtl"), (["--engine", "rtl", "--trace", str(tmp_path / "t.lxt")],
+                                              "the waveform file must end in .fst or .vcd")):
+        assert main([*base, *extra]) == 1
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and not (tmp_path / "y.npy").exists()
