@@ -14,15 +14,19 @@ import cocotb
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.utils import get_sim_time
 
 
 
 async def run_sample(dut, tokens: np.ndarray, n_steps: int, poll: int, max_cycles: int,
-                     address_bits: int) -> list[int]:
+                     address_bits: int, bounds: list[int]) -> list[int]:
     """Returns the output tokens of one sample (the caller decodes them).  `poll` is at most half of
-    the in/out FIFO depths, so skipping `poll` cycles can neither starve the network nor fill the output."""
+    the in/out FIFO depths, so skipping `poll` cycles can neither starve the network nor fill the output.
+    bounds: gets the simulation time (the simulator's steps) of the start and of each timestep's end
+    token, T + 1 values (a trace window is cut at them)."""
     dut.n_steps.value = n_steps
     dut.start.value = 1
+    bounds.append(int(get_sim_time()))
     await RisingEdge(dut.clk)
     dut.start.value = 0
     out = []
@@ -45,7 +49,9 @@ async def run_sample(dut, tokens: np.ndarray, n_steps: int, poll: int, max_cycle
             i += 1
         if got_out:
             out.append(payload)
-            t += payload >> address_bits  # the end-of-timestep token (tokens.SpikeTokens)
+            if payload >> address_bits:  # the end-of-timestep token (tokens.SpikeTokens)
+                t += 1
+                bounds.append(int(get_sim_time()))
         if not took_in and not got_out:
             dut.i_spikes__valid.value = 0
             dut.o_spikes__ready.value = 0
@@ -75,11 +81,11 @@ async def run_job(dut):
     dut.rst.value = 1
     await ClockCycles(dut.clk, 2)
     dut.rst.value = 0
-    outputs, offsets, states, cycles, counters, counts = [], [0], [], [], [], []
+    outputs, offsets, states, cycles, counters, counts, bounds = [], [0], [], [], [], [], []
     for b in range(int(job["batch"])):
         tokens = job["tokens"][job["offsets"][b]:job["offsets"][b + 1]]
         outputs += await run_sample(dut, tokens, n_steps, int(job["poll"]), int(job["max_cycles"]),
-                                    int(job["address_bits"]))
+                                    int(job["address_bits"]), bounds)
         offsets.append(len(outputs))
         cycles.append(int(dut.cycles.value))
         counters.append([await read_port(dut, "counter_sel", k, "counter_data") for k in range(int(job["n_counters"]))])
@@ -91,4 +97,5 @@ async def run_job(dut):
         states.append(np.array([v for layer in layer_states for v in layer], dtype=object))
     np.savez(os.environ["SNNC_RESULT"], outputs=np.array(outputs, np.int64), output_offsets=np.array(offsets),
              cycles=np.array(cycles), counters=np.array(counters),
-             counts=np.array(counts), states=np.array([[str(v) for v in s] for s in states]))
+             counts=np.array(counts), states=np.array([[str(v) for v in s] for s in states]),
+             step_bounds=np.array(bounds, np.int64).reshape(int(job["batch"]), n_steps + 1))

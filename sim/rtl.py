@@ -27,6 +27,7 @@ from snnc.compiler.geometry import check_timesteps, network_geometry, stream_tok
 from snnc.compiler.layer_impl import Implementation
 from snnc.compiler.tokens import SpikeTokens
 from snnc.sim.golden import check_spikes
+from snnc.sim.waves import cut_vcd
 
 SIMULATORS = ("verilator", "icarus")
 # Yosys' Verilog writer produces width-adapting expressions and casez without default; these
@@ -133,6 +134,17 @@ def trace_format(path: Path | None) -> str | None:
     return fmt
 
 
+def check_trace_steps(steps: tuple[int, int], fmt: str | None, n_steps: int) -> None:
+    """A trace window: timesteps A to B - 1 (0 <= A < B <= T) of a VCD."""
+    a, b = steps
+    if fmt is None:
+        raise SnncError("--trace-steps needs --trace FILE.vcd")
+    if fmt != "vcd":
+        raise SnncError("--trace-steps cuts its window from a VCD: name a .vcd (an FST is written whole)")
+    if not 0 <= a < b <= n_steps:
+        raise SnncError(f"--trace-steps {a}:{b}: a window of timesteps A:B with 0 <= A < B <= {n_steps}")
+
+
 def lz4_headers() -> bool:
     """Whether the C++ compiler finds lz4.h, which Verilator's FST writer includes."""
     return any((Path(d) / "lz4.h").exists() for d in ("/usr/include", "/usr/local/include",
@@ -200,12 +212,16 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
 
 def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: str = "verilator",
         work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None,
-        activity_counters: bool = True, trace: Path | None = None) -> RtlResult:
+        activity_counters: bool = True, trace: Path | None = None,
+        trace_steps: tuple[int, int] | None = None) -> RtlResult:
     """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL with each layer's engine as `impl`
     (layer_impl.implement; `verilog` and the `memories` images it loads: the design when a build
     already has it, else generated here; activity_counters: whether the design has them, see
-    NetworkTop; trace: write the run's waveform there, FST or VCD by its extension)."""
+    NetworkTop; trace: write the run's waveform there, FST or VCD by its extension; trace_steps:
+    (A, B), only timesteps A to B - 1 of every sample, a VCD's)."""
     fmt = trace_format(trace)
+    if trace_steps is not None:
+        check_trace_steps(trace_steps, fmt, np.shape(spikes)[0])
     if verilog is None:
         from snnc.rtl_gen import network_verilog  # Amaranth, only when the caller has no Verilog yet
 
@@ -238,7 +254,13 @@ def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: st
             if not recorded.exists():
                 raise RuntimeError(f"{simulator} wrote no waveform; simulator log tail:\n"
                                    f"{(Path(tmp) / 'sim.log').read_text()[-3000:]}")
-            files.copy_to(recorded, Path(trace))
+            r = np.load(result)
+            if trace_steps is None:
+                files.copy_to(recorded, Path(trace))
+            else:  # each sample's window, from its start and end-of-timestep times
+                a, b = trace_steps
+                windows = [(int(row[a]), int(row[b])) for row in r["step_bounds"]]
+                files.save_as_named(Path(trace), lambda f: cut_vcd(recorded, windows, f))
         r = np.load(result)
         words = np.array([[int(v) for v in row] for row in r["states"]], dtype=object)
         names = [lif.name for lif in net.lifs]

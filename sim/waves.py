@@ -31,3 +31,39 @@ def write_layout(net: ir.Network, waveform: Path) -> Path:
     text = gtkwave_layout(net, waveform)
     files.save_as_named(layout, lambda f: f.write(text.encode()))
     return layout
+
+
+def cut_vcd(source: Path, windows: list[tuple[int, int]], out) -> None:
+    """Copy the VCD file `source` to the binary file `out`, keeping only the times within `windows`
+    ((start, end) in the file's time units, ascending): its header, then for each window every
+    signal's value at its start (as $dumpvars, then $dumpall) and the changes up to its end."""
+    values: dict[str, str] = {}  # id code -> its value line
+    windows = sorted(windows)
+    k, time, opened, stamped = 0, 0, -1, -1  # the window now or next, the time, the window whose snapshot
+    # is out, the last time written
+    with open(source, "r", errors="replace") as f:
+        for line in f:
+            out.write(line.encode())
+            if line.startswith("$enddefinitions"):
+                break
+        for line in f:
+            text = line.strip()
+            if not text or text in ("$end", "$dumpvars", "$dumpall", "$dumpon", "$dumpoff"):
+                continue
+            if text[0] == "#":
+                time = int(text[1:])
+                while k < len(windows) and time > windows[k][1]:
+                    k += 1
+                if k == len(windows):
+                    break
+                continue
+            code = text.split()[-1] if text[0] in "bBrR" else text[1:]
+            values[code] = text
+            if k < len(windows) and windows[k][0] <= time:
+                if opened < k:  # the window's first change: every value as it stands
+                    out.write(f"#{time}\n{'$dumpvars' if opened < 0 else '$dumpall'}\n".encode())
+                    out.write("".join(v + "\n" for v in values.values()).encode() + b"$end\n")
+                    opened, stamped = k, time
+                else:
+                    out.write((f"#{time}\n" if time != stamped else "").encode() + f"{text}\n".encode())
+                    stamped = time

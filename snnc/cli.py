@@ -60,7 +60,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
     spikes = _input_spikes(Path(args.build_dir), Path(args.input))
     out = simulate_build(Path(args.build_dir), spikes, args.engine, args.simulator,
-                         None if args.trace is None else Path(args.trace))
+                         None if args.trace is None else Path(args.trace), _steps(args.trace_steps))
     files.save_array(Path(args.output), out)
     run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
     cycles = f", {int(np.mean(run['cycles_per_inference']))} cycles per inference" if run else ""
@@ -117,6 +117,16 @@ def cmd_boards(args: argparse.Namespace) -> None:
     from snnc.boards import board_table
 
     print(board_table())
+
+
+def _steps(text: str | None) -> tuple[int, int] | None:
+    """--trace-steps A:B as (A, B)."""
+    if text is None:
+        return None
+    a, sep, b = text.partition(":")
+    if not (sep and a.strip().isdigit() and b.strip().isdigit()):
+        raise SnncError(f"--trace-steps must be A:B, timesteps A to B - 1 (for example 4:8), got '{text}'")
+    return int(a), int(b)
 
 
 def _trace_argument(parser) -> None:
@@ -187,6 +197,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, metavar="Y.npy")
     s.add_argument("--engine", choices=["golden", "rtl"], default="golden", help="golden model or RTL co-simulation")
     _trace_argument(s)
+    s.add_argument("--trace-steps", metavar="A:B", help="with --trace FILE.vcd: keep only timesteps A to B - 1 of each "
+                   "sample (every signal's value at the window's start, then its changes), so long runs stay small")
     s.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator", help="RTL simulator")
     _classify_argument(s)
     s.set_defaults(func=cmd_simulate)

@@ -158,6 +158,18 @@ def test_simulate_writes_a_trace(simulator, suffix, tmp_path, capsys):
     layout = (tmp_path / "t.gtkw").read_text()
     assert f'[dumpfile] "{trace}"' in layout and "-layer1 (lif2)" in layout
     assert {line for line in layout.splitlines() if line.startswith("snnc_top.")} <= signals
+    if suffix == ".vcd":  # a window of timesteps 2 and 3 of each sample: the same signals, a part of the times
+        window = tmp_path / "w.vcd"
+        assert main([*args, "--output", str(tmp_path / "w.npy"), "--trace", str(window), "--trace-steps", "2:4"]) == 0
+        times = lambda p: [int(line[1:]) for line in p.read_text().splitlines() if line.startswith("#")]
+        full, cut = times(trace), times(window)
+        assert waveform_signals(window) == signals and set(cut) <= set(full) and 0 < len(cut) < len(full) / 2
+        assert window.stat().st_size < trace.stat().st_size / 2 and min(cut) > 0
+        if simulator == "icarus":  # a standard header (Verilator's $rootio scope is its own): pyvcd parses it whole
+            import vcd.reader
+
+            with open(window, "rb") as f:
+                assert sum(1 for _ in vcd.reader.tokenize(f)) > 100
 
 
 def test_trace_needs_the_rtl_and_a_known_format(tmp_path, capsys):
@@ -166,9 +178,13 @@ def test_trace_needs_the_rtl_and_a_known_format(tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.zeros((2, 1, 24), np.uint8))
     base = ["simulate", str(tmp_path / "b"), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]
     capsys.readouterr()
+    rtl_trace = ["--engine", "rtl", "--trace"]
     for extra, message in ((["--trace", str(tmp_path / "t.vcd")], "--trace records the RTL's waveform: it goes with "
-                            "--engine rtl"), (["--engine", "rtl", "--trace", str(tmp_path / "t.lxt")],
-                                              "the waveform file must end in .fst or .vcd")):
+                            "--engine rtl"), ([*rtl_trace, str(tmp_path / "t.lxt")], "the waveform file must end in "
+                                              ".fst or .vcd"),
+                           ([*rtl_trace, str(tmp_path / "t.fst"), "--trace-steps", "0:1"], "name a .vcd"),
+                           ([*rtl_trace, str(tmp_path / "t.vcd"), "--trace-steps", "1:5"], "0 <= A < B <= 2"),
+                           ([*rtl_trace, str(tmp_path / "t.vcd"), "--trace-steps", "x"], "--trace-steps must be A:B")):
         assert main([*base, *extra]) == 1
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and not (tmp_path / "y.npy").exists()
