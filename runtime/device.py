@@ -58,9 +58,11 @@ class Device:
         return cls(*build_folder.load(build), None)
 
     @classmethod
-    def simulated(cls, build: Path, simulator: str = "verilator", wrap=None, trace: Path | None = None) -> "Device":
+    def simulated(cls, build: Path, simulator: str = "verilator", wrap=None, trace: Path | None = None,
+                  progress=None) -> "Device":
         """The build's BoardCore in simulation; `wrap(link)` may put a FaultyLink around it; trace:
-        its waveform is written there when the device closes (FST or VCD by the extension)."""
+        its waveform is written there when the device closes (FST or VCD by the extension); progress:
+        a bar factory for the simulator's build (sim.rtl.shown)."""
         from .sim_link import SimLink
 
         net, settings = build_folder.load(build)
@@ -68,7 +70,7 @@ class Device:
             raise SnncError(f"{build}: no board in this build; compile with --board NAME to simulate the board")
         link = SimLink((Path(build) / settings.board_verilog).read_text(), settings.clk_hz,
                        hp.uart_divisor(settings.clk_hz, settings.baud), simulator, build_folder.record_folder(build, build_folder.SIM_DIR),
-                       build_folder.memory_images(build, settings), trace)
+                       build_folder.memory_images(build, settings), trace, progress)
         try:
             return cls(net, settings, wrap(link) if wrap else link)
         except BaseException:

@@ -27,13 +27,16 @@ class SimLink:
     latency_s = 0.0
 
     def __init__(self, verilog: str, clk_hz: float, divisor: int, simulator: str = "verilator",
-                 work_dir: Path | None = None, memories: dict[str, str] | None = None, trace: Path | None = None):
-        """trace: write the run's waveform there when the link closes (FST or VCD by its extension)."""
+                 work_dir: Path | None = None, memories: dict[str, str] | None = None, trace: Path | None = None,
+                 progress=None):
+        """trace: write the run's waveform there when the link closes (FST or VCD by its extension);
+        progress: a bar factory for the simulator's build (rtl.shown)."""
         self.clk_hz, self.trace = clk_hz, trace
         fmt = rtl.trace_format(trace)
         work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
         # optimised C++: the UART makes these runs long (hundreds of cycles per bit)
-        build_dir = rtl.build(verilog, simulator, work_dir, top=BOARD_TOP, optimize=True, memories=memories, trace=fmt)
+        build_dir = rtl.build(verilog, simulator, work_dir, top=BOARD_TOP, optimize=True, memories=memories, trace=fmt,
+                              progress=progress)
         listener = socket.create_server(("127.0.0.1", 0))
         listener.settimeout(300)
         self._tmp = tempfile.TemporaryDirectory(dir=build_dir)

@@ -95,6 +95,9 @@ async def run_job(dut):
             dut.dbg_layer.value = layer
             layer_states.append([await read_port(dut, "dbg_addr", a, "dbg_state") for a in range(int(n_words))])
         states.append(np.array([v for layer in layer_states for v in layer], dtype=object))
+        if os.environ.get("SNNC_PROGRESS"):  # samples done, for the host's progress bar
+            with open(os.environ["SNNC_PROGRESS"], "w") as f:
+                f.write(str(b + 1))
     np.savez(os.environ["SNNC_RESULT"], outputs=np.array(outputs, np.int64), output_offsets=np.array(offsets),
              cycles=np.array(cycles), counters=np.array(counters),
              counts=np.array(counts), states=np.array([[str(v) for v in s] for s in states]),

@@ -8,12 +8,14 @@ cocotb at it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,12 +175,40 @@ def trace_run_options(simulator: str, path: Path) -> dict:
     return {"waves": True, "plusargs": [f"+dumpfile_path={path}"]}
 
 
+@contextlib.contextmanager
+def shown(progress, desc: str, total: int | None = None, done=None):
+    """While the body runs, a progress bar (progress(total, desc), tqdm-like; None: none) refreshed
+    twice a second: done() items of total, or the time so far."""
+    if progress is None:
+        yield
+        return
+    bar, stop = progress(total, desc), threading.Event()
+
+    def poll():
+        while not stop.wait(0.5):
+            if done is not None:
+                bar.n = done()
+            bar.refresh()
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+        if done is not None:
+            bar.n = done()
+        bar.close()
+
+
 def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, optimize: bool | None = None,
-          memories: dict[str, str] | None = None, trace: str | None = None) -> Path:
+          memories: dict[str, str] | None = None, trace: str | None = None, progress=None) -> Path:
     """Compile a design's Verilog (module `top`) for `simulator` once (keyed by its hash); returns
     the build folder.  `optimize`: build the C++ at -Os (default: only designs of SMALL_DESIGN_LINES
     or more; a long simulation of a small design wants it too); trace: "fst" or "vcd", a build that
-    can record waveforms (trace_run_options), None: one that cannot (and runs faster)."""
+    can record waveforms (trace_run_options), None: one that cannot (and runs faster); progress: a
+    bar factory (shown) for the build's time."""
     if simulator not in SIMULATORS:
         raise SnncError(f"unknown simulator '{simulator}' (choose {', '.join(SIMULATORS)})")
     if not simulator_available(simulator):
@@ -203,9 +233,10 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
         if not (optimize if optimize is not None else verilog.count("\n") >= SMALL_DESIGN_LINES):
             os.environ["MAKEFLAGS"] += " OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
         args = ["-O3", *VERILATOR_WAIVERS, *(["--trace-fst"] if trace == "fst" else [])] if simulator == "verilator" else []
-        runner(simulator, trace).build(sources=[source], hdl_toplevel=top, build_dir=build_dir, build_args=args,
-                                        timescale=("1ns", "1ps"), log_file=build_dir / "build.log",
-                                        waves=trace is not None)
+        with shown(progress, f"building the {simulator} model"):
+            runner(simulator, trace).build(sources=[source], hdl_toplevel=top, build_dir=build_dir, build_args=args,
+                                           timescale=("1ns", "1ps"), log_file=build_dir / "build.log",
+                                           waves=trace is not None)
         (build_dir / ".built").write_text(key)
     return build_dir
 
@@ -213,12 +244,13 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
 def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: str = "verilator",
         work_dir: Path | None = None, verilog: str | None = None, memories: dict[str, str] | None = None,
         activity_counters: bool = True, trace: Path | None = None,
-        trace_steps: tuple[int, int] | None = None) -> RtlResult:
+        trace_steps: tuple[int, int] | None = None, progress=None) -> RtlResult:
     """Co-simulate `net` on spikes [T, B, *input_shape] in its RTL with each layer's engine as `impl`
     (layer_impl.implement; `verilog` and the `memories` images it loads: the design when a build
     already has it, else generated here; activity_counters: whether the design has them, see
     NetworkTop; trace: write the run's waveform there, FST or VCD by its extension; trace_steps:
-    (A, B), only timesteps A to B - 1 of every sample, a VCD's)."""
+    (A, B), only timesteps A to B - 1 of every sample, a VCD's; progress: a bar factory (shown) for
+    the build and the samples)."""
     fmt = trace_format(trace)
     if trace_steps is not None:
         check_trace_steps(trace_steps, fmt, np.shape(spikes)[0])
@@ -229,7 +261,7 @@ def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: st
     x = check_spikes(spikes, net.input_shape)
     check_timesteps(x.shape[0])
     work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "snnc_rtl").resolve()  # the simulator runs elsewhere
-    build_dir = build(verilog, simulator, work_dir, memories=memories, trace=fmt)
+    build_dir = build(verilog, simulator, work_dir, memories=memories, trace=fmt, progress=progress)
     geos, kinds = network_geometry(net, impl), engine_counters(activity_counters)
     streams = stream_tokens(net)
     tokens, offsets = spike_tokens(x, streams[0])
@@ -243,10 +275,15 @@ def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: st
         os.environ.update(verilator_env())
         recorded = Path(tmp) / f"trace.{fmt}"  # copied to `trace` once the run is whole
         waves = trace_run_options(simulator, recorded) if fmt else {}
-        runner(simulator, fmt).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog",
-                                     test_module="snnc.sim.cocotb_bench", build_dir=build_dir, test_dir=tmp,
-                                     extra_env={"SNNC_JOB": str(job), "SNNC_RESULT": str(result)},
-                                     results_xml=str(Path(tmp) / "results.xml"), log_file=Path(tmp) / "sim.log", **waves)
+        counted = Path(tmp) / "progress"  # the bench writes how many samples are done
+        done = lambda: int(counted.read_text() or 0) if counted.exists() else 0
+        with shown(progress, f"simulating ({simulator})", x.shape[1], done):
+            runner(simulator, fmt).test(hdl_toplevel=NETWORK_TOP, hdl_toplevel_lang="verilog",
+                                        test_module="snnc.sim.cocotb_bench", build_dir=build_dir, test_dir=tmp,
+                                        extra_env={"SNNC_JOB": str(job), "SNNC_RESULT": str(result),
+                                                   "SNNC_PROGRESS": str(counted)},
+                                        results_xml=str(Path(tmp) / "results.xml"), log_file=Path(tmp) / "sim.log",
+                                        **waves)
         if not result.exists():
             log = (Path(tmp) / "sim.log").read_text() if (Path(tmp) / "sim.log").exists() else ""
             raise RuntimeError(f"the cocotb bench did not finish; simulator log tail:\n{log[-3000:]}")

@@ -260,11 +260,12 @@ def build(cfg: BuildConfig, steps=BUILD_STEPS) -> BuildResult:
 
 
 def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", simulator: str = "verilator",
-                   trace: Path | None = None, trace_steps: tuple[int, int] | None = None) -> np.ndarray:
+                   trace: Path | None = None, trace_steps: tuple[int, int] | None = None, progress=None) -> np.ndarray:
     """Run a build on spikes [T, B, *input_shape]; returns the output spikes uint8 [T, B, N_out], or a
     readout's membranes (golden.output_array).
     An RTL run records its cycle counters in the build (the report shows them); trace: its waveform
-    file (FST or VCD by the extension), trace_steps: of timesteps A to B - 1 only (sim.rtl.run)."""
+    file (FST or VCD by the extension), trace_steps: of timesteps A to B - 1 only; progress: bars for
+    the simulator's build and run (sim.rtl.run)."""
     build_dir = Path(build_dir)
     if (trace is not None or trace_steps is not None) and engine != "rtl":
         raise SnncError("--trace records the RTL's waveform: it goes with --engine rtl")
@@ -278,7 +279,7 @@ def simulate_build(build_dir: Path, spikes: np.ndarray, engine: str = "golden", 
 
         result = rtl.run(net, spikes, settings.layers, simulator, build_folder.record_folder(build_dir, build_folder.SIM_DIR),
                          (build_dir / settings.verilog).read_text(), build_folder.memory_images(build_dir, settings),
-                         trace=trace, trace_steps=trace_steps)
+                         trace=trace, trace_steps=trace_steps, progress=progress)
         out = result.outputs
         if trace is not None:
             from snnc.sim.waves import write_layout

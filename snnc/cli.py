@@ -16,7 +16,7 @@ from snnc.compiler.errors import SnncError
 from snnc.compiler.layer_impl import lanes_text, parse_lanes
 from snnc.compiler.host_protocol import DEFAULT_BAUD
 from snnc.interrupt import interrupted
-from snnc.progress import progress_bar
+from snnc.progress import progress_bar, progress_meter
 from snnc.sim import golden
 
 
@@ -60,7 +60,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
 
     spikes = _input_spikes(Path(args.build_dir), Path(args.input))
     out = simulate_build(Path(args.build_dir), spikes, args.engine, args.simulator,
-                         None if args.trace is None else Path(args.trace), _steps(args.trace_steps))
+                         None if args.trace is None else Path(args.trace), _steps(args.trace_steps),
+                         progress_meter("sample"))
     files.save_array(Path(args.output), out)
     run = build_folder.load_rtl_run(Path(args.build_dir)) if args.engine == "rtl" else None
     cycles = f", {int(np.mean(run['cycles_per_inference']))} cycles per inference" if run else ""
@@ -88,7 +89,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     spikes = _input_spikes(build, Path(args.input))
     device = Device.serial(build, args.port) if args.port else \
         Device.golden(build) if args.engine == "golden" else \
-        Device.simulated(build, args.simulator, trace=None if args.trace is None else Path(args.trace))
+        Device.simulated(build, args.simulator, trace=None if args.trace is None else Path(args.trace),
+                         progress=progress_meter("sample"))
     with device:
         out, cycles = device.run(spikes, progress=progress_bar("samples"))
     files.save_array(Path(args.output), out)

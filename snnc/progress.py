@@ -11,3 +11,15 @@ def progress_bar(unit: str):
     except ImportError:
         return None
     return lambda it: tqdm(it, unit=unit, disable=not sys.stderr.isatty())
+
+
+def progress_meter(unit: str):
+    """A factory of tqdm bars, (total or None, desc) -> bar, on a terminal; None when piped or
+    without tqdm (sim.rtl.run polls a bar for the Verilator build and the samples simulated)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    if not sys.stderr.isatty():
+        return None
+    return lambda total, desc: tqdm(total=total, desc=desc, unit=unit, leave=False)

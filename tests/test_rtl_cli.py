@@ -188,3 +188,40 @@ def test_trace_needs_the_rtl_and_a_known_format(tmp_path, capsys):
         assert main([*base, *extra]) == 1
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and not (tmp_path / "y.npy").exists()
+
+
+class Bar:
+    """A stand-in for tqdm that records what sim.rtl.shown does with it."""
+
+    made: list = []
+
+    def __init__(self, total, desc):
+        self.total, self.desc, self.n, self.refreshes, self.closed = total, desc, 0, 0, False
+        Bar.made.append(self)
+
+    def refresh(self):
+        self.refreshes += 1
+
+    def close(self):
+        self.closed = True
+
+
+def test_the_rtl_run_shows_progress_on_a_terminal(tmp_path, capsys):
+    """sim.rtl.run with a bar factory: one bar for the Verilator build, one counting the samples the
+    bench has finished; snnc simulate piped (no terminal) shows none."""
+    from snnc.compiler import build_folder
+
+    model = float_model(tmp_path / "m.onnx", np.random.default_rng(6))
+    assert main(["compile", str(model), "--bits", "4", "-o", str(tmp_path / "b")]) == 0
+    net, settings = build_folder.load(tmp_path / "b")
+    x = (np.random.default_rng(7).random((5, 3, 24)) < 0.4).astype(np.uint8)
+    Bar.made = []
+    rtl.run(net, x, settings.layers, work_dir=tmp_path / "fresh", progress=Bar)
+    assert [(b.desc, b.total) for b in Bar.made] == [("building the verilator model", None),
+                                                     ("simulating (verilator)", 3)]
+    assert all(b.closed for b in Bar.made) and Bar.made[1].n == 3 and Bar.made[0].refreshes > 0
+    np.save(tmp_path / "x.npy", x)
+    capsys.readouterr()
+    assert main(["simulate", str(tmp_path / "b"), "--input", str(tmp_path / "x.npy"), "--output",
+                 str(tmp_path / "y.npy"), "--engine", "rtl"]) == 0
+    assert capsys.readouterr().err == ""
