@@ -79,21 +79,23 @@ def _attr_equals(attr: str, value: str, out: str) -> list[onnx.NodeProto]:
             mk("Equal", [f"{out}_attr", f"{out}_str"], [out])]
 
 
+def _attribute_constants() -> list[onnx.NodeProto]:
+    """The LIF's numeric attributes as constants in the function's scope."""
+    F, FS = AttributeProto.FLOAT, AttributeProto.FLOATS
+    mk = helper.make_node
+    return [_attr_ref(mk("Constant", [], [name]), "value_floats" if kind == FS else "value_float", attr, kind)
+            for name, attr, kind in (("beta_scalar", "beta", F), ("betas_attr", "betas", FS), ("theta", "threshold", F),
+                                     ("alpha", "alpha", F), ("lsb_attr", "state_lsb", F), ("vmin", "state_min", F),
+                                     ("vmax", "state_max", F), ("levels", "state_levels", FS))]
+
+
 def lif_function(recurrent: bool = False) -> onnx.FunctionProto:
     """The `snnc.LIF` function: input X [T, B, ...] currents, output Y [T, B, ...] spikes (float 0/1);
     recurrent: `snnc.RLIF`, with the input R [N, N] that weights the spikes of the step before."""
-    F = AttributeProto.FLOAT
     mk = helper.make_node
     c = lambda name, value: mk("Constant", [], [name], value=numpy_helper.from_array(np.asarray(value, np.float32)))
     nodes = [
-        _attr_ref(mk("Constant", [], ["beta_scalar"]), "value_float", "beta", F),
-        _attr_ref(mk("Constant", [], ["betas_attr"]), "value_floats", "betas", AttributeProto.FLOATS),
-        _attr_ref(mk("Constant", [], ["theta"]), "value_float", "threshold", F),
-        _attr_ref(mk("Constant", [], ["alpha"]), "value_float", "alpha", F),
-        _attr_ref(mk("Constant", [], ["lsb_attr"]), "value_float", "state_lsb", F),
-        _attr_ref(mk("Constant", [], ["vmin"]), "value_float", "state_min", F),
-        _attr_ref(mk("Constant", [], ["vmax"]), "value_float", "state_max", F),
-        _attr_ref(mk("Constant", [], ["levels"]), "value_floats", "state_levels", AttributeProto.FLOATS),
+        *_attribute_constants(),
         *_attr_equals("reset", "zero", "is_zero"),
         *_attr_equals("reset", "none", "is_none"),
         *_attr_equals("output", "membrane", "is_membrane"),
