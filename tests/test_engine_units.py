@@ -296,6 +296,40 @@ def test_packed_addresses_of_a_feature_map():
 
 # ---- the layer engine: scatter, update and their banks together ------------------------------------
 
+def run_engine(dut, in_tokens, out_tokens, spikes: np.ndarray, stalled, watch) -> list[int]:
+    """Feed one sample's spikes [T, ...] into a LayerEngine and take its output tokens (with the
+    output not ready in the cycles where stalled(cycle)) until T end tokens; watch(ctx) sees every
+    cycle.  Returns the output tokens."""
+    got, steps = [], len(spikes)
+
+    async def feed(ctx):
+        for token in in_tokens.encode(spikes).tolist():
+            eot = token == in_tokens.eot
+            ctx.set(dut.i_spikes.payload, {"addr": 0 if eot else token, "eot": eot})
+            ctx.set(dut.i_spikes.valid, 1)
+            await ctx.tick().until(dut.i_spikes.ready)
+        ctx.set(dut.i_spikes.valid, 0)
+
+    async def bench(ctx):
+        cycle = 0
+        while got.count(out_tokens.eot) < steps:
+            ready = not stalled(cycle)
+            ctx.set(dut.o_spikes.ready, ready)
+            watch(ctx)
+            if ready and ctx.get(dut.o_spikes.valid):
+                p = ctx.get(dut.o_spikes.payload)
+                got.append(out_tokens.eot if p.eot else p.addr)
+            await ctx.tick()
+            cycle += 1
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(feed, background=True)
+    sim.add_testbench(bench)
+    sim.run_until(1e-8 * 20000)
+    return got
+
+
 @pytest.mark.parametrize("lanes, units, single_bank, sparse", [(2, 2, False, False), (3, 1, True, False),
                                                                (2, 2, True, True), (1, 1, False, True)])
 def test_layer_engine_equals_golden_over_timesteps(lanes, units, single_bank, sparse):
@@ -316,33 +350,9 @@ def test_layer_engine_equals_golden_over_timesteps(lanes, units, single_bank, sp
     steps = 6
     x = (rng.random((steps, 1, *net.input_shape)) < 0.35).astype(np.uint8)
     want = golden.run(net, x)[:, 0].reshape(steps, -1)
-    got, busy = [], []
-
-    async def feed(ctx):
-        for token in in_tokens.encode(x[:, 0]).tolist():
-            eot = token == in_tokens.eot
-            ctx.set(dut.i_spikes.payload, {"addr": 0 if eot else token, "eot": eot})
-            ctx.set(dut.i_spikes.valid, 1)
-            await ctx.tick().until(dut.i_spikes.ready)
-        ctx.set(dut.i_spikes.valid, 0)
-
-    async def bench(ctx):
-        cycle = 0
-        while got.count(out_tokens.eot) < steps:
-            ready = cycle % 5 != 3
-            ctx.set(dut.o_spikes.ready, ready)
-            busy.append(ctx.get(dut.events.busy))
-            if ready and ctx.get(dut.o_spikes.valid):
-                p = ctx.get(dut.o_spikes.payload)
-                got.append(out_tokens.eot if p.eot else p.addr)
-            await ctx.tick()
-            cycle += 1
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(feed, background=True)
-    sim.add_testbench(bench)
-    sim.run_until(1e-8 * 20000)
+    busy = []
+    got = run_engine(dut, in_tokens, out_tokens, x[:, 0], lambda cycle: cycle % 5 == 3,
+                     lambda ctx: busy.append(ctx.get(dut.events.busy)))
     np.testing.assert_array_equal(out_tokens.decode(got, steps), want)
     assert want.sum() > 0 and any(busy)
 
@@ -369,35 +379,13 @@ def test_a_recurrent_engine_equals_golden_over_timesteps(lanes, single_bank):
     assert dut.merge is not None and dut.scatter.tokens.shape == (11,)
     steps = 8
     x = (rng.random((steps, 1, 6)) < 0.4).astype(np.uint8)
-    want, trace = golden.run(net, x, trace=True)
-    got, seen_own = [], []
+    want = golden.run(net, x)
+    seen_own, scatter_in = [], dut.scatter.i_spikes
 
-    async def feed(ctx):
-        for token in in_tokens.encode(x[:, 0]).tolist():
-            eot = token == in_tokens.eot
-            ctx.set(dut.i_spikes.payload, {"addr": 0 if eot else token, "eot": eot})
-            ctx.set(dut.i_spikes.valid, 1)
-            await ctx.tick().until(dut.i_spikes.ready)
-        ctx.set(dut.i_spikes.valid, 0)
+    def watch(ctx):  # the scatter's input tokens: the layer's own spikes come as inputs 6 ..
+        if ctx.get(scatter_in.valid) and ctx.get(scatter_in.ready) and not ctx.get(scatter_in.payload.eot):
+            seen_own.append(ctx.get(scatter_in.payload.addr) >= 6)
 
-    async def bench(ctx):
-        cycle = 0
-        while got.count(out_tokens.eot) < steps:
-            ready = cycle % 4 != 1
-            ctx.set(dut.o_spikes.ready, ready)
-            scatter_in = dut.scatter.i_spikes
-            if ctx.get(scatter_in.valid) and ctx.get(scatter_in.ready) and not ctx.get(scatter_in.payload.eot):
-                seen_own.append(ctx.get(scatter_in.payload.addr) >= 6)
-            if ready and ctx.get(dut.o_spikes.valid):
-                p = ctx.get(dut.o_spikes.payload)
-                got.append(out_tokens.eot if p.eot else p.addr)
-            await ctx.tick()
-            cycle += 1
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(feed, background=True)
-    sim.add_testbench(bench)
-    sim.run_until(1e-8 * 20000)
+    got = run_engine(dut, in_tokens, out_tokens, x[:, 0], lambda cycle: cycle % 4 == 1, watch)
     np.testing.assert_array_equal(out_tokens.decode(got, steps), want[:, 0])
     assert sum(seen_own) == int(want[:-1].sum()) > 3  # every spike but the last step's came back
