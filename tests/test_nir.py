@@ -607,16 +607,18 @@ def test_a_synaptic_current_matches_the_euler_step(tau_syn_steps, tmp_path):
 
 
 BRAILLE = Path(__file__).parent / "data" / "braille_noDelay_bias_zero.nir"
+BRAILLES = [BRAILLE, BRAILLE.with_name("braille_noDelay_noBias_subtract.nir")]  # the paper's two noDelay files
 
 
-def braille_on_the_grid():
+def braille_on_the_grid(path=BRAILLE):
     """The Braille RNN with its weights on a 2**-3 grid, its biases on 2**-4, and its time constants
     2 DT with the gains one (alpha = beta = 1/2): each step adds one fraction bit, so 16 steps stay
     on the 2**-20 grid of theta, as in test_exact_while_the_grid_holds_every_fraction."""
-    graph = nir.read(BRAILLE)
+    graph = nir.read(path)
     for node in graph.nodes.values():
-        if isinstance(node, nir.Affine):
+        if isinstance(node, (nir.Affine, nir.Linear)):
             node.weight = (np.clip(np.round(node.weight * 8), -127, 127) / 8).astype(np.float32)
+        if isinstance(node, nir.Affine):
             node.bias = (np.round(node.bias * 16) / 16).astype(np.float32)
     ones = lambda node: np.ones_like(node.tau_mem)
     for name, (syn_steps, mem_steps) in {"lif1.lif": (2, 2), "lif2": (2, 2)}.items():
@@ -626,16 +628,18 @@ def braille_on_the_grid():
     return graph
 
 
-def test_the_nir_papers_braille_rnn_matches_the_euler_step(tmp_path, capsys):
-    """paper/03_rnn/braille_noDelay_bias_zero.nir (BSD-3-Clause, NIR Team): CubaLIF layers, the first
-    with a recurrent Affine (lif1.w_rec, biased) from its spikes back to its input.  As written, at
-    dt = 1e-4 s, it compiles and its notes state the rounding (8-bit weights).  On the grid
+@pytest.mark.parametrize("path", BRAILLES, ids=lambda p: p.stem)
+def test_the_nir_papers_braille_rnn_matches_the_euler_step(path, tmp_path, capsys):
+    """paper/03_rnn/braille_noDelay_bias_zero.nir and braille_noDelay_noBias_subtract.nir (BSD-3-Clause,
+    NIR Team): CubaLIF layers, the first with a recurrent Affine or Linear (lif1.w_rec) from its spikes
+    back to its input.  As written, at dt = 1e-4 s, it compiles and its notes state the rounding (8-bit
+    weights).  On the grid
     (braille_on_the_grid) golden equals NIR's documented equations (float64) spike for spike while
     the grid holds every fraction (16 steps), the recurrent spikes arriving one step late, and
     without them it would not; over 100 steps the floored leak (docs/interop.md) moves under 1%."""
-    assert main(["compile", str(BRAILLE), "--dt", "1e-4", "-o", str(tmp_path / "as_written")]) == 0
+    assert main(["compile", str(path), "--dt", "1e-4", "-o", str(tmp_path / "as_written")]) == 0
     assert "fc1: float weights quantized to 8 bits" in capsys.readouterr().out
-    graph = braille_on_the_grid()
+    graph = braille_on_the_grid(path)
     net = compiled(graph, tmp_path, DT)
     assert [type(layer).__name__ for layer in net.layers] == ["Dense", "LIF", "Dense", "LIF"]
     assert net.layers[0].recurrent and net.layers[0].in_shape == (12,) and net.lifs[0].synaptic
@@ -645,7 +649,7 @@ def test_the_nir_papers_braille_rnn_matches_the_euler_step(tmp_path, capsys):
     np.testing.assert_array_equal(got[:16].reshape(want[:16].shape), want[:16])
     assert agreement(got.reshape(want.shape), want) >= 0.99
     hidden = trace.outputs["lif1.lif"][:16]
-    assert want[:16].sum() > 20 and hidden.sum() > 20
+    assert want[:16].sum() > 10 and hidden.sum() > 20
     plain = replace(net.layers[0], weight=net.layers[0].weight[:, :12], recurrent=False)
     without = golden.run(replace(net, layers=(plain, *net.layers[1:])), x, trace=True)[1].outputs["lif1.lif"][:16]
     assert (without != hidden).sum() > 5  # the recurrence matters
