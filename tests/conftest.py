@@ -34,3 +34,15 @@ def three_way():
         return want
 
     return run
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line saying how the Icarus Verilog co-simulations went (their names): CI's log shows
+    them passing where .ci/run could install Icarus, and skipped, with the reason, where not."""
+    runs = [r for kind in ("passed", "failed", "skipped") for r in terminalreporter.stats.get(kind, [])
+            if "icarus" in r.nodeid and r.when in ("call", "setup") and not (kind == "passed" and r.when == "setup")]
+    if runs:
+        outcome = lambda kind: [r.nodeid.split("::")[-1] for r in runs if r.outcome == kind]
+        terminalreporter.write_line("Icarus Verilog co-simulations: " + "; ".join(
+            f"{len(outcome(kind))} {kind} ({', '.join(outcome(kind))})" for kind in ("passed", "failed", "skipped")
+            if outcome(kind)))

@@ -1,6 +1,8 @@
-"""Random networks with activity for the RTL tests (every LIF layer fires at least once), and the
-checks every co-simulation test makes of what the RTL measured."""
+"""Random networks with activity for the RTL tests (every LIF layer fires at least once), the
+checks every co-simulation test makes of what the RTL measured, and a waveform file's signal names."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -98,3 +100,27 @@ def check_cycles(net, x, impl, trace, result):
         for kind in ENGINE_COUNTERS[1:]:
             np.testing.assert_array_equal(result.counters[lif.name][kind], counts[kind].sum(axis=0),
                                           err_msg=f"{lif.name} {kind}")
+
+
+def waveform_signals(path: Path) -> set[str]:
+    """Every signal's full name (scope.scope.name) in an FST (libfst's reader) or VCD file."""
+    if path.suffix == ".fst":
+        import pylibfst
+
+        fst = pylibfst.lib.fstReaderOpen(str(path).encode())
+        assert fst != pylibfst.ffi.NULL, f"{path}: not an FST file"
+        try:
+            _, signals = pylibfst.get_scopes_signals2(fst)
+        finally:
+            pylibfst.lib.fstReaderClose(fst)
+        return {name.split(" [")[0].replace("\\", "") for name in signals.by_name}
+    scopes, names = [], set()
+    for line in path.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["$scope"]:
+            scopes.append(words[2])
+        elif words[:1] == ["$upscope"]:
+            scopes.pop()
+        elif words[:1] == ["$var"]:
+            names.add(".".join(scopes + [words[4].replace("\\", "")]))
+    return names

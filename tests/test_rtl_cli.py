@@ -1,6 +1,5 @@
 """snnc compile -> Verilog (lint-clean), simulate --engine rtl == golden, report with synthesis."""
 import json
-from pathlib import Path
 import subprocess
 
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 
 from snnc.cli import main
 from netgen import float_mlp_model as float_model
+from rtl_cases import waveform_signals
 from snnc.sim import rtl
 from snnc.sim.rtl import VERILATOR_WAIVERS, verilator_env
 
@@ -106,30 +106,6 @@ def test_lanes_per_layer(tmp_path, capsys, lanes, want, units):
     err = capsys.readouterr().err
     assert "one per layer (2 layers: lif1, lif2)" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "c").exists()
-
-
-def waveform_signals(path: Path) -> set[str]:
-    """Every signal's full name (scope.scope.name) in an FST (libfst's reader) or VCD file."""
-    if path.suffix == ".fst":
-        import pylibfst
-
-        fst = pylibfst.lib.fstReaderOpen(str(path).encode())
-        assert fst != pylibfst.ffi.NULL, f"{path}: not an FST file"
-        try:
-            _, signals = pylibfst.get_scopes_signals2(fst)
-        finally:
-            pylibfst.lib.fstReaderClose(fst)
-        return {name.split(" [")[0].replace("\\", "") for name in signals.by_name}
-    scopes, names = [], set()
-    for line in path.read_text().splitlines():
-        words = line.split()
-        if words[:1] == ["$scope"]:
-            scopes.append(words[2])
-        elif words[:1] == ["$upscope"]:
-            scopes.pop()
-        elif words[:1] == ["$var"]:
-            names.add(".".join(scopes + [words[4].replace("\\", "")]))
-    return names
 
 
 @pytest.mark.parametrize("simulator, suffix", [("verilator", ".vcd"), ("verilator", ".fst"), ("icarus", ".vcd"),

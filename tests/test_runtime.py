@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from netgen import float_mlp_model as float_model
-from test_rtl_cli import waveform_signals
+from rtl_cases import waveform_signals
 from snnc.cli import main
 from snnc.compiler import build_folder
 from snnc.compiler import host_protocol as hp
