@@ -51,7 +51,7 @@ class BuildConfig:
     state_bits: int | None = None
     state_quant: str | None = None
     per_channel: bool = False
-    lanes: layer_impl.Lanes | str | None = None  # None: DEFAULT_BOARD_LUT_SHARE of a board's LUTs, else 1
+    lanes: layer_impl.Lanes | str | None = None  # None: the cost model's, for default_lut_budget(board)
     board: str | None = None
     baud: int | None = None  # None: hp.DEFAULT_BAUD on a board
     synth: bool = False
@@ -70,13 +70,24 @@ class BuildConfig:
 
     @property
     def lanes_asked(self) -> layer_impl.Lanes | str:
-        """The lanes of the build: as given, else (no --lanes) "auto" on a board, 1 without one."""
-        return self.lanes if self.lanes is not None else "auto" if self.board else 1
+        """The lanes of the build: as given, else (no --lanes) "auto" for default_lut_budget."""
+        return self.lanes if self.lanes is not None else "auto"
 
 
-# A board build without --lanes: the fastest design the cost model puts in this share of the part's
-# LUTs (the rest for the board core, the UART link and what the model misses), at DEFAULT_RATE.
+# Without --lanes: the fastest design the cost model puts in this share of a board part's LUTs
+# (the rest for the board core, the UART link and what the model misses), or, without a board, in
+# DEFAULT_LUT_BUDGET (the budget of docs/rtl.md's comparisons, a seventh of the smallest board's
+# xc7a35t), at DEFAULT_RATE input spikes per input per step.
 DEFAULT_BOARD_LUT_SHARE = 0.25
+DEFAULT_LUT_BUDGET = 3000
+
+
+def default_lut_budget(board: str | None) -> tuple[int, str]:
+    """(LUTs, what they are) of a build without --lanes."""
+    if board is None:
+        return DEFAULT_LUT_BUDGET, f"the default budget of {DEFAULT_LUT_BUDGET} LUTs"
+    luts = int(DEFAULT_BOARD_LUT_SHARE * boards.get_board(board).resources["LUT"])
+    return luts, f"{100 * DEFAULT_BOARD_LUT_SHARE:g}% of the {board}'s LUTs ({luts})"
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     """Refuse impossible requests before any work: the output folder, lanes, the baud rate on the
     board's clock, Vivado."""
     build_folder.kept_entries(build_folder.output_folder(cfg.output), cfg.force, cfg.output)
-    if cfg.lanes is None and cfg.board is not None:  # lanes for the board's default budget (step_compile)
+    if cfg.lanes is None:  # lanes for the default budget (step_compile)
         if any(v is not None for v in (cfg.max_luts, cfg.max_latency_us, cfg.spike_rate, cfg.sample)):
             raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
     elif cfg.lanes_asked == "auto":
@@ -135,11 +146,10 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
         from snnc.energy import DEFAULT_RATE, DEFAULT_TIMESTEPS
 
         max_luts, rate = cfg.max_luts, cfg.spike_rate
-        if cfg.lanes is None:  # a board build without --lanes
-            max_luts, rate = int(DEFAULT_BOARD_LUT_SHARE * boards.get_board(cfg.board).resources["LUT"]), DEFAULT_RATE
-            notes.append(f"no --lanes: lanes for {100 * DEFAULT_BOARD_LUT_SHARE:g}% of the {cfg.board}'s LUTs "
-                         f"({max_luts}) at {DEFAULT_RATE} input spikes per input per step (--lanes 1 gives the "
-                         "smallest design)")
+        if cfg.lanes is None:  # a build without --lanes
+            (max_luts, budget), rate = default_lut_budget(cfg.board), DEFAULT_RATE
+            notes.append(f"no --lanes: lanes for {budget} at {DEFAULT_RATE} input spikes per input per step "
+                         "(--lanes 1 gives the smallest design)")
         sample = None if cfg.sample is None else golden.check_spikes(files.load_array(Path(cfg.sample)),
                                                                       net.input_shape, f"--sample {cfg.sample}")
         inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, rate, sample)
@@ -152,7 +162,7 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
         except SnncError:
             if cfg.lanes is not None:
                 raise
-            impl = None  # not even 1 lane fits the default budget: 1 lane, which step_plan_memories judges
+            impl = None  # not even 1 lane fits the default budget: 1 lane (step_plan_memories judges it on a board)
     if impl is None:
         impl = layer_impl.implement(net, 1 if cfg.lanes_asked == "auto" else cfg.lanes_asked, cfg.weights)
         single = {"double": frozenset(), "single": lifs,

@@ -160,8 +160,8 @@ def _compile_parser(sub) -> None:
                    "layer or one per layer (16,2): each input spike costs ceil(outputs/P) cycles; P:U gives the update "
                    "U <= P LIF datapaths, each timestep's update then costs ceil(neurons/U) cycles (16:2); auto: "
                    "chosen by the cost model for --max-luts or --max-latency-us at --spike-rate or --sample (default: "
-                   "with --board, the fastest design in a quarter of the board's LUTs at 0.1 input spikes per step; "
-                   "without, 1)")
+                   "the fastest design at 0.1 input spikes per step in a quarter of the board's LUTs with --board, "
+                   "in 3,000 LUTs without; --lanes 1 gives the smallest)")
     c.add_argument("--max-luts", type=int, metavar="N", help="with --lanes auto: the fastest design in about N LUTs")
     c.add_argument("--max-latency-us", type=float, metavar="X", help="with --lanes auto: the smallest design in X us")
     c.add_argument("--spike-rate", type=float, metavar="R", help="with --lanes auto: input spikes per input per step")

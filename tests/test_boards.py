@@ -172,7 +172,8 @@ def digits_sized_model(path, rng):
 
 def test_a_board_build_without_lanes_chooses_them(tmp_path, capsys):
     """No --lanes on a board: the cost model's fastest design in a quarter of the board's LUTs, said in
-    the first line and a note; it fits; --lanes 1 still gives the smallest design."""
+    the first line and a note; it fits; --lanes 1 still gives the smallest design; without a board,
+    the fastest in 3,000 LUTs."""
     model = digits_sized_model(tmp_path / "m.onnx", np.random.default_rng(0))
     assert main(["compile", str(model), "--bits", "4", "--board", "arty-a7-35", "-o", str(tmp_path / "auto")]) == 0
     out = capsys.readouterr().out
@@ -182,6 +183,10 @@ def test_a_board_build_without_lanes_chooses_them(tmp_path, capsys):
     assert main(["compile", str(model), "--bits", "4", "--board", "arty-a7-35", "--lanes", "1",
                  "-o", str(tmp_path / "one")]) == 0
     assert "lanes 1," in capsys.readouterr().out.splitlines()[0]
+    assert main(["compile", str(model), "--bits", "4", "-o", str(tmp_path / "plain")]) == 0  # no board: 3,000 LUTs
+    out = capsys.readouterr().out
+    assert re.search(r"lanes (\S+),", out.splitlines()[0]).group(1) != "1"
+    assert "no --lanes: lanes for the default budget of 3000 LUTs" in out and "--lanes auto for at most 3000" in out
 
 
 def test_a_design_too_large_for_the_boards_luts_is_refused(tmp_path, capsys, monkeypatch):
