@@ -62,7 +62,8 @@ def test_wider_weights_cost_more(tmp_path, capsys):
         writer.lif(beta=0.5, threshold=1.0, state_lsb=1 / 64, state_min=-4, state_max=4, name="lif2")
         onnx.save(writer.model(), tmp_path / f"w{bits}.onnx")
         # dense: sparse rows would store the 8-bit layer's 14 distinct values as 4-bit codes
-        assert main(["compile", str(tmp_path / f"w{bits}.onnx"), "--weights", "dense", "-o", str(tmp_path / f"b{bits}")]) == 0
+        assert main(["compile", str(tmp_path / f"w{bits}.onnx"), "--weights", "dense", "--lanes", "1",  # the same design
+                     "-o", str(tmp_path / f"b{bits}")]) == 0
         capsys.readouterr()
         assert main(["report", str(tmp_path / f"b{bits}"), "--json", "--no-synth"]) == 0
         assert [r["weight_bits"] for r in json.loads(capsys.readouterr().out)["layers"] if "weight_bits" in r] == [bits] * 2
@@ -123,7 +124,7 @@ def test_a_pruned_sparse_design_costs_less_than_its_dense_twin(tmp_path, capsys)
     x = digits_input(8, rng)
     costs = {}
     for weights in ("dense", "sparse"):
-        assert main(["compile", str(model), "--weights", weights, "-o", str(tmp_path / weights)]) == 0
+        assert main(["compile", str(model), "--weights", weights, "--lanes", "1", "-o", str(tmp_path / weights)]) == 0
         simulate(tmp_path / weights, x, tmp_path)
         costs[weights] = report(capsys, tmp_path / weights)
     assert costs["sparse"]["counts"]["layers"][0]["scatter_steps"] < 0.4 * costs["dense"]["counts"]["layers"][0]["scatter_steps"]
