@@ -37,7 +37,7 @@ def test_single_accumulator_bank_equals_golden(i, tmp_path):
     check_case(i, tmp_path, "verilator", single_bank=True)
 
 
-@pytest.mark.parametrize("i,units", [(3, 1), (8, 2), (15, 1), (22, 3)])
+@pytest.mark.parametrize("i,units", [(3, 1), (8, 2), *(pytest.param(*c, marks=pytest.mark.slow) for c in ((15, 1), (22, 3)))])
 def test_fewer_update_units_equal_golden(i, units, tmp_path):
     """U < P LIF datapaths take each group word in P/U parts: the same spikes and states."""
     check_case(i, tmp_path, "verilator", units=units)

@@ -176,7 +176,7 @@ def test_pruned_networks_on_the_sparse_engine_equal_golden(i, keep, single_bank,
 
 
 @pytest.mark.parametrize("kind,on,k,lanes,by_magnitude", [("max", "currents", 2, 2, False), ("avg", "spikes", 3, 1, False),
-                                                          ("max", "currents", 3, 1, True)])
+                                                          pytest.param("max", "currents", 3, 1, True, marks=slow)])
 def test_pruned_conv_nets_with_pools_on_the_sparse_engine(kind, on, k, lanes, by_magnitude, tmp_path):
     """A convolution's lists are (input channel, kernel tap): a spike walks its taps, each tap its
     entry rows, into the pooled accumulator grid; spikes, states, cycle bounds and counters equal."""
