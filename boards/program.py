@@ -37,8 +37,9 @@ def program_command(build_dir: Path, settings: BuildSettings) -> list[str]:
     return [loader_path(), "-b", board_name, "-c", cable, str(bitstream)]
 
 
-def program(build_dir: Path, settings: BuildSettings) -> None:
-    """Run program_command; SnncError (one line) without the bitstream, the tool or the board."""
+def program(build_dir: Path, settings: BuildSettings) -> Path:
+    """Run program_command; returns the bitstream loaded.  SnncError (one line) without the
+    bitstream, the tool or the board."""
     command = program_command(build_dir, settings)
     bitstream = Path(command[-1])
     if not bitstream.is_file():
@@ -52,3 +53,4 @@ def program(build_dir: Path, settings: BuildSettings) -> None:
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()
         raise SnncError(f"{LOADER} failed (exit {done.returncode}): {why[-1] if why else 'no output'}")
+    return bitstream

@@ -28,6 +28,7 @@ from pathlib import Path
 
 
 from . import ir, ir_file
+from .artix7 import DEFAULT_CLOCK_HZ
 from .errors import SnncError
 from .files import read_json, read_text, regular_file, save_json, sha256, umask
 from .layer_impl import Implementation, LayerImpl, check_implementation
@@ -62,6 +63,11 @@ class BuildSettings:
     board_verilog: str | None = None
     board_files: str | None = None
     memory_files: tuple[str, ...] = ()
+
+    @property
+    def clock_hz(self) -> float:
+        """The design's clock: the board's, else artix7.DEFAULT_CLOCK_HZ."""
+        return self.clk_hz or DEFAULT_CLOCK_HZ
 
     def to_json(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()

@@ -333,6 +333,7 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
             bias = None if bias is None else bias * gain * ratio.reshape(-1)
             reach = float(np.max(np.abs(q * scale).reshape(q.shape[0], -1).sum(axis=1)
                                  + (0 if bias is None else np.abs(bias))))
+            q, own_q = (q[:, :n_in], q[:, n_in:]) if own is not None else (q, None)  # reach counted both
             bits_here = layer_grid_bits(lif, grid_bits)
             grid = min(scale, float_state_grid(float(thetas.max()) if later else reach, bits_here))
             if bias is not None:  # on the LIF's grid, as snnc stores it (the copy then holds it too)
@@ -343,13 +344,11 @@ def to_dialect(module: nn.Module, example_input: torch.Tensor, bits: int | None 
             copy_layer = by_name[step.name]
             real = lambda x: torch.from_numpy(x).to(layer.weight.dtype)
             with torch.no_grad():  # snnTorch runs the copy with the very weights and biases snnc stores
-                copy_layer.weight = nn.Parameter(real(q[:, :n_in] * scale / ratio / gain))
+                copy_layer.weight = nn.Parameter(real(q * scale / ratio / gain))
                 if bias is not None:  # the whole bias (a recurrent Linear's included) on the synapse
                     copy_layer.bias = nn.Parameter(real(bias / ratio.reshape(-1) / gain))
-                if own is not None:
-                    _copy_recurrent(by_name[later[0].name], q[:, n_in:] * scale / ratio, real)
-            own_q = None if own is None else q[:, n_in:]
-            q = q[:, :n_in] if own is not None else q
+                if own_q is not None:
+                    _copy_recurrent(by_name[later[0].name], own_q * scale / ratio, real)
             if bn is not None:
                 _replace(quantized, steps[i + 1].name, nn.Identity())
             if np.any(ratio != 1):

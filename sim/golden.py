@@ -67,7 +67,7 @@ def _exact_dtype(layer: Dense | Conv2d):
 
 def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray, bias: bool = True) -> np.ndarray:
     """Currents int64 [N, *out_shape] from spikes [N, *in_shape] (N = T*B); a recurrent Dense's
-    feed-forward part (recurrent_current adds its own spikes').  bias=False: without the bias."""
+    feed-forward part (own_synapse is the rest).  bias=False: without the bias."""
     dt = _exact_dtype(layer)
     w = layer.weight[:, :layer.in_shape[0]] if isinstance(layer, Dense) and layer.recurrent else layer.weight
     w = w.astype(dt)
@@ -85,12 +85,12 @@ def synaptic_current(layer: Dense | Conv2d, spikes: np.ndarray, bias: bool = Tru
     return (acc << layer.shift.reshape(bshape)) + (layer.bias.reshape(bshape) if bias else 0)
 
 
-def recurrent_current(layer: Dense, own_spikes: np.ndarray) -> np.ndarray:
-    """A recurrent Dense's current from its LIF's spikes of the step before, int64 [B, n_out]
-    (no bias: synaptic_current's feed-forward part carries it).  One raw sum with the feed-forward
-    part in hardware; (a << s) + (b << s) == (a + b) << s, so adding the shifted parts is exact."""
-    own = Dense(layer.name, layer.weight[:, layer.in_shape[0]:], layer.bias, layer.shift, layer.weight_bits)
-    return synaptic_current(own, own_spikes, bias=False)
+def own_synapse(layer: Dense) -> Dense:
+    """A recurrent Dense's weights of its LIF's spikes of the step before, as a synapse of its own:
+    synaptic_current(own, spikes, bias=False) is their current (the feed-forward part carries the
+    bias).  One raw sum with the feed-forward part in hardware; (a << s) + (b << s) == (a + b) << s,
+    so adding the shifted parts is exact."""
+    return Dense(layer.name, layer.weight[:, layer.in_shape[0]:], layer.bias, layer.shift, layer.weight_bits)
 
 
 def _quantize(layer: LIF, r: np.ndarray) -> np.ndarray:
@@ -139,10 +139,10 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
     x = check_spikes(spikes, net.input_shape)
     t_steps, batch = x.shape[:2]
     outputs, states, codes, currents = {}, {}, {}, {}
-    recurrent = None  # a recurrent Dense: its LIF's loop adds the spikes of the step before
+    own = None  # a recurrent Dense's own_synapse: its LIF's loop adds the spikes of the step before
     for layer in net.layers:
         if isinstance(layer, (Dense, Conv2d)):
-            recurrent = layer if isinstance(layer, Dense) and layer.recurrent else None
+            own = own_synapse(layer) if isinstance(layer, Dense) and layer.recurrent else None
             x = synaptic_current(layer, x.reshape(t_steps * batch, *layer.in_shape))
             x = x.reshape(t_steps, batch, *layer.out_shape)
         elif isinstance(layer, Flatten):
@@ -160,8 +160,8 @@ def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | t
             c_hist = np.empty(current.shape, np.int64) if trace and layer.synaptic else None
             for t in range(t_steps):
                 drive = current[t]
-                if recurrent is not None and t:
-                    drive = drive + recurrent_current(recurrent, x[t - 1])
+                if own is not None and t:
+                    drive = drive + synaptic_current(own, x[t - 1], bias=False)
                 if layer.synaptic:
                     drive, c = synaptic_step(layer, c, drive)
                 x[t], v = lif_step(layer, v, drive)

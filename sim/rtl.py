@@ -287,18 +287,17 @@ def run(net: ir.Network, spikes: np.ndarray, impl: Implementation, simulator: st
         if not result.exists():
             log = (Path(tmp) / "sim.log").read_text() if (Path(tmp) / "sim.log").exists() else ""
             raise RuntimeError(f"the cocotb bench did not finish; simulator log tail:\n{log[-3000:]}")
+        r = np.load(result)
         if fmt:
             if not recorded.exists():
                 raise RuntimeError(f"{simulator} wrote no waveform; simulator log tail:\n"
                                    f"{(Path(tmp) / 'sim.log').read_text()[-3000:]}")
-            r = np.load(result)
             if trace_steps is None:
                 files.copy_to(recorded, Path(trace))
             else:  # each sample's window, from its start and end-of-timestep times
                 a, b = trace_steps
                 windows = [(int(row[a]), int(row[b])) for row in r["step_bounds"]]
                 files.save_as_named(Path(trace), lambda f: cut_vcd(recorded, windows, f))
-        r = np.load(result)
         words = np.array([[int(v) for v in row] for row in r["states"]], dtype=object)
         names = [lif.name for lif in net.lifs]
         out_offsets = r["output_offsets"]

@@ -103,10 +103,7 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
     """Refuse impossible requests before any work: the output folder, lanes, the baud rate on the
     board's clock, Vivado."""
     build_folder.kept_entries(build_folder.output_folder(cfg.output), cfg.force, cfg.output)
-    if cfg.lanes is None:  # lanes for the default budget (step_compile)
-        if any(v is not None for v in (cfg.max_luts, cfg.max_latency_us, cfg.spike_rate, cfg.sample)):
-            raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
-    elif cfg.lanes_asked == "auto":
+    if cfg.lanes == "auto":
         if (cfg.max_luts is None) == (cfg.max_latency_us is None) or (cfg.spike_rate is None) == (cfg.sample is None):
             raise SnncError("--lanes auto needs one target (--max-luts N or --max-latency-us X) and one input "
                             "(--spike-rate R or --sample X.npy)")
@@ -116,8 +113,8 @@ def step_check_config(cfg: BuildConfig, b: Build) -> Build:
                             f"{cfg.max_luts if cfg.max_luts is not None else cfg.max_latency_us}")
     elif any(v is not None for v in (cfg.max_luts, cfg.max_latency_us, cfg.spike_rate, cfg.sample)):
         raise SnncError("--max-luts, --max-latency-us, --spike-rate and --sample go with --lanes auto")
-    else:
-        layer_impl.check_lanes(cfg.lanes_asked)
+    elif cfg.lanes is not None:  # without --lanes: the default budget's (step_compile)
+        layer_impl.check_lanes(cfg.lanes)
     layer_impl.check_weights(cfg.weights)
     if cfg.accumulators not in ACCUMULATOR_CHOICES:
         raise SnncError(f"--accumulators must be one of {', '.join(ACCUMULATOR_CHOICES)}, got '{cfg.accumulators}'")
@@ -159,10 +156,9 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
             impl, why = autolanes.choose_lanes(net, inputs, clock, max_luts, cfg.max_latency_us, cfg.accumulators,
                                                cfg.weights, engine_model.auto_single_bank(net, widest))  # at any lanes
             notes += why
-        except SnncError:
+        except SnncError:  # not even 1 lane fits the default budget: 1 lane (step_plan_memories judges it on a board)
             if cfg.lanes is not None:
                 raise
-            impl = None  # not even 1 lane fits the default budget: 1 lane (step_plan_memories judges it on a board)
     if impl is None:
         impl = layer_impl.implement(net, 1 if cfg.lanes_asked == "auto" else cfg.lanes_asked, cfg.weights)
         single = {"double": frozenset(), "single": lifs,
@@ -339,10 +335,10 @@ def synthesis(build_dir: Path, settings: BuildSettings, log=None) -> dict:
 def load_report(build_dir: Path, synth: bool = True, log=None, clock_hz: float | None = None) -> dict:
     """The report of a build: the compiler's, the design's RAMs, Yosys' estimate (and the board's
     utilisation, the estimated clock) unless synth=False, and the cycles of the last RTL run.
-    clock_hz: the target clock, at which latency and energy are given (default: the board's, else
-    artix7.DEFAULT_CLOCK_HZ)."""
+    clock_hz: the target clock, at which latency and energy are given (default: the design's,
+    BuildSettings.clock_hz)."""
     net, settings = build_folder.load(build_dir)
-    clock = clock_hz or settings.clk_hz or artix7.DEFAULT_CLOCK_HZ
+    clock = clock_hz or settings.clock_hz
     run = build_folder.load_rtl_run(build_dir)
     rep = build_report(net, settings, synthesis(build_dir, settings, log) if synth else None, run, clock)
     rep["energy"] = energy_estimate(net, settings, build_folder.load_activity(build_dir), clock)

@@ -111,8 +111,7 @@ def cmd_program(args: argparse.Namespace) -> None:
     if args.dry_run:
         print(shlex.join(program_command(build, settings)))
         return
-    program(build, settings)
-    print(f"programmed {settings.board} with {program_command(build, settings)[-1]}")
+    print(f"programmed {settings.board} with {program(build, settings)}")
 
 
 def cmd_boards(args: argparse.Namespace) -> None:

@@ -7,7 +7,6 @@ import numpy as np
 
 from snnc import boards
 from snnc.compiler import ir
-from snnc.compiler.artix7 import DEFAULT_CLOCK_HZ
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.engine_model import network_memories, network_models, total_bram36
 from snnc.compiler.layer_impl import lanes_text
@@ -34,8 +33,8 @@ def clock_section(synth: dict | None, target_hz: float) -> dict:
 
 def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = None, run: dict | None = None,
                  clock_hz: float | None = None) -> dict:
-    """clock_hz: the target clock (default: the board's, else artix7.DEFAULT_CLOCK_HZ)."""
-    clock_hz = clock_hz or settings.clk_hz or DEFAULT_CLOCK_HZ
+    """clock_hz: the target clock (default: the design's, BuildSettings.clock_hz)."""
+    clock_hz = clock_hz or settings.clock_hz
     rep = layer_summary(net)
     memories = network_memories(net, settings.layers, board=settings.board is not None)
     ram_bits = lambda owner, kinds: sum(m.bits for m in memories if m.owner == owner and m.kind in kinds)
