@@ -108,8 +108,9 @@ def test_lanes_per_layer(tmp_path, capsys, lanes, want, units):
     assert not (tmp_path / "c").exists()
 
 
-@pytest.mark.parametrize("simulator, suffix", [("verilator", ".vcd"), ("verilator", ".fst"), ("icarus", ".vcd"),
-                                               ("icarus", ".fst")])
+@pytest.mark.parametrize("simulator, suffix", [("verilator", ".fst"), ("icarus", ".vcd"),
+                                               *(pytest.param(*c, marks=pytest.mark.slow)
+                                                 for c in (("verilator", ".vcd"), ("icarus", ".fst")))])
 def test_simulate_writes_a_trace(simulator, suffix, tmp_path, capsys):
     """snnc simulate --engine rtl --trace t.fst|t.vcd: the simulator's own tracer writes the run's
     waveform, which libfst (or a VCD parse) reads, with each layer engine's busy signal in it; the
