@@ -5,12 +5,8 @@ xc7; the network without its activity counters, as a board build has it): cycles
 update units existed and the nearest published Artix-7 design.
 
     python benchmarks/lanes.py [--samples 4] [--lanes 4 4:1 5:1,1:1/single 64:2,10:1 128:2,10:1]
-    python benchmarks/lanes.py --fit     # synthesize FIT_DESIGNS, fit the LUT model, write its data
 
---fit synthesizes every design of FIT_DESIGNS (no simulation), fits the engine model's LUT
-coefficients to them (least relative squares, snnc.compiler.engine_model.fit_lut_coefficients) and
-writes them, the model's worst error on them as its margin, and every measured point with its
-layers' features, to compiler/engine_fit.json: the one file the model, its tests and docs/rtl.md read.
+(The LUT model these designs are chosen by is fitted and checked by benchmarks/cost_model.py.)
 
 A configuration is a --lanes spelling, optionally followed by /single: one accumulator bank per
 layer (half the accumulator RAM and its bank multiplexers; the update no longer overlaps); or
@@ -28,7 +24,6 @@ as a fraction of the dense one, and the entropy bound no exact code beats.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import tempfile
@@ -40,11 +35,11 @@ from dataclasses import replace
 import numpy as np
 
 from snnc import autolanes
-from snnc.compiler import engine_model, ir
+from snnc.compiler import ir
 from snnc.compiler.geometry import network_geometry
 from snnc.compiler.layer_impl import Implementation, implement, lanes_text, parse_lanes, with_banks
 from snnc.rtl_gen import network_verilog
-from snnc.rtl_gen.synthesis import lut_total, synthesize
+from snnc.rtl_gen.synthesis import synthesize
 from snnc.sim import golden, rtl
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -163,53 +158,6 @@ def table_row(name, cycles, lut, lutram, ff, bram, exact, weight_bits="") -> str
             f"{'' if exact is None else exact} |")
 
 
-# (network sizes, pruning (None, or 80% "magnitude" / "random" with --weights auto), design): the
-# points the LUT model is fitted to; a design is a --lanes spelling, /single for one bank per layer
-FIT_DESIGNS = [*(((784, 128, 10), None, d) for d in ("1", "4", "4:1", "16:1,10:1", "32:1,10:1", "128:2,10:1",
-                                                     "1/single", "16:1,10:1/single", "5:1,1:1/single",
-                                                     "32:4,5:1/single", "64:4,4:1/single", "64:4,3:1/single",
-                                                     "64:2,5:1/single")),
-               *(((784, 128, 64, 10), None, d) for d in ("1", "4:1")),
-               *(((784, 128, 10), "magnitude", d) for d in ("1", "2", "4:1", "8:1", "16:1", "2:1,1:1/single")),
-               *(((784, 128, 10), "random", d) for d in ("1", "2", "4:1", "8:1", "16:1", "1:1,1:1/single"))]
-
-
-def fit_point(sizes: tuple[int, ...], pruning: str | None, spelling: str, seed: int, luts=None) -> dict:
-    """One measured point: the design's LUT + LUTRAM from Yosys (or `luts(net, impl)`) and
-    its layers as the engine model describes them."""
-    net = network(sizes, np.random.default_rng(seed))
-    if pruning:
-        net = pruned(net, 0.8, np.random.default_rng(seed + 1), pruning)
-    impl = design(net, spelling)
-    if luts is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            verilog, memories = network_verilog(net, impl, activity_counters=False)
-            (Path(tmp) / "net.v").write_text(verilog)
-            res = synthesize(Path(tmp) / "net.v", Path(tmp), memories=memories)["resources"]
-        measured = lut_total(res)
-    else:
-        measured = luts(net, impl)
-    layers = [m.lut_layer() for m in engine_model.network_models(net, impl)]
-    print(f"  {'-'.join(map(str, sizes))} {pruning or 'dense'} {spelling}: {measured} LUT+LUTRAM", file=sys.stderr)
-    return {"network": "-".join(map(str, sizes)), "pruning": pruning, "design": spelling, "luts": int(measured),
-            "layers": layers}
-
-
-def write_fit(points: list[dict], path: Path = engine_model.ENGINE_FIT_FILE) -> dict:
-    """Fit the LUT model to `points` and write the model's data file."""
-    coef = engine_model.fit_lut_coefficients(points)
-    errors = [engine_model.design_luts(p["layers"], coef) / p["luts"] - 1 for p in points]
-    fit = {"written_by": "benchmarks/lanes.py --fit",
-           "what": "LUT + LUTRAM of Yosys synth_xilinx -family xc7 (the network without activity counters); "
-                   "W4, S4 threshold-centered networks of benchmarks/rtl.py; pruned: 80% with --weights auto",
-           "coefficients": coef, "margin": round(1 + math.ceil(100 * max(map(abs, errors))) / 100, 2),
-           "points": [{**p, "model": round(engine_model.design_luts(p["layers"], coef), 1)} for p in points]}
-    path.write_text(json.dumps(fit, indent=1) + "\n")
-    print(f"fitted {len(points)} designs: worst error {100 * max(map(abs, errors)):.1f}%, margin {fit['margin']}; "
-          f"wrote {path}")
-    return fit
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=4)
@@ -218,12 +166,7 @@ def main() -> int:
     ap.add_argument("--pruned-lanes", nargs="*", default=["1", "4:1", "auto-us-520"])
     ap.add_argument("--prune-by", nargs="*", choices=PRUNING, default=list(PRUNING))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--fit", action="store_true", help="synthesize FIT_DESIGNS and write the LUT model's data file")
-    ap.add_argument("--fit-file", type=Path, default=engine_model.ENGINE_FIT_FILE, help="where --fit writes")
     args = ap.parse_args()
-    if args.fit:
-        write_fit([fit_point(sizes, pruning, design, args.seed) for sizes, pruning, design in FIT_DESIGNS], args.fit_file)
-        return 0
     rng = np.random.default_rng(args.seed)
     net = network(SIZES, rng)
     x = (rng.random((T, args.samples, SIZES[0])) < RATE).astype(np.uint8)

@@ -13,10 +13,11 @@ components' latencies.  With two accumulator banks the update of timestep t runs
 scatter of t+1; with one they take turns.
 
 LUTs (LUT + LUTRAM, Yosys synth_xilinx -family xc7): a network part, a part per layer, per scatter
-lane and accumulator bit, per LIF unit and membrane bit, and a sparse layer's part per lane
-(`lut_features`).  The coefficients and the designs they were fitted to are ENGINE_FIT
-(engine_fit.json), which `benchmarks/lanes.py --fit` synthesizes and writes; the tests and
-docs/rtl.md read the same file.
+lane and accumulator bit, per LIF unit and membrane bit, per unit, state level and membrane bit,
+per Kbit of weights, and a sparse layer's part per lane (`lut_features`).  The coefficients, the
+designs they were fitted to and the held-out ones they were checked on are ENGINE_FIT
+(engine_fit.json), which `benchmarks/cost_model.py --fit` writes; the tests and docs/rtl.md read
+the same file.
 """
 from __future__ import annotations
 
@@ -69,12 +70,12 @@ ENGINE_FIT_FILE = Path(__file__).with_name("engine_fit.json")
 @cache
 def engine_fit() -> dict:
     """The LUT model's data: {"coefficients": {name: LUTs}, "margin": factor, "points": [...]}
-    (benchmarks/lanes.py --fit writes it)."""
+    (benchmarks/cost_model.py --fit writes it)."""
     return json.loads(ENGINE_FIT_FILE.read_text())
 
 
-LUT_TERMS = ("network", "layer", "lane_bit", "layer_single", "lane_bit_single", "unit_bit", "sparse_layer",
-             "sparse_lane")
+LUT_TERMS = ("network", "layer", "lane_bit", "layer_single", "lane_bit_single", "unit_bit", "unit_level_bit",
+             "weight_kbit", "sparse_layer", "sparse_lane")
 
 
 # A synaptic current's datapath (a second codec, leak and adder per LIF unit) as a share of a unit's
@@ -89,14 +90,20 @@ RECURRENT_LAYER_LUTS, RECURRENT_NEURON_LUTS = 18.0, 0.32
 
 def lut_features(layer: dict) -> dict[str, float]:
     """How much of each LUT_TERMS one layer has, from its lanes, units, accumulator_bits,
-    membrane_bits, banks (1 or 2), sparse (bool) and synaptic (bool, absent: False): the model's LUTs
-    are their dot product with the coefficients (the network term is counted once per design, not here)."""
+    membrane_bits, levels (K of a level-coded state, 0 without), weight_bits (of the whole weight
+    memory), banks (1 or 2), sparse (bool) and synaptic (bool, absent: False): the model's LUTs are
+    their dot product with the coefficients (the network term is counted once per design, not here).
+    unit_level_bit is the state codec's K-1 comparators (and K-entry decode table) of membrane_bits
+    each, per unit; weight_kbit the weight memory's size (its block RAMs' cascade multiplexers and
+    address decoding grow with it)."""
     one = layer["banks"] == 1
     lane_bits = layer["lanes"] * layer["accumulator_bits"]
     unit_share = 1 + SYNAPTIC_UNIT_SHARE if layer.get("synaptic") else 1
     return {"layer": 0.0 if one else 1.0, "lane_bit": 0.0 if one else lane_bits,
             "layer_single": 1.0 if one else 0.0, "lane_bit_single": lane_bits if one else 0.0,
             "unit_bit": layer["units"] * layer["membrane_bits"] * unit_share,
+            "unit_level_bit": layer["units"] * layer["levels"] * layer["membrane_bits"] * unit_share,
+            "weight_kbit": layer["weight_bits"] / 1024,
             "sparse_layer": 1.0 if layer["sparse"] else 0.0, "sparse_lane": layer["lanes"] if layer["sparse"] else 0.0}
 
 
@@ -235,6 +242,7 @@ class EngineModel:
         g = self.geo
         return {"lanes": g.lanes, "units": g.units, "accumulator_bits": g.accumulator_bits,
                 "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None,
+                "levels": 0 if self.lif.levels is None else len(self.lif.levels), "weight_bits": g.weight_bits,
                 "synaptic": self.lif.synaptic,
                 "recurrent_neurons": self.lif.size if getattr(g.synapse, "recurrent", False) else 0}
 

@@ -8,13 +8,14 @@ spikes of every layer come from a sample input run through the golden model, or 
 input spikes at a given rate (hidden layers then spike as the network makes them).
 
 LUTs: the engine model's estimate (snnc.compiler.engine_model: its coefficients and the designs
-they were fitted to are in engine_fit.json, with the model's worst error on them as its margin);
-`snnc report` synthesizes the chosen design for the real count.
+they were fitted to are in engine_fit.json, with the model's worst underestimate, on them and on
+networks held out of the fit, as its margin); `snnc report` synthesizes the chosen design for the
+real count.
 
 The search is exact under the model: every layer's options (P the fewest lanes for each number of
 channel groups, ceil(C_out / g); U every divisor of P) reduced to their cycles-LUT Pareto front,
-the fronts combined layer by layer; then the fastest design whose estimate times the fit's margin (the
-model's worst error on the measured designs) fits max_luts, or the smallest within max_latency_us.
+the fronts combined layer by layer; then the fastest design whose estimate times the margin fits
+max_luts, or the smallest within max_latency_us.
 """
 from __future__ import annotations
 
@@ -34,8 +35,17 @@ AUTO_SAMPLES = 16        # Bernoulli samples when only a rate is given
 
 
 def lut_margin() -> float:
-    """A LUT budget holds the estimate times this: the model's worst error on its measured designs."""
+    """A LUT budget holds the estimate times this: the largest Yosys count / estimate of the model's
+    measured designs, fitted and held out."""
     return engine_fit()["margin"]
+
+
+def lut_fit_line() -> str:
+    """What the margin rests on, for the compile's note."""
+    points = engine_fit()["points"]
+    held = sum(p["held_out"] for p in points)
+    return (f"the model's worst underestimate, {100 * (lut_margin() - 1):.0f}%, over {len(points)} synthesized "
+            f"designs, {held} of them of networks it was not fitted to")
 
 
 def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
@@ -117,8 +127,9 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
         target = f"at most {max_latency_us:g} us"
     impl = tuple(p[0] for p in picks)
     why = [f"--lanes auto for {target}: chose {lanes_text(impl)}, about {cycles:.0f} cycles "
-           f"({cycles / clock_hz * 1e6:.1f} us at {clock_hz / 1e6:g} MHz) and {luts:.0f} LUTs by the cost model "
-           f"(snnc report gives Yosys' count; {len(designs)} designs on the cycles-LUT front)"]
+           f"({cycles / clock_hz * 1e6:.1f} us at {clock_hz / 1e6:g} MHz) and {luts:.0f} LUTs by the cost model, "
+           f"at most {luts * lut_margin():.0f} in Yosys' count ({lut_fit_line()}; snnc report synthesizes it; "
+           f"{len(designs)} designs on the cycles-LUT front)"]
     why += [f"{stage.lif.name}: {li.lanes}:{li.units}, {'one accumulator bank' if li.banks == 1 else 'two accumulator banks'}, "
             f"{li.weights} weights, about {c:.0f} cycles and {lut:.0f} LUTs"
             for stage, (li, c, lut) in zip(net.stages, picks)]

@@ -107,18 +107,27 @@ def test_bad_auto_samples_are_one_line(tmp_path, capsys, sample, message):
 
 
 def test_lut_model_matches_the_measured_designs():
-    """The engine model's LUT data (compiler/engine_fit.json, written by benchmarks/lanes.py --fit):
-    its coefficients are the least-relative-squares fit of its measured points, and every point is
-    within the margin a LUT budget keeps."""
+    """The engine model's LUT data (compiler/engine_fit.json, written by benchmarks/cost_model.py
+    --fit): its coefficients are the least-relative-squares fit of its points not held out, every
+    point (held out or not) measures at most the model times the margin a LUT budget keeps, the
+    points cover every term and kind of network, and every --max-luts design of an independent
+    network measured within its budget."""
     fit = engine_model.engine_fit()
-    assert len(fit["points"]) >= 20 and fit["written_by"] == "benchmarks/lanes.py --fit"
-    assert engine_model.fit_lut_coefficients(fit["points"]) == fit["coefficients"]
+    assert fit["written_by"] == "benchmarks/cost_model.py --fit"
+    fitted = [p for p in fit["points"] if not p["held_out"]]
+    held = [p for p in fit["points"] if p["held_out"]]
+    assert len(fitted) >= 60 and len(held) >= 30
+    assert engine_model.fit_lut_coefficients(fitted) == fit["coefficients"]
     for point in fit["points"]:
         model = engine_model.design_luts(point["layers"])
-        assert abs(model - point["luts"]) <= (fit["margin"] - 1) * point["luts"], point
-        assert round(model, 1) == point["model"]
-    kinds = {(p["pruning"], all(layer["banks"] == 1 for layer in p["layers"])) for p in fit["points"]}
-    assert kinds >= {(None, False), (None, True), ("magnitude", False), ("random", False)}  # every term measured
+        assert round(model, 1) == point["model"] and point["luts"] <= model * fit["margin"], point
+    for points in (fitted, held):  # conv and dense, sparse, one and two banks, levels and none
+        layers = [layer for p in points for layer in p["layers"]]
+        assert {(layer["sparse"], layer["banks"], layer["levels"] > 0) for layer in layers} >= {
+            (s, b, q) for s in (False, True) for b in (1, 2) for q in (False, True)}
+        assert {p["kind"] for p in points} >= ({"bench", "varied"} if points is fitted else {"varied", "independent"})
+    budgets = [p for p in held if p["kind"] == "independent"]
+    assert len({p["budget"] for p in budgets}) >= 3 and all(p["luts"] <= p["budget"] for p in budgets)
 
 
 def test_the_model_is_the_one_the_network_gets(tmp_path):
