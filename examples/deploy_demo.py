@@ -37,7 +37,6 @@ def arguments(doc: str, rtl_samples: int, epochs: int, output: str) -> argparse.
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--output", type=Path, default=Path(output))
     args = ap.parse_args()
-    torch.set_num_threads(2)
     args.output.mkdir(parents=True, exist_ok=True)
     return args
 

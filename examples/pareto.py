@@ -66,12 +66,9 @@ def _train_module(example: str):
 
 def evaluate(point: dict) -> list[dict]:
     """Train the point's model, export it, and build it at each of its lane counts (a Dask task)."""
-    import torch
-
     from snnc.frontend import export_onnx, sparsity
     from snnc.sweep import design_costs
 
-    torch.set_num_threads(1)
     t0 = time.time()
     train = _train_module(point["example"])
     cfg = train.Config(weights=point["weights"], bits=point["bits"], state_quant=point["state_quant"],

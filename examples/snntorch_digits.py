@@ -21,7 +21,7 @@ from snntorch import utils
 from snntorch.functional import quant
 from torch import nn
 
-from snnc.frontend import from_snntorch
+from snnc.frontend import from_snntorch, reproducible
 
 
 def main() -> int:
@@ -30,8 +30,7 @@ def main() -> int:
     ap.add_argument("-o", "--output", type=Path, default=Path("build/snntorch_digits"))
     args = ap.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
+    rng = reproducible(0)
     data = load_digits()
     x_tr, x_te, y_tr, y_te = train_test_split(data.data / 16.0, data.target, test_size=0.25, stratify=data.target,
                                               random_state=0)

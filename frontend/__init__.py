@@ -8,6 +8,7 @@ Needs the `[train]` extra (torch).  The pieces:
     pruning      magnitude_prune, PruningSchedule, sparsity
     ptq          post_training_quantize
     export       export_onnx
+    seeding      reproducible (the same seed, the same weights bit for bit)
     interop      to_dialect (snnTorch models, traced: snntorch_trace); from_snntorch, snnc.interop's
                  check of them, by its old name (the [interop] extra)
 """
@@ -17,8 +18,9 @@ from .layers import SNN, Pool2d, QuantConv2d, QuantLinear
 from .lif import LIF
 from .ptq import post_training_quantize
 from .pruning import PruningSchedule, magnitude_prune, sparsity
+from .seeding import reproducible
 from .quantizers import BinaryQuantizer, SigmoidSumQuantizer, TernaryQuantizer, UniformQuantizer, make_quantizer
 
 __all__ = ["LIF", "SNN", "BinaryQuantizer", "Pool2d", "PruningSchedule", "QuantConv2d", "QuantLinear", "SigmoidSumQuantizer",
            "TernaryQuantizer", "UniformQuantizer", "export_onnx", "from_snntorch", "magnitude_prune", "make_quantizer",
-           "model_to_onnx", "post_training_quantize", "sparsity"]
+           "model_to_onnx", "post_training_quantize", "reproducible", "sparsity"]

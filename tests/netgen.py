@@ -1,5 +1,6 @@
 """Random dialect networks for property tests: integer weights, power-of-two scales, every value on
-each LIF's grid, so onnxruntime's float run equals the integer semantics exactly."""
+each LIF's grid, so onnxruntime's float run equals the integer semantics exactly; and the example
+scripts as modules (example_module)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -153,3 +154,17 @@ def prune(weight: np.ndarray, keep: float, rng: np.random.Generator | None, by_m
     if by_magnitude:
         return weight * (np.abs(weight) >= np.quantile(np.abs(weight), 1 - keep))
     return weight * (rng.random(weight.shape) < keep)
+
+
+def example_module(*parts: str):
+    """An example script as a module, loaded from its file (the examples are no package):
+    example_module("digits", "train.py")."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parents[1].joinpath("examples", *parts)
+    spec = importlib.util.spec_from_file_location(f"example_{path.parent.name}_{path.stem}", path)
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up
+    spec.loader.exec_module(module)
+    return module

@@ -1,24 +1,15 @@
 """The digits example: a trained model is spike-exact through export, onnxruntime and the golden model."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-
-def _example(path: Path):
-    """An example script as a module, loaded from its file (the examples are no package)."""
-    spec = importlib.util.spec_from_file_location(f"example_{path.parent.name}_{path.stem}", path)
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up
-    spec.loader.exec_module(module)
-    return module
+from netgen import example_module
 
 
-_train = _example(Path(__file__).parents[1] / "examples" / "digits" / "train.py")
+_train = example_module("digits", "train.py")
 Config, input_shape, load, train = _train.Config, _train.input_shape, _train.load, _train.train
 
 

@@ -54,10 +54,8 @@ PTQ_BITS = (8, 4, 2)
 
 def job(args: tuple[str, str, Config]) -> list[tuple[str, str, int, float]]:
     """Train one config; the float run also yields its post-training-quantized variants."""
-    import torch
     from snnc.frontend import post_training_quantize
 
-    torch.set_num_threads(1)
     group, label, cfg = args
     data = load(cfg.timesteps, cfg.seed)
     model, acc = train(cfg, data, progress=False)

@@ -24,7 +24,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from tqdm import tqdm
 
-from snnc.frontend import LIF, SNN, PruningSchedule, QuantConv2d, QuantLinear, export_onnx, make_quantizer, sparsity
+from snnc.frontend import (LIF, SNN, PruningSchedule, QuantConv2d, QuantLinear, export_onnx, make_quantizer,
+                           reproducible, sparsity)
 from snnc.frontend.quantizers import SigmoidSumQuantizer
 
 
@@ -100,8 +101,7 @@ def accuracy(model: SNN, spikes: np.ndarray, labels: np.ndarray, arch: str) -> f
 
 def train(cfg: Config, data: Digits | None = None, progress: bool = True) -> tuple[SNN, float]:
     """Train `cfg`; returns the model (eval mode) and its test accuracy."""
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
+    rng = reproducible(cfg.seed)
     data = data or load(cfg.timesteps, cfg.seed)
     model = build(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -156,7 +156,6 @@ def main() -> None:
     args = ap.parse_args()
     cfg = Config(args.arch, args.weights, args.bits, args.state_quant, args.state_bits, args.timesteps, args.epochs,
                  sparsity=args.sparsity, seed=args.seed)
-    torch.set_num_threads(2)
     t0 = time.time()
     data = load(cfg.timesteps, cfg.seed)
     model, acc = train(cfg, data)

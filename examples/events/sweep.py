@@ -29,9 +29,6 @@ RUNS = [("float weights, float state", Config(weights="float", state_quant="none
 
 
 def job(args: tuple[str, Config]) -> tuple[str, int, float, float]:
-    import torch
-
-    torch.set_num_threads(1)
     label, cfg = args
     t0 = time.time()
     _, acc = train(cfg, progress=False)

@@ -25,7 +25,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from snnc.frontend import LIF, SNN, Pool2d, PruningSchedule, QuantConv2d, QuantLinear, export_onnx, make_quantizer
+from snnc.frontend import (LIF, SNN, Pool2d, PruningSchedule, QuantConv2d, QuantLinear, export_onnx, make_quantizer,
+                           reproducible)
 from snnc.frontend.events import EventDigits, load_event_digits
 from snnc.frontend.quantizers import SigmoidSumQuantizer
 
@@ -68,8 +69,7 @@ def accuracy(model: SNN, spikes: np.ndarray, labels: np.ndarray) -> float:
 
 def train(cfg: Config, data: EventDigits | None = None, progress: bool = True) -> tuple[SNN, float]:
     """Train `cfg`; returns the model (eval mode) and its test accuracy."""
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
+    rng = reproducible(cfg.seed)
     data = data or load_event_digits(cfg.timesteps, cfg.seed)
     model = build(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -116,7 +116,6 @@ def main() -> None:
     args = ap.parse_args()
     cfg = Config(args.weights, args.bits, args.state_quant, args.state_bits, epochs=args.epochs, sparsity=args.sparsity,
                  seed=args.seed)
-    torch.set_num_threads(2)
     t0 = time.time()
     model, acc = train(cfg)
     print(f"{asdict(cfg)}\ntest accuracy {100 * acc:.2f}%, trained in {time.time() - t0:.0f} s")

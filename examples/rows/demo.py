@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from snnc.build import BuildConfig, build
 from snnc.compiler.errors import SnncError
-from snnc.frontend import LIF, SNN, QuantLinear, UniformQuantizer, export_onnx
+from snnc.frontend import LIF, SNN, QuantLinear, UniformQuantizer, export_onnx, reproducible
 from snnc.runtime import Device
 from snnc.sim import golden
 
@@ -64,8 +64,7 @@ def network(kind: str) -> SNN:
 
 def train(kind: str, data, args) -> tuple[SNN, float]:
     x_train, y_train, x_test, y_test = data
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    rng = reproducible(args.seed)
     model = network(kind)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
@@ -95,7 +94,6 @@ def main() -> int:
     ap.add_argument("--board", default="arty-a7-35")
     ap.add_argument("-o", "--output", type=Path, default=Path("build/rows"))
     args = ap.parse_args()
-    torch.set_num_threads(2)
     args.output.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     digits = load_digits()
