@@ -74,7 +74,8 @@ def main() -> None:
     text = section(results, args.seeds, cmd + (" --quick" if args.quick else ""), (time.time() - t0) / 60, epochs)
     old = args.out.read_text() if args.out.exists() else ""
     head = (old[:old.index(HEADING)] if HEADING in old else old).rstrip("\n")
-    args.out.write_text((head + "\n\n" if head else "") + text)
+    after = old.find("\n## ", old.index(HEADING) + 1) if HEADING in old else -1  # the sections after this one
+    args.out.write_text((head + "\n\n" if head else "") + text + ("\n" + old[after + 1:] if after >= 0 else ""))
     print(text)
     print(f"wrote {args.out} ({len(jobs)} runs in {(time.time() - t0) / 60:.1f} min)")
 
