@@ -128,7 +128,7 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
     impl = tuple(p[0] for p in picks)
     why = [f"--lanes auto for {target}: chose {lanes_text(impl)}, about {cycles:.0f} cycles "
            f"({cycles / clock_hz * 1e6:.1f} us at {clock_hz / 1e6:g} MHz) and {luts:.0f} LUTs by the cost model, "
-           f"at most {luts * lut_margin():.0f} in Yosys' count ({lut_fit_line()}; snnc report synthesizes it; "
+           f"{luts * lut_margin():.0f} with its margin ({lut_fit_line()}; snnc report synthesizes it; "
            f"{len(designs)} designs on the cycles-LUT front)"]
     why += [f"{stage.lif.name}: {li.lanes}:{li.units}, {'one accumulator bank' if li.banks == 1 else 'two accumulator banks'}, "
             f"{li.weights} weights, about {c:.0f} cycles and {lut:.0f} LUTs"

@@ -194,10 +194,10 @@ def test_a_design_too_large_for_the_boards_luts_is_refused(tmp_path, capsys, mon
     --lanes it falls back to 1 lane, which is judged the same way."""
     from snnc.boards import registry
 
-    monkeypatch.setitem(registry.PART_RESOURCES, "xc7a35t", {**registry.PART_RESOURCES["xc7a35t"], "LUT": 900})
+    monkeypatch.setitem(registry.PART_RESOURCES, "xc7a35t", {**registry.PART_RESOURCES["xc7a35t"], "LUT": 500})
     model = digits_sized_model(tmp_path / "m.onnx", np.random.default_rng(0))
     for lanes in (["--lanes", "16"], []):
         assert main(["compile", str(model), "--bits", "4", "--board", "basys3", *lanes, "-o", str(tmp_path / "b")]) == 1
         err = capsys.readouterr().err
-        assert "LUTs by the cost model but basys3's xc7a35tcpg236-1 has 900; use fewer lanes" in err, err
+        assert "LUTs by the cost model but basys3's xc7a35tcpg236-1 has 500; use fewer lanes" in err, err
         assert err.count("\n") == 1 and not (tmp_path / "b").exists()
