@@ -14,8 +14,9 @@ Seeds below HELD_OUT_SEED are the fit set, the others held out.
 
 --fit fits the LUT model's coefficients (least relative squares,
 snnc.compiler.engine_model.fit_lut_coefficients) on the fit set, prints the worst and mean error on
-it and on the held-out set, and writes the coefficients, the margin (the worst error on either
-set: what a --max-luts budget keeps) and every point to compiler/engine_fit.json.  --budgets runs
+it and on the held-out set, and writes the coefficients, the margin (the largest Yosys count /
+estimate over both sets: what a --max-luts budget keeps) and every point to
+compiler/engine_fit.json.  --budgets runs
 `--lanes auto --max-luts N` on independent networks of the benchmark's shapes (784-128-10 W4/S4 as
 benchmarks/lanes.py, with other thresholds, biases and leaks) and prints estimate, Yosys' count and
 whether it held.
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from snnc import autolanes
-from snnc.compiler import engine_model, ir, levels
+from snnc.compiler import engine_model, ir, levels, scales
 from snnc.compiler.errors import SnncError
 from snnc.compiler.layer_impl import lanes_text, with_banks
 from snnc.compiler.register_sizes import size_registers
@@ -64,8 +65,8 @@ def lif(rng: np.random.Generator, name: str, shape: tuple[int, ...], fan_in: int
 
 
 def weights(rng: np.random.Generator, shape: tuple[int, ...], bits: int, pruned: bool) -> np.ndarray:
-    top = (1 << (bits - 1)) - 1
-    w = rng.integers(-top, top + 1, shape)
+    low, top = scales.weight_range(bits)
+    w = rng.integers(low, top + 1, shape)
     return w * (rng.random(shape) >= 0.8) if pruned else w
 
 
@@ -80,7 +81,7 @@ def varied_network(seed: int) -> ir.Network:
     """One network of the varied family (a CSNN for a quarter of the seeds)."""
     rng = np.random.default_rng(seed)
     bits, pruned = int(rng.choice([2, 3, 4, 4, 6, 8])), bool(rng.random() < 1 / 3)
-    top = (1 << (bits - 1)) - 1
+    top = scales.weight_range(bits)[1]
     layers: list = []
     if rng.random() < 0.25:
         c_in, side = 2, int(rng.choice([16, 24, 32]))
@@ -242,14 +243,13 @@ def write_fit(points: list[dict], path: Path = engine_model.ENGINE_FIT_FILE) -> 
     return fit
 
 
-def budget_table(points: list[dict]) -> None:
-    """Each --max-luts design of an independent network: estimate, with margin, Yosys, held."""
-    fit = engine_model.engine_fit()
+def budget_table(fit: dict) -> None:
+    """Each --max-luts design of an independent network in a model's data (write_fit's): estimate,
+    with margin, Yosys, held."""
     print("| network | --max-luts | chosen | model | model x margin | Yosys LUT+LUTRAM | within |\n|---|---|---|---|---|---|---|")
-    for p in points:
-        model = engine_model.design_luts(layers_of(p))
-        print(f"| independent 784-128-10, seed {p['seed']} | {p['budget']:,} | {p['design']} | {model:,.0f} | "
-              f"{model * fit['margin']:,.0f} | {p['luts']:,} | {p['luts'] <= p['budget']} |")
+    for p in (p for p in fit["points"] if p["kind"] == "independent"):
+        print(f"| independent 784-128-10, seed {p['seed']} | {p['budget']:,} | {p['design']} | {p['model']:,.0f} | "
+              f"{p['model'] * fit['margin']:,.0f} | {p['luts']:,} | {p['luts'] <= p['budget']} |")
 
 
 def main() -> int:
@@ -268,18 +268,18 @@ def main() -> int:
         todo = varied_points(*map(int, args.collect.split(":")))
     if args.budgets:
         todo += budget_points(args.budgets, args.budget_seeds)
-    with args.points.open("a") as out:
-        for p in todo:
-            out.write(json.dumps(measured(p)) + "\n")
-            out.flush()
+    if todo:
+        with args.points.open("a") as out:
+            for p in todo:
+                out.write(json.dumps(measured(p)) + "\n")
+                out.flush()
     if args.fit:
         if args.points.suffix == ".json":  # a model's data file: refit its measured points (no synthesis)
             keep = lambda p: {k: v for k, v in p.items() if k not in ("layers", "model")}
             points = [keep(p) for p in json.loads(args.points.read_text())["points"]]
         else:
             points = [json.loads(line) for line in args.points.read_text().splitlines()]
-        write_fit(points, args.fit_file)
-        budget_table([p for p in points if p["kind"] == "independent"])
+        budget_table(write_fit(points, args.fit_file))
     return 0
 
 

@@ -18,8 +18,8 @@ from .layers import SNN, Pool2d, QuantConv2d, QuantLinear
 from .lif import LIF
 from .ptq import post_training_quantize
 from .pruning import PruningSchedule, magnitude_prune, sparsity
-from .seeding import reproducible
 from .quantizers import BinaryQuantizer, SigmoidSumQuantizer, TernaryQuantizer, UniformQuantizer, make_quantizer
+from .seeding import reproducible
 
 __all__ = ["LIF", "SNN", "BinaryQuantizer", "Pool2d", "PruningSchedule", "QuantConv2d", "QuantLinear", "SigmoidSumQuantizer",
            "TernaryQuantizer", "UniformQuantizer", "export_onnx", "from_snntorch", "magnitude_prune", "make_quantizer",
