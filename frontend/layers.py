@@ -113,6 +113,9 @@ class Pool2d(nn.Module):
         return f"{self.kind}, kernel={self.kernel}"
 
 
+FLOAT_WEIGHT_BITS = 32  # a float32 weight
+
+
 class SNN(nn.Sequential):
     """A chain of synapses (QuantLinear, QuantConv2d), `Pool2d`, `nn.Flatten(start_dim=2)` and LIFs.
 
@@ -144,6 +147,12 @@ class SNN(nn.Sequential):
 
     def synapses(self) -> list[QuantSynapse]:
         return [m for m in self if isinstance(m, QuantSynapse)]
+
+    def weight_bits(self) -> int:
+        """Bits of weight memory the synapses' codes take, stored dense: each weight at its
+        quantizer's bits (binary 1, ternary 2), a float weight at FLOAT_WEIGHT_BITS."""
+        return sum(s.weight.numel() * (s.quantizer.bits if s.quantizer is not None else FLOAT_WEIGHT_BITS)
+                   for s in self.synapses())
 
     def lifs(self) -> list[LIF]:
         return [m for m in self if isinstance(m, LIF)]

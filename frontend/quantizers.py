@@ -13,7 +13,8 @@ model trained here and `snnc compile --bits` pick the same scale for the same we
     SigmoidSumQuantizer(bits)  Shymyrbay et al., "Low Precision Quantization-aware Training in Spiking
                                Neural Networks with Differentiable Quantization Function" (2023): the
                                staircase written as a sum of sigmoids whose temperature is annealed;
-                               in eval mode (or at temperature inf) it is exactly the uniform staircase.
+                               in eval mode (or at temperature inf) it is exactly the uniform staircase;
+                               at 1 bit it is the binary {-1, +1} with one sigmoid step at 0.
 """
 from __future__ import annotations
 
@@ -102,14 +103,16 @@ class SigmoidSumQuantizer(WeightQuantizer):
 
     Each sigmoid is one step between adjacent codes; as the temperature grows the sum approaches
     round-and-clamp, and its gradient is the true derivative of the smooth function (no STE).
+    At 1 bit the staircase is the binary quantizer's: codes {-1, +1}, the scale mean|w| rounded to a
+    power of two, and one step of height 2 at 0 (2 sigmoid(temperature * w/s) - 1).
     `anneal(fraction)` moves the temperature geometrically from `t_start` to `t_end`.  In eval mode
     the hard staircase is used, so the exported codes are what the model computed.
     """
 
     def __init__(self, bits: int, t_start: float = 2.0, t_end: float = 200.0):
         super().__init__()
-        if not 2 <= bits <= MAX_WEIGHT_BITS:
-            raise ValueError(f"sigmoid-sum weight quantization needs 2..{MAX_WEIGHT_BITS} bits, got {bits}")
+        if not 1 <= bits <= MAX_WEIGHT_BITS:
+            raise ValueError(f"sigmoid-sum weight quantization needs 1..{MAX_WEIGHT_BITS} bits, got {bits}")
         self.bits, self.t_start, self.t_end = bits, t_start, t_end
         self.temperature = t_start
 
@@ -118,6 +121,8 @@ class SigmoidSumQuantizer(WeightQuantizer):
         self.temperature = self.t_start * (self.t_end / self.t_start) ** f
 
     def codes(self, w):
+        if self.bits == 1:
+            return BinaryQuantizer().codes(w)
         scale = pow2_scale(w, self.bits)
         top = qmax(self.bits)
         return torch.clamp(torch.round(w.detach() / scale), -top, top), scale
@@ -126,6 +131,8 @@ class SigmoidSumQuantizer(WeightQuantizer):
         q, scale = self.codes(w)
         if not self.training:
             return q * scale, q, scale
+        if self.bits == 1:  # one step from -1 to +1 at 0: the binary staircase
+            return (2 * torch.sigmoid(self.temperature * w / scale) - 1) * scale, q, scale
         top = qmax(self.bits)
         steps = torch.arange(-top, top, dtype=w.dtype, device=w.device) + 0.5
         soft = torch.sigmoid(self.temperature * (w.unsqueeze(-1) / scale - steps)).sum(-1) - top

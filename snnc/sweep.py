@@ -137,6 +137,22 @@ def pareto_front(items: list, cost: str | Callable, gain: str | Callable = "accu
     return front
 
 
+def write_section(path: Path, heading: str, text: str) -> None:
+    """Put `text` (a markdown section starting with the line `heading`) into the file at `path`: in
+    place of the section under that heading (up to the next "## " heading), else at the end.  The
+    rest of the file is kept as it was, so each sweep regenerates its own section of a shared file."""
+    path = Path(path)
+    old = path.read_text() if path.exists() else ""
+    at = 0 if old.startswith(heading + "\n") else old.find("\n" + heading + "\n")
+    if at < 0:
+        head, tail = old.rstrip("\n"), ""
+    else:
+        at += old[at] == "\n"
+        end = old.find("\n## ", at)
+        head, tail = old[:at].rstrip("\n"), (old[end + 1:] if end >= 0 else "")
+    path.write_text((head + "\n\n" if head else "") + text.rstrip("\n") + "\n" + ("\n" + tail if tail else ""))
+
+
 def design_costs(model_path: Path, spikes: np.ndarray, labels: np.ndarray, lanes, bits: int | None = None,
                  weights: str = "auto", clock_hz: float | None = None, synth: bool = True) -> dict:
     """What one build of an ONNX model costs: compiled at `lanes` (and `bits`, `weights`), run by

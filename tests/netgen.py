@@ -168,3 +168,16 @@ def example_module(*parts: str):
     module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # dataclasses look it up
     spec.loader.exec_module(module)
     return module
+
+
+def event_digits_subset(n_train: int, n_test: int, seed: int, timesteps: int):
+    """The first n_train + n_test bundled digits as event frames (load_event_digits' generator,
+    seeded): an EventDigits for training runs of a few seconds."""
+    from sklearn.datasets import load_digits
+
+    from snnc.frontend.events import EventDigits, bin_frames, digit_events
+
+    digits = load_digits()
+    n = n_train + n_test
+    frames = bin_frames(digit_events(digits.data[:n] / 16.0, seed=seed), timesteps)
+    return EventDigits(frames[:, :n_train], digits.target[:n_train], frames[:, n_train:], digits.target[n_train:n])

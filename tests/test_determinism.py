@@ -12,27 +12,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from netgen import example_module
+from netgen import event_digits_subset, example_module
 from snnc.frontend import reproducible
-from snnc.frontend.events import EventDigits, bin_frames, digit_events
 
 _train = example_module("events", "train.py")
 SUBSET = 96  # training samples: a run of a few seconds that still takes several optimizer steps
 
 
-def _data(seed: int) -> EventDigits:
-    """The first SUBSET + 32 bundled digits as event frames (load_event_digits' generator, seeded)."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    frames = bin_frames(digit_events(digits.data[:SUBSET + 32] / 16.0, seed=seed), _train.Config.timesteps)
-    return EventDigits(frames[:, :SUBSET], digits.target[:SUBSET], frames[:, SUBSET:], digits.target[SUBSET:SUBSET + 32])
-
-
 def _run(seed: int, weights: str) -> str:
     """The sha256 of the trained CSNN's state (every parameter and buffer, in order) after one epoch
     on SUBSET training samples."""
-    model, _ = _train.train(_train.Config(weights=weights, epochs=1, batch=16, seed=seed), _data(seed), progress=False)
+    data = event_digits_subset(SUBSET, 32, seed, _train.Config.timesteps)
+    model, _ = _train.train(_train.Config(weights=weights, epochs=1, batch=16, seed=seed), data, progress=False)
     state = model.state_dict()
     return hashlib.sha256(b"".join(k.encode() + v.detach().contiguous().numpy().tobytes()
                                    for k, v in state.items())).hexdigest()

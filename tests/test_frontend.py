@@ -54,9 +54,10 @@ def test_straight_through_gradient_is_identity():
     assert torch.equal(w.grad, torch.ones_like(w))
 
 
-def test_sigmoid_sum_quantizer_anneals_to_the_staircase():
+@pytest.mark.parametrize("bits", [3, 1])
+def test_sigmoid_sum_quantizer_anneals_to_the_staircase(bits):
     w = (torch.rand(2000) - 0.5) * 2
-    qz = SigmoidSumQuantizer(3, t_start=1.0, t_end=1000.0).train()
+    qz = SigmoidSumQuantizer(bits, t_start=1.0, t_end=1000.0).train()
     _, q, scale = qz(w)
     hard = q * scale
     qz.anneal(0.0)
@@ -70,6 +71,9 @@ def test_sigmoid_sum_quantizer_anneals_to_the_staircase():
     assert w.grad.abs().sum() > 0 and not torch.equal(w.grad, torch.ones_like(w))  # a true derivative, not STE
     qz.eval()
     torch.testing.assert_close(qz(w.detach())[0], hard, rtol=0, atol=0)
+    if bits == 1:  # the binary quantizer's codes and scale
+        q_binary, scale_binary = BinaryQuantizer().codes(w.detach())
+        assert torch.equal(q, q_binary) and scale == scale_binary
 
 
 def test_make_quantizer_rejects_unknown_kind():
@@ -119,7 +123,7 @@ def test_lif_levels_follow_the_compiler_level_sets():
 
 
 # --- equivalence: torch eval == onnxruntime == golden ---------------------------------------
-QUANTIZERS = [("uniform", 8), ("uniform", 4), ("uniform", 2), ("ternary", 2), ("binary", 1), ("sigmoid", 4)]
+QUANTIZERS = [("uniform", 8), ("uniform", 4), ("uniform", 2), ("ternary", 2), ("binary", 1), ("sigmoid", 4), ("sigmoid", 1)]
 STATES = [("none", 4), ("uniform", 2), ("uniform", 4), ("threshold_centered", 2), ("threshold_centered", 3),
           ("threshold_centered", 4), ("threshold_centered", 8), ("uniform", 8)]
 

@@ -3,8 +3,10 @@
 Rows, each trained on every seed (mean and spread reported): float; weight QAT only; state
 quantization only (uniform and threshold-centered); both; at 8, 4 and 2 bits; threshold-centered
 against uniform states at 2, 3 and 4 state bits with 4-bit weights; ternary, binary and the
-sigmoid-sum weight quantizer; post-training quantization of the float model; magnitude pruning to
-50/80/90% sparsity; the small conv network.  Every run uses the same data split, and per seed the
+sigmoid-sum weight quantizer (binary, 2 and 4 bits); post-training quantization of the float model;
+magnitude pruning to 50/80/90% sparsity; the small conv network.  Each quantizer trains with its
+recipe (snnc.frontend.recipe): weights of at most 2 bits start from the float model of the same
+seed, and the "recipe" rows train them from scratch instead.  Every run uses the same data split, and per seed the
 same initialisation and spike trains.
 
     python examples/digits/sweep.py                     # 3 seeds, 2 worker processes, ~20 min
@@ -25,6 +27,8 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).parent))
 from train import Config, accuracy, load, train  # noqa: E402
 
+from snnc.frontend import recipe  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 FLOAT = Config(weights="float", state_quant="none")
 
@@ -42,8 +46,12 @@ def runs() -> list[tuple[str, str, Config]]:
             rows.append((f"W4 state {sq}", f"W4 uniform, S{b} {sq}", Config(state_quant=sq, state_bits=b)))
     rows += [("weights", "ternary weights, S4 threshold_centered", Config(weights="ternary", bits=2)),
              ("weights", "binary weights, S4 threshold_centered", Config(weights="binary", bits=1)),
+             ("weights", "binary sigmoid-sum, S4 threshold_centered", Config(weights="sigmoid", bits=1)),
              ("weights", "W4 sigmoid-sum, S4 threshold_centered", Config(weights="sigmoid", bits=4)),
              ("weights", "W2 sigmoid-sum, S2 threshold_centered", Config(weights="sigmoid", bits=2, state_bits=2))]
+    # the recipe's warm start (binary, ternary and 2-bit weights) against training them from scratch
+    rows += [("recipe", f"{label}, from scratch", replace(cfg, warm_start=False)) for group, label, cfg in list(rows)
+             if group in ("weights", "both") and recipe(cfg.weights, cfg.bits).warm_start]
     rows += [("pruning", f"W4, S4 threshold_centered, {int(s * 100)}% pruned", Config(sparsity=s)) for s in (0.5, 0.8, 0.9)]
     rows.append(("conv", "conv3x3(8)-10, W4, S4 threshold_centered", Config(arch="conv")))
     return rows

@@ -19,19 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from tqdm import tqdm
 
-from snnc.frontend import (LIF, SNN, PruningSchedule, QuantConv2d, QuantLinear, export_onnx, make_quantizer,
-                           reproducible, sparsity)
-from snnc.frontend.quantizers import SigmoidSumQuantizer
+from snnc.frontend import (LIF, SNN, QuantConv2d, QuantLinear, export_onnx, fit, float_start, is_warm,
+                           make_quantizer, recipe, reproducible, sparsity, warm_start)
 
 
 @dataclass(frozen=True)
 class Config:
-    """One training run.  weights: float | uniform | ternary | binary | sigmoid."""
+    """One training run.  weights: float | uniform | ternary | binary | sigmoid (bits 1: binary)."""
 
     arch: str = "mlp"  # mlp: 64-128-10; conv: conv3x3(8) -> 10
     weights: str = "uniform"
@@ -45,6 +42,7 @@ class Config:
     beta: float = 0.875
     sparsity: float = 0.0  # magnitude pruning target (global), reached by 60% of the epochs
     seed: int = 0
+    warm_start: bool | None = None  # start from the float model; None: the quantizer's recipe
 
 
 @dataclass
@@ -99,44 +97,22 @@ def accuracy(model: SNN, spikes: np.ndarray, labels: np.ndarray, arch: str) -> f
     return float((counts.argmax(1) == labels).mean())
 
 
-def train(cfg: Config, data: Digits | None = None, progress: bool = True) -> tuple[SNN, float]:
-    """Train `cfg`; returns the model (eval mode) and its test accuracy."""
-    rng = reproducible(cfg.seed)
+def train(cfg: Config, data: Digits | None = None, progress: bool = True,
+          float_model: SNN | None = None) -> tuple[SNN, float]:
+    """Train `cfg` with its quantizer's recipe (snnc.frontend.recipe; cfg.warm_start overrides it);
+    returns the model (eval mode) and its test accuracy.  A warm start begins from `float_model`,
+    else from float_twin(cfg)'s model, trained here once per process."""
     data = data or load(cfg.timesteps, cfg.seed)
+    start = float_start(cfg, (data.x_train, data.y_train), lambda c: train(c, data, progress)[0], float_model)
+    rng = reproducible(cfg.seed)
     model = build(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
-    n = len(data.y_train)
-    steps_per_epoch = -(-n // cfg.batch)
-    prune = PruningSchedule(cfg.sparsity, 0, int(0.6 * cfg.epochs * steps_per_epoch)) if cfg.sparsity else None
-    sigmoid_quantizers = [m for m in model.modules() if isinstance(m, SigmoidSumQuantizer)]
-    labels = torch.from_numpy(data.y_train).long()
-    step = 0
-    bar = tqdm(range(cfg.epochs), desc=f"{cfg.arch} {cfg.weights}{cfg.bits} {cfg.state_quant}{cfg.state_bits}",
-               disable=not progress, leave=False)
-    for epoch in bar:
-        model.train()
-        for qz in sigmoid_quantizers:
-            qz.anneal(epoch / max(1, cfg.epochs - 1))
-        spikes = as_input(rate_code(data.x_train, cfg.timesteps, rng), cfg.arch)
-        order = torch.from_numpy(rng.permutation(n))
-        total = 0.0
-        for i in range(0, n, cfg.batch):
-            idx = order[i:i + cfg.batch]
-            if prune:
-                prune.step(model, step)
-            counts = model(spikes[:, idx]).sum(0)
-            loss = F.cross_entropy(counts, labels[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            step += 1
-        sched.step()
-        bar.set_postfix(loss=f"{total / n:.3f}")
-    if prune:
-        prune.step(model, step)
-    return model.eval(), accuracy(model, data.x_test, data.y_test, cfg.arch)
+    if start is not None:
+        warm_start(model, start)
+    fit(model, lambda r: as_input(rate_code(data.x_train, cfg.timesteps, r), cfg.arch),
+        torch.from_numpy(data.y_train).long(), epochs=cfg.epochs, batch=cfg.batch, lr=cfg.lr, rng=rng,
+        sparsity=cfg.sparsity, progress=progress,
+        desc=f"{cfg.arch} {cfg.weights}{cfg.bits} {cfg.state_quant}{cfg.state_bits}")
+    return model, accuracy(model, data.x_test, data.y_test, cfg.arch)
 
 
 def main() -> None:
@@ -144,18 +120,23 @@ def main() -> None:
     d = Config()
     ap.add_argument("--arch", choices=("mlp", "conv"), default=d.arch)
     ap.add_argument("--weights", choices=("float", "uniform", "ternary", "binary", "sigmoid"), default=d.weights)
-    ap.add_argument("--bits", type=int, default=d.bits, help="weight bits (uniform, sigmoid)")
+    ap.add_argument("--bits", type=int, default=d.bits, help="weight bits (uniform; sigmoid: 1 is binary)")
     ap.add_argument("--state-quant", choices=("none", "uniform", "threshold_centered"), default=d.state_quant)
     ap.add_argument("--state-bits", type=int, default=d.state_bits)
     ap.add_argument("--timesteps", type=int, default=d.timesteps)
     ap.add_argument("--epochs", type=int, default=d.epochs)
     ap.add_argument("--sparsity", type=float, default=d.sparsity, help="magnitude pruning target, 0..1")
     ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None,
+                    help="start from the float model of the same seed (trained first); default: the quantizer's "
+                         "recipe, which warm-starts every quantized model (docs/frontend.md)")
     ap.add_argument("-o", "--output", type=Path, default=Path("build/digits.onnx"), help="ONNX file to write")
     ap.add_argument("--test-spikes", type=Path, help="also save the test spikes [T, N, 64] and labels (.npy, .labels.npy)")
     args = ap.parse_args()
     cfg = Config(args.arch, args.weights, args.bits, args.state_quant, args.state_bits, args.timesteps, args.epochs,
-                 sparsity=args.sparsity, seed=args.seed)
+                 sparsity=args.sparsity, seed=args.seed, warm_start=args.warm_start)
+    print(f"{'from the float model' if is_warm(cfg) else 'from scratch'}: "
+          + (recipe(cfg.weights, cfg.bits).reason if args.warm_start is None else "as --warm-start says"))
     t0 = time.time()
     data = load(cfg.timesteps, cfg.seed)
     model, acc = train(cfg, data)

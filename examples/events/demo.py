@@ -1,7 +1,7 @@
 """The event-camera demo (`make demo-events`): a CSNN from training to the simulated board.
 
 1. trains the event-digits CSNN (examples/events/train.py) twice with the same seed: float, and
-   QAT with 4-bit weights and 4-bit threshold-centered states;
+   from it (the recipe's warm start) QAT with 4-bit weights and 4-bit threshold-centered states;
 2. exports the QAT model and runs `snnc compile --bits 4 --board arty-a7-35`;
 3. runs the golden model on the whole test split (and checks the PyTorch model gives the same spikes);
 4. runs the board core (network, UART, host protocol) in Verilator through the runtime's
@@ -22,6 +22,7 @@ sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 import deploy_demo  # noqa: E402
 from train import INPUT_SHAPE, Config, train  # noqa: E402
 
+from snnc.frontend import float_twin  # noqa: E402
 from snnc.frontend.events import load_event_digits  # noqa: E402
 
 
@@ -32,8 +33,8 @@ def main() -> int:
     data = load_event_digits(cfg.timesteps, cfg.seed)
     print(f"[1/5] training the CSNN on event digits ({len(data.y_train)} train, {len(data.y_test)} test, "
           f"T={cfg.timesteps}, {args.epochs} epochs)")
-    _, float_acc = train(Config(weights="float", state_quant="none", epochs=args.epochs, seed=args.seed), data)
-    model, qat_acc = train(cfg, data)
+    float_model, float_acc = train(float_twin(cfg), data)
+    model, qat_acc = train(cfg, data, float_model=float_model)
     return deploy_demo.run(args, "snnc demo-events: CSNN 2x32x32 -> conv8/maxpool -> conv16/maxpool -> 10",
                            "events", float_acc, model, qat_acc, data.x_test, data.y_test, INPUT_SHAPE,
                            lambda x: torch.from_numpy(x).float(), t0)

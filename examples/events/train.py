@@ -7,35 +7,36 @@ The network (2 x 32 x 32 ON/OFF event frames in, 10 classes out):
     dense 1024 -> 10 -> LIF
 
 trained with BPTT through surrogate gradients on the output spike counts (cross-entropy, Adam,
-cosine schedule), quantization-aware for the weights (uniform 4-bit, ternary or binary) and the
-membrane states (4-bit threshold-centered), or in float.
+cosine schedule), quantization-aware for the weights (uniform 4-bit, ternary, binary or the
+sigmoid-sum quantizer) and the membrane states (4-bit threshold-centered), or in float.  Each
+weight quantizer trains with its recipe (snnc.frontend.recipe): quantized weights start from the
+float model of the same seed, trained first (--no-warm-start trains them from scratch).
+--width multiplies the conv layers' channels (the equal-memory comparison, examples/events/memory.py).
 
     python examples/events/train.py --weights uniform -o build/events.onnx
+    python examples/events/train.py --weights binary -o build/events-binary.onnx
     snnc compile build/events.onnx --bits 4 --board arty-a7-35 -o build/events
 """
 from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from tqdm import tqdm
 
-from snnc.frontend import (LIF, SNN, Pool2d, PruningSchedule, QuantConv2d, QuantLinear, export_onnx, make_quantizer,
-                           reproducible)
+from snnc.frontend import (LIF, SNN, Pool2d, QuantConv2d, QuantLinear, export_onnx, fit, float_start,
+                           is_warm, make_quantizer, recipe, reproducible, warm_start)
 from snnc.frontend.events import EventDigits, load_event_digits
-from snnc.frontend.quantizers import SigmoidSumQuantizer
 
 INPUT_SHAPE = (2, 32, 32)
 
 
 @dataclass(frozen=True)
 class Config:
-    """One training run.  weights: float | uniform | ternary | binary | sigmoid."""
+    """One training run.  weights: float | uniform | ternary | binary | sigmoid (bits 1: binary)."""
 
     weights: str = "uniform"
     bits: int = 4
@@ -48,14 +49,19 @@ class Config:
     beta: float = 0.875
     sparsity: float = 0.0  # magnitude pruning target (global), reached by 60% of the epochs
     seed: int = 0
+    warm_start: bool | None = None  # start from the float model; None: the quantizer's recipe
+    width: int = 1  # the conv layers' channels: 8 * width and 16 * width
+    edge_bits: int = 0  # the first and last layers' weights uniform at this many bits; 0: as the others
 
 
 def build(cfg: Config) -> SNN:
-    q = lambda: make_quantizer(cfg.weights, cfg.bits)
+    q = lambda edge=False: make_quantizer("uniform", cfg.edge_bits) if edge and cfg.edge_bits else \
+        make_quantizer(cfg.weights, cfg.bits)
     lif = lambda: LIF(beta=cfg.beta, threshold=1.0, state_quant=cfg.state_quant, state_bits=cfg.state_bits)
-    return SNN(QuantConv2d(2, 8, 3, padding=1, quantizer=q()), Pool2d("max", 2), lif(),
-               QuantConv2d(8, 16, 3, padding=1, quantizer=q()), lif(), Pool2d("max", 2),
-               torch.nn.Flatten(start_dim=2), QuantLinear(16 * 8 * 8, 10, quantizer=q()), lif())
+    c1, c2 = 8 * cfg.width, 16 * cfg.width
+    return SNN(QuantConv2d(2, c1, 3, padding=1, quantizer=q(edge=True)), Pool2d("max", 2), lif(),
+               QuantConv2d(c1, c2, 3, padding=1, quantizer=q()), lif(), Pool2d("max", 2),
+               torch.nn.Flatten(start_dim=2), QuantLinear(c2 * 8 * 8, 10, quantizer=q(edge=True)), lif())
 
 
 @torch.no_grad()
@@ -67,58 +73,58 @@ def accuracy(model: SNN, spikes: np.ndarray, labels: np.ndarray) -> float:
     return float((counts.argmax(1) == labels).mean())
 
 
-def train(cfg: Config, data: EventDigits | None = None, progress: bool = True) -> tuple[SNN, float]:
-    """Train `cfg`; returns the model (eval mode) and its test accuracy."""
-    rng = reproducible(cfg.seed)
+def train(cfg: Config, data: EventDigits | None = None, progress: bool = True,
+          float_model: SNN | None = None) -> tuple[SNN, float]:
+    """Train `cfg` with its quantizer's recipe (snnc.frontend.recipe; cfg.warm_start overrides it);
+    returns the model (eval mode) and its test accuracy.  A warm start begins from `float_model`,
+    else from float_twin(cfg)'s model, trained here once per process."""
     data = data or load_event_digits(cfg.timesteps, cfg.seed)
+    start = float_start(cfg, (data.x_train, data.y_train), lambda c: train(c, data, progress)[0], float_model)
+    rng = reproducible(cfg.seed)
     model = build(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
-    x, labels, n = torch.from_numpy(data.x_train).float(), torch.from_numpy(data.y_train), len(data.y_train)
-    prune = PruningSchedule(cfg.sparsity, 0, int(0.6 * cfg.epochs * -(-n // cfg.batch))) if cfg.sparsity else None
-    step = 0
-    bar = tqdm(range(cfg.epochs), desc=f"csnn {cfg.weights}{cfg.bits} {cfg.state_quant}{cfg.state_bits}",
-               disable=not progress, leave=False)
-    sigmoid_quantizers = [m for m in model.modules() if isinstance(m, SigmoidSumQuantizer)]
-    for epoch in bar:
-        model.train()
-        for qz in sigmoid_quantizers:  # the sigmoid-sum quantizer hardens towards its levels
-            qz.anneal(epoch / max(1, cfg.epochs - 1))
-        order, total = torch.from_numpy(rng.permutation(n)), 0.0
-        for i in range(0, n, cfg.batch):
-            idx = order[i:i + cfg.batch]
-            if prune:
-                prune.step(model, step)
-            loss = F.cross_entropy(model(x[:, idx]).sum(0), labels[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            step += 1
-        sched.step()
-        bar.set_postfix(loss=f"{total / n:.3f}")
-    if prune:
-        prune.step(model, step)
-    return model.eval(), accuracy(model, data.x_test, data.y_test)
+    if start is not None:
+        warm_start(model, start)
+    x, labels = torch.from_numpy(data.x_train).float(), torch.from_numpy(data.y_train)
+    fit(model, lambda _: x, labels, epochs=cfg.epochs, batch=cfg.batch, lr=cfg.lr, rng=rng, sparsity=cfg.sparsity,
+        progress=progress, desc=f"csnn {cfg.weights}{cfg.bits} {cfg.state_quant}{cfg.state_bits}")
+    return model, accuracy(model, data.x_test, data.y_test)
+
+
+def weight_memory(model: SNN, cfg: Config) -> str:
+    """The model's weight memory, and what --edge-bits costs in it."""
+    text = f"weight memory {model.weight_bits():,} bits"
+    if cfg.edge_bits:
+        text += f" ({model.weight_bits() - build(replace(cfg, edge_bits=0)).weight_bits():+,} for --edge-bits {cfg.edge_bits})"
+    return text
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="Train the event-digits CSNN and export it to the snnc ONNX dialect.")
     d = Config()
     ap.add_argument("--weights", choices=("float", "uniform", "ternary", "binary", "sigmoid"), default=d.weights)
-    ap.add_argument("--bits", type=int, default=d.bits, help="weight bits (uniform)")
+    ap.add_argument("--bits", type=int, default=d.bits, help="weight bits (uniform; sigmoid: 1 is binary)")
     ap.add_argument("--state-quant", choices=("none", "uniform", "threshold_centered"), default=d.state_quant)
     ap.add_argument("--state-bits", type=int, default=d.state_bits)
     ap.add_argument("--epochs", type=int, default=d.epochs)
     ap.add_argument("--sparsity", type=float, default=d.sparsity, help="magnitude pruning target, 0..1")
+    ap.add_argument("--width", type=int, default=d.width, help="channel multiplier of the conv layers (8w, 16w)")
+    ap.add_argument("--edge-bits", type=int, default=d.edge_bits,
+                    help="the first and last layers' weights uniform at this many bits (the weight memory this "
+                         "costs is printed); 0: as the other layers")
     ap.add_argument("--seed", type=int, default=d.seed)
+    ap.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None,
+                    help="start from the float model of the same seed (trained first); default: the quantizer's "
+                         "recipe, which warm-starts every quantized model (docs/frontend.md)")
     ap.add_argument("-o", "--output", type=Path, default=Path("build/events.onnx"), help="ONNX file to write")
     args = ap.parse_args()
     cfg = Config(args.weights, args.bits, args.state_quant, args.state_bits, epochs=args.epochs, sparsity=args.sparsity,
-                 seed=args.seed)
+                 seed=args.seed, warm_start=args.warm_start, width=args.width, edge_bits=args.edge_bits)
+    print(f"{'from the float model' if is_warm(cfg) else 'from scratch'}: "
+          + (recipe(cfg.weights, cfg.bits).reason if args.warm_start is None else "as --warm-start says"))
     t0 = time.time()
     model, acc = train(cfg)
     print(f"{asdict(cfg)}\ntest accuracy {100 * acc:.2f}%, trained in {time.time() - t0:.0f} s")
+    print(weight_memory(model, cfg))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     export_onnx(model, args.output, cfg.timesteps, INPUT_SHAPE)
     print(f"wrote {args.output}")
