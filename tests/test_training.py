@@ -1,4 +1,4 @@
-"""Training recipes (snnc.frontend.training): that quantized models start from the float model, that the
+"""Training recipes (snnc.frontend.training): which quantizers start from the float model, that the
 warm start copies exactly the float weights into the quantized model, that it is refused when the
 architectures differ, and that a warm-started run is the same whether its float model was trained
 in the run or taken from a sweep's earlier run of the same seed."""
@@ -19,10 +19,11 @@ _events = example_module("events", "train.py")
 _digits = example_module("digits", "train.py")
 
 
-@pytest.mark.parametrize("weights, bits, warm", [("float", 4, False), ("uniform", 8, True), ("uniform", 4, True),
-                                                  ("sigmoid", 4, True), ("uniform", 2, True), ("sigmoid", 2, True),
-                                                  ("ternary", 2, True), ("binary", 1, True), ("sigmoid", 1, True)])
-def test_recipe_warm_starts_every_quantized_model(weights, bits, warm):
+@pytest.mark.parametrize("weights, bits, warm", [("float", 4, False), ("uniform", 8, False), ("uniform", 4, False),
+                                                  ("uniform", 3, False), ("sigmoid", 4, False), ("uniform", 2, True),
+                                                  ("sigmoid", 2, True), ("ternary", 2, True), ("binary", 1, True),
+                                                  ("sigmoid", 1, True)])
+def test_recipe_warm_starts_weights_of_at_most_two_bits(weights, bits, warm):
     r = recipe(weights, bits)
     assert r.warm_start is warm and r.reason
 
@@ -63,6 +64,7 @@ def test_the_float_model_is_trained_once_per_config_and_training_data():
     assert trained[0].weights == "float" and trained[0].state_quant == "none" and trained[0].bits == _events.Config.bits
     assert float_start(replace(binary, warm_start=False), (x, y), train_float) is None
     assert float_start(_events.Config(weights="float"), (x, y), train_float) is None  # the float model itself
+    assert float_start(_events.Config(), (x, y), train_float) is None  # W4: from scratch
 
 
 def test_edge_bits_put_the_first_and_last_layers_at_more_bits_and_count_their_cost():

@@ -1,7 +1,7 @@
 """The end-to-end demo (`make demo`): train, export, compile for a board, run on the simulated board.
 
-1. trains the digits 64-128-10 SNN twice with the same seed: float, and from it (the recipe's warm
-   start) QAT with 4-bit weights and 4-bit threshold-centered states (the deployment configuration);
+1. trains the digits 64-128-10 SNN twice with the same seed: float, and (from scratch, its recipe)
+   QAT with 4-bit weights and 4-bit threshold-centered states (the deployment configuration);
 2. exports the QAT model to the snnc ONNX dialect and runs `snnc compile --bits 4 --board arty-a7-35`;
 3. runs the golden model on the whole test split (and checks the PyTorch model gives the same spikes);
 4. runs the board core (network, UART, host protocol) in Verilator through the runtime's

@@ -6,8 +6,8 @@ against uniform states at 2, 3 and 4 state bits with 4-bit weights; ternary, bin
 sigmoid-sum weight quantizer (binary, 2 and 4 bits); post-training quantization of the float model;
 magnitude pruning to 50/80/90% sparsity; the small conv network.  Each quantizer trains with its
 recipe (snnc.frontend.recipe): weights of at most 2 bits start from the float model of the same
-seed, and the "recipe" rows train them from scratch instead.  Every run uses the same data split, and per seed the
-same initialisation and spike trains.
+seed; the "recipe" rows start each quantized row the other way.  Every run uses the same data
+split, and per seed the same initialisation and spike trains.
 
     python examples/digits/sweep.py                     # 3 seeds, 2 worker processes, ~20 min
     python examples/digits/sweep.py --seeds 0 --quick   # a smoke run: 3 epochs
@@ -49,9 +49,10 @@ def runs() -> list[tuple[str, str, Config]]:
              ("weights", "binary sigmoid-sum, S4 threshold_centered", Config(weights="sigmoid", bits=1)),
              ("weights", "W4 sigmoid-sum, S4 threshold_centered", Config(weights="sigmoid", bits=4)),
              ("weights", "W2 sigmoid-sum, S2 threshold_centered", Config(weights="sigmoid", bits=2, state_bits=2))]
-    # the recipe's warm start (binary, ternary and 2-bit weights) against training them from scratch
-    rows += [("recipe", f"{label}, from scratch", replace(cfg, warm_start=False)) for group, label, cfg in list(rows)
-             if group in ("weights", "both") and recipe(cfg.weights, cfg.bits).warm_start]
+    # each quantized row's other start: from scratch where its recipe warm-starts, and the other way round
+    rows += [("recipe", f"{label}, {'from scratch' if warm else 'warm start'}", replace(cfg, warm_start=not warm))
+             for group, label, cfg in list(rows) if group in ("weights", "both")
+             for warm in [recipe(cfg.weights, cfg.bits).warm_start]]
     rows += [("pruning", f"W4, S4 threshold_centered, {int(s * 100)}% pruned", Config(sparsity=s)) for s in (0.5, 0.8, 0.9)]
     rows.append(("conv", "conv3x3(8)-10, W4, S4 threshold_centered", Config(arch="conv")))
     return rows

@@ -129,7 +129,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None,
                     help="start from the float model of the same seed (trained first); default: the quantizer's "
-                         "recipe, which warm-starts every quantized model (docs/frontend.md)")
+                         "recipe, which warm-starts weights of at most 2 bits (docs/frontend.md)")
     ap.add_argument("-o", "--output", type=Path, default=Path("build/digits.onnx"), help="ONNX file to write")
     ap.add_argument("--test-spikes", type=Path, help="also save the test spikes [T, N, 64] and labels (.npy, .labels.npy)")
     args = ap.parse_args()

@@ -1,7 +1,7 @@
 """The event-camera demo (`make demo-events`): a CSNN from training to the simulated board.
 
 1. trains the event-digits CSNN (examples/events/train.py) twice with the same seed: float, and
-   from it (the recipe's warm start) QAT with 4-bit weights and 4-bit threshold-centered states;
+   (from scratch, its recipe) QAT with 4-bit weights and 4-bit threshold-centered states;
 2. exports the QAT model and runs `snnc compile --bits 4 --board arty-a7-35`;
 3. runs the golden model on the whole test split (and checks the PyTorch model gives the same spikes);
 4. runs the board core (network, UART, host protocol) in Verilator through the runtime's

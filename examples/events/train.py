@@ -9,8 +9,8 @@ The network (2 x 32 x 32 ON/OFF event frames in, 10 classes out):
 trained with BPTT through surrogate gradients on the output spike counts (cross-entropy, Adam,
 cosine schedule), quantization-aware for the weights (uniform 4-bit, ternary, binary or the
 sigmoid-sum quantizer) and the membrane states (4-bit threshold-centered), or in float.  Each
-weight quantizer trains with its recipe (snnc.frontend.recipe): quantized weights start from the
-float model of the same seed, trained first (--no-warm-start trains them from scratch).
+weight quantizer trains with its recipe (snnc.frontend.recipe): weights of at most 2 bits start
+from the float model of the same seed, trained first (--warm-start / --no-warm-start choose).
 --width multiplies the conv layers' channels (the equal-memory comparison, examples/events/memory.py).
 
     python examples/events/train.py --weights uniform -o build/events.onnx
@@ -114,7 +114,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=d.seed)
     ap.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None,
                     help="start from the float model of the same seed (trained first); default: the quantizer's "
-                         "recipe, which warm-starts every quantized model (docs/frontend.md)")
+                         "recipe, which warm-starts weights of at most 2 bits (docs/frontend.md)")
     ap.add_argument("-o", "--output", type=Path, default=Path("build/events.onnx"), help="ONNX file to write")
     args = ap.parse_args()
     cfg = Config(args.weights, args.bits, args.state_quant, args.state_bits, epochs=args.epochs, sparsity=args.sparsity,
