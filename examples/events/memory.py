@@ -57,6 +57,11 @@ def evaluate(point: dict) -> list[dict]:
 
 def section(rows: list[dict], seeds: list[int], command: str, minutes: float) -> str:
     mean = lambda name, key: float(np.mean([r[key] for r in rows if r["design"] == name]))
+
+    def span(name: str, key: str) -> str:
+        # BRAM36 counts are whole blocks: a mean of 15 and 16 reads better as the range it spans
+        values = [r[key] for r in rows if r["design"] == name]
+        return f"{min(values):g}" if min(values) == max(values) else f"{min(values):g}-{max(values):g}"
     lines = [HEADING, "",
              f"Regenerate: `{command}` ({minutes:.0f} min on 2 cores; seeds {', '.join(map(str, seeds))}).",
              "The question a hardware user asks of binary and ternary weights: not \"what do they lose at the",
@@ -66,7 +71,7 @@ def section(rows: list[dict], seeds: list[int], command: str, minutes: float) ->
              "layer's inputs grow with the channels. Accuracy: mean +- standard deviation over seeds, then each",
              "seed (the golden model on the 450 test samples, equal to the RTL spike for spike). Costs: the",
              f"mean over seeds of `snnc.sweep.design_costs` at {LANES} lane per layer (`--weights auto`), energy",
-             "and latency at 100 MHz (docs/energy.md), Yosys LUT + LUTRAM, FF and BRAM36 of the engines.",
+             "and latency at 100 MHz (docs/energy.md), Yosys LUT + LUTRAM, FF and BRAM36 (its range over seeds) of the engines.",
              "", "| design | weight bits | accuracy (%) | per seed | LUT+LUTRAM | FF | BRAM36 | latency (us) | "
              "energy (uJ) | dynamic (nJ) | minutes per run |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in DESIGNS:
@@ -75,7 +80,7 @@ def section(rows: list[dict], seeds: list[int], command: str, minutes: float) ->
             continue
         lines.append(f"| {name} | {round(mean(name, 'weight_bits')):,} | {100 * np.mean(accs):.2f} +- "
                      f"{100 * np.std(accs):.2f} | {' / '.join(f'{100 * a:.1f}' for a in accs)} | "
-                     f"{round(mean(name, 'luts')):,} | {round(mean(name, 'ffs')):,} | {mean(name, 'bram36'):g} | "
+                     f"{round(mean(name, 'luts')):,} | {round(mean(name, 'ffs')):,} | {span(name, 'bram36')} | "
                      f"{mean(name, 'latency_us'):.0f} | {1e6 * mean(name, 'energy_j'):.3g} | "
                      f"{1e9 * mean(name, 'dynamic_j'):.3g} | {mean(name, 'minutes'):.1f} |")
     return "\n".join(lines) + "\n"
