@@ -1,8 +1,11 @@
 """Throughput per LUT: 784-128-10 (4-bit weights, 4-bit threshold-centered states, T = 16, input
 spike rate 0.13, MNIST's mean intensity) at several lane and update-unit configurations, each run
 in Verilator (cycles per inference, checked RTL == golden) and synthesized by Yosys (synth_xilinx,
-xc7; the network without its activity counters, as a board build has it): cycles, microseconds at 100 MHz, LUT, LUTRAM, FF, BRAM18, next to the rows measured before
-update units existed and the nearest published Artix-7 design.
+xc7; the network without its activity counters, as a board build has it): cycles, microseconds at
+100 MHz, LUT, LUTRAM, FF, BRAM18, DSP48E1, the clock Yosys' timing gives (rtl_gen/synthesis.py) and
+the latency at it (at most 100 MHz), next to the rows measured before update units existed, the
+published MNIST designs and the part's bounds (its weight-read bandwidth, and the input stream's
+one token per cycle).
 
     python benchmarks/lanes.py [--samples 4] [--lanes 4 4:1 5:1,1:1/single 64:2,10:1 128:2,10:1]
 
@@ -49,7 +52,13 @@ SIZES, T, RATE, CLOCK_HZ = (784, 128, 10), 16, 0.13, 100e6
 BEFORE = [  # issue 15, measured on main before update units (one LIF datapath per lane)
     ("4 (before)", 52_166, 1_939, 51, 1_208, "25 / ?"), ("16 (before)", 13_092, 4_378, 131, 2_738, "27 / ?"),
     ("32 (before)", 6_583, 6_992, 220, 4_084, "27 / ?")]
-SNN_FPGA = ("snn-fpga (arXiv 2507.07284), MNIST MLP", "520 us", "6,358 LUT", "40.5 BRAM36")
+# published designs, as their papers give them (name, latency per image, logic, block RAM)
+PUBLISHED = [("snn-fpga (arXiv 2507.07284), MNIST MLP, Artix-7 at 100 MHz", "520 us", "6,358 LUT", "40.5 BRAM36"),
+             ("Flexi-NeurA (arXiv 2602.18140), MNIST 256-128-10 on two cores", "1,100 us", "1,623 logic cells", "7 BRAM"),
+             ("Spiker (arXiv 2201.06993), MNIST, one layer of 400 neurons, Artix-7", "215 us", "about 40% of the part", "")]
+# An xc7a35t's weight-read bandwidth: 50 BRAM36 of 72-bit words per cycle, so at most this many
+# 4-bit synaptic operations (a weight read and added) per cycle, whatever the design.
+BANDWIDTH_OPS_PER_CYCLE = 50 * 72 // 4
 
 
 def design(net: ir.Network, text: str, weights: str = "auto") -> Implementation:
@@ -59,13 +68,15 @@ def design(net: ir.Network, text: str, weights: str = "auto") -> Implementation:
     return with_banks(implement(net, parse_lanes(text.removesuffix("/single")), weights), net, single)
 
 
-def measure(net, text: str, x: np.ndarray, want: np.ndarray, weights: str = "auto") -> tuple:
-    """(name, cycles, LUT, LUTRAM, FF, BRAM18, RTL == golden, weight RAM bits) of one configuration."""
+def measure(net, text: str, x: np.ndarray, want: np.ndarray, weights: str = "auto", sample: np.ndarray | None = None) -> tuple:
+    """(name, cycles, LUT, LUTRAM, FF, BRAM18, RTL == golden, weight RAM bits, DSP48E1, estimated clock
+    in MHz) of one configuration.  An auto design is chosen for `sample`'s spikes, or without one for
+    the benchmark's input rate."""
     if text.startswith("auto-"):
         _, kind, value = text.split("-")
         target = {"max_luts": int(value)} if kind == "luts" else {"max_latency_us": float(value)}
-        impl, _ = autolanes.choose_lanes(net, autolanes.expected_inputs(net, T, RATE), CLOCK_HZ, weights=weights,
-                                         **target)
+        impl, _ = autolanes.choose_lanes(net, autolanes.expected_inputs(net, T, RATE, sample), CLOCK_HZ,
+                                         weights=weights, **target)
         single = [lif.name for lif, li in zip(net.lifs, impl) if li.banks == 1]
         text = f"{text}: {lanes_text(impl)}" + (f" (one bank: {', '.join(single)})" if single else "")
     else:
@@ -79,16 +90,18 @@ def measure(net, text: str, x: np.ndarray, want: np.ndarray, weights: str = "aut
                          activity_counters=False)
         path = Path(tmp) / "net.v"
         path.write_text(verilog)
-        res = synthesize(path, Path(tmp), memories=memories)["resources"]
+        synth = synthesize(path, Path(tmp), memories=memories)
+    res, mhz = synth["resources"], synth["clock"]["estimated_mhz"]
     exact = bool(np.array_equal(result.outputs, want.reshape(result.outputs.shape)))
     cycles = float(np.mean(result.cycles))
     geos = network_geometry(net, impl)
     weight_bits = sum(g.weight_bits for g in geos)
     formats = "/".join("sparse" if g.sparse is not None else "dense" for g in geos)
-    print(f"  {text} ({formats}): {cycles:.0f} cycles, {res['LUT']} LUT, RTL == golden: {exact} "
-          f"({time.time() - t0:.0f} s)", file=sys.stderr)
+    print(f"  {text} ({formats}): {cycles:.0f} cycles, {res['LUT']} LUT, {res['DSP48']} DSP, {mhz} MHz estimated, "
+          f"RTL == golden: {exact} ({time.time() - t0:.0f} s)", file=sys.stderr)
     bram = f"{res['BRAM18']} / {res['BRAM36']}"
-    return (f"{text} ({formats})", cycles, res["LUT"], res["LUTRAM"], res["FF"], bram, exact, weight_bits)
+    return (f"{text} ({formats})", cycles, res["LUT"], res["LUTRAM"], res["FF"], bram, exact, weight_bits,
+            res["DSP48"], mhz)
 
 
 PRUNING = ("magnitude", "random")
@@ -145,23 +158,42 @@ def pruned_tables(net: ir.Network, x: np.ndarray, fraction: float, lanes: list[s
 
 
 COLUMNS = ["lanes (P:U per layer) (weights per layer)", "cycles / inference", "us at 100 MHz", "LUT", "LUTRAM",
-           "LUT+LUTRAM", "FF", "BRAM18 / BRAM36", "weight bits", "RTL == golden"]
+           "LUT+LUTRAM", "FF", "BRAM18 / BRAM36", "weight bits", "RTL == golden", "DSP48E1", "clock estimate (MHz)",
+           "us at the estimate, at most 100 MHz"]
+
+
+def bandwidth_row(net: ir.Network, x: np.ndarray) -> str:
+    """The table's row for the part's weight-read bandwidth: the inference's synaptic operations
+    (each input spike's fan-out, from the golden model) at BANDWIDTH_OPS_PER_CYCLE, and the input
+    stream's own floor in this architecture (one token per cycle: every input spike and end token)."""
+    _, trace = golden.run(net, x, trace=True)
+    ops = 0.0  # each input spike's synapses: its kernel taps' outputs x the output channels
+    for spikes, geo in zip(golden.engine_inputs(net, x, trace), network_geometry(net, implement(net))):
+        per_input = geo.tap_sum(geo.co).ravel()
+        ops += float((spikes.reshape(spikes.shape[0], spikes.shape[1], -1) * per_input).sum(axis=(0, 2)).mean())
+    tokens = float(x.reshape(x.shape[0], x.shape[1], -1).sum(axis=(0, 2)).mean()) + x.shape[0]
+    return (f"| bound: an xc7a35t's weight reads ({BANDWIDTH_OPS_PER_CYCLE} 4-bit operations per cycle) for "
+            f"{ops:,.0f} synaptic operations; the input stream at one token per cycle ({tokens:,.0f} tokens) | "
+            f"{ops / BANDWIDTH_OPS_PER_CYCLE:,.0f}; {tokens:,.0f} | {ops / BANDWIDTH_OPS_PER_CYCLE / CLOCK_HZ * 1e6:.1f}; "
+            f"{tokens / CLOCK_HZ * 1e6:.1f} | | | | | | | | | | |")
 
 
 def header(columns: list[str]) -> str:
     return "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns)
 
 
-def table_row(name, cycles, lut, lutram, ff, bram, exact, weight_bits="") -> str:
-    return (f"| {name} | {cycles:,.0f} | {cycles / CLOCK_HZ * 1e6:.0f} | {lut:,} | {lutram:,} | {lut + lutram:,} | "
+def table_row(name, cycles, lut, lutram, ff, bram, exact, weight_bits="", dsp="", mhz=None) -> str:
+    at_estimate = "" if mhz is None else f"{cycles / min(mhz * 1e6, CLOCK_HZ) * 1e6:.1f}"
+    return (f"| {name} | {cycles:,.0f} | {cycles / CLOCK_HZ * 1e6:.1f} | {lut:,} | {lutram:,} | {lut + lutram:,} | "
             f"{ff:,} | {bram} | {weight_bits if weight_bits == '' else f'{weight_bits:,}'} | "
-            f"{'' if exact is None else exact} |")
+            f"{'' if exact is None else exact} | {dsp} | {'' if mhz is None else mhz} | {at_estimate} |")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=4)
-    ap.add_argument("--lanes", nargs="*", default=["4", "4:1", "auto-us-520", "auto-luts-3000", "auto-us-50"])
+    ap.add_argument("--lanes", nargs="*", default=["4", "4:1", "auto-us-520", "auto-luts-1000", "auto-luts-3000",
+                                                  "auto-us-20", "128:4,10:1"])
     ap.add_argument("--prune", type=float, default=0.8, help="fraction of weights pruned for the second table")
     ap.add_argument("--pruned-lanes", nargs="*", default=["1", "4:1", "auto-us-520"])
     ap.add_argument("--prune-by", nargs="*", choices=PRUNING, default=list(PRUNING))
@@ -175,7 +207,9 @@ def main() -> int:
     print(header(COLUMNS))
     for row in [(*b, None) for b in BEFORE] + rows:
         print(table_row(*row))
-    print(f"| {SNN_FPGA[0]} | | {SNN_FPGA[1]} | {SNN_FPGA[2]} | | | | {SNN_FPGA[3]} | | |")
+    for name, latency, logic, bram in PUBLISHED:
+        print(f"| {name} | | {latency} | {logic} | | | | {bram} | | | | | |")
+    print(bandwidth_row(net, x))
 
     pairs = [pair for by in args.prune_by if args.pruned_lanes
              for pair in pruned_tables(net, x, args.prune, args.pruned_lanes, by, args.seed + 1)]

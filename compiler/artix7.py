@@ -40,3 +40,21 @@ def estimated_clock_hz(cell_delay_ps: float, hops: int) -> float:
     """The highest clock (Hz) of a path whose cells add up to cell_delay_ps (Yosys sta) through
     `hops` nets between cells: clock-to-out + cells + routing + setup must fit a period."""
     return 1e12 / (FF_CLOCK_TO_OUT_PS + cell_delay_ps + NET_DELAY_PS * max(hops, 1) + FF_SETUP_PS)
+
+
+# DSP48E1 slices as adders (UG479, "SIMD mode"): the 48-bit ALU splits into four 12-bit or two
+# 24-bit adders whose carries stay in their segment, so one slice adds four (or two) lanes per cycle.
+DSP_ALU_BITS = 48
+DSP_SEGMENTS = (12, 24, 48)  # USE_SIMD FOUR12, TWO24, ONE48
+
+
+def dsp_segment_bits(width: int) -> int:
+    """The narrowest SIMD segment of a DSP48E1 that holds a `width`-bit lane (width <= 48)."""
+    if not 1 <= width <= DSP_ALU_BITS:
+        raise ValueError(f"a {width}-bit lane does not fit a DSP48E1's {DSP_ALU_BITS}-bit ALU")
+    return next(s for s in DSP_SEGMENTS if width <= s)
+
+
+def dsp_slices(lanes: int, width: int) -> int:
+    """DSP48E1 slices that add `lanes` lanes of `width` bits each in one cycle."""
+    return -(-lanes // (DSP_ALU_BITS // dsp_segment_bits(width)))

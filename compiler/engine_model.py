@@ -74,8 +74,8 @@ def engine_fit() -> dict:
     return json.loads(ENGINE_FIT_FILE.read_text())
 
 
-LUT_TERMS = ("network", "layer", "lane_bit", "layer_single", "lane_bit_single", "unit_bit", "unit_level_bit",
-             "weight_kbit", "sparse_layer", "sparse_lane")
+LUT_TERMS = ("network", "layer", "lane_bit", "layer_single", "lane_bit_single", "lane_bit_register", "unit_bit",
+             "unit_level_bit", "weight_kbit", "sparse_layer", "sparse_lane")
 
 
 # A synaptic current's datapath (a second codec, leak and adder per LIF unit) as a share of a unit's
@@ -91,16 +91,19 @@ RECURRENT_LAYER_LUTS, RECURRENT_NEURON_LUTS = 18.0, 0.32
 def lut_features(layer: dict) -> dict[str, float]:
     """How much of each LUT_TERMS one layer has, from its lanes, units, accumulator_bits,
     membrane_bits, levels (K of a level-coded state, 0 without), weight_bits (of the whole weight
-    memory), banks (1 or 2), sparse (bool) and synaptic (bool, absent: False): the model's LUTs are
+    memory), banks (1 or 2), sparse (bool), synaptic and register (bool, absent: False): the model's LUTs are
     their dot product with the coefficients (the network term is counted once per design, not here).
     unit_level_bit is the state codec's K-1 comparators (and K-entry decode table) of membrane_bits
     each, per unit; weight_kbit the weight memory's size (its block RAMs' cascade multiplexers and
-    address decoding grow with it)."""
-    one = layer["banks"] == 1
+    address decoding grow with it); register accumulators (geometry.register_accumulators) have no
+    adders, RAM or forwarding in the fabric, only the update's choice of U lanes out of the copy's P
+    per lane bit (lane_bit_register)."""
+    one, register = layer["banks"] == 1, layer.get("register", False)
     lane_bits = layer["lanes"] * layer["accumulator_bits"]
     unit_share = 1 + SYNAPTIC_UNIT_SHARE if layer.get("synaptic") else 1
-    return {"layer": 0.0 if one else 1.0, "lane_bit": 0.0 if one else lane_bits,
+    return {"layer": 0.0 if one else 1.0, "lane_bit": 0.0 if one or register else lane_bits,
             "layer_single": 1.0 if one else 0.0, "lane_bit_single": lane_bits if one else 0.0,
+            "lane_bit_register": lane_bits if register else 0.0,
             "unit_bit": layer["units"] * layer["membrane_bits"] * unit_share,
             "unit_level_bit": layer["units"] * layer["levels"] * layer["membrane_bits"] * unit_share,
             "weight_kbit": layer["weight_bits"] / 1024,
@@ -243,7 +246,7 @@ class EngineModel:
         return {"lanes": g.lanes, "units": g.units, "accumulator_bits": g.accumulator_bits,
                 "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None,
                 "levels": 0 if self.lif.levels is None else len(self.lif.levels), "weight_bits": g.weight_bits,
-                "synaptic": self.lif.synaptic,
+                "synaptic": self.lif.synaptic, "register": g.register_accumulators,
                 "recurrent_neurons": self.lif.size if getattr(g.synapse, "recurrent", False) else 0}
 
     @property
@@ -267,11 +270,11 @@ class EngineModel:
         """The engine's RAMs; address_bits: the design's spike address width."""
         g, name, p = self.geo, self.lif.name, self.geo.lanes
         out = [Memory(name, "weights", g.weight_word_bits, g.weight_depth)]
-        if g.sparse is None:
-            out.append(Memory(name, "accumulators", p * g.accumulator_bits, g.groups, self.banks))
-        else:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
+        if g.sparse is not None:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
             out += [Memory(name, "row starts", g.sparse.pointer_bits, len(g.sparse.row_start)),
                     Memory(name, "accumulators", g.accumulator_bits, g.groups, self.banks * p)]
+        elif not g.register_accumulators:  # (registers in DSP48E1 slices and their copy take no RAM)
+            out.append(Memory(name, "accumulators", p * g.accumulator_bits, g.groups, self.banks))
         if getattr(g.synapse, "recurrent", False):  # its own spikes of one timestep (rtl_gen/recurrent_merge.py)
             out.append(Memory(name, "feedback FIFO", address_bits + 1, self.lif.size + 1))
         return out + [Memory(name, "states", g.units * self.lif.stored_bits, g.state_words),

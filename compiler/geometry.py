@@ -23,6 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from . import ir
+from .artix7 import DSP_ALU_BITS, dsp_slices
 from .errors import SnncError
 from .shapes import conv_out_shape, pool_out_shape
 from .layer_impl import Implementation, LayerImpl
@@ -82,6 +83,16 @@ class LayerGeometry:
         self.update_steps = self.go * self.walk_h * self.walk_w * self.k1 * self.k1 * self.parts
         self.inputs = self.c * self.h * self.w
         self.dense_depth = self.c * self.kh * self.kw * self.go  # rows of dense weights (weight_rows)
+        # One group word (a dense layer with a lane per output) double-buffered: its accumulators are
+        # registers, added into by DSP48E1 slices and copied to the update at the swap, not a RAM
+        # (rtl_gen/simd_accumulator.py; docs/rtl.md, "Register accumulators")
+        self.register_accumulators = self.groups == 1 and impl.banks == 2 and impl.weights == "dense" and \
+            self.accumulator_bits <= DSP_ALU_BITS
+
+    @property
+    def dsp_slices(self) -> int:
+        """DSP48E1 slices of the engine: its register accumulators' adders, else none."""
+        return dsp_slices(self.lanes, self.accumulator_bits) if self.register_accumulators else 0
 
     @property
     def sparse(self) -> "SparseRows | None":

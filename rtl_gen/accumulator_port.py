@@ -37,3 +37,13 @@ def ram_ports(port) -> list[tuple[Value, Value, Value, Value]]:
     if not port.signature.per_lane:
         return [(port.rd_addr, port.wr_addr, port.wr_data.as_value(), port.wr_en)]
     return [(port.rd_addr[k], port.wr_addr[k], port.wr_data[k], port.wr_en[k]) for k in range(port.signature.geo.lanes)]
+
+
+class AddendPort(wiring.Signature):
+    """A scatter's side of register accumulators (geometry.register_accumulators): the weight row
+    of the step in flight as P addends of accumulator_bits, and `add`, high in the cycle they are
+    added."""
+
+    def __init__(self, geo: LayerGeometry):
+        self.geo = geo
+        super().__init__({"addend": Out(accumulator_layout(geo)), "add": Out(1)})

@@ -39,7 +39,7 @@ def network_verilog(net: ir.Network, impl: Implementation,
                     activity_counters: bool = True) -> tuple[str, dict[str, str]]:
     """The network as Verilog, and the memory images its $readmemh lines name.  impl: each layer's
     engine (layer_impl.implement); activity_counters: see NetworkTop."""
-    top = NetworkTop(net, impl, weight_images=True, activity_counters=activity_counters)
+    top = NetworkTop(net, impl, weight_images=True, activity_counters=activity_counters, dsp_primitives=True)
     return _emit(top, NETWORK_TOP, top)
 
 

@@ -4,7 +4,8 @@ Two sub-components share two accumulator banks: the Scatter (rtl_gen/scatter.py)
 spike's weights into one bank while the NeuronUpdate (rtl_gen/neuron_update.py) drains the other
 bank of the timestep before through the LIF datapaths and clears it.  A bank is one RAM of P-lane
 words, or with sparse weights (rtl_gen/sparse_scatter.py) one RAM per lane, each lane's scatter
-addressing its own; the update reads one group word across them.  When the scatter has taken a
+addressing its own, or for a single group word registers in DSP48E1 slices and their copy
+(`_registers`); the update reads one group word across them.  When the scatter has taken a
 timestep's end token and the update is idle, the banks swap and the update of that timestep starts,
 so the update of timestep t overlaps the scatter of t+1.  After a reset both banks are cleared
 (one group per cycle) before the first spike is taken.  The layout (groups, taps, weight rows,
@@ -33,19 +34,21 @@ from .accumulator_port import accumulator_layout, ram_ports
 from .neuron_update import NeuronUpdate, state_layout
 from .recurrent_merge import RecurrentMerge
 from .scatter import Scatter
+from .simd_accumulator import SimdAccumulator
 from .sparse_scatter import SparseScatter
 from .spikes import spike_stream, spike_token
 
 
 class LayerEngine(wiring.Component):
     def __init__(self, stage: ir.Stage, impl: LayerImpl, in_tokens: SpikeTokens, out_tokens: SpikeTokens,
-                 rom_name: str | None = None):
+                 rom_name: str | None = None, dsp_primitives: bool = False):
         """stage: the synapse, its current pool, the LIF and its spike pool or crop (ir.Network.stages);
         impl: the scatter's P lanes, the update's U LIF datapaths, the banks (one: the scatter and the
         update take it in turn, half the accumulator RAM, the update no longer overlaps the next
         timestep's scatter) and the weight storage.  rom_name: see Scatter (the weights as a memory
-        image, for large designs)."""
-        self.single_bank = impl.banks == 1
+        image, for large designs).  dsp_primitives: register accumulators as DSP48E1 instances
+        (for Verilog), or the same arithmetic in logic (Amaranth's simulator; SimdAccumulator)."""
+        self.single_bank, self.dsp_primitives = impl.banks == 1, dsp_primitives
         self.geo = g = LayerGeometry.of_stage(stage, impl)
         self.lif, self.in_tokens, self.out_tokens = stage.lif, in_tokens, out_tokens
         self.recurrent = isinstance(stage.synapse, ir.Dense) and stage.synapse.recurrent
@@ -89,6 +92,9 @@ class LayerEngine(wiring.Component):
         m.d.comb += [swap.eq(scatter.timestep_done & update.idle), scatter.swap.eq(swap), update.start.eq(swap)]
         if self.single_bank:
             self._one_bank(m, scatter, update, clearing, clear_addr)
+            return m
+        if g.register_accumulators:
+            self._registers(m, scatter, update, swap, clearing)
             return m
         m.d.comb += scatter.hold.eq(clearing)
 
@@ -139,6 +145,18 @@ class LayerEngine(wiring.Component):
                 memory.Memory(shape=shape, depth=max(g.groups, 2), init=[])
             rams.append((mem.read_port(), mem.write_port()))
         return rams
+
+    def _registers(self, m, scatter, update, swap, clearing) -> None:
+        """Register accumulators (geometry.register_accumulators): the scatter's rows add into the
+        SimdAccumulator's registers; at the swap their sums move to a copy, which the update reads
+        (its reads and clearing writes need no address: there is one group), and they clear.  They
+        clear after a reset too (`clearing`), before the scatter takes a spike."""
+        m.submodules.acc = acc = SimdAccumulator(self.geo.lanes, self.geo.accumulator_bits, self.dsp_primitives)
+        copy = Signal(accumulator_layout(self.geo))
+        m.d.comb += [acc.addend.eq(scatter.acc.addend), acc.add.eq(scatter.acc.add), acc.clear.eq(swap | clearing),
+                     scatter.hold.eq(clearing), update.acc.rd_data.eq(copy)]
+        with m.If(swap):
+            m.d.sync += copy.eq(acc.sum)
 
     def _one_bank(self, m, scatter, update, clearing, clear_addr) -> None:
         """One accumulator bank: the update owns it while it runs (reading and clearing each group),

@@ -45,14 +45,16 @@ def network_ports(net: ir.Network, impl: Implementation, activity_counters: bool
 
 class NetworkTop(wiring.Component):
     def __init__(self, net: ir.Network, impl: Implementation, in_depth: int = EDGE_FIFO_DEPTH,
-                 out_depth: int = EDGE_FIFO_DEPTH, weight_images: bool = False, activity_counters: bool = True):
+                 out_depth: int = EDGE_FIFO_DEPTH, weight_images: bool = False, activity_counters: bool = True,
+                 dsp_primitives: bool = False):
         """impl: each layer's engine (layer_impl.implement); weight_images: each layer's weights
         leave the design for a $readmemh image, which the Verilog emitter takes from
         `engines[i].scatter` (Amaranth's simulator wants them inside).
-        activity_counters: count each engine's work (engine_model.ENGINE_COUNTERS), not only its busy cycles."""
+        activity_counters: count each engine's work (engine_model.ENGINE_COUNTERS), not only its busy cycles.
+        dsp_primitives: register accumulators as DSP48E1 instances (Verilog), else in logic (LayerEngine)."""
         self.counters = engine_counters(activity_counters)
         self.net, self.in_depth, self.out_depth = net, in_depth, out_depth
-        self.impl, self.weight_images = impl, weight_images
+        self.impl, self.weight_images, self.dsp_primitives = impl, weight_images, dsp_primitives
         self.tokens = stream_tokens(net)
         self.engines: list[LayerEngine] = []  # made by elaborate
         self.n_out = int(net.lifs[-1].size)
@@ -62,7 +64,7 @@ class NetworkTop(wiring.Component):
         m = Module()
         tokens = self.tokens
         self.engines = [LayerEngine(stage, self.impl[i], tokens[i], tokens[i + 1],
-                                    f"layer{i}_weights" if self.weight_images else None)
+                                    f"layer{i}_weights" if self.weight_images else None, self.dsp_primitives)
                         for i, stage in enumerate(self.net.stages)]
         reset = ResetInserter(self.start)
         width = spike_token(self.tokens[0].address_bits).size

@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 from snnc.compiler.geometry import LayerGeometry, index_range
 from snnc.compiler.tokens import SpikeTokens
 
-from .accumulator_port import AccumulatorPort, accumulator_layout
+from .accumulator_port import AccumulatorPort, AddendPort, accumulator_layout
 from .arith import times
 from .rom import Rom, pack_words
 from .spikes import address_fields, flat_index, spike_stream
@@ -54,7 +54,7 @@ class Scatter(wiring.Component):
             raise ValueError(f"a stream of shape {tokens.shape} cannot feed {g.inputs} inputs")
         super().__init__({
             "i_spikes": In(spike_stream(tokens.address_bits)),
-            "acc": Out(AccumulatorPort(g)),
+            "acc": Out(AddendPort(g) if g.register_accumulators else AccumulatorPort(g)),
             "hold": In(1), "swap": In(1), "zero": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
@@ -80,11 +80,31 @@ class Scatter(wiring.Component):
 
         # read-modify-write of the issued step's group, one cycle behind the issue
         rmw_valid = Signal()
+        m.d.comb += w_addr.eq(times(times(times(ev_c, g.kh) + ky, g.kw) + kx, g.go) + og)
+        m.d.sync += rmw_valid.eq(has_work)
+        weight = lambda lane: w_data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_data[lane]
+        if g.register_accumulators:  # the registers add the row themselves (SimdAccumulator)
+            m.d.comb += [self.acc.addend[lane].eq(weight(lane)) for lane in range(g.lanes)]
+            m.d.comb += self.acc.add.eq(rmw_valid)
+        else:
+            self._read_modify_write(m, has_work, rmw_valid, times(times(og, g.ho) + oy, g.wo) + ox, weight)
+
+        eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
+        c, walk_y, walk_x = spike_coordinates(g, self.tokens, self.i_spikes.payload.addr)
+        m.d.comb += [walk.load.eq(spike_taken), walk.y.eq(walk_y), walk.x.eq(walk_x)]
+        with m.If(spike_taken):
+            m.d.sync += [og.eq(0), ev_c.eq(c)]
+        m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid),
+                     self.step.eq(has_work)]
+        return m
+
+    def _read_modify_write(self, m: Module, has_work, rmw_valid: Signal, acc_addr, weight) -> None:
+        """An accumulator RAM's step: read the group at the issue, add the weight row and write it
+        back the cycle after."""
+        g = self.geo
         rmw_addr = Signal(index_range(g.groups))
-        acc_addr = times(times(og, g.ho) + oy, g.wo) + ox
-        m.d.comb += [w_addr.eq(times(times(times(ev_c, g.kh) + ky, g.kw) + kx, g.go) + og),
-                     self.acc.rd_addr.eq(acc_addr)]
-        m.d.sync += [rmw_valid.eq(has_work), rmw_addr.eq(acc_addr)]
+        m.d.comb += self.acc.rd_addr.eq(acc_addr)
+        m.d.sync += rmw_addr.eq(acc_addr)
         new_acc = Signal(accumulator_layout(g))
         old = self.acc.rd_data.as_value()
         # Back to back on one group (a conv's neighbouring spikes, or every step of a dense layer
@@ -97,18 +117,8 @@ class Scatter(wiring.Component):
             old = Mux(fwd, fwd_data.as_value(), old)
         old = accumulator_layout(g)(old)
         for lane in range(g.lanes):
-            wval = w_data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_data[lane]
-            m.d.comb += new_acc[lane].eq(gated(old[lane], self.zero) + gated(wval, self.zero))
+            m.d.comb += new_acc[lane].eq(gated(old[lane], self.zero) + gated(weight(lane), self.zero))
         m.d.comb += [self.acc.wr_addr.eq(rmw_addr), self.acc.wr_data.eq(new_acc), self.acc.wr_en.eq(rmw_valid)]
-
-        eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
-        c, walk_y, walk_x = spike_coordinates(g, self.tokens, self.i_spikes.payload.addr)
-        m.d.comb += [walk.load.eq(spike_taken), walk.y.eq(walk_y), walk.x.eq(walk_x)]
-        with m.If(spike_taken):
-            m.d.sync += [og.eq(0), ev_c.eq(c)]
-        m.d.comb += [self.timestep_done.eq(eot_taken & ~rmw_valid), self.busy.eq(ev_valid),
-                     self.step.eq(has_work)]
-        return m
 
 
 def spike_coordinates(g: LayerGeometry, tokens: SpikeTokens, addr) -> tuple:

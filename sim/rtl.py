@@ -28,6 +28,7 @@ from snnc.compiler.engine_model import EDGE_FIFO_DEPTH, cycle_budget, engine_cou
 from snnc.compiler.geometry import check_timesteps, network_geometry, stream_tokens
 from snnc.compiler.layer_impl import Implementation
 from snnc.compiler.tokens import SpikeTokens
+from snnc.rtl_gen.synthesis import primitive_models
 from snnc.sim.golden import check_spikes
 from snnc.sim.waves import cut_vcd
 
@@ -228,6 +229,7 @@ def build(verilog: str, simulator: str, work_dir: Path, top: str = NETWORK_TOP, 
         for name, image in memories.items():  # the simulator reads them from its run folder: absolute paths
             (build_dir / name).write_text(image)
             verilog = verilog.replace(f'$readmemh("{name}"', f'$readmemh("{build_dir / name}"')
+        verilog = primitive_models(verilog) + verilog  # Yosys' models of the DSP48E1s it instantiates
         source.write_text(icarus_compatible(verilog) if simulator == "icarus" else verilog)
         os.environ.update(verilator_env())
         if not (optimize if optimize is not None else verilog.count("\n") >= SMALL_DESIGN_LINES):

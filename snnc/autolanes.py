@@ -77,13 +77,16 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray):
     return cost
 
 
-def _options(stage: ir.Stage, spikes: np.ndarray, banks: tuple[int, ...], weights: str) -> list[tuple]:
+def _options(stage: ir.Stage, spikes: np.ndarray, banks: tuple[int, ...], weights: str,
+             max_dsp: int | None = None) -> list[tuple]:
     """(LayerImpl, cycles per inference, LUTs) of one engine's choices on their Pareto front; banks:
-    the bank counts allowed; weights: the --weights request."""
+    the bank counts allowed; weights: the --weights request; max_dsp: the DSP48E1 slices its
+    register accumulators may take (None: any)."""
     co, cost = stage.synapse.weight.shape[0], layer_model(stage, spikes)
     # the fewest lanes for each number of channel groups (more only idle), every divisor as units
     choices = {LayerImpl.of(stage.synapse, p, u, b, weights) for p in {-(-co // groups) for groups in range(1, co + 1)}
                for u in range(1, p + 1) if p % u == 0 for b in banks}
+    choices = {c for c in choices if max_dsp is None or LayerGeometry.of_stage(stage, c).dsp_slices <= max_dsp}
     return _pareto([(impl, *cost(impl)) for impl in choices])
 
 
@@ -94,20 +97,24 @@ def _pareto(options: list[tuple]) -> list[tuple]:
 
 def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max_luts: int | None = None,
                  max_latency_us: float | None = None, accumulators: str = "auto", weights: str = "auto",
-                 forced_single: frozenset[str] = frozenset()) -> tuple[Implementation, list[str]]:
+                 forced_single: frozenset[str] = frozenset(), max_dsp: int | None = None) -> tuple[Implementation, list[str]]:
     """Each layer's engine for the target, and the lines that say why.  accumulators: "auto" (one
     or two banks, per layer), "double" or "single" (every layer); weights: the --weights request;
-    forced_single: layers that must have one bank (too large for two).  The network's options are
-    the Pareto front of the layers' fronts combined (cycles and LUTs add up), built layer by layer."""
+    forced_single: layers that must have one bank (too large for two); max_dsp: the part's DSP48E1
+    slices (None: any number), which the design's register accumulators may take.  The network's
+    options are the Pareto front of the layers' fronts combined (cycles and LUTs add up), built
+    layer by layer; designs over max_dsp in all are left out at the end."""
     if (max_luts is None) == (max_latency_us is None):
         raise SnncError("--lanes auto needs one target: --max-luts N or --max-latency-us X")
     allowed = lambda lif: (1,) if accumulators == "single" or lif.name in forced_single else \
         (2,) if accumulators == "double" else (2, 1)
-    fronts = [_options(stage, spikes, allowed(stage.lif), weights) for stage, spikes in zip(net.stages, inputs)]
+    fronts = [_options(stage, spikes, allowed(stage.lif), weights, max_dsp) for stage, spikes in zip(net.stages, inputs)]
     designs = [((), 0.0, design_luts([]))]  # (per-layer choices, cycles, luts), from the network's part
     for front in fronts:
         designs = _pareto([(picks + ((impl, oc, olut),), c + oc, lut + olut)
                            for picks, c, lut in designs for impl, oc, olut in front])
+    dsp = lambda picks: sum(LayerGeometry.of_stage(stage, p[0]).dsp_slices for stage, p in zip(net.stages, picks))
+    designs = [d for d in designs if max_dsp is None or dsp(d[0]) <= max_dsp] or designs[:1]
     if max_luts is not None:
         margin = lut_margin()
         fitting = [d for d in designs if d[2] * margin <= max_luts]
@@ -120,8 +127,9 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
         goal = max_latency_us * 1e-6 * clock_hz
         fast = [d for d in designs if d[1] <= goal]
         if not fast:
+            within = "" if max_dsp is None else f", within the part's {max_dsp} DSP48E1 slices"
             raise SnncError(f"--max-latency-us {max_latency_us:g}: the fastest design (every layer at as many lanes "
-                            f"as output channels) takes about {designs[-1][1] / clock_hz * 1e6:.1f} us at "
+                            f"as output channels{within}) takes about {designs[-1][1] / clock_hz * 1e6:.1f} us at "
                             f"{clock_hz / 1e6:g} MHz")
         picks, cycles, luts = min(fast, key=lambda d: d[2])
         target = f"at most {max_latency_us:g} us"
@@ -130,7 +138,14 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
            f"({cycles / clock_hz * 1e6:.1f} us at {clock_hz / 1e6:g} MHz) and {luts:.0f} LUTs by the cost model, "
            f"{luts * lut_margin():.0f} with its margin ({lut_fit_line()}; snnc report synthesizes it; "
            f"{len(designs)} designs on the cycles-LUT front)"]
-    why += [f"{stage.lif.name}: {li.lanes}:{li.units}, {'one accumulator bank' if li.banks == 1 else 'two accumulator banks'}, "
-            f"{li.weights} weights, about {c:.0f} cycles and {lut:.0f} LUTs"
-            for stage, (li, c, lut) in zip(net.stages, picks)]
+    why += [f"{stage.lif.name}: {li.lanes}:{li.units}, {_accumulators(stage, li)}, {li.weights} weights, about "
+            f"{c:.0f} cycles and {lut:.0f} LUTs" for stage, (li, c, lut) in zip(net.stages, picks)]
     return impl, why
+
+
+def _accumulators(stage: ir.Stage, impl: LayerImpl) -> str:
+    """How an engine keeps its accumulators, as the --lanes auto notes say it."""
+    geo = LayerGeometry.of_stage(stage, impl)
+    if geo.register_accumulators:
+        return f"register accumulators ({geo.dsp_slices} DSP48E1)"
+    return "one accumulator bank" if impl.banks == 1 else "two accumulator banks"

@@ -25,6 +25,7 @@ from snnc.compiler import host_protocol as hp
 from snnc.compiler.build_folder import BuildSettings
 from snnc.compiler.contracts import NETWORK_TOP, BOARD_TOP
 from snnc.compiler.errors import SnncError
+from snnc.compiler.geometry import network_geometry
 from snnc.compiler.passes import Options, compile_model
 from snnc.sim import golden
 
@@ -154,7 +155,8 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
         widest = layer_impl.implement(net, tuple((lif.shape[0], 1) for lif in net.lifs), "dense")
         try:
             impl, why = autolanes.choose_lanes(net, inputs, clock, max_luts, cfg.max_latency_us, cfg.accumulators,
-                                               cfg.weights, engine_model.auto_single_bank(net, widest))  # at any lanes
+                                               cfg.weights, engine_model.auto_single_bank(net, widest),  # at any lanes
+                                               boards.get_board(cfg.board).resources["DSP"] if cfg.board else None)
             notes += why
         except SnncError:  # not even 1 lane fits the default budget: 1 lane (step_plan_memories judges it on a board)
             if cfg.lanes is not None:
@@ -192,6 +194,12 @@ def step_plan_memories(cfg: BuildConfig, b: Build) -> Build:
         raise SnncError(f"the design needs {need:g} BRAM36 ({sum(m.bits for m in memories) / 1e6:.2f} Mbit) "
                         f"but {board.name}'s {board.part} has {have}; largest memory: "
                         f"{largest.owner} {largest.kind}, {largest.bits / 1e6:.2f} Mbit ({largest.bram36:g} BRAM36)")
+    dsp = {lif.name: g.dsp_slices for lif, g in zip(b.net.lifs, network_geometry(b.net, impl)) if g.dsp_slices}
+    if sum(dsp.values()) > board.resources["DSP"]:
+        raise SnncError(f"the design's register accumulators need {sum(dsp.values())} DSP48E1 slices "
+                        f"({', '.join(f'{k} {v}' for k, v in dsp.items())}) but {board.name}'s {board.part} has "
+                        f"{board.resources['DSP']}; give those layers fewer lanes than outputs (their accumulators "
+                        f"then stay in RAM)")
     luts, have_luts = engine_model.network_luts(engine_model.network_models(b.net, impl)), board.resources["LUT"]
     if luts > have_luts:  # as block RAM: refused before anyone waits for Vivado
         raise SnncError(f"the design needs about {luts:,.0f} LUTs by the cost model but {board.name}'s {board.part} has "

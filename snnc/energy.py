@@ -3,7 +3,7 @@ carries it as `energy` with `per_inference_j`, `breakdown` and `assumptions`).
 
 The work of one inference, per layer, is what the engine does (docs/rtl.md): each input spike reads
 one weight row and read-modify-writes one accumulator word per scatter step (taps x channel groups,
-or with sparse weights the input's entry rows);
+or with sparse weights the input's entry rows; register accumulators add it in DSP48E1 slices);
 each timestep the update reads every group's accumulators and states, writes the states back,
 clears the accumulators and runs P LIF datapaths per group; each output spike passes the spike
 queue and the next FIFO.  A board build adds the host link's bytes.  Static power is charged for
@@ -44,6 +44,9 @@ COEFFICIENTS = {
                    "assumption: about 1/20 of a block RAM access per bit, for memories under 1 Kbit"),
     "adder_bit": (0.03e-12, "one bit of an add in the fabric (accumulate, integrate)",
                   "assumption: 28 nm fabric carry-chain energy, LUT + CARRY4 toggling at 50% activity"),
+    "dsp_add": (2e-12, "one DSP48E1 slice adding a word into its P register (SIMD, no multiplier)",
+                "assumption: about a fabric add of its 48 bits (1.4 pJ at adder_bit) with the slice's own "
+                "clocking on top; to be replaced by a measurement"),
     "lif_update": (1.5e-12, "one neuron's LIF step (decode, leak shift-adds, fire, reset, encode)",
                    "assumption: about 50 LUTs toggling at 0.03 pJ each"),
     "fifo_token": (2e-12, "one spike token written to or read from a FIFO or queue",
@@ -111,7 +114,10 @@ def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_
     for layer, lif, geo in zip(act["layers"], net.lifs, (m.geo for m in network_models(net, impl))):
         p, steps, walk = geo.lanes, layer["scatter_steps"], layer["update_steps"]
         parts["weight_reads"] += steps * _ram_access(geo.weight_depth, geo.weight_word_bits)
-        if geo.sparse is None:
+        if geo.register_accumulators:  # the slices add the row; the update reads the copy in flip-flops
+            acc = p * geo.accumulator_bits * _e("lutram_bit")
+            parts["accumulator_updates"] += steps * geo.dsp_slices * _e("dsp_add") + t * acc  # t copies at the swaps
+        elif geo.sparse is None:
             acc = _ram_access(geo.groups, p * geo.accumulator_bits)
             parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
         else:  # each spike reads its list's start and end at every kernel tap (the mean over the

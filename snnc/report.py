@@ -45,15 +45,16 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
                        "update_cycles": model.update_cycles, "scatter_cycles_per_spike": model.cycles_per_spike,
                        "state_bits_per_neuron": lif.stored_bits, "accumulator_bits": geo.accumulator_bits,
                        "accumulator_banks": model.banks, "current_bits": geo.synapse.current_bits,
-                       "weights": model.weights_line, "estimated_luts": round(model.luts),
+                       "weights": model.weights_line, "estimated_luts": round(model.luts), "dsp_slices": geo.dsp_slices,
                        "ram_bits": {k: ram_bits(lif.name, kinds) for k, kinds in RAM_KINDS.items()}})
     bram36 = total_bram36(memories)
     rep["design"] = {"top": settings.top, "lanes": lanes_text(settings.layers), "layers": layers,
                      "ram_bits": {k: sum(d["ram_bits"][k] for d in layers) for k in RAM_KINDS},
                      "memories": [{"owner": m.owner, "kind": m.kind, "width": m.width, "depth": m.depth,
                                    "count": m.count, "bits": m.bits, "bram36": m.bram36} for m in memories],
-                     "bram36": bram36,
-                     "fits_parts": [part for part, r in boards.PART_RESOURCES.items() if bram36 <= r["BRAM36"]],
+                     "bram36": bram36, "dsp_slices": sum(d["dsp_slices"] for d in layers),
+                     "fits_parts": [part for part, r in boards.PART_RESOURCES.items()
+                                    if bram36 <= r["BRAM36"] and sum(d["dsp_slices"] for d in layers) <= r["DSP"]],
                      "clock": clock_section(synth, clock_hz)}
     rep["synthesis"] = synth
     if settings.board:
@@ -82,6 +83,9 @@ def format_build_report(rep: dict) -> str:
                      f"{d['update_units']} LIF units: {update} cycles per timestep; the update bounds the layer below "
                      f"{update / per_spike:.0f} input spikes per timestep, the scatter above")
         lines.append(f"  {'':<18} weights {d['weights']}")
+        if d["dsp_slices"]:
+            lines.append(f"  {'':<18} accumulators in registers (one group word): {d['dsp_slices']} DSP48E1 slices "
+                         f"add each weight row, a copy feeds the update")
         if d["accumulator_banks"] == 1:
             lines.append(f"  {'':<18} one accumulator bank: half the RAM, and each timestep's update (about "
                          f"{d['update_cycles']} cycles) no longer overlaps the next scatter")
@@ -95,7 +99,8 @@ def format_build_report(rep: dict) -> str:
         lines.append(f"  {m['owner'][:18]:<18} {m['kind']:<13} {copies}{m['width']} x {m['depth']} = {m['bits']} b, "
                      f"{m['bram36']:g} BRAM36")
     fits = ", ".join(design["fits_parts"]) or "no Artix-7 part"
-    lines.append(f"  block RAM {design['bram36']:g} BRAM36: fits {fits} (by block RAM)")
+    lines.append(f"  block RAM {design['bram36']:g} BRAM36, {design['dsp_slices']} DSP48E1: fits {fits} "
+                 f"(by block RAM and DSP slices)")
     synth = rep.get("synthesis")
     if synth:
         clock = design["clock"]

@@ -121,10 +121,11 @@ def test_lut_model_matches_the_measured_designs():
     for point in fit["points"]:
         model = engine_model.design_luts(point["layers"])
         assert round(model, 1) == point["model"] and point["luts"] <= model * fit["margin"], point
-    for points in (fitted, held):  # conv and dense, sparse, one and two banks, levels and none
+    for points in (fitted, held):  # conv and dense, sparse, one and two banks, levels and none, registers
         layers = [layer for p in points for layer in p["layers"]]
         assert {(layer["sparse"], layer["banks"], layer["levels"] > 0) for layer in layers} >= {
             (s, b, q) for s in (False, True) for b in (1, 2) for q in (False, True)}
+        assert sum(layer["register"] for layer in layers) >= 10
         assert {p["kind"] for p in points} >= ({"bench", "varied"} if points is fitted else {"varied", "independent"})
     budgets = [p for p in held if p["kind"] == "independent"]
     assert len({p["budget"] for p in budgets}) >= 3 and all(p["luts"] <= p["budget"] for p in budgets)

@@ -201,3 +201,24 @@ def test_a_design_too_large_for_the_boards_luts_is_refused(tmp_path, capsys, mon
         err = capsys.readouterr().err
         assert "LUTs by the cost model but basys3's xc7a35tcpg236-1 has 500; use fewer lanes" in err, err
         assert err.count("\n") == 1 and not (tmp_path / "b").exists()
+
+
+def test_register_accumulators_beyond_the_parts_dsp_slices_are_refused(tmp_path, capsys, monkeypatch):
+    """A layer with a lane per output keeps its accumulators in DSP48E1 slices: more slices than the
+    part has is one line naming the layers, nothing written; --lanes auto keeps within them, and the
+    report counts them."""
+    from snnc.boards import registry
+
+    monkeypatch.setitem(registry.PART_RESOURCES, "xc7a35t", {**registry.PART_RESOURCES["xc7a35t"], "DSP": 10})
+    model = digits_sized_model(tmp_path / "m.onnx", np.random.default_rng(0))
+    assert main(["compile", str(model), "--bits", "4", "--board", "basys3", "--lanes", "64,10", "-o",
+                 str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"snnc: error: the design's register accumulators need 19 DSP48E1 slices \(lif1 16, lif2 3\) but "
+                        r"basys3's xc7a35tcpg236-1 has 10; give those layers fewer lanes than outputs .*\n", err), err
+    assert not (tmp_path / "b").exists()
+    assert main(["compile", str(model), "--bits", "4", "--board", "basys3", "--lanes", "auto", "--max-luts", "20000",
+                 "--spike-rate", "0.2", "-o", str(tmp_path / "auto")]) == 0
+    report = (tmp_path / "auto" / "report.txt").read_text()
+    slices = int(re.search(r"(\d+) DSP48E1: fits", report).group(1))
+    assert 0 < slices <= 10 and "DSP48E1 slices add each weight row" in report, report

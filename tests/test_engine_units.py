@@ -357,6 +357,32 @@ def test_layer_engine_equals_golden_over_timesteps(lanes, units, single_bank, sp
     assert want.sum() > 0 and any(busy)
 
 
+@pytest.mark.parametrize("bits, units, n_out", [(4, 2, 6), (1, 1, 5), (6, 3, 3)])
+def test_register_accumulators_equal_golden_over_timesteps(bits, units, n_out):
+    """A dense layer with a lane per output keeps its accumulators in registers (the logic model of
+    the DSP48E1 slices, rtl_gen/simd_accumulator.py), copied to the update at each swap: with 4-bit,
+    binary ({-1, +1}) and 6-bit weights, and the output stalled now and then, the spikes and the
+    engine's cycle accounting are the golden model's."""
+    rng = np.random.default_rng(bits + 10 * units)
+    lo, hi = (-1, 1) if bits == 1 else (-(1 << (bits - 1)) + 1, (1 << (bits - 1)) - 1)
+    w = rng.integers(lo, hi + 1, (n_out, 9))
+    w = np.where(w == 0, 1, w) if bits == 1 else w
+    syn = ir.Dense("fc", w, rng.integers(-2, 3, n_out), np.zeros(n_out, np.int64), bits)
+    lv = codec.integerize_levels(codec.threshold_centered_levels(3, 10), 1.0)
+    lif = ir.LIF("lif", (n_out,), 10, 7, 3, "subtract", "threshold_centered", int(lv[0]), int(lv[-1]), lv)
+    net = size_registers(ir.validate(ir.Network("n", (9,), (syn, lif))))
+    in_tokens, out_tokens = stream_tokens(net)
+    dut = LayerEngine(net.stages[0], LayerImpl.of(syn, n_out, units, 2, "dense"), in_tokens, out_tokens)
+    assert dut.geo.register_accumulators and dut.geo.dsp_slices == -(-n_out // 4)
+    assert not LayerGeometry.of_stage(net.stages[0], LayerImpl.of(syn, n_out, units, 1, "dense")).register_accumulators
+    steps = 7
+    x = (rng.random((steps, 1, 9)) < 0.5).astype(np.uint8)
+    want = golden.run(net, x)[:, 0]
+    got = run_engine(dut, in_tokens, out_tokens, x[:, 0], lambda cycle: cycle % 6 == 2, lambda ctx: None)
+    np.testing.assert_array_equal(out_tokens.decode(got, steps), want)
+    assert 0 < want.sum() < want.size
+
+
 def recurrent_net(rng, n_in=6, n_out=5, bits=4):
     """A Dense layer whose own spikes of the step before come back (ir.Dense.recurrent)."""
     lo, hi = -(1 << (bits - 1)) + 1, (1 << (bits - 1)) - 1
@@ -377,6 +403,7 @@ def test_a_recurrent_engine_equals_golden_over_timesteps(lanes, single_bank):
     dut = LayerEngine(net.stages[0], LayerImpl.of(net.layers[0], lanes, lanes, 1 if single_bank else 2, "dense"),
                       in_tokens, out_tokens)
     assert dut.merge is not None and dut.scatter.tokens.shape == (11,)
+    assert dut.geo.register_accumulators == (lanes == 5 and not single_bank)
     steps = 8
     x = (rng.random((steps, 1, 6)) < 0.4).astype(np.uint8)
     want = golden.run(net, x)
