@@ -69,6 +69,11 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
     return rep
 
 
+def _accumulator_form(layer: dict) -> str:
+    """A report layer's accumulators: "2 bank(s)" of RAM, or registers (in DSP48E1 slices)."""
+    return "registers" if layer["dsp_slices"] else f"{layer['accumulator_banks']} bank(s)"
+
+
 def format_build_report(rep: dict) -> str:
     lines = [format_layer_summary(rep).rstrip("\n"), "",
              f"generated design ({rep['design']['top']}, lanes {rep['design']['lanes']}):"]
@@ -76,7 +81,7 @@ def format_build_report(rep: dict) -> str:
         r = d["ram_bits"]
         lines.append(f"  {d['layer']:<18} {d['groups']} groups x {d['lanes']} lanes, state "
                      f"{d['state_bits_per_neuron']} bits/neuron, RAM bits: weights {r['weight']}, "
-                     f"accumulators {r['accumulator']} ({d['accumulator_banks']} bank(s) of {d['accumulator_bits']} b), "
+                     f"accumulators {r['accumulator']} ({_accumulator_form(d)} of {d['accumulator_bits']} b), "
                      f"states {r['state']}")
         per_spike, update = d["scatter_cycles_per_spike"], d["update_cycles"]
         lines.append(f"  {'':<18} scatter {d['lanes']} lanes: {per_spike} cycles per input spike; update "
