@@ -45,7 +45,7 @@ def estimated_clock_hz(cell_delay_ps: float, hops: int) -> float:
 # DSP48E1 slices as adders (UG479, "SIMD mode"): the 48-bit ALU splits into four 12-bit or two
 # 24-bit adders whose carries stay in their segment, so one slice adds four (or two) lanes per cycle.
 DSP_ALU_BITS = 48
-DSP_SEGMENTS = (12, 24, 48)  # USE_SIMD FOUR12, TWO24, ONE48
+DSP_SEGMENTS = {12: "FOUR12", 24: "TWO24", 48: "ONE48"}  # segment bits: the slice's USE_SIMD
 
 
 def dsp_segment_bits(width: int) -> int:

@@ -22,7 +22,7 @@ from amaranth import Cat, ClockSignal, Const, Instance, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from snnc.compiler.artix7 import DSP_ALU_BITS, dsp_segment_bits, dsp_slices
+from snnc.compiler.artix7 import DSP_ALU_BITS, DSP_SEGMENTS, dsp_segment_bits, dsp_slices
 
 # The slice as an adder: no input or pipeline registers but P, no multiplier; ALUMODE 0 is Z + X + Y.
 DSP_ADDER_PARAMETERS = {
@@ -59,7 +59,7 @@ class SimdAccumulator(wiring.Component):
             if self.primitive:
                 m.submodules[f"dsp{k}"] = Instance(
                     "DSP48E1", **{f"p_{name}": value for name, value in DSP_ADDER_PARAMETERS.items()},
-                    p_USE_SIMD={12: "FOUR12", 24: "TWO24", 48: "ONE48"}[self.segment],
+                    p_USE_SIMD=DSP_SEGMENTS[self.segment],
                     i_CLK=ClockSignal(), i_A=ab[18:], i_B=ab[:18], i_OPMODE=Const(OPMODE_P_PLUS_AB, 7),
                     i_CEP=self.add | self.clear, i_RSTP=self.clear,
                     **{f"i_{name}": Const(0, width) for name, width in UNUSED_INPUTS.items()}, o_P=p)

@@ -88,13 +88,13 @@ def synthesize(verilog: Path, work_dir: Path, top: str = NETWORK_TOP, memories: 
     """Synthesize `verilog` (module `top`, loading the `memories` images) for xc7; returns resource
     counts, raw cell counts and LUT levels."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    (work_dir / "design.v").write_text(Path(verilog).read_text())
+    text = Path(verilog).read_text()
+    (work_dir / "design.v").write_text(text)
     for name, image in (memories or {}).items():  # $readmemh names them relative to Yosys' folder
         (work_dir / name).write_text(image)
-    text = (work_dir / "design.v").read_text()
     # Yosys' ABC9 dies on a DSP48E1 whose P bits also drive named wires nothing reads (Amaranth's
     # names for a view's fields): purging those first leaves the logic as it is
-    purge = f"hierarchy -top {top}; proc; opt_clean -purge; " if primitive_models(text) else ""
+    purge = f"hierarchy -top {top}; proc; opt_clean -purge; " if instantiated_primitives(text) else ""
     run_yosys(f"read_verilog design.v; {purge}synth_xilinx -family xc7 -top {top} -flatten; "
               "tee -q -o stat.json stat -json; write_json netlist.json; "
               "read_verilog -lib -specify +/xilinx/cells_sim.v; tee -q -o sta.txt sta", work_dir)
@@ -148,12 +148,17 @@ def _cell_model(name: str) -> str:
     return library[start: library.index("endmodule", start) + len("endmodule")] + "\n"
 
 
+def instantiated_primitives(verilog_text: str) -> list[str]:
+    """The PRIMITIVE_MODELS that `verilog_text` instantiates."""
+    return [name for name in PRIMITIVE_MODELS if re.search(rf"^\s*{name}\s+#\(", verilog_text, re.M)]
+
+
 def primitive_models(verilog_text: str) -> str:
     """Yosys' simulation models (cells_sim.v) of the Xilinx primitives `verilog_text` instantiates,
     for Verilator and Icarus to run ("" when it instantiates none).  Verilator's lint would flag the
     model's style (delayed assignments in its combinational blocks) and the instances' unused
     outputs; those two warnings are turned off for these files."""
-    used = [name for name in PRIMITIVE_MODELS if re.search(rf"^\s*{name}\s+#\(", verilog_text, re.M)]
+    used = instantiated_primitives(verilog_text)
     if not used:
         return ""
     return ("/* verilator lint_off COMBDLY */\n/* verilator lint_off PINMISSING */\n"

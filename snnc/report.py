@@ -47,14 +47,14 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
                        "accumulator_banks": model.banks, "current_bits": geo.synapse.current_bits,
                        "weights": model.weights_line, "estimated_luts": round(model.luts), "dsp_slices": geo.dsp_slices,
                        "ram_bits": {k: ram_bits(lif.name, kinds) for k, kinds in RAM_KINDS.items()}})
-    bram36 = total_bram36(memories)
+    bram36, dsp = total_bram36(memories), sum(d["dsp_slices"] for d in layers)
     rep["design"] = {"top": settings.top, "lanes": lanes_text(settings.layers), "layers": layers,
                      "ram_bits": {k: sum(d["ram_bits"][k] for d in layers) for k in RAM_KINDS},
                      "memories": [{"owner": m.owner, "kind": m.kind, "width": m.width, "depth": m.depth,
                                    "count": m.count, "bits": m.bits, "bram36": m.bram36} for m in memories],
-                     "bram36": bram36, "dsp_slices": sum(d["dsp_slices"] for d in layers),
+                     "bram36": bram36, "dsp_slices": dsp,
                      "fits_parts": [part for part, r in boards.PART_RESOURCES.items()
-                                    if bram36 <= r["BRAM36"] and sum(d["dsp_slices"] for d in layers) <= r["DSP"]],
+                                    if bram36 <= r["BRAM36"] and dsp <= r["DSP"]],
                      "clock": clock_section(synth, clock_hz)}
     rep["synthesis"] = synth
     if settings.board:
