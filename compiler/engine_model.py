@@ -45,8 +45,9 @@ START_CYCLES = 4         # start pulse to the first token taken, besides clearin
 
 # What each engine counts during a run (NetworkTop), as counts() counts it from the golden model:
 # busy, cycles scattering or updating; scatter_steps, weight rows read (each an accumulator
-# read-modify-write); update_steps, steps of the update walk (an accumulator word read and cleared,
-# a state word read and written, U LIF units); input_spikes and output_spikes, spike tokens taken
+# read-modify-write); update_steps, steps of the update walk (phases of a neuron group: an
+# accumulator word read, and from the window's last word on a state word read and written by U
+# LIF units, geometry.group_phases); input_spikes and output_spikes, spike tokens taken
 # and emitted (not the end-of-timestep ones).  busy is always there; the others are the activity
 # counters (a board build drops them: nothing reads them there).
 ENGINE_COUNTERS = ("busy", "scatter_steps", "update_steps", "input_spikes", "output_spikes")

@@ -78,9 +78,13 @@ class LayerGeometry:
         self.state_groups = self.go * self.lif_pixels  # neuron groups of P lanes
         self.state_words = self.state_groups * self.parts  # state RAM words: a group's P/U parts of U lanes
         self.out_groups = self.go * self.out_h * self.out_w  # most spike masks emitted per timestep
-        # the update's walk: every LIF neuron in k2 windows (edge windows padded), each over its k1 window
+        # the update's walk: every LIF neuron group in k2 windows (edge windows padded), each in
+        # phases that read its k1 x k1 currents once and step its P/U parts, the two overlapping in
+        # the phase that reads the last current (rtl_gen/update_walk.py)
         self.walk_h, self.walk_w = -(-self.lif_h // self.k2) * self.k2, -(-self.lif_w // self.k2) * self.k2
-        self.update_steps = self.go * self.walk_h * self.walk_w * self.k1 * self.k1 * self.parts
+        self.group_phases = self.k1 * self.k1 + self.parts - 1
+        self.walked_groups = self.go * self.walk_h * self.walk_w
+        self.update_steps = self.walked_groups * self.group_phases
         self.inputs = self.c * self.h * self.w
         self.dense_depth = self.c * self.kh * self.kw * self.go  # rows of dense weights (weight_rows)
         # One group word (a dense layer with a lane per output) double-buffered: its accumulators are

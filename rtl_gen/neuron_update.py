@@ -1,16 +1,17 @@
 """NeuronUpdate: the update side of a layer engine (docs/rtl.md).
 
-After `start`, one group per cycle: read its P accumulators (from the bank the scatter has just
-filled) and P stored states, current = (acc << shift) + bias per lane, P LIF datapaths (LIFUpdate),
-the new states written back, the group's accumulators cleared for the next timestep, and the
-group's spike mask queued to the SpikeSerializer, which emits the spike addresses and, after the
-last group, the end-of-timestep token.  The first timestep after a reset reads every state as 0.
-With pools (geometry.LayerGeometry) the walk goes window by window: a max pool of currents keeps a
-running maximum over a neuron's k1 x k1 accumulators and steps the LIF on the last one; a max pool
-of spikes ORs the masks of a k2 x k2 window's neurons and queues one mask per window; a crop (and
-a pool's remainder) updates every neuron but queues only the masks inside the emitted grid.  A
-readout (lif.readout) queues every neuron, each with its new state word, which the serializer
-emits in place of the address (tokens.MembraneTokens).
+After `start`, one group per cycle (per part of U lanes when U < P): read its P accumulators (from
+the bank the scatter has just filled) and stored states, current = (acc << shift) + bias per lane,
+U LIF datapaths (LIFUpdate), the new states written back, the group's accumulators cleared for
+the next timestep, and the group's spike mask queued to the SpikeSerializer, which emits the spike
+addresses and, after the last group, the end-of-timestep token.  The first timestep after a reset
+reads every state as 0.  With pools (geometry.LayerGeometry) the walk goes window by window: a max
+pool of currents keeps a running maximum per lane over a neuron group's k1 x k1 accumulator words,
+read once, and steps the LIF units part by part from the phase that reads the last one
+(rtl_gen/update_walk.py); a max pool of spikes ORs the masks of a k2 x k2 window's neurons and
+queues one mask per window; a crop (and a pool's remainder) updates every neuron but queues only
+the masks inside the emitted grid.  A readout (lif.readout) queues every neuron, each with its new
+state word, which the serializer emits in place of the address (tokens.MembraneTokens).
 
 Ports: `start` in; `idle` out (no update running and no spike left to emit: the engine may start
 the next one); `acc`: the drained bank (AccumulatorPort; it writes zeros, clearing each group
@@ -80,8 +81,8 @@ class NeuronUpdate(wiring.Component):
         at1, last = pipe.o[1], pipe.o[depth]
         m.d.comb += [walk.start.eq(self.start), walk.room.eq(room), pipe.i.eq(walk.pos),
                      self.acc.rd_addr.eq(walk.pos.acc), s_rd.addr.eq(walk.pos.state),
-                     # a group word is cleared once its last part has been read
-                     self.acc.wr_addr.eq(at1.acc), self.acc.wr_en.eq(at1.valid & (at1.part == g.parts - 1))]
+                     # a group word is cleared once it has been read for the last time
+                     self.acc.wr_addr.eq(at1.acc), self.acc.wr_en.eq(at1.valid & at1.cleared)]
 
         first = Signal(init=1)  # the first timestep after a reset: the stored state reads as 0
         units = self._units(m, walk.pos.og, at1, s_rd.data, first)
@@ -114,15 +115,15 @@ class NeuronUpdate(wiring.Component):
         WindowMax with a max pool of currents), shifted and biased, and its stored state."""
         g, P = self.geo, self.geo.lanes
         shifts, biases, leaks = self._lane_params(m, og)
+        currents = self.acc.rd_data
+        if g.k1 > 1:  # every lane's running maximum over the window's words, read one per phase
+            m.submodules.window_max = window = WindowMax(g.accumulator_bits, P)
+            m.d.comb += [window.value.eq(currents), window.first.eq(at1.w1_first), window.valid.eq(at1.valid)]
+            currents = window.max
         units = []
         for u in range(g.units):
             m.submodules[f"lif{u}"] = unit = LIFUpdate(self.lif, g.synapse.current_bits)
-            raw = self._by_part([self.acc.rd_data[lane] for lane in range(P)], u, at1.part)
-            if g.k1 > 1:
-                m.submodules[f"window_max{u}"] = window = WindowMax(g.accumulator_bits, g.parts)
-                m.d.comb += [window.value.eq(raw), window.first.eq(at1.w1_first), window.valid.eq(at1.valid),
-                             window.part.eq(at1.part)]
-                raw = window.max
+            raw = self._by_part([currents[lane] for lane in range(P)], u, at1.part)
             shift, bias = self._by_part(shifts, u, at1.part), self._by_part(biases, u, at1.part)
             m.d.comb += [unit.valid_in.eq(at1.valid & at1.w1_last), unit.first.eq(first),
                          unit.state_in.eq(states[u]), unit.current.eq((raw << shift) + bias)]

@@ -2,16 +2,18 @@
 
 After `start`, one step per cycle while `room` (the spike queue has room for what a step adds),
 until every step of the timestep (geometry.LayerGeometry.update_steps) has been issued (`walked`);
-`stop` ends the update.  The walk, innermost first: a group word's P lanes in P/U parts of U,
-(dx, dy) over a neuron's k1 x k1 currents (a max pool of currents), (ex, ey) over the neurons of a
-k2 x k2 spike window (a max pool of spikes), (qx, qy) over the windows, og over the channel
-groups.  `pos` is the step issued this cycle: its accumulator and state words, where it lies in
-its windows, whether its neuron exists (`valid`: an edge window's missing neurons are bubbles)
+`stop` ends the update.  The walk, innermost first: the phases of a neuron group (P lanes), then
+(ex, ey) over the neurons of a k2 x k2 spike window (a max pool of spikes), (qx, qy) over the
+windows, og over the channel groups.  A group's k1*k1 + P/U - 1 phases (geometry.group_phases)
+read its k1 x k1 currents (a max pool of currents) one per phase, the last of them until the end,
+and from the phase that reads the last one on, step its P/U parts of U lanes through the LIF
+units, one per phase: a window's currents are read once for all parts, not once per part.
+`pos` is the step issued this cycle: its accumulator and state words, where it lies in its windows, whether its neuron exists (`valid`: an edge window's missing neurons are bubbles)
 and whether its window is emitted (`emit`: a crop or a pool's remainder is updated, not emitted).
 """
 from __future__ import annotations
 
-from amaranth import Module, Mux, Signal
+from amaranth import Array, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -22,7 +24,7 @@ from .arith import times
 
 def walk_limits(geo: LayerGeometry) -> dict[str, int]:
     """Each counter of the walk and how many values it takes, innermost first."""
-    return {"part": geo.parts, "dx": geo.k1, "dy": geo.k1, "ex": geo.k2, "ey": geo.k2,
+    return {"phase": geo.group_phases, "ex": geo.k2, "ey": geo.k2,
             "qx": geo.walk_w // geo.k2, "qy": geo.walk_h // geo.k2, "og": geo.go}
 
 
@@ -33,7 +35,9 @@ def walk_layout(geo: LayerGeometry) -> data.StructLayout:
         "valid": 1, "acc": index_range(geo.groups), "state": index_range(geo.state_words),
         "og": index_range(geo.go), "qy": index_range(limits["qy"]), "qx": index_range(limits["qx"]),
         "part": index_range(geo.parts),
-        "w1_first": 1, "w1_last": 1,  # the first and last current of a neuron's k1 x k1 window
+        "w1_first": 1,  # the first current of a neuron's k1 x k1 window is read
+        "w1_last": 1,   # the window's maximum is complete: part `part` steps through the LIF units
+        "cleared": 1,   # the accumulator word is read for the last time: clear it
         "w2_first": 1, "w2_last": 1,  # the first and last neuron of a k2 x k2 spike window
         "emit": 1})
 
@@ -68,13 +72,20 @@ class UpdateWalk(wiring.Component):
         py, px = times(at["qy"], g.k2) + at["ey"], times(at["qx"], g.k2) + at["ex"]
         group = times(times(at["og"], g.lif_h) + py, g.lif_w) + px
         both = lambda a, b, value: (at[a] == value) & (at[b] == value)
+        # the phase's current of the window (the last one from then on) and LIF part, from tables
+        pixels, phase = g.k1 * g.k1, at["phase"]
+        window = [divmod(min(k, pixels - 1), g.k1) for k in range(g.group_phases)]
+        table = lambda values, shape: Array(Const(v, shape) for v in values)[phase]
+        dy, dx = table([y for y, _ in window], index_range(g.k1)), table([x for _, x in window], index_range(g.k1))
+        part = table([max(0, k - pixels + 1) for k in range(g.group_phases)], index_range(g.parts))
         pos = self.pos
         m.d.comb += [pos.valid.eq(self.issuing & (py < g.lif_h) & (px < g.lif_w)),
-                     pos.acc.eq(times(times(at["og"], g.ho) + times(py, g.k1) + at["dy"], g.wo)
-                                + times(px, g.k1) + at["dx"]),
-                     pos.state.eq(times(group, g.parts) + at["part"]),
-                     pos.og.eq(at["og"]), pos.qy.eq(at["qy"]), pos.qx.eq(at["qx"]), pos.part.eq(at["part"]),
-                     pos.w1_first.eq(both("dx", "dy", 0)), pos.w1_last.eq(both("dx", "dy", g.k1 - 1)),
+                     pos.acc.eq(times(times(at["og"], g.ho) + times(py, g.k1) + dy, g.wo) + times(px, g.k1) + dx),
+                     pos.state.eq(times(group, g.parts) + part),
+                     pos.og.eq(at["og"]), pos.qy.eq(at["qy"]), pos.qx.eq(at["qx"]), pos.part.eq(part),
+                     pos.w1_first.eq(phase == 0),
+                     pos.w1_last.eq(table([k >= pixels - 1 for k in range(g.group_phases)], 1)),
+                     pos.cleared.eq(table([k < pixels - 1 or k == g.group_phases - 1 for k in range(g.group_phases)], 1)),
                      pos.w2_first.eq(both("ex", "ey", 0)), pos.w2_last.eq(both("ex", "ey", g.k2 - 1)),
                      pos.emit.eq((at["qy"] < g.out_h) & (at["qx"] < g.out_w))]
         return m

@@ -1,30 +1,30 @@
-"""WindowMax: the running maximum of a max pool of currents (docs/spec.md section 2, pooling).
+"""WindowMax: the running maxima of a max pool of currents (docs/spec.md section 2, pooling).
 
-One update unit walks a neuron's k x k accumulators one per step; `max` is the largest `value`
-of the window so far, this step's included (`first` restarts it).  The unit serves `parts`
-lanes in turn (`part`), so one maximum is kept per lane.  Shift and bias are per channel, so the
-maximum of the raw sums is the maximum of the currents.
+The update reads a neuron group's k x k accumulator words one per phase (rtl_gen/update_walk.py);
+`max` holds, per lane, the largest `value` of the window so far, this phase's included (`first`
+restarts it).  Every lane keeps its own maximum, so the window is read once, whatever the number of
+parts the LIF units then step it in.  Shift and bias are per channel, so the maximum of the raw
+sums is the maximum of the currents.
 """
 from __future__ import annotations
 
-from amaranth import Array, Module, Mux, Signal, signed
-from amaranth.lib import wiring
+from amaranth import Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 
 class WindowMax(wiring.Component):
-    def __init__(self, width: int, parts: int):
-        """width: the raw sums' signed width (accumulator_bits); parts: the lanes the unit serves."""
-        self.parts = parts
-        super().__init__({"value": In(signed(width)), "first": In(1), "valid": In(1),
-                          "part": In(range(max(parts, 2))), "max": Out(signed(width))})
+    def __init__(self, width: int, lanes: int):
+        """width: the raw sums' signed width (accumulator_bits); lanes: P, one maximum each."""
+        layout = data.ArrayLayout(signed(width), lanes)
+        super().__init__({"value": In(layout), "first": In(1), "valid": In(1), "max": Out(layout)})
 
     def elaborate(self, platform):
         m = Module()
-        best = [Signal.like(self.value, name=f"window_max{j}") for j in range(self.parts)]
-        so_far = Array(best)[self.part] if self.parts > 1 else best[0]
-        m.d.comb += self.max.eq(Mux(self.first | (self.value > so_far), self.value, so_far))
-        for j, lane_max in enumerate(best):
-            with m.If(self.valid & (self.part == j)):
-                m.d.sync += lane_max.eq(self.max)
+        best = Signal.like(self.max, name="window_max")
+        for lane in range(len(self.value)):
+            value, so_far = self.value[lane], best[lane]
+            m.d.comb += self.max[lane].eq(Mux(self.first | (value > so_far), value, so_far))
+        with m.If(self.valid):
+            m.d.sync += best.eq(self.max)
         return m

@@ -127,9 +127,14 @@ def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_
                 _ram_access(len(geo.sparse.row_start), geo.sparse.pointer_bits)
             acc, adding = p * _ram_access(geo.groups, geo.accumulator_bits), geo.sparse.adding_fraction
             parts["accumulator_updates"] += steps * ((1 + adding) * acc + adding * _e("adder_bit") * p * geo.accumulator_bits)
-        parts["accumulator_updates"] += walk * 2 * acc  # each update step reads a group word and clears it
-        parts["state_reads_writes"] += walk * 2 * _ram_access(geo.state_words, geo.units * lif.stored_bits)
-        parts["lif_updates"] += walk * geo.units * _e("lif_update")
+        # each update step (a phase of a neuron group, geometry.group_phases) reads a group word; each
+        # word is cleared once (k1*k1 per group) and each of the group's P/U parts steps U LIF units
+        # and reads and writes a state word once
+        phases, k1 = geo.group_phases, geo.k1
+        parts["accumulator_updates"] += walk * (1 + k1 * k1 / phases) * acc
+        lif_steps = walk * geo.parts / phases
+        parts["state_reads_writes"] += lif_steps * 2 * _ram_access(geo.state_words, geo.units * lif.stored_bits)
+        parts["lif_updates"] += lif_steps * geo.units * _e("lif_update")
         parts["spike_fifos"] += 2 * (layer["input_spikes"] + t) * _e("fifo_token") + 2 * layer["output_spikes"] \
             * _e("fifo_token")
     if board:  # LOAD the input tokens, READ_SPIKES the output tokens, 2 bytes each, plus frames

@@ -72,16 +72,18 @@ def test_spike_serializer_emits_each_set_lane_lowest_first(stall_every):
     assert got == want + [(0, 1)]
 
 
-@pytest.mark.parametrize("lanes, units, k1, k2, crop", [(1, 1, 1, 1, None), (4, 2, 2, 1, None),
-                                                       (3, 1, 1, 2, None), (2, 2, 2, 2, (1, 1))])
-def test_update_walk_visits_every_neuron_over_its_window(lanes, units, k1, k2, crop):
-    """Every state word once per current of its k1 x k1 window (first and last flagged), each time
-    with an accumulator of that window; whole k2 windows in a row; `room` low stalls the walk."""
+@pytest.mark.parametrize("lanes, units, k1, k2, crop", [(1, 1, 1, 1, None), (4, 2, 2, 1, None), (4, 1, 2, 1, None),
+                                                       (3, 1, 1, 2, None), (2, 2, 2, 2, (1, 1)), (2, 1, 3, 1, None)])
+def test_update_walk_reads_each_window_once_and_steps_every_part(lanes, units, k1, k2, crop):
+    """Each neuron group's k1 x k1 accumulator words are read in its first phases (the first one
+    flagged), the last one until the group's end and cleared only then, every other one cleared as it
+    is read; its parts step through the LIF units from the phase that reads the last word, each state
+    word once; whole k2 windows in a row; `room` low stalls the walk."""
     w = np.ones((5, 2, 3, 3), np.int64)
     syn = ir.Conv2d("conv", w, np.zeros(5, np.int64), np.zeros(5, np.int64), 4, (2, 7, 6), 1, 1)
     geo = LayerGeometry(syn, LayerImpl.of(syn, lanes, units), k1, k2, crop)
     dut = UpdateWalk(geo)
-    visits: dict[int, list] = {}
+    groups: dict[int, list] = {}
     issued, emitted = [], set()
 
     async def bench(ctx):
@@ -97,7 +99,8 @@ def test_update_walk_visits_every_neuron_over_its_window(lanes, units, k1, k2, c
             if issuing:
                 issued.append(pos.w2_first)
                 if pos.valid:
-                    visits.setdefault(pos.state, []).append((pos.acc, pos.w1_first, pos.w1_last))
+                    groups.setdefault(pos.state // geo.parts, []).append(
+                        (pos.acc, pos.w1_first, pos.w1_last, pos.cleared, pos.state, pos.part))
                     if pos.emit:
                         emitted.add(pos.state)
             await ctx.tick()
@@ -108,17 +111,24 @@ def test_update_walk_visits_every_neuron_over_its_window(lanes, units, k1, k2, c
         assert not ctx.get(dut.running)
 
     run(dut, bench)
-    assert len(issued) == geo.update_steps
-    assert sorted(visits) == list(range(geo.state_words))
-    for word, steps in visits.items():
-        group = word // geo.parts
+    pixels = k1 * k1
+    assert geo.group_phases == pixels + geo.parts - 1 and len(issued) == geo.update_steps
+    assert sorted(groups) == list(range(geo.state_groups))
+    for group, steps in groups.items():
         og, pixel = divmod(group, geo.lif_pixels)
         py, px = divmod(pixel, geo.lif_w)
-        assert [f for _, f, _ in steps] == [1] + [0] * (k1 * k1 - 1)
-        assert [f for _, _, f in steps] == [0] * (k1 * k1 - 1) + [1]
-        windows = {divmod(acc - og * geo.pixels, geo.wo) for acc, _, _ in steps}
-        assert {(y // k1, x // k1) for y, x in windows} == {(py, px)} and len(windows) == k1 * k1
-        assert (word in emitted) == (py // k2 < geo.out_h and px // k2 < geo.out_w)
+        accs = [acc for acc, *_ in steps]
+        assert len(steps) == geo.group_phases and len(set(accs[:pixels])) == pixels
+        assert accs[pixels:] == [accs[pixels - 1]] * (geo.parts - 1)  # the last word, read again
+        assert {divmod(acc - og * geo.pixels, geo.wo) for acc in accs} == \
+            {(py * k1 + dy, px * k1 + dx) for dy in range(k1) for dx in range(k1)}
+        assert [f for _, f, *_ in steps] == [1] + [0] * (geo.group_phases - 1)
+        assert [f for _, _, f, *_ in steps] == [0] * (pixels - 1) + [1] * geo.parts
+        assert [f for *_, f, _, _ in steps] == [1] * (pixels - 1) + [0] * (geo.parts - 1) + [1]
+        lif_steps = [(state, part) for _, _, last, _, state, part in steps if last]
+        assert lif_steps == [(group * geo.parts + j, j) for j in range(geo.parts)]
+        assert all((group * geo.parts + j in emitted) == (py // k2 < geo.out_h and px // k2 < geo.out_w)
+                   for j in range(geo.parts))
 
 
 def test_delay_line_gives_each_past_value():
@@ -138,20 +148,20 @@ def test_delay_line_gives_each_past_value():
     run(dut, bench)
 
 
-def test_window_max_keeps_one_maximum_per_part():
-    dut = WindowMax(6, 2)
+def test_window_max_keeps_one_maximum_per_lane():
+    dut = WindowMax(6, 3)
     rng = np.random.default_rng(1)
 
     async def bench(ctx):
-        best = [None, None]
+        best = None
         for step in range(40):
-            part, value, first = step % 2, int(rng.integers(-32, 32)), (step // 2) % 4 == 0
-            ctx.set(dut.part, part)
-            ctx.set(dut.value, value)
+            values, first, valid = [int(v) for v in rng.integers(-32, 32, 3)], step % 5 == 0, step % 7 != 3
+            ctx.set(dut.value, values)
             ctx.set(dut.first, first)
-            ctx.set(dut.valid, 1)
-            best[part] = value if first else max(best[part], value)
-            assert ctx.get(dut.max) == best[part]
+            ctx.set(dut.valid, valid)
+            now = values if first else [max(b, v) for b, v in zip(best, values)]
+            assert [ctx.get(dut.max[lane]) for lane in range(3)] == now
+            best = now if valid else best
             await ctx.tick()
 
     run(dut, bench)
