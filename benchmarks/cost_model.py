@@ -209,9 +209,9 @@ def budget_points(budgets: list[int], seeds: list[int]) -> list[dict]:
     out = []
     for seed in seeds:
         net = independent_network(seed)
-        inputs = autolanes.expected_inputs(net, T, RATE)
+        inputs, updates = autolanes.expected_run(net, T, RATE)
         for budget in budgets:
-            impl, _ = autolanes.choose_lanes(net, inputs, CLOCK_HZ, max_luts=budget)
+            impl, _ = autolanes.choose_lanes(net, inputs, CLOCK_HZ, max_luts=budget, updates=updates)
             single = [lif.name for lif, li in zip(net.lifs, impl) if li.banks == 1]
             out.append({"kind": "independent", "seed": seed, "design": lanes_text(impl), "single": single,
                         "budget": budget, "held_out": True})

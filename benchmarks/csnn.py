@@ -27,7 +27,7 @@ from snnc.sim import golden
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "examples" / "events"))
-from lanes import COLUMNS, PUBLISHED, bandwidth_row, header, measure, table_row  # noqa: E402
+from lanes import COLUMNS, PUBLISHED, bandwidth_row, configuration, header, measure, table_row  # noqa: E402
 
 
 def trained_onnx(folder: Path) -> tuple[Path, np.ndarray]:
@@ -48,14 +48,15 @@ def trained_onnx(folder: Path) -> tuple[Path, np.ndarray]:
 
 def update_activity(net, x: np.ndarray) -> list[tuple[str, float, float, float]]:
     """Per LIF: the share of its neurons, over timesteps and samples, that receive input (any spike
-    reaches them through the kernel taps, whatever the weights), that are away from rest (a stored
-    state other than 0 before the step), and either: what an update of only those would do."""
+    reaches them through the kernel taps, whatever the weights), that are not steady (a current of
+    0 would change their stored state, compiler/update_skips.py) before the step, and either: the
+    neurons an event-driven update must step (it skips whole groups of P lanes, so it steps more)."""
     from dataclasses import replace
 
     _, trace = golden.run(net, x, trace=True)
     out = []
-    for stage, spikes in zip(net.stages, golden.engine_inputs(net, x, trace)):
-        syn, lif = stage.synapse, stage.lif
+    for stage, spikes, (_, away) in zip(net.stages, golden.engine_inputs(net, x, trace), golden.engine_updates(net, trace)):
+        syn = stage.synapse
         n_t, n_b = spikes.shape[:2]
         ones = replace(syn, weight=np.ones_like(syn.weight), bias=np.zeros_like(syn.bias))
         reach = golden.synaptic_current(ones, spikes.reshape(n_t * n_b, *syn.in_shape), bias=False)
@@ -63,10 +64,29 @@ def update_activity(net, x: np.ndarray) -> list[tuple[str, float, float, float]]
         if stage.current_pool:  # a pooled LIF neuron receives what any neuron of its window does
             k, (c, h, w) = stage.current_pool.kernel, stage.current_pool.out_shape
             reach = reach[..., : h * k, : w * k].reshape(n_t, n_b, c, h, k, w, k).max(axis=(4, 6))
-        v = trace.states[lif.name]
-        away = np.concatenate([np.zeros_like(v[:1]), v[:-1]]) != 0
-        out.append((lif.name, float((reach > 0).mean()), float(away.mean()), float(((reach > 0) | away).mean())))
+        out.append((stage.lif.name, float((reach > 0).mean()), float(away.mean()), float(((reach > 0) | away).mean())))
     return out
+
+
+def engine_table(net, x: np.ndarray, texts: list[str]) -> list[str]:
+    """Per configuration and engine, what the engine model gives for these samples: the scatter's and
+    the update's cycles per timestep (their means; with two banks an engine takes about the larger,
+    with one their sum), the dense update's, and which one bounds it."""
+    from snnc.compiler.engine_model import network_models
+    from snnc.energy import engine_counts
+
+    _, trace = golden.run(net, x, trace=True)
+    lines = ["| design | engine | P:U, banks | update | scatter cycles / timestep | update cycles / timestep "
+             "(dense) | bound by |", "|---|---|---|---|---|---|---|"]
+    for text in texts:
+        name, impl = configuration(net, text, sample=x)
+        for model, counts in zip(network_models(net, impl), engine_counts(net, impl, x, trace)):
+            scatter, update = float(counts["scatter_cycles"].mean()), float(counts["update_cycles"].mean())
+            li = model.geo.impl
+            lines.append(f"| {name} | {model.lif.name} | {li.lanes}:{li.units}, {li.banks} | "
+                         f"{'event-driven' if model.event_driven else 'dense'} | {scatter:,.0f} | {update:,.0f} "
+                         f"({model.update_cycles:,}) | {'scatter' if scatter > update else 'update'} |")
+    return lines
 
 
 def main() -> int:
@@ -85,9 +105,11 @@ def main() -> int:
         net = compile_model(path, Options(bits=4))
     x = x_test[:, : args.samples]
     want = golden.run(net, x)
-    print("| layer | neurons receiving input | away from rest | either (an event-driven update's share) |\n|---|---|---|---|")
+    print("| layer | neurons receiving input | not steady | either (what an event-driven update must step) |\n"
+          "|---|---|---|---|")
     for name, reached, away, either in update_activity(net, x):
         print(f"| {name} | {100 * reached:.1f}% | {100 * away:.1f}% | {100 * either:.1f}% |")
+    print("\n".join(engine_table(net, x, args.lanes)))
     rows = [measure(net, text, x, want, sample=x) for text in args.lanes]
     print(f"demo-events CSNN, W4, S4 threshold-centered, T={x.shape[0]}, its first {args.samples} test samples, "
           f"Yosys synth_xilinx (the network without activity counters)")

@@ -68,19 +68,24 @@ def design(net: ir.Network, text: str, weights: str = "auto") -> Implementation:
     return with_banks(implement(net, parse_lanes(text.removesuffix("/single")), weights), net, single)
 
 
+def configuration(net: ir.Network, text: str, weights: str = "auto",
+                  sample: np.ndarray | None = None) -> tuple[str, Implementation]:
+    """(name, engines) of a configuration: a design's spelling (`design`), or auto-luts-N /
+    auto-us-X, what --lanes auto chooses for `sample`'s spikes (without one, the benchmark's rate)."""
+    if not text.startswith("auto-"):
+        return text, design(net, text, weights)
+    _, kind, value = text.split("-")
+    target = {"max_luts": int(value)} if kind == "luts" else {"max_latency_us": float(value)}
+    inputs, updates = autolanes.expected_run(net, T, RATE, sample)
+    impl, _ = autolanes.choose_lanes(net, inputs, CLOCK_HZ, weights=weights, updates=updates, **target)
+    single = [lif.name for lif, li in zip(net.lifs, impl) if li.banks == 1]
+    return f"{text}: {lanes_text(impl)}" + (f" (one bank: {', '.join(single)})" if single else ""), impl
+
+
 def measure(net, text: str, x: np.ndarray, want: np.ndarray, weights: str = "auto", sample: np.ndarray | None = None) -> tuple:
     """(name, cycles, LUT, LUTRAM, FF, BRAM18, RTL == golden, weight RAM bits, DSP48E1, estimated clock
-    in MHz) of one configuration.  An auto design is chosen for `sample`'s spikes, or without one for
-    the benchmark's input rate."""
-    if text.startswith("auto-"):
-        _, kind, value = text.split("-")
-        target = {"max_luts": int(value)} if kind == "luts" else {"max_latency_us": float(value)}
-        impl, _ = autolanes.choose_lanes(net, autolanes.expected_inputs(net, T, RATE, sample), CLOCK_HZ,
-                                         weights=weights, **target)
-        single = [lif.name for lif, li in zip(net.lifs, impl) if li.banks == 1]
-        text = f"{text}: {lanes_text(impl)}" + (f" (one bank: {', '.join(single)})" if single else "")
-    else:
-        impl = design(net, text, weights)
+    in MHz) of one configuration (`configuration`)."""
+    text, impl = configuration(net, text, weights, sample)
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         # the engines alone: without the activity counters (simulation instrumentation, which a

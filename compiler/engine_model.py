@@ -33,6 +33,7 @@ from .geometry import LayerGeometry, network_geometry, stream_tokens
 from .layer_impl import Implementation
 from .host_protocol import MAX_PAYLOAD, WORD_BITS
 from .sparse import sparse_candidate, sparse_choice
+from .update_skips import dense_update_reason, update_work
 
 # ---- latencies (the RTL is built to them) --------------------------------------------------------
 RAM_READ_CYCLES = 1      # accumulator and state RAMs give their word the cycle after the address
@@ -87,6 +88,11 @@ SYNAPTIC_UNIT_SHARE = 0.66
 # fit: Yosys, a 64-N-10 W4 network at 4 lanes with the hidden layer recurrent or not, +28 LUT+LUTRAM
 # at N = 32 and +59 at N = 128 beyond what its wider accumulators already cost in the model.
 RECURRENT_LAYER_LUTS, RECURRENT_NEURON_LUTS = 18.0, 0.32
+# An event-driven update's skip (compiler/update_skips.py: the zero test over the group word, the
+# steady table per unit, the 1-bit RAM, the walk's jump), outside the fit: Yosys, the same designs
+# with and without it (the nine stored designs it applies to and the demo CSNN at 8:2,16:4,10:1),
+# least squares of the difference over a part per layer and a part per lane and accumulator bit.
+EVENT_LAYER_LUTS, EVENT_BIT_LUTS = 94.0, 0.19
 
 
 def lut_features(layer: dict) -> dict[str, float]:
@@ -113,19 +119,24 @@ def lut_features(layer: dict) -> dict[str, float]:
 
 def design_luts(layers: list[dict], coefficients: dict[str, float] | None = None) -> float:
     """The model's LUT + LUTRAM of a design whose layers are described as lut_features takes them
-    (and a recurrent layer's feedback by its `recurrent_neurons`, absent: 0)."""
+    (and a recurrent layer's feedback by its `recurrent_neurons`, absent: 0; an event-driven
+    update's skip by `event`, absent: False)."""
     c = coefficients or engine_fit()["coefficients"]
     feedback = sum(RECURRENT_LAYER_LUTS + RECURRENT_NEURON_LUTS * layer["recurrent_neurons"]
                    for layer in layers if layer.get("recurrent_neurons"))
+    feedback += sum(EVENT_LAYER_LUTS + EVENT_BIT_LUTS * layer["lanes"] * layer["accumulator_bits"]
+                    for layer in layers if layer.get("event"))
     return c["network"] + feedback + sum(c[k] * v for layer in layers for k, v in lut_features(layer).items())
 
 
 def fit_lut_coefficients(points: list[dict]) -> dict[str, float]:
-    """Least relative squares of the LUT model over measured points ({"luts": N, "layers": [...]})."""
+    """Least relative squares of the LUT model over measured points ({"luts": N, "layers": [...]}),
+    of what the terms outside the fit (recurrent feedback, event-driven skips) leave."""
     rows = np.array([[1.0] + [sum(lut_features(layer)[k] for layer in p["layers"]) for k in LUT_TERMS[1:]]
                      for p in points])
     luts = np.array([float(p["luts"]) for p in points])
-    coef, *_ = np.linalg.lstsq(rows / luts[:, None], np.ones(len(points)), rcond=None)
+    fitted = luts - np.array([design_luts(p["layers"], dict.fromkeys(LUT_TERMS, 0.0)) for p in points])
+    coef, *_ = np.linalg.lstsq(rows / fitted[:, None], np.ones(len(points)), rcond=None)
     return {k: round(float(v), 2) for k, v in zip(LUT_TERMS, coef)}
 
 
@@ -171,8 +182,19 @@ class EngineModel:
 
     @property
     def update_cycles(self) -> int:
-        """Cycles of one timestep's update: its walk and UPDATE_OVERHEAD_CYCLES."""
+        """Cycles of one timestep's update: its walk and UPDATE_OVERHEAD_CYCLES (at most, where the
+        update skips groups at rest without input: event_driven)."""
         return self.geo.update_steps + UPDATE_OVERHEAD_CYCLES
+
+    @cached_property
+    def dense_update_reason(self) -> str | None:
+        """Why the update visits every group at every timestep, or None (compiler/update_skips.py)."""
+        return dense_update_reason(self.geo, self.lif)
+
+    @property
+    def event_driven(self) -> bool:
+        """The update skips the groups at rest without input (compiler/update_skips.py)."""
+        return self.dense_update_reason is None
 
     def per_input_sum(self, spikes: np.ndarray, cost: np.ndarray) -> np.ndarray:
         """The sum of `cost` (per input, [c, h, w], or [1] for a count) over the engine's input spikes
@@ -192,27 +214,35 @@ class EngineModel:
         counts)."""
         return n_spikes * self.cycles_per_spike + n_steps * self.update_cycles
 
-    def serial_cycles(self, scatter: float, n_steps: int) -> float:
+    def serial_cycles(self, scatter: float, n_steps: int, update: float | None = None) -> float:
         """Cycles of an inference whose scatter takes `scatter` cycles (end tokens included), the
-        scatter and the updates in turn."""
-        return scatter + n_steps * self.update_cycles
+        scatter and the updates in turn; update: a timestep's update cycles (default: update_cycles)."""
+        return scatter + n_steps * (update or self.update_cycles)
 
-    def inference_cycles(self, scatter: float, n_steps: int) -> float:
+    def inference_cycles(self, scatter: float, n_steps: int, update: float | None = None) -> float:
         """Cycles of the engine's inference alone (its input there when it wants it): two banks
         overlap the update of each timestep with the next scatter, the last update after; one bank
-        takes turns."""
+        takes turns.  update: a timestep's update cycles (default: update_cycles, every group)."""
+        update = update or self.update_cycles
         if self.banks == 1:
-            return self.serial_cycles(scatter, n_steps)
-        return max(scatter, n_steps * self.update_cycles) + self.update_cycles
+            return self.serial_cycles(scatter, n_steps, update)
+        return max(scatter, n_steps * update) + update
 
     # ---- counted work ----
-    def counts(self, spikes_in: np.ndarray, spikes_out: np.ndarray) -> dict[str, np.ndarray]:
+    def counts(self, spikes_in: np.ndarray, spikes_out: np.ndarray,
+               skipped: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """What the engine's activity counters (ENGINE_COUNTERS, all but busy) count, and its scatter
-        cycles, per timestep and sample (int64 [T, B]), for its input spikes [T, B, ...] and the
-        spikes it emits (after its pool or crop) [T, B, ...]."""
+        and update cycles, per timestep and sample (int64 [T, B]), for its input spikes [T, B, ...],
+        the spikes it emits (after its pool or crop) [T, B, ...] and, for an event-driven update, the
+        groups it skips (update_skips.skipped_groups)."""
         n_t, n_b = spikes_in.shape[:2]
+        steps = cycles = np.full((n_t, n_b), self.geo.update_steps, np.int64)
+        if self.event_driven:
+            if skipped is None:
+                raise ValueError(f"{self.lif.name}: an event-driven update's counts need the groups it skips")
+            steps, cycles = update_work(self.geo, skipped)
         return {"scatter_steps": self.per_input_sum(spikes_in, self.geo.spike_steps),
-                "update_steps": np.full((n_t, n_b), self.geo.update_steps, np.int64),
+                "update_steps": steps, "update_cycles": cycles + UPDATE_OVERHEAD_CYCLES,
                 "input_spikes": self.per_input_sum(spikes_in, np.ones(1, np.int64)),
                 # a readout emits every neuron's state at every step
                 "output_spikes": np.full((n_t, n_b), self.lif.size, np.int64) if self.lif.readout else
@@ -247,7 +277,7 @@ class EngineModel:
         return {"lanes": g.lanes, "units": g.units, "accumulator_bits": g.accumulator_bits,
                 "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None,
                 "levels": 0 if self.lif.levels is None else len(self.lif.levels), "weight_bits": g.weight_bits,
-                "synaptic": self.lif.synaptic, "register": g.register_accumulators,
+                "synaptic": self.lif.synaptic, "register": g.register_accumulators, "event": self.event_driven,
                 "recurrent_neurons": self.lif.size if getattr(g.synapse, "recurrent", False) else 0}
 
     @property
@@ -353,7 +383,7 @@ def timeline_cycles(models: list[EngineModel], counts: list[dict[str, np.ndarray
                 begin = max(scatter_end, bank_free, prev_start[t] if i else 0.0)
                 scatter_end = max(begin + c["scatter_cycles"][t, b], prev_sent[t] + TOKEN_ACCEPT_CYCLES if i else 0.0)
                 starts[t] = max(scatter_end, ends[t - 1] if t else 0.0)
-                ends[t] = starts[t] + model.update_cycles
+                ends[t] = starts[t] + c["update_cycles"][t, b]
                 sent[t] = max(ends[t], starts[t] + UPDATE_OVERHEAD_CYCLES + c["output_spikes"][t, b] + END_TOKEN_CYCLES,
                               sent[t - 1] if t else 0.0)
             prev_start, prev_sent = starts, sent

@@ -31,6 +31,7 @@ from snnc.compiler.engine_model import QUEUE_END_ENTRIES, RAM_READ_CYCLES, Engin
 from snnc.compiler.geometry import LayerGeometry, index_range
 from snnc.compiler.shapes import signed_bits
 from snnc.compiler.tokens import SpikeTokens, field_bits
+from snnc.compiler.update_skips import steady_levels
 
 from .accumulator_port import AccumulatorPort
 from .arith import times
@@ -69,7 +70,7 @@ class NeuronUpdate(wiring.Component):
 
         model = EngineModel(g, lif)
         depth = RAM_READ_CYCLES + LATENCY  # from issuing a step to the LIF's output
-        m.submodules.walk = walk = UpdateWalk(g)
+        m.submodules.walk = walk = UpdateWalk(g, model.event_driven)
         m.submodules.pipeline = pipe = DelayLine(walk_layout(g), depth)  # stage 1: memory data; 2..: the LIF
         # lane l of a group is channel og*P + l: one channel field step apart in the packed address
         lane_stride = 1 << sum(field_bits(self.tokens.shape)[1:])
@@ -87,7 +88,8 @@ class NeuronUpdate(wiring.Component):
         first = Signal(init=1)  # the first timestep after a reset: the stored state reads as 0
         units = self._units(m, walk.pos.og, at1, s_rd.data, first)
         fired = last.valid & last.w1_last  # a part of a LIF neuron group's step lands this cycle
-        mask = self._spike_mask(m, units, last, fired)
+        restart = self._skips(m, walk, at1, last, units, first, fired, depth) if model.event_driven else 0
+        mask = self._spike_mask(m, units, last, fired, restart)
         if lif.readout:
             m.d.comb += ser.i_masks.payload.values.eq(self._state_words(m, units, last, fired))
         m.d.comb += [s_wr.addr.eq(last.state), s_wr.data.eq(Cat(unit.state_out for unit in units)), s_wr.en.eq(fired)]
@@ -132,10 +134,12 @@ class NeuronUpdate(wiring.Component):
             units.append(unit)
         return units
 
-    def _spike_mask(self, m: Module, units: list[LIFUpdate], last, fired: Value) -> Value:
+    def _spike_mask(self, m: Module, units: list[LIFUpdate], last, fired: Value, restart) -> Value:
         """The group's P-lane spike mask as its last part lands: each part's spikes, ORed over a
         k2 window's neurons (w2_first restarts the OR; without a spike pool every neuron is its own
-        window), held until the group's last part; the padding lanes of the last group masked."""
+        window), held until the group's last part; the padding lanes of the last group masked.
+        `restart`: a window's first group was skipped after this, its first part: the other parts
+        restart too."""
         g, P = self.geo, self.geo.lanes
         parts_or = [Signal(g.units, name=f"spikes_part{j}") for j in range(g.parts)]
         fires = Cat(Const(1, 1) if self.lif.readout else unit.spike for unit in units)  # a readout emits every neuron
@@ -143,9 +147,56 @@ class NeuronUpdate(wiring.Component):
         for j in range(g.parts):
             with m.If(fired & (last.part == j)):
                 m.d.sync += parts_or[j].eq(now)
+            with m.Elif(restart):
+                m.d.sync += parts_or[j].eq(0)
         spikes = Cat(*parts_or[:-1], now)
         last_lanes = g.co - (g.go - 1) * P  # the last channel group may be partly padding
         return spikes if last_lanes == P else Mux(last.og == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
+
+    def _skips(self, m: Module, walk: UpdateWalk, at1, last, units: list[LIFUpdate], first: Signal, fired: Value,
+               depth: int) -> Value:
+        """An event-driven update (compiler/update_skips.py): at a group's deciding phase (stage 1, its
+        window's last word read), skip the group when its accumulators were all 0 and it was at rest,
+        which a 1-bit RAM per group keeps (written as the group's last part lands: any lane's new
+        state away from rest); never in the first timestep after a reset, which writes every group.
+        Returns the pulse that restarts a skipped spike window's first group's masks as its first
+        part lands (the window's OR must not keep the parts the skip leaves unstepped)."""
+        g, lif = self.geo, self.lif
+        m.submodules.active = active = memory.Memory(shape=1, depth=max(g.state_groups, 2), init=[])
+        a_rd, a_wr = active.read_port(), active.write_port()
+        # any accumulator of the window not 0, the words before this one included
+        word_fed, seen = self.acc.rd_data.as_value().any(), Signal()
+        fed = word_fed | (seen & ~at1.w1_first) if g.k1 > 1 else word_fed
+        with m.If(at1.valid):
+            m.d.sync += seen.eq(fed)
+        dead = at1.valid & at1.decides & ~fed & ~a_rd.data & ~first
+        m.d.comb += [a_rd.addr.eq(walk.pos.group), walk.skip.eq(dead),
+                     walk.to_last.eq(at1.w2_last if g.k2 > 1 else 0)]
+        # a part's lanes not steady (update_skips.steady), ORed over the group's parts as they land
+        away = Cat(~self._steady(unit.state_out.v if lif.synaptic else unit.state_out) |
+                   (unit.state_out.c != self._stored(0) if lif.synaptic else 0) for unit in units).any()
+        group_away = Signal()
+        now = away | (group_away & (last.part != 0))
+        with m.If(fired):
+            m.d.sync += group_away.eq(now)
+        m.d.comb += [a_wr.addr.eq(last.group), a_wr.data.eq(now), a_wr.en.eq(fired & (last.part == g.parts - 1))]
+        if g.k2 == 1:
+            return 0
+        m.submodules.restart = restart = DelayLine(1, depth - 1)  # to where the deciding phase lands
+        m.d.comb += restart.i.eq(dead & at1.w2_first)
+        return restart.o[depth - 1] & fired
+
+    def _stored(self, value: int) -> int:
+        """The stored state of a membrane value: its level's code, or the value itself."""
+        return value if self.lif.levels is None else int(np.flatnonzero(self.lif.levels == value)[0])
+
+    def _steady(self, stored: Value) -> Value:
+        """A neuron whose stored membrane a current of 0 keeps (update_skips.steady_levels): a table
+        over the codes, or 0 without levels."""
+        values = steady_levels(self.lif)
+        if self.lif.levels is None:
+            return stored == 0
+        return Array(Const(int(v in values), 1) for v in self.lif.levels)[stored]
 
     def _state_words(self, m: Module, units: list[LIFUpdate], last, fired: Value) -> Value:
         """A readout group's P lane state words as its last part lands: each part's U words, held

@@ -39,31 +39,47 @@ def walk_layout(geo: LayerGeometry) -> data.StructLayout:
         "w1_last": 1,   # the window's maximum is complete: part `part` steps through the LIF units
         "cleared": 1,   # the accumulator word is read for the last time: clear it
         "w2_first": 1, "w2_last": 1,  # the first and last neuron of a k2 x k2 spike window
+        "decides": 1,   # the phase after which a group at rest without input is skipped (`skip`)
+        "group": index_range(geo.state_groups),
         "emit": 1})
 
 
 class UpdateWalk(wiring.Component):
-    def __init__(self, geo: LayerGeometry):
-        self.geo = geo
-        super().__init__({"start": In(1), "room": In(1), "stop": In(1),
+    def __init__(self, geo: LayerGeometry, skips: bool = False):
+        """skips: the update skips groups at rest without input (EngineModel.event_driven): `skip`
+        in the cycle after a group's deciding phase ends the group there (no step is issued in that
+        cycle), or with `to_last` goes on at its last phase (a spike window's last neuron, whose
+        step queues the window's mask)."""
+        self.geo, self.skips = geo, skips
+        super().__init__({"start": In(1), "room": In(1), "stop": In(1), "skip": In(1), "to_last": In(1),
                           "running": Out(1), "issuing": Out(1), "walked": Out(1),
                           "pos": Out(walk_layout(geo))})
 
     def elaborate(self, platform):
         m = Module()
         g, limits = self.geo, walk_limits(self.geo)
-        step = Signal(range(g.update_steps + 1))
+        step = Signal(range(g.update_steps + 1))  # the walk's position: phases issued or skipped
+        skip = self.skip & self.running if self.skips else 0
         m.d.comb += [self.walked.eq(step == g.update_steps),
-                     self.issuing.eq(self.running & ~self.walked & self.room)]
+                     self.issuing.eq(self.running & ~self.walked & self.room & ~skip)]
+        # a skip ends the group: the group counters carry as after its last phase, which the
+        # phase counter takes (to_last), or wraps past (to the next group)
         at, carry = {}, self.issuing
         for name, limit in limits.items():
             at[name] = counter = Signal(index_range(limit), name=f"u_{name}")
             if limit > 1:
                 with m.If(carry):
                     m.d.sync += counter.eq(Mux(counter == limit - 1, 0, counter + 1))
+            if name == "phase" and self.skips:
+                with m.If(skip):
+                    m.d.sync += counter.eq(Mux(self.to_last, limit - 1, 0))
+                carry = carry & (counter == limit - 1) | skip & ~self.to_last
+            else:
                 carry &= counter == limit - 1
         with m.If(self.issuing):
             m.d.sync += step.eq(step + 1)
+        with m.If(skip):  # the phases after the deciding one (k1*k1 - 1), but the last with to_last
+            m.d.sync += step.eq(step + Mux(self.to_last, g.parts - 2, g.parts - 1))
         with m.If(self.start):
             m.d.sync += [self.running.eq(1), step.eq(0), *(counter.eq(0) for counter in at.values())]
         with m.If(self.stop):
@@ -87,5 +103,6 @@ class UpdateWalk(wiring.Component):
                      pos.w1_last.eq(table([k >= pixels - 1 for k in range(g.group_phases)], 1)),
                      pos.cleared.eq(table([k < pixels - 1 or k == g.group_phases - 1 for k in range(g.group_phases)], 1)),
                      pos.w2_first.eq(both("ex", "ey", 0)), pos.w2_last.eq(both("ex", "ey", g.k2 - 1)),
+                     pos.decides.eq(phase == pixels - 1), pos.group.eq(group),
                      pos.emit.eq((at["qy"] < g.out_h) & (at["qx"] < g.out_w))]
         return m

@@ -17,6 +17,7 @@ from snnc.compiler.contracts import FLOAT32_EXACT, FLOAT64_EXACT
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import check_timesteps
 from snnc.compiler.ir import LIF, Conv2d, Crop2d, Dense, Flatten, MaxPool2d, Network
+from snnc.compiler.update_skips import steady
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,24 @@ def engine_inputs(net: Network, spikes: np.ndarray, trace: Trace) -> list[np.nda
             delayed = np.concatenate([np.zeros_like(own[:1]), own[:-1]])
             inputs[i] = np.concatenate([inputs[i].reshape(*own.shape[:2], -1), delayed], axis=-1)
     return inputs
+
+
+def engine_updates(net: Network, trace: Trace) -> list[tuple[np.ndarray, np.ndarray]]:
+    """What decides an event-driven update's skips (compiler/update_skips.py), per engine: its
+    accumulators' sums of each timestep (the synapse's, without bias when it has none, with a
+    recurrent layer's own spikes of the step before), and which neurons were not steady before each
+    step (none before the first)."""
+    out = []
+    for stage in net.stages:
+        syn, lif = stage.synapse, stage.lif
+        sums = trace.outputs[syn.name]
+        if isinstance(syn, Dense) and syn.recurrent:
+            own = trace.outputs[lif.name]
+            delayed = np.concatenate([np.zeros_like(own[:1]), own[:-1]])
+            sums = sums + synaptic_current(own_synapse(syn), delayed.reshape(-1, lif.size), bias=False).reshape(sums.shape)
+        held = ~steady(lif, trace.states[lif.name], trace.currents.get(lif.name))
+        out.append((sums, np.concatenate([np.zeros_like(held[:1]), held[:-1]])))
+    return out
 
 
 def output_array(net: Network, out: np.ndarray) -> np.ndarray:

@@ -24,10 +24,11 @@ from functools import cache
 import numpy as np
 
 from snnc.compiler import ir
-from snnc.compiler.engine_model import EngineModel, design_luts, engine_fit
+from snnc.compiler.engine_model import UPDATE_OVERHEAD_CYCLES, EngineModel, design_luts, engine_fit
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import LayerGeometry
 from snnc.compiler.layer_impl import Implementation, LayerImpl, lanes_text
+from snnc.compiler.update_skips import skipped_groups, update_work
 from snnc.sweep import pareto_front
 from snnc.sim import golden
 
@@ -48,10 +49,11 @@ def lut_fit_line() -> str:
             f"designs, {held} of them of networks it was not fitted to")
 
 
-def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
-                    sample: np.ndarray | None = None, seed: int = 0) -> list[np.ndarray]:
-    """Each engine's input spikes [T, B, ...]: from `sample` (spikes [T, B, *input_shape]) or from
-    AUTO_SAMPLES Bernoulli(rate) inputs, through the golden model."""
+def expected_run(net: ir.Network, timesteps: int, rate: float | None = None, sample: np.ndarray | None = None,
+                 seed: int = 0) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """Each engine's input spikes [T, B, ...] and what decides its update's skips
+    (golden.engine_updates): from `sample` (spikes [T, B, *input_shape]) or from AUTO_SAMPLES
+    Bernoulli(rate) inputs, through the golden model."""
     if sample is None:
         if rate is None or not 0 < rate <= 1:
             raise SnncError(f"--lanes auto needs an input spike rate in (0, 1] or a sample input, got {rate}")
@@ -59,12 +61,20 @@ def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
         sample = (np.random.default_rng(seed).random(shape) < rate).astype(np.uint8)
     sample = golden.check_spikes(sample, net.input_shape)
     _, trace = golden.run(net, sample, trace=True)
-    return golden.engine_inputs(net, sample, trace)
+    return golden.engine_inputs(net, sample, trace), golden.engine_updates(net, trace)
 
 
-def layer_model(stage: ir.Stage, spikes: np.ndarray):
+def expected_inputs(net: ir.Network, timesteps: int, rate: float | None = None,
+                    sample: np.ndarray | None = None, seed: int = 0) -> list[np.ndarray]:
+    """Each engine's input spikes [T, B, ...] (expected_run's)."""
+    return expected_run(net, timesteps, rate, sample, seed)[0]
+
+
+def layer_model(stage: ir.Stage, spikes: np.ndarray, updates: tuple[np.ndarray, np.ndarray] | None = None):
     """cost(impl) -> (cycles per inference, LUTs) of one engine built as `impl` (a LayerImpl)
-    taking `spikes` [T, B, ...] (the mean over the samples), by its EngineModel."""
+    taking `spikes` [T, B, ...] (the mean over the samples), by its EngineModel; an event-driven
+    update skips what `updates` (golden.engine_updates) leaves quiet, or without them walks every
+    group (an upper bound)."""
 
     @cache
     def scatter_cycles(lanes: int, weights: str) -> float:  # per inference (the units and banks do not count)
@@ -73,16 +83,20 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray):
 
     def cost(impl: LayerImpl) -> tuple[float, float]:
         model = EngineModel(LayerGeometry.of_stage(stage, impl), stage.lif)
-        return model.inference_cycles(scatter_cycles(impl.lanes, impl.weights), spikes.shape[0]), model.luts
+        update = None
+        if model.event_driven and updates is not None:
+            _, walked = update_work(model.geo, skipped_groups(model.geo, *updates))
+            update = float(walked.mean()) + UPDATE_OVERHEAD_CYCLES
+        return model.inference_cycles(scatter_cycles(impl.lanes, impl.weights), spikes.shape[0], update), model.luts
     return cost
 
 
 def _options(stage: ir.Stage, spikes: np.ndarray, banks: tuple[int, ...], weights: str,
-             max_dsp: int | None = None) -> list[tuple]:
+             max_dsp: int | None = None, updates: tuple | None = None) -> list[tuple]:
     """(LayerImpl, cycles per inference, LUTs) of one engine's choices on their Pareto front; banks:
     the bank counts allowed; weights: the --weights request; max_dsp: the DSP48E1 slices its
-    register accumulators may take (None: any)."""
-    co, cost = stage.synapse.weight.shape[0], layer_model(stage, spikes)
+    register accumulators may take (None: any); updates: layer_model's."""
+    co, cost = stage.synapse.weight.shape[0], layer_model(stage, spikes, updates)
     # the fewest lanes for each number of channel groups (more only idle), every divisor as units
     choices = {LayerImpl.of(stage.synapse, p, u, b, weights) for p in {-(-co // groups) for groups in range(1, co + 1)}
                for u in range(1, p + 1) if p % u == 0 for b in banks}
@@ -107,11 +121,14 @@ def pipeline_cycles(engine_cycles: list[float], n_steps: int) -> float:
 
 def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max_luts: int | None = None,
                  max_latency_us: float | None = None, accumulators: str = "auto", weights: str = "auto",
-                 forced_single: frozenset[str] = frozenset(), max_dsp: int | None = None) -> tuple[Implementation, list[str]]:
+                 forced_single: frozenset[str] = frozenset(), max_dsp: int | None = None,
+                 updates: list | None = None) -> tuple[Implementation, list[str]]:
     """Each layer's engine for the target, and the lines that say why.  accumulators: "auto" (one
     or two banks, per layer), "double" or "single" (every layer); weights: the --weights request;
     forced_single: layers that must have one bank (too large for two); max_dsp: the part's DSP48E1
-    slices (None: any number), which the design's register accumulators may take.  The network's
+    slices (None: any number), which the design's register accumulators may take; updates: each
+    engine's golden.engine_updates (expected_run), for the skips of event-driven updates (without
+    them every update is counted dense, an upper bound).  The network's
     options are the Pareto front of the layers' fronts combined, built layer by layer: LUTs add up,
     cycles are the engines' pipeline (pipeline_cycles); designs over max_dsp in all are left out at
     the end."""
@@ -119,7 +136,8 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
         raise SnncError("--lanes auto needs one target: --max-luts N or --max-latency-us X")
     allowed = lambda lif: (1,) if accumulators == "single" or lif.name in forced_single else \
         (2,) if accumulators == "double" else (2, 1)
-    fronts = [_options(stage, spikes, allowed(stage.lif), weights, max_dsp) for stage, spikes in zip(net.stages, inputs)]
+    fronts = [_options(stage, spikes, allowed(stage.lif), weights, max_dsp, quiet)
+              for stage, spikes, quiet in zip(net.stages, inputs, updates or [None] * len(net.stages))]
     n_steps = inputs[0].shape[0]
     designs = [((), 0.0, design_luts([]))]  # (per-layer choices, cycles, luts), from the network's part
     for front in fronts:

@@ -150,13 +150,14 @@ def step_compile(cfg: BuildConfig, b: Build) -> Build:
                          "(--lanes 1 gives the smallest design)")
         sample = None if cfg.sample is None else golden.check_spikes(files.load_array(Path(cfg.sample)),
                                                                       net.input_shape, f"--sample {cfg.sample}")
-        inputs = autolanes.expected_inputs(net, DEFAULT_TIMESTEPS, rate, sample)
+        inputs, updates = autolanes.expected_run(net, DEFAULT_TIMESTEPS, rate, sample)
         clock = boards.get_board(cfg.board).clock_hz if cfg.board else artix7.DEFAULT_CLOCK_HZ
         widest = layer_impl.implement(net, tuple((lif.shape[0], 1) for lif in net.lifs), "dense")
         try:
             impl, why = autolanes.choose_lanes(net, inputs, clock, max_luts, cfg.max_latency_us, cfg.accumulators,
                                                cfg.weights, engine_model.auto_single_bank(net, widest),  # at any lanes
-                                               boards.get_board(cfg.board).resources["DSP"] if cfg.board else None)
+                                               boards.get_board(cfg.board).resources["DSP"] if cfg.board else None,
+                                               updates)
             notes += why
         except SnncError:  # not even 1 lane fits the default budget: 1 lane (step_plan_memories judges it on a board)
             if cfg.lanes is not None:

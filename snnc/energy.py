@@ -24,7 +24,8 @@ from snnc.compiler import ir
 from snnc.compiler import artix7
 from snnc.compiler.engine_model import ENGINE_COUNTERS, TOKEN_ACCEPT_CYCLES, network_models, timeline_cycles
 from snnc.compiler.layer_impl import Implementation
-from snnc.sim.golden import engine_inputs
+from snnc.compiler.update_skips import skipped_groups
+from snnc.sim.golden import engine_inputs, engine_updates
 
 DEFAULT_RATE = 0.1        # spikes per neuron per timestep, every layer, before any simulation
 DEFAULT_TIMESTEPS = 16
@@ -65,9 +66,11 @@ def _e(name: str) -> float:
 def engine_counts(net: ir.Network, impl: Implementation, spikes: np.ndarray, trace) -> list[dict[str, np.ndarray]]:
     """Each engine's counts (EngineModel.counts) for input spikes [T, B, *input_shape] whose golden
     run is `trace` (golden.run(net, spikes, trace=True)): each engine takes the network's input or
-    the spikes of the engine before it, and emits its own spikes (after its pool or crop)."""
+    the spikes of the engine before it, and emits its own spikes (after its pool or crop); an
+    event-driven update skips the groups golden.engine_updates leaves quiet."""
     inputs, outputs = engine_inputs(net, spikes, trace), [trace.outputs[s.output.name] for s in net.stages]
-    return [model.counts(i, o) for i, o, model in zip(inputs, outputs, network_models(net, impl))]
+    return [model.counts(i, o, skipped_groups(model.geo, *quiet) if model.event_driven else None)
+            for i, o, model, quiet in zip(inputs, outputs, network_models(net, impl), engine_updates(net, trace))]
 
 
 def activity(net: ir.Network, impl: Implementation, spikes: np.ndarray, trace) -> dict:

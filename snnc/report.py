@@ -46,6 +46,8 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
                        "state_bits_per_neuron": lif.stored_bits, "accumulator_bits": geo.accumulator_bits,
                        "accumulator_banks": model.banks, "current_bits": geo.synapse.current_bits,
                        "weights": model.weights_line, "estimated_luts": round(model.luts), "dsp_slices": geo.dsp_slices,
+                       "update": "event-driven: skips groups without input whose neurons are steady"
+                       if model.event_driven else f"dense: {model.dense_update_reason}",
                        "ram_bits": {k: ram_bits(lif.name, kinds) for k, kinds in RAM_KINDS.items()}})
     bram36, dsp = total_bram36(memories), sum(d["dsp_slices"] for d in layers)
     rep["design"] = {"top": settings.top, "lanes": lanes_text(settings.layers), "layers": layers,
@@ -88,6 +90,7 @@ def format_build_report(rep: dict) -> str:
                      f"{d['update_units']} LIF units: {update} cycles per timestep; the update bounds the layer below "
                      f"{update / per_spike:.0f} input spikes per timestep, the scatter above")
         lines.append(f"  {'':<18} weights {d['weights']}")
+        lines.append(f"  {'':<18} update {d['update']}" + (" (at most the cycles above)" if d["update"][0] == "e" else ""))
         if d["dsp_slices"]:
             lines.append(f"  {'':<18} accumulators in registers (one group word): {d['dsp_slices']} DSP48E1 slices "
                          f"add each weight row, a copy feeds the update")
