@@ -109,16 +109,6 @@ def _pareto(options: list[tuple]) -> list[tuple]:
     return pareto_front(options, cost=lambda o: o[2], gain=lambda o: -o[1])
 
 
-def pipeline_cycles(engine_cycles: list[float], n_steps: int) -> float:
-    """Cycles of an inference whose engines alone take `engine_cycles` (EngineModel.inference_cycles):
-    the engines work side by side, each on a timestep as soon as the one before has emitted it
-    (docs/rtl.md), so the slowest sets the pace and each other adds about one timestep of its own
-    (its share of the pipeline's fill): max + (sum - max) / n_steps.  (Combined layer by layer, a
-    front of these estimates keeps every design that could win, up to the fill term.)"""
-    slowest = max(engine_cycles, default=0.0)
-    return slowest + (sum(engine_cycles) - slowest) / n_steps
-
-
 def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max_luts: int | None = None,
                  max_latency_us: float | None = None, accumulators: str = "auto", weights: str = "auto",
                  forced_single: frozenset[str] = frozenset(), max_dsp: int | None = None,
@@ -129,20 +119,20 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
     slices (None: any number), which the design's register accumulators may take; updates: each
     engine's golden.engine_updates (expected_run), for the skips of event-driven updates (without
     them every update is counted dense, an upper bound).  The network's
-    options are the Pareto front of the layers' fronts combined, built layer by layer: LUTs add up,
-    cycles are the engines' pipeline (pipeline_cycles); designs over max_dsp in all are left out at
-    the end."""
+    options are the Pareto front of the layers' fronts combined (cycles and LUTs add up), built
+    layer by layer; designs over max_dsp in all are left out at the end.  (The sum of the cycles is
+    an upper estimate: the engines overlap, but an engine's update waits for the next engine to take
+    its spikes, so two balanced engines come close to it: docs/rtl.md.)"""
     if (max_luts is None) == (max_latency_us is None):
         raise SnncError("--lanes auto needs one target: --max-luts N or --max-latency-us X")
     allowed = lambda lif: (1,) if accumulators == "single" or lif.name in forced_single else \
         (2,) if accumulators == "double" else (2, 1)
     fronts = [_options(stage, spikes, allowed(stage.lif), weights, max_dsp, quiet)
               for stage, spikes, quiet in zip(net.stages, inputs, updates or [None] * len(net.stages))]
-    n_steps = inputs[0].shape[0]
     designs = [((), 0.0, design_luts([]))]  # (per-layer choices, cycles, luts), from the network's part
     for front in fronts:
-        designs = _pareto([(picks + ((impl, oc, olut),), pipeline_cycles([p[1] for p in picks] + [oc], n_steps),
-                            lut + olut) for picks, c, lut in designs for impl, oc, olut in front])
+        designs = _pareto([(picks + ((impl, oc, olut),), c + oc, lut + olut)
+                           for picks, c, lut in designs for impl, oc, olut in front])
     dsp = lambda picks: sum(LayerGeometry.of_stage(stage, p[0]).dsp_slices for stage, p in zip(net.stages, picks))
     designs = [d for d in designs if max_dsp is None or dsp(d[0]) <= max_dsp] or designs[:1]
     if max_luts is not None:
