@@ -92,7 +92,7 @@ def compile_lif(attrs: dict) -> ir.LIF:
         return compile_model(Path(tmp) / "m.onnx").lifs[0]
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_verilator_skips_quiet_groups_exactly(seed, tmp_path):
     """Groups without input at rest are skipped (pooled currents, a spike pool, a dense layer),
     and the RTL still equals the golden model in every spike and final state; its counters equal
