@@ -217,13 +217,13 @@ class EngineModel:
     def serial_cycles(self, scatter: float, n_steps: int, update: float | None = None) -> float:
         """Cycles of an inference whose scatter takes `scatter` cycles (end tokens included), the
         scatter and the updates in turn; update: a timestep's update cycles (default: update_cycles)."""
-        return scatter + n_steps * (update or self.update_cycles)
+        return scatter + n_steps * (self.update_cycles if update is None else update)
 
     def inference_cycles(self, scatter: float, n_steps: int, update: float | None = None) -> float:
         """Cycles of the engine's inference alone (its input there when it wants it): two banks
         overlap the update of each timestep with the next scatter, the last update after; one bank
         takes turns.  update: a timestep's update cycles (default: update_cycles, every group)."""
-        update = update or self.update_cycles
+        update = self.update_cycles if update is None else update
         if self.banks == 1:
             return self.serial_cycles(scatter, n_steps, update)
         return max(scatter, n_steps * update) + update

@@ -69,13 +69,12 @@ def dense_update_reason(geo: LayerGeometry, lif: ir.LIF) -> str | None:
 
 def skipped_groups(geo: LayerGeometry, sums: np.ndarray, away: np.ndarray) -> np.ndarray:
     """Which walked groups the update skips, bool [T, B, go, walk_h, walk_w]: sums, every accumulator
-    of the timestep (the synapse's raw sums, [T, B, C, H, W] or [T, B, C]); away, every LIF neuron
+    of the timestep (the convolution's raw sums, [T, B, C, H, W]); away, every LIF neuron
     whose stored state before the step is not steady [T, B, *lif shape].  Nothing at the first
     step; edge windows' missing neurons (bubbles) are walked in full."""
     n_t, n_b = sums.shape[:2]
     lanes = np.zeros((n_t, n_b, geo.go * geo.lanes, geo.ho, geo.wo), bool)
-    pixels = sums.reshape(n_t, n_b, geo.co, *sums.shape[3:]) if sums.ndim == 5 else sums[..., None, None]
-    lanes[:, :, : geo.co] = pixels[..., : geo.ho, : geo.wo] != 0
+    lanes[:, :, : geo.co] = sums[..., : geo.ho, : geo.wo] != 0
     k1 = geo.k1
     fed = lanes.reshape(n_t, n_b, geo.go, geo.lanes, geo.lif_h, k1, geo.lif_w, k1).any(axis=(3, 5, 7))
     moving = np.zeros((n_t, n_b, geo.go * geo.lanes, geo.lif_h, geo.lif_w), bool)

@@ -156,9 +156,10 @@ class NeuronUpdate(wiring.Component):
     def _skips(self, m: Module, walk: UpdateWalk, at1, last, units: list[LIFUpdate], first: Signal, fired: Value,
                depth: int) -> Value:
         """An event-driven update (compiler/update_skips.py): at a group's deciding phase (stage 1, its
-        window's last word read), skip the group when its accumulators were all 0 and it was at rest,
-        which a 1-bit RAM per group keeps (written as the group's last part lands: any lane's new
-        state away from rest); never in the first timestep after a reset, which writes every group.
+        window's last word read), skip the group when its accumulators were all 0 and its neurons
+        steady, which a 1-bit RAM per group keeps (written as the group's last part lands: any
+        lane's new state not steady); never in the first timestep after a reset, which writes every
+        group.
         Returns the pulse that restarts a skipped spike window's first group's masks as its first
         part lands (the window's OR must not keep the parts the skip leaves unstepped)."""
         g, lif = self.geo, self.lif

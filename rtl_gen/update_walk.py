@@ -8,8 +8,9 @@ windows, og over the channel groups.  A group's k1*k1 + P/U - 1 phases (geometry
 read its k1 x k1 currents (a max pool of currents) one per phase, the last of them until the end,
 and from the phase that reads the last one on, step its P/U parts of U lanes through the LIF
 units, one per phase: a window's currents are read once for all parts, not once per part.
-`pos` is the step issued this cycle: its accumulator and state words, where it lies in its windows, whether its neuron exists (`valid`: an edge window's missing neurons are bubbles)
-and whether its window is emitted (`emit`: a crop or a pool's remainder is updated, not emitted).
+`pos` is the step issued this cycle: its accumulator and state words, where it lies in its
+windows, whether its neuron exists (`valid`: an edge window's missing neurons are bubbles) and
+whether its window is emitted (`emit`: a crop or a pool's remainder is updated, not emitted).
 """
 from __future__ import annotations
 
@@ -39,14 +40,14 @@ def walk_layout(geo: LayerGeometry) -> data.StructLayout:
         "w1_last": 1,   # the window's maximum is complete: part `part` steps through the LIF units
         "cleared": 1,   # the accumulator word is read for the last time: clear it
         "w2_first": 1, "w2_last": 1,  # the first and last neuron of a k2 x k2 spike window
-        "decides": 1,   # the phase after which a group at rest without input is skipped (`skip`)
+        "decides": 1,   # the phase after which a quiet group is skipped (`skip`, update_skips.py)
         "group": index_range(geo.state_groups),
         "emit": 1})
 
 
 class UpdateWalk(wiring.Component):
     def __init__(self, geo: LayerGeometry, skips: bool = False):
-        """skips: the update skips groups at rest without input (EngineModel.event_driven): `skip`
+        """skips: the update skips quiet groups (EngineModel.event_driven): `skip`
         in the cycle after a group's deciding phase ends the group there (no step is issued in that
         cycle), or with `to_last` goes on at its last phase (a spike window's last neuron, whose
         step queues the window's mask)."""

@@ -197,19 +197,13 @@ def engine_inputs(net: Network, spikes: np.ndarray, trace: Trace) -> list[np.nda
 
 def engine_updates(net: Network, trace: Trace) -> list[tuple[np.ndarray, np.ndarray]]:
     """What decides an event-driven update's skips (compiler/update_skips.py), per engine: its
-    accumulators' sums of each timestep (the synapse's, without bias when it has none, with a
-    recurrent layer's own spikes of the step before), and which neurons were not steady before each
-    step (none before the first)."""
+    synapse's sums of each timestep (which are its accumulators' where it skips: a convolution
+    without bias), and which neurons were not steady before each step (none before the first)."""
     out = []
     for stage in net.stages:
-        syn, lif = stage.synapse, stage.lif
-        sums = trace.outputs[syn.name]
-        if isinstance(syn, Dense) and syn.recurrent:
-            own = trace.outputs[lif.name]
-            delayed = np.concatenate([np.zeros_like(own[:1]), own[:-1]])
-            sums = sums + synaptic_current(own_synapse(syn), delayed.reshape(-1, lif.size), bias=False).reshape(sums.shape)
+        lif = stage.lif
         held = ~steady(lif, trace.states[lif.name], trace.currents.get(lif.name))
-        out.append((sums, np.concatenate([np.zeros_like(held[:1]), held[:-1]])))
+        out.append((trace.outputs[stage.synapse.name], np.concatenate([np.zeros_like(held[:1]), held[:-1]])))
     return out
 
 
