@@ -83,7 +83,7 @@ def engine_table(net, x: np.ndarray, texts: list[str]) -> list[str]:
         for model, counts in zip(network_models(net, impl), engine_counts(net, impl, x, trace)):
             scatter, update = float(counts["scatter_cycles"].mean()), float(counts["update_cycles"].mean())
             li = model.geo.impl
-            lines.append(f"| {name} | {model.lif.name} | {li.lanes}:{li.units}, {li.banks} | "
+            lines.append(f"| {name} | {model.lif.name} | {li.adders}:{li.units}, {li.banks} | "
                          f"{'event-driven' if model.event_driven else 'dense'} | {scatter:,.0f} | {update:,.0f} "
                          f"({model.update_cycles:,}) | {'scatter' if scatter > update else 'update'} |")
     return lines

@@ -45,12 +45,11 @@ TOKEN_ACCEPT_CYCLES = 1  # the cycle an end-of-timestep token is taken (a spike'
 START_CYCLES = 4         # start pulse to the first token taken, besides clearing the accumulators
 
 # What each engine counts during a run (NetworkTop), as counts() counts it from the golden model:
-# busy, cycles scattering or updating; scatter_steps, weight rows read (each an accumulator
-# read-modify-write); update_steps, steps of the update walk (phases of a neuron group: an
-# accumulator word read, and from the window's last word on a state word read and written by U
-# LIF units, geometry.group_phases); input_spikes and output_spikes, spike tokens taken
-# and emitted (not the end-of-timestep ones).  busy is always there; the others are the activity
-# counters (a board build drops them: nothing reads them there).
+# busy, cycles scattering or updating; scatter_steps, weight rows read (each read-modifies-writes
+# an accumulator word, or one per side-by-side column); update_steps, steps of the update walk
+# (geometry.group_phases: an accumulator word read, and from the window's last word on a state
+# word read and written by U LIF units); input_spikes and output_spikes, spike tokens taken and
+# emitted (not end tokens).  busy is always there; the others are the activity counters.
 ENGINE_COUNTERS = ("busy", "scatter_steps", "update_steps", "input_spikes", "output_spikes")
 
 
@@ -93,20 +92,25 @@ RECURRENT_LAYER_LUTS, RECURRENT_NEURON_LUTS = 18.0, 0.32
 # with and without it (the nine stored designs it applies to and the demo CSNN at 8:2,16:4,10:1),
 # least squares of the difference over a part per layer and a part per lane and accumulator bit.
 EVENT_LAYER_LUTS, EVENT_BIT_LUTS = 94.0, 0.19
+# Kernel columns side by side (LayerImpl.columns; their RAMs' lane bits are the fit's lane_bit):
+# the column tables, weight choice per RAM and the update's choice of RAM, outside the fit: Yosys,
+# the demo CSNN with each conv's columns side by side or not (+644, +1,413, +2,068 LUT+LUTRAM, of
+# which the lane bits' share leaves 136, 106 and 2 x 126 per layer), their mean per layer.
+COLUMN_LAYER_LUTS = 124.0
 
 
 def lut_features(layer: dict) -> dict[str, float]:
     """How much of each LUT_TERMS one layer has, from its lanes, units, accumulator_bits,
     membrane_bits, levels (K of a level-coded state, 0 without), weight_bits (of the whole weight
-    memory), banks (1 or 2), sparse (bool), synaptic and register (bool, absent: False): the model's LUTs are
-    their dot product with the coefficients (the network term is counted once per design, not here).
+    memory), banks (1 or 2), sparse, synaptic, register (bool, absent: False), columns (absent: 1): the
+    LUTs are their dot product with the coefficients (the network's term is counted once per design).
     unit_level_bit is the state codec's K-1 comparators (and K-entry decode table) of membrane_bits
     each, per unit; weight_kbit the weight memory's size (its block RAMs' cascade multiplexers and
     address decoding grow with it); register accumulators (geometry.register_accumulators) have no
     adders, RAM or forwarding in the fabric, only the update's choice of U lanes out of the copy's P
     per lane bit (lane_bit_register)."""
     one, register = layer["banks"] == 1, layer.get("register", False)
-    lane_bits = layer["lanes"] * layer["accumulator_bits"]
+    lane_bits = layer["lanes"] * layer.get("columns", 1) * layer["accumulator_bits"]
     unit_share = 1 + SYNAPTIC_UNIT_SHARE if layer.get("synaptic") else 1
     return {"layer": 0.0 if one else 1.0, "lane_bit": 0.0 if one or register else lane_bits,
             "layer_single": 1.0 if one else 0.0, "lane_bit_single": lane_bits if one else 0.0,
@@ -119,13 +123,14 @@ def lut_features(layer: dict) -> dict[str, float]:
 
 def design_luts(layers: list[dict], coefficients: dict[str, float] | None = None) -> float:
     """The model's LUT + LUTRAM of a design whose layers are described as lut_features takes them
-    (and a recurrent layer's feedback by its `recurrent_neurons`, absent: 0; an event-driven
-    update's skip by `event`, absent: False)."""
+    (and the terms outside the fit: a recurrent layer's `recurrent_neurons`, absent: 0; an
+    event-driven update's skip, `event`; side-by-side `columns`)."""
     c = coefficients or engine_fit()["coefficients"]
     feedback = sum(RECURRENT_LAYER_LUTS + RECURRENT_NEURON_LUTS * layer["recurrent_neurons"]
                    for layer in layers if layer.get("recurrent_neurons"))
     feedback += sum(EVENT_LAYER_LUTS + EVENT_BIT_LUTS * layer["lanes"] * layer["accumulator_bits"]
                     for layer in layers if layer.get("event"))
+    feedback += sum(COLUMN_LAYER_LUTS for layer in layers if layer.get("columns", 1) > 1)
     return c["network"] + feedback + sum(c[k] * v for layer in layers for k, v in lut_features(layer).items())
 
 
@@ -256,6 +261,8 @@ class EngineModel:
         wb = self.geo.synapse.weight_bits
         if wb == 1:
             return "dense (binary weights have no zeros)"
+        if self.geo.columns > 1:
+            return f"dense (the kernel columns side by side: rows of {self.geo.kw} x {self.geo.lanes} weights)"
         rows = sparse_candidate(self.geo.synapse, self.geo.lanes)
         auto = sparse_choice(self.geo.synapse, self.geo.lanes) is not None  # what --weights auto takes
         dense_bits = self.geo.lanes * wb * self.geo.dense_depth
@@ -278,6 +285,7 @@ class EngineModel:
                 "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None,
                 "levels": 0 if self.lif.levels is None else len(self.lif.levels), "weight_bits": g.weight_bits,
                 "synaptic": self.lif.synaptic, "register": g.register_accumulators, "event": self.event_driven,
+                "columns": g.columns,
                 "recurrent_neurons": self.lif.size if getattr(g.synapse, "recurrent", False) else 0}
 
     @property
@@ -305,7 +313,7 @@ class EngineModel:
             out += [Memory(name, "row starts", g.sparse.pointer_bits, len(g.sparse.row_start)),
                     Memory(name, "accumulators", g.accumulator_bits, g.groups, self.banks * p)]
         elif not g.register_accumulators:  # (registers in DSP48E1 slices and their copy take no RAM)
-            out.append(Memory(name, "accumulators", p * g.accumulator_bits, g.groups, self.banks))
+            out.append(Memory(name, "accumulators", p * g.accumulator_bits, g.acc_depth, self.banks * g.columns))
         if getattr(g.synapse, "recurrent", False):  # its own spikes of one timestep (rtl_gen/recurrent_merge.py)
             out.append(Memory(name, "feedback FIFO", address_bits + 1, self.lif.size + 1))
         return out + [Memory(name, "states", g.units * self.lif.stored_bits, g.state_words),
@@ -347,7 +355,7 @@ def total_bram36(memories: list[Memory]) -> float:
 def auto_single_bank(net, impl: Implementation) -> frozenset[str]:
     """The layers whose double-buffered accumulators would exceed SINGLE_BANK_BITS."""
     return frozenset(lif.name for lif, geo in zip(net.lifs, network_geometry(net, impl))
-                     if 2 * geo.groups * geo.lanes * geo.accumulator_bits > SINGLE_BANK_BITS)
+                     if 2 * geo.columns * geo.acc_depth * geo.lanes * geo.accumulator_bits > SINGLE_BANK_BITS)
 
 
 def cycle_budget(net, impl: Implementation, n_tokens: int, n_steps: int) -> int:
@@ -361,7 +369,7 @@ def cycle_budget(net, impl: Implementation, n_tokens: int, n_steps: int) -> int:
     work = sum(m.busy_bound(n, n_steps) + TOKEN_ACCEPT_CYCLES * (n + n_steps) for m, n in zip(models, fan_in))
     # the last engine's tokens, one per cycle (two for a readout's wide states on a board's host link)
     emitted = 2 * n_steps * (int(np.prod(net.stages[-1].out_shape)) + 1)
-    return work + emitted + max(m.geo.groups for m in models) + START_CYCLES
+    return work + emitted + max(m.geo.acc_depth for m in models) + START_CYCLES
 
 
 def timeline_cycles(models: list[EngineModel], counts: list[dict[str, np.ndarray]]) -> np.ndarray:
@@ -387,6 +395,6 @@ def timeline_cycles(models: list[EngineModel], counts: list[dict[str, np.ndarray
                 sent[t] = max(ends[t], starts[t] + UPDATE_OVERHEAD_CYCLES + c["output_spikes"][t, b] + END_TOKEN_CYCLES,
                               sent[t - 1] if t else 0.0)
             prev_start, prev_sent = starts, sent
-        total[b] = prev_sent[-1] + max(m.geo.groups for m in models) + START_CYCLES
+        total[b] = prev_sent[-1] + max(m.geo.acc_depth for m in models) + START_CYCLES
     return total
 

@@ -73,7 +73,15 @@ class LayerGeometry:
         self.parts = self.lanes // self.units
         self.go = -(-self.co // self.lanes)
         self.pixels = self.ho * self.wo
-        self.groups = self.go * self.pixels  # accumulator words
+        self.groups = self.go * self.pixels  # neuron groups of the accumulators (P lanes each)
+        # side-by-side columns (impl.columns): output column ox's groups live in accumulator RAM
+        # ox mod columns, word (og*ho + oy)*row_words + ox // columns; one RAM of every group otherwise
+        self.columns = impl.columns
+        if self.columns > 1 and (self.columns < self.max_col_taps or self.lanes < self.co):
+            raise SnncError(f"{synapse.name}: {impl} is no engine of {self.co} output channels "
+                            f"({self.max_col_taps} column taps) (LayerImpl.of)")
+        self.row_words = -(-self.wo // self.columns)
+        self.acc_depth = self.go * self.ho * self.row_words  # words of each accumulator RAM
         self.lif_pixels = self.lif_h * self.lif_w
         self.state_groups = self.go * self.lif_pixels  # neuron groups of P lanes
         self.state_words = self.state_groups * self.parts  # state RAM words: a group's P/U parts of U lanes
@@ -86,7 +94,8 @@ class LayerGeometry:
         self.walked_groups = self.go * self.walk_h * self.walk_w
         self.update_steps = self.walked_groups * self.group_phases
         self.inputs = self.c * self.h * self.w
-        self.dense_depth = self.c * self.kh * self.kw * self.go  # rows of dense weights (weight_rows)
+        self.row_kw = self.kw if self.columns > 1 else 1  # kernel columns in one weight row
+        self.dense_depth = self.c * self.kh * self.kw // self.row_kw * self.go  # rows of dense weights (weight_rows)
         # One group word (a dense layer with a lane per output) double-buffered: its accumulators are
         # registers, added into by DSP48E1 slices and copied to the update at the swap, not a RAM
         # (rtl_gen/simd_accumulator.py; docs/rtl.md, "Register accumulators")
@@ -116,11 +125,13 @@ class LayerGeometry:
     @property
     def weight_word_bits(self) -> int:
         """Width of a weight RAM row: P weights, or P (delta, code) entries when sparse."""
-        return self.lanes * (self.sparse.entry_bits if self.sparse else self.synapse.weight_bits)
+        return self.lanes * (self.sparse.entry_bits if self.sparse else self.row_kw * self.synapse.weight_bits)
 
-    def tap_sum(self, per_tap) -> np.ndarray:
+    def tap_sum(self, per_tap, side_by_side: bool = False) -> np.ndarray:
         """For a spike of each input, int64 [c, h, w]: the sum over the kernel taps it feeds of a
-        count per tap (c, ky, kx), a scalar or an array [c*kh*kw] (a dense layer: the input's count)."""
+        count per tap (c, ky, kx), a scalar or an array [c*kh*kw] (a dense layer: the input's count);
+        side_by_side: over its kernel rows, each counted once for all its columns (the count of
+        column 0), where it feeds any."""
         shape, per_tap = (self.c, self.kh, self.kw), np.asarray(per_tap, np.int64)
         per_tap = np.broadcast_to(per_tap, shape) if per_tap.ndim == 0 else per_tap.reshape(shape)
         rows = np.zeros((self.h, self.kh), np.int64)  # rows[y, ky]: 1 where input row y feeds kernel row ky
@@ -128,14 +139,27 @@ class LayerGeometry:
         for y, taps in enumerate(self.row_taps):
             rows[y, [k for _, k in taps]] = 1
         for x, taps in enumerate(self.col_taps):
-            cols[x, [k for _, k in taps]] = 1
+            cols[x, 0 if side_by_side and taps else [k for _, k in taps]] = 1
         return np.einsum("ckl,yk,xl->cyx", per_tap, rows, cols)
 
     @property
     def spike_steps(self) -> np.ndarray:
         """Weight rows read (scatter steps) for a spike of each input, int64 [c, h, w]: over the kernel
-        taps it feeds, channel groups each, or the tap's sparse entry rows."""
-        return self.tap_sum(self.go if self.sparse is None else self.sparse.row_lengths)
+        taps it feeds (or its kernel rows, the columns side by side), channel groups each, or the
+        tap's sparse entry rows."""
+        return self.tap_sum(self.go if self.sparse is None else self.sparse.row_lengths, self.columns > 1)
+
+    @cached_property
+    def words_per_step(self) -> float:
+        """Accumulator words a scatter step adds into, the mean over the inputs: 1, or with the
+        columns side by side the column taps of a kernel row (fewer at the edges)."""
+        if self.columns == 1:
+            return 1.0
+        return float(self.tap_sum(1).sum() / self.tap_sum(1, True).sum())
+
+    def acc_address(self, og: int, oy: int, ox: int) -> tuple[int, int]:
+        """(accumulator RAM, word) of group (og, oy, ox)."""
+        return ox % self.columns, (og * self.ho + oy) * self.row_words + ox // self.columns
 
     @classmethod
     def of_stage(cls, stage: ir.Stage, impl: LayerImpl = LayerImpl()) -> "LayerGeometry":
@@ -166,14 +190,17 @@ class LayerGeometry:
 
     @cached_property
     def weight_rows(self) -> np.ndarray:
-        """The weight RAM's rows, int64 [c*kh*kw*go, lanes]: row ((c*kh + ky)*kw + kx)*go + og holds
-        output channels og*P .. og*P+P-1 (zeros past co)."""
+        """The weight RAM's rows, int64 [dense_depth, row_kw * lanes]: row ((c*kh + ky)*kw + kx)*go + og
+        holds output channels og*P .. og*P+P-1 (zeros past co); with side-by-side columns row
+        (c*kh + ky)*go + og holds the kernel row's kw columns, P channels each, column-major."""
         wgt = self.synapse.weight
         wgt = wgt[:, :, None, None] if wgt.ndim == 2 else wgt
         padded = np.zeros((self.go * self.lanes, self.c, self.kh, self.kw), np.int64)
         padded[: self.co] = wgt
-        return padded.reshape(self.go, self.lanes, self.c, self.kh, self.kw).transpose(2, 3, 4, 0, 1) \
-            .reshape(-1, self.lanes)
+        rows = padded.reshape(self.go, self.lanes, self.c, self.kh, self.kw)
+        if self.row_kw > 1:
+            return rows.transpose(2, 3, 0, 4, 1).reshape(-1, self.kw * self.lanes)
+        return rows.transpose(2, 3, 4, 0, 1).reshape(-1, self.lanes)
 
     @property
     def accumulator_bits(self) -> int:

@@ -33,3 +33,11 @@ def unsigned_bits(n: int) -> int:
     return max(1, int(n).bit_length())
 
 
+
+
+def max_axis_taps(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Most kernel offsets one input coordinate feeds along an axis of a convolution (at least 1):
+    the output coordinates it feeds are consecutive, so that many accumulator banks taken by the
+    output coordinate modulo their count never see one input twice."""
+    size_out = conv_out_size(size, kernel, stride, padding)
+    return max(1, max(sum(0 <= y + padding - o * stride < kernel for o in range(size_out)) for y in range(size)))

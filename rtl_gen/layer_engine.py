@@ -4,7 +4,8 @@ Two sub-components share two accumulator banks: the Scatter (rtl_gen/scatter.py)
 spike's weights into one bank while the NeuronUpdate (rtl_gen/neuron_update.py) drains the other
 bank of the timestep before through the LIF datapaths and clears it.  A bank is one RAM of P-lane
 words, or with sparse weights (rtl_gen/sparse_scatter.py) one RAM per lane, each lane's scatter
-addressing its own, or for a single group word registers in DSP48E1 slices and their copy
+addressing its own, or with the kernel columns side by side one RAM of P-lane words per column
+(rtl_gen/scatter.py; the update reads its group's), or for a single group word registers in DSP48E1 slices and their copy
 (`_registers`); the update reads one group word across them.  When the scatter has taken a
 timestep's end token and the update is idle, the banks swap and the update of that timestep starts,
 so the update of timestep t overlaps the scatter of t+1.  After a reset both banks are cleared
@@ -30,7 +31,7 @@ from snnc.compiler.geometry import LayerGeometry, index_range
 from snnc.compiler.layer_impl import LayerImpl
 from snnc.compiler.tokens import SpikeTokens
 
-from .accumulator_port import accumulator_layout, ram_ports
+from .accumulator_port import accumulator_layout, bank_rams, ram_ports
 from .neuron_update import NeuronUpdate, state_layout
 from .recurrent_merge import RecurrentMerge
 from .scatter import Scatter
@@ -83,10 +84,10 @@ class LayerEngine(wiring.Component):
 
         # clear both banks after a reset, one group per cycle, before any spike is taken
         clearing = Signal(init=1)
-        clear_addr = Signal(index_range(g.groups))
+        clear_addr = Signal(index_range(g.acc_depth))
         with m.If(clearing):
             m.d.sync += clear_addr.eq(clear_addr + 1)
-            with m.If(clear_addr == g.groups - 1):
+            with m.If(clear_addr == g.acc_depth - 1):
                 m.d.sync += clearing.eq(0)
         swap = Signal()  # the scatter has closed a timestep and the update is free: update it
         m.d.comb += [swap.eq(scatter.timestep_done & update.idle), scatter.swap.eq(swap), update.start.eq(swap)]
@@ -106,11 +107,12 @@ class LayerEngine(wiring.Component):
         for b in range(2):
             mine = bank == b  # this bank belongs to the scatter now
             rams = self._bank(m, f"acc{b}")
-            for (rd, wr), (rd_addr, wr_addr, wr_data, wr_en) in zip(rams, ram_ports(scatter.acc)):
-                m.d.comb += [rd.addr.eq(Mux(mine, rd_addr, update.acc.rd_addr)),
-                             wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, wr_addr, update.acc.wr_addr))),
+            for (rd, wr), (rd_addr, wr_addr, wr_data, wr_en), (u_rd, u_wr, _, u_en) in \
+                    zip(rams, ram_ports(scatter.acc), ram_ports(update.acc), strict=True):
+                m.d.comb += [rd.addr.eq(Mux(mine, rd_addr, u_rd)),
+                             wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, wr_addr, u_wr))),
                              wr.data.eq(Mux(mine & ~clearing, wr_data, 0)),  # the update writes zeros
-                             wr.en.eq(clearing | Mux(mine, wr_en, update.acc.wr_en))]
+                             wr.en.eq(clearing | Mux(mine, wr_en, u_en))]
             reads.append(Cat(rd.data for rd, _ in rams))
         m.d.comb += [scatter.acc.rd_data.eq(Mux(bank, reads[1], reads[0])),
                      update.acc.rd_data.eq(Mux(bank, reads[0], reads[1]))]
@@ -135,14 +137,15 @@ class LayerEngine(wiring.Component):
                      own.r_stream.ready.eq(merge.i_own.ready)]
 
     def _bank(self, m, name: str) -> list:
-        """One accumulator bank's RAMs as (read port, write port): one RAM of P-lane words, or one
-        per lane with sparse weights."""
+        """One accumulator bank's RAMs as (read port, write port) (accumulator_port.bank_rams): one
+        RAM of P-lane words, one per lane with sparse weights, or one per side-by-side column."""
         g = self.geo
-        shapes = [accumulator_layout(g)] if g.sparse is None else [signed(g.accumulator_bits)] * g.lanes
+        count, lanes = bank_rams(g)
+        shape = accumulator_layout(g) if lanes > 1 else signed(g.accumulator_bits)
         rams = []
-        for k, shape in enumerate(shapes):
-            m.submodules[name if len(shapes) == 1 else f"{name}_{k}"] = mem = \
-                memory.Memory(shape=shape, depth=max(g.groups, 2), init=[])
+        for k in range(count):
+            m.submodules[name if count == 1 else f"{name}_{k}"] = mem = \
+                memory.Memory(shape=shape, depth=max(g.acc_depth, 2), init=[])
             rams.append((mem.read_port(), mem.write_port()))
         return rams
 
@@ -165,10 +168,11 @@ class LayerEngine(wiring.Component):
         updating = update.busy
         m.d.comb += scatter.hold.eq(clearing | updating)
         m.d.comb += scatter.zero.eq(updating | clearing)  # the scatter writes the zeros (Scatter.zero)
-        for (rd, wr), (rd_addr, wr_addr, wr_data, wr_en) in zip(rams, ram_ports(scatter.acc)):
-            m.d.comb += [rd.addr.eq(Mux(updating, update.acc.rd_addr, rd_addr)),
-                         wr.addr.eq(Mux(clearing, clear_addr, Mux(updating, update.acc.wr_addr, wr_addr))),
+        for (rd, wr), (rd_addr, wr_addr, wr_data, wr_en), (u_rd, u_wr, _, u_en) in \
+                zip(rams, ram_ports(scatter.acc), ram_ports(update.acc), strict=True):
+            m.d.comb += [rd.addr.eq(Mux(updating, u_rd, rd_addr)),
+                         wr.addr.eq(Mux(clearing, clear_addr, Mux(updating, u_wr, wr_addr))),
                          wr.data.eq(wr_data),
-                         wr.en.eq(clearing | Mux(updating, update.acc.wr_en, wr_en))]
+                         wr.en.eq(clearing | Mux(updating, u_en, wr_en))]
         data = Cat(rd.data for rd, _ in rams)
         m.d.comb += [scatter.acc.rd_data.eq(data), update.acc.rd_data.eq(data)]

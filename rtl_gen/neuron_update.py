@@ -33,7 +33,7 @@ from snnc.compiler.shapes import signed_bits
 from snnc.compiler.tokens import SpikeTokens, field_bits
 from snnc.compiler.update_skips import steady_levels
 
-from .accumulator_port import AccumulatorPort
+from .accumulator_port import AccumulatorPort, accumulator_layout
 from .arith import times
 from .delay_line import DelayLine
 from .lif_update import LATENCY, LIFUpdate, stored_shape
@@ -81,14 +81,18 @@ class NeuronUpdate(wiring.Component):
         room = 1 if model.queue_holds_a_timestep else ser.level < model.queue_depth - (depth + QUEUE_END_ENTRIES)
         at1, last = pipe.o[1], pipe.o[depth]
         m.d.comb += [walk.start.eq(self.start), walk.room.eq(room), pipe.i.eq(walk.pos),
-                     self.acc.rd_addr.eq(walk.pos.acc), s_rd.addr.eq(walk.pos.state),
-                     # a group word is cleared once it has been read for the last time
-                     self.acc.wr_addr.eq(at1.acc), self.acc.wr_en.eq(at1.valid & at1.cleared)]
+                     self.acc.rd_addr.eq(walk.pos.acc), s_rd.addr.eq(walk.pos.state), self.acc.wr_addr.eq(at1.acc)]
+        # a group word is cleared once it has been read for the last time (in its column's RAM)
+        rams = self.acc.signature.rams
+        clears = [at1.valid & at1.cleared & (at1.ram == k if g.columns > 1 else 1) for k in range(rams)]
+        m.d.comb += self.acc.wr_en.eq(Cat(clears))
+        words = data.ArrayLayout(accumulator_layout(g), g.columns)(self.acc.rd_data.as_value())
+        word = words[at1.ram] if g.columns > 1 else words[0]  # the group word read, at stage 1
 
         first = Signal(init=1)  # the first timestep after a reset: the stored state reads as 0
-        units = self._units(m, walk.pos.og, at1, s_rd.data, first)
+        units = self._units(m, walk.pos.og, at1, word, s_rd.data, first)
         fired = last.valid & last.w1_last  # a part of a LIF neuron group's step lands this cycle
-        restart = self._skips(m, walk, at1, last, units, first, fired, depth) if model.event_driven else 0
+        restart = self._skips(m, walk, at1, word, last, units, first, fired, depth) if model.event_driven else 0
         mask = self._spike_mask(m, units, last, fired, restart)
         if lif.readout:
             m.d.comb += ser.i_masks.payload.values.eq(self._state_words(m, units, last, fired))
@@ -112,12 +116,11 @@ class NeuronUpdate(wiring.Component):
             return options[0]
         return Array(options)[part]
 
-    def _units(self, m: Module, og: Value, at1, states, first: Signal) -> list[LIFUpdate]:
+    def _units(self, m: Module, og: Value, at1, currents, states, first: Signal) -> list[LIFUpdate]:
         """The U LIF datapaths, fed at stage 1 (`at1`): each unit's lane of the accumulators (through a
         WindowMax with a max pool of currents), shifted and biased, and its stored state."""
         g, P = self.geo, self.geo.lanes
         shifts, biases, leaks = self._lane_params(m, og)
-        currents = self.acc.rd_data
         if g.k1 > 1:  # every lane's running maximum over the window's words, read one per phase
             m.submodules.window_max = window = WindowMax(g.accumulator_bits, P)
             m.d.comb += [window.value.eq(currents), window.first.eq(at1.w1_first), window.valid.eq(at1.valid)]
@@ -153,7 +156,7 @@ class NeuronUpdate(wiring.Component):
         last_lanes = g.co - (g.go - 1) * P  # the last channel group may be partly padding
         return spikes if last_lanes == P else Mux(last.og == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
 
-    def _skips(self, m: Module, walk: UpdateWalk, at1, last, units: list[LIFUpdate], first: Signal, fired: Value,
+    def _skips(self, m: Module, walk: UpdateWalk, at1, word, last, units: list[LIFUpdate], first: Signal, fired: Value,
                depth: int) -> Value:
         """An event-driven update (compiler/update_skips.py): at a group's deciding phase (stage 1, its
         window's last word read), skip the group when its accumulators were all 0 and its neurons
@@ -166,7 +169,7 @@ class NeuronUpdate(wiring.Component):
         m.submodules.active = active = memory.Memory(shape=1, depth=max(g.state_groups, 2), init=[])
         a_rd, a_wr = active.read_port(), active.write_port()
         # any accumulator of the window not 0, the words before this one included
-        word_fed, seen = self.acc.rd_data.as_value().any(), Signal()
+        word_fed, seen = word.as_value().any(), Signal()
         fed = word_fed | (seen & ~at1.w1_first) if g.k1 > 1 else word_fed
         with m.If(at1.valid):
             m.d.sync += seen.eq(fed)

@@ -7,6 +7,11 @@ engine gives the scatter.  The read-modify-write takes one cycle; a read of the 
 cycle before gets the written data (write forwarding), so back-to-back steps on one group need no
 stall.  A spike costs max(1, taps * ceil(C_out/P)) cycles.
 
+With the kernel columns side by side (geometry.columns: P = C_out, a RAM per column) a step reads a
+weight row of a kernel row's kw columns and adds each column's P lanes into its own RAM: the
+column tap at output ox lands in RAM ox mod columns, so the taps of one spike never collide.  A
+spike then costs its row taps' cycles.
+
 An end-of-timestep token is taken and held (`timestep_done` once the last write has landed) until
 the engine `swap`s the banks; no spike is taken meanwhile, nor while `hold` is high (the engine
 clears the banks after a reset).
@@ -19,7 +24,7 @@ scatter's write data: gating the adder's inputs costs no LUT, a multiplexer afte
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -34,9 +39,10 @@ from .tap_walker import TapWalker
 
 
 def weight_layout(geo: LayerGeometry) -> data.ArrayLayout:
-    """A weight RAM row: P lanes; 1-bit weights store b for the value 2b-1 (binary {-1, +1})."""
+    """A weight RAM row: P lanes (of each kernel column, with the columns side by side); 1-bit
+    weights store b for the value 2b-1 (binary {-1, +1})."""
     wb = geo.synapse.weight_bits
-    return data.ArrayLayout(unsigned(1) if wb == 1 else signed(wb), geo.lanes)
+    return data.ArrayLayout(unsigned(1) if wb == 1 else signed(wb), geo.lanes * geo.row_kw)
 
 
 class Scatter(wiring.Component):
@@ -54,7 +60,7 @@ class Scatter(wiring.Component):
             raise ValueError(f"a stream of shape {tokens.shape} cannot feed {g.inputs} inputs")
         super().__init__({
             "i_spikes": In(spike_stream(tokens.address_bits)),
-            "acc": Out(AddendPort(g) if g.register_accumulators else AccumulatorPort(g)),
+            "acc": Out(AddendPort(g) if g.register_accumulators else AccumulatorPort(g, own_addresses=True)),
             "hold": In(1), "swap": In(1), "zero": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 
@@ -80,17 +86,23 @@ class Scatter(wiring.Component):
 
         # read-modify-write of the issued step's group, one cycle behind the issue
         rmw_valid = Signal()
-        m.d.comb += w_addr.eq(times(times(times(ev_c, g.kh) + ky, g.kw) + kx, g.go) + og)
+        tap = times(ev_c, g.kh) + ky if g.row_kw > 1 else times(times(ev_c, g.kh) + ky, g.kw) + kx  # a weight row's
+        m.d.comb += w_addr.eq(times(tap, g.go) + og)
         m.d.sync += rmw_valid.eq(has_work)
-        weight = lambda lane: w_data[lane] * 2 - 1 if g.synapse.weight_bits == 1 else w_data[lane]
+        weight = lambda k: w_data[k] * 2 - 1 if g.synapse.weight_bits == 1 else w_data[k]
+        eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
+        c, walk_y, walk_x = spike_coordinates(g, self.tokens, self.i_spikes.payload.addr)
+        row = times(og, g.ho) + oy  # the accumulator row (og, oy)
         if g.register_accumulators:  # the registers add the row themselves (SimdAccumulator)
             m.d.comb += [self.acc.addend[lane].eq(weight(lane)) for lane in range(g.lanes)]
             m.d.comb += self.acc.add.eq(rmw_valid)
+        elif g.columns > 1:
+            for ram, (feeds, column, word) in enumerate(self._columns(m, spike_taken, walk_x)):
+                self._read_modify_write(m, ram, has_work, rmw_valid, feeds, times(row, g.row_words) + word,
+                                        lambda lane, k: weight(k * g.lanes + lane), column)
         else:
-            self._read_modify_write(m, has_work, rmw_valid, times(times(og, g.ho) + oy, g.wo) + ox, weight)
+            self._read_modify_write(m, 0, has_work, rmw_valid, 1, times(row, g.wo) + ox, weight)
 
-        eot_taken, spike_taken = take_tokens(m, self, ev_valid, event_done)
-        c, walk_y, walk_x = spike_coordinates(g, self.tokens, self.i_spikes.payload.addr)
         m.d.comb += [walk.load.eq(spike_taken), walk.y.eq(walk_y), walk.x.eq(walk_x)]
         with m.If(spike_taken):
             m.d.sync += [og.eq(0), ev_c.eq(c)]
@@ -98,27 +110,57 @@ class Scatter(wiring.Component):
                      self.step.eq(has_work)]
         return m
 
-    def _read_modify_write(self, m: Module, has_work, rmw_valid: Signal, acc_addr, weight) -> None:
-        """An accumulator RAM's step: read the group at the issue, add the weight row and write it
-        back the cycle after."""
+    def _columns(self, m: Module, spike_taken, x) -> list[tuple[Signal, Signal, Signal]]:
+        """The kernel columns side by side (geometry.columns): for each accumulator RAM, whether the
+        spike being scattered feeds it, from which kernel column kx and at which column word (ox //
+        columns), loaded from tables indexed by the spike's x as it is taken: column tap (ox, kx)
+        lands in RAM ox mod columns, and a spike's column taps are consecutive outputs."""
         g = self.geo
-        rmw_addr = Signal(index_range(g.groups))
-        m.d.comb += self.acc.rd_addr.eq(acc_addr)
-        m.d.sync += rmw_addr.eq(acc_addr)
-        new_acc = Signal(accumulator_layout(g))
-        old = self.acc.rd_data.as_value()
+        table = {ram: [(0, 0, 0)] * g.w for ram in range(g.columns)}
+        for xi, taps in enumerate(g.col_taps):
+            for ox, kx in taps:
+                table[ox % g.columns][xi] = (1, kx, ox // g.columns)
+        out = []
+        for ram, entries in table.items():
+            now = [Signal(1, name=f"feeds{ram}"), Signal(index_range(g.kw), name=f"kx{ram}"),
+                   Signal(index_range(g.row_words), name=f"word{ram}")]
+            for reg, field, shape in zip(now, zip(*entries), (1, index_range(g.kw), index_range(g.row_words))):
+                with m.If(spike_taken):
+                    m.d.sync += reg.eq(Array(Const(v, shape) for v in field)[x])
+            out.append(tuple(now))
+        return out
+
+    def _read_modify_write(self, m: Module, ram: int, has_work, rmw_valid: Signal, writes, acc_addr, weight,
+                           kx=None) -> None:
+        """Accumulator RAM `ram`'s step: read the group at the issue, add the weight row (lanes
+        `weight(lane)`, of kernel column `kx` as the step was issued with the columns side by side)
+        and write it back the cycle after, where `writes` (the step feeds this RAM).  weight(lane, k) with `kx`."""
+        g = self.geo
+        rmw_addr, rmw_writes = Signal(index_range(g.acc_depth), name=f"rmw_addr{ram}"), Signal(name=f"rmw_writes{ram}")
+        m.d.comb += self.acc.rd_addr[ram].eq(acc_addr)
+        m.d.sync += [rmw_addr.eq(acc_addr), rmw_writes.eq(has_work & writes)]
+        if kx is not None:  # the weight row arrives with the write: the column it was issued for
+            rmw_kx = Signal.like(kx, name=f"rmw_kx{ram}")
+            m.d.sync += rmw_kx.eq(kx)
+            options = [[weight(lane, k) for lane in range(g.lanes)] for k in range(g.kw)]
+            weight = lambda lane: Array(o[lane] for o in options)[rmw_kx]
+        new_acc = Signal(accumulator_layout(g), name=f"new_acc{ram}")
+        words = data.ArrayLayout(accumulator_layout(g), g.columns)(self.acc.rd_data.as_value())
+        old = words[ram].as_value()
         # Back to back on one group (a conv's neighbouring spikes, or every step of a dense layer
         # with one channel group) the read gets last cycle's write, not the RAM's old word.  A dense
         # layer with several groups never does: its steps walk og = 0 .. go-1 and start again at 0.
         if g.h * g.w > 1 or g.go == 1:
-            fwd = Signal()
-            fwd_data = Signal(accumulator_layout(g))
-            m.d.sync += [fwd.eq(has_work & rmw_valid & (rmw_addr == acc_addr)), fwd_data.eq(new_acc)]
+            fwd = Signal(name=f"fwd{ram}")
+            fwd_data = Signal(accumulator_layout(g), name=f"fwd_data{ram}")
+            m.d.sync += [fwd.eq(has_work & rmw_writes & (rmw_addr == acc_addr)), fwd_data.eq(new_acc)]
             old = Mux(fwd, fwd_data.as_value(), old)
         old = accumulator_layout(g)(old)
         for lane in range(g.lanes):
             m.d.comb += new_acc[lane].eq(gated(old[lane], self.zero) + gated(weight(lane), self.zero))
-        m.d.comb += [self.acc.wr_addr.eq(rmw_addr), self.acc.wr_data.eq(new_acc), self.acc.wr_en.eq(rmw_valid)]
+        m.d.comb += [self.acc.wr_addr[ram].eq(rmw_addr), self.acc.wr_en[ram].eq(rmw_writes),
+                     self.acc.wr_data.as_value()[ram * len(new_acc.as_value()):(ram + 1) * len(new_acc.as_value())]
+                     .eq(new_acc)]
 
 
 def spike_coordinates(g: LayerGeometry, tokens: SpikeTokens, addr) -> tuple:

@@ -16,7 +16,7 @@ read its accumulator), write (add and write back).  A lane's read of the word it
 writes in the same cycle gets the written data (write forwarding); the next spike's first entry
 may do that.
 
-Ports as Scatter's, but `acc` addresses each lane's RAM on its own (AccumulatorPort per_lane).
+Ports as Scatter's, but `acc` addresses each lane's RAM on its own (AccumulatorPort own_addresses).
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class SparseScatter(wiring.Component):
         self.roms = (self.entries, self.row_starts)
         super().__init__({
             "i_spikes": In(spike_stream(tokens.address_bits)),
-            "acc": Out(AccumulatorPort(geo, per_lane=True)),
+            "acc": Out(AccumulatorPort(geo, own_addresses=True)),
             "hold": In(1), "swap": In(1), "zero": In(1), "timestep_done": Out(1), "busy": Out(1), "step": Out(1),
         })
 

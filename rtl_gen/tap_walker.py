@@ -11,6 +11,8 @@ Ports: `load` with `y`, `x` in: start the walk of input (y, x) (its first tap ho
 cycle); `advance` in: go to the next tap (not at the last).  Out: the current tap `oy`, `ky`, `ox`,
 `kx`; `next_ky`, `next_kx` (the tap `advance` goes to); `first_ky`, `first_kx` (input (y, x)'s
 first tap, combinationally); `taps` (the input feeds at least one output); `last_col`, `last_tap`.
+With the kernel columns side by side (geometry.columns) the walk goes over the row taps alone, each
+at the input's first column tap: the scatter takes a kernel row's columns at once.
 """
 from __future__ import annotations
 
@@ -49,12 +51,15 @@ class TapWalker(wiring.Component):
             return (Array(Const(len(t), range(n_max + 1)) for t in taps_of)[coord],
                     Array(Const(t[0][0] if t else 0, index_range(out_size)) for t in taps_of)[coord],
                     Array(Const(t[0][1] if t else 0, index_range(kernel)) for t in taps_of)[coord])
+        # the kernel columns side by side (geometry.columns): a kernel row is one tap, its first column's
+        col_taps = tuple(t[:1] for t in g.col_taps) if g.columns > 1 else g.col_taps
+        max_cols = max(1, max(map(len, col_taps)))
         row_n0, oy0, ky0 = first(g.row_taps, g.max_row_taps, g.ho, g.kh, self.y)
-        col_n0, ox0, kx0 = first(g.col_taps, g.max_col_taps, g.wo, g.kw, self.x)
+        col_n0, ox0, kx0 = first(col_taps, max_cols, g.wo, g.kw, self.x)
         m.d.comb += [self.first_ky.eq(ky0), self.first_kx.eq(kx0)]
 
-        row_n, col_n = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
-        ti, tk = Signal(range(g.max_row_taps + 1)), Signal(range(g.max_col_taps + 1))
+        row_n, col_n = Signal(range(g.max_row_taps + 1)), Signal(range(max_cols + 1))
+        ti, tk = Signal(range(g.max_row_taps + 1)), Signal(range(max_cols + 1))
         ox_first, kx_first = Signal(index_range(g.wo)), Signal(index_range(g.kw))
         last_col = tk == col_n - 1
         m.d.comb += [self.taps.eq((row_n != 0) & (col_n != 0)), self.last_col.eq(last_col),

@@ -8,8 +8,8 @@ windows, og over the channel groups.  A group's k1*k1 + P/U - 1 phases (geometry
 read its k1 x k1 currents (a max pool of currents) one per phase, the last of them until the end,
 and from the phase that reads the last one on, step its P/U parts of U lanes through the LIF
 units, one per phase: a window's currents are read once for all parts, not once per part.
-`pos` is the step issued this cycle: its accumulator and state words, where it lies in its
-windows, whether its neuron exists (`valid`: an edge window's missing neurons are bubbles) and
+`pos` is the step issued this cycle: its accumulator word (and RAM: geometry.acc_address) and
+state word, where it lies in its windows, whether its neuron exists (`valid`: an edge window's missing neurons are bubbles) and
 whether its window is emitted (`emit`: a crop or a pool's remainder is updated, not emitted).
 """
 from __future__ import annotations
@@ -33,7 +33,8 @@ def walk_layout(geo: LayerGeometry) -> data.StructLayout:
     """One step of the walk, as it travels down the update's pipeline."""
     limits = walk_limits(geo)
     return data.StructLayout({
-        "valid": 1, "acc": index_range(geo.groups), "state": index_range(geo.state_words),
+        "valid": 1, "acc": index_range(geo.acc_depth), "ram": index_range(geo.columns),
+        "state": index_range(geo.state_words),
         "og": index_range(geo.go), "qy": index_range(limits["qy"]), "qx": index_range(limits["qx"]),
         "part": index_range(geo.parts),
         "w1_first": 1,  # the first current of a neuron's k1 x k1 window is read
@@ -96,8 +97,14 @@ class UpdateWalk(wiring.Component):
         dy, dx = table([y for y, _ in window], index_range(g.k1)), table([x for _, x in window], index_range(g.k1))
         part = table([max(0, k - pixels + 1) for k in range(g.group_phases)], index_range(g.parts))
         pos = self.pos
+        # the accumulator word of output (oy, ox): in RAM ox mod columns (geometry.acc_address)
+        oy, ox = times(py, g.k1) + dy, times(px, g.k1) + dx
+        ram, column = 0, ox
+        if g.columns > 1:
+            ram = Array(Const(x % g.columns, index_range(g.columns)) for x in range(g.wo))[ox]
+            column = Array(Const(x // g.columns, index_range(g.row_words)) for x in range(g.wo))[ox]
         m.d.comb += [pos.valid.eq(self.issuing & (py < g.lif_h) & (px < g.lif_w)),
-                     pos.acc.eq(times(times(at["og"], g.ho) + times(py, g.k1) + dy, g.wo) + times(px, g.k1) + dx),
+                     pos.acc.eq(times(times(at["og"], g.ho) + oy, g.row_words) + column), pos.ram.eq(ram),
                      pos.state.eq(times(group, g.parts) + part),
                      pos.og.eq(at["og"]), pos.qy.eq(at["qy"]), pos.qx.eq(at["qx"]), pos.part.eq(part),
                      pos.w1_first.eq(phase == 0),

@@ -27,7 +27,7 @@ from snnc.compiler import ir
 from snnc.compiler.engine_model import UPDATE_OVERHEAD_CYCLES, EngineModel, design_luts, engine_fit
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import LayerGeometry
-from snnc.compiler.layer_impl import Implementation, LayerImpl, lanes_text
+from snnc.compiler.layer_impl import Implementation, LayerImpl, column_taps, lanes_text
 from snnc.compiler.update_skips import skipped_groups, update_work
 from snnc.sweep import pareto_front
 from snnc.sim import golden
@@ -77,8 +77,9 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray, updates: tuple[np.ndarray, 
     group (an upper bound)."""
 
     @cache
-    def scatter_cycles(lanes: int, weights: str) -> float:  # per inference (the units and banks do not count)
-        model = EngineModel(LayerGeometry.of_stage(stage, LayerImpl(lanes, lanes, 2, weights)), stage.lif)
+    def scatter_cycles(lanes: int, weights: str, columns: int) -> float:  # per inference (units and banks do not count)
+        impl = LayerImpl(lanes, lanes, 2, weights, columns)
+        model = EngineModel(LayerGeometry.of_stage(stage, impl), stage.lif)
         return float(model.scatter_cycles(spikes).sum(axis=0).mean())
 
     def cost(impl: LayerImpl) -> tuple[float, float]:
@@ -87,7 +88,8 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray, updates: tuple[np.ndarray, 
         if model.event_driven and updates is not None:
             _, walked = update_work(model.geo, skipped_groups(model.geo, *updates))
             update = float(walked.mean()) + UPDATE_OVERHEAD_CYCLES
-        return model.inference_cycles(scatter_cycles(impl.lanes, impl.weights), spikes.shape[0], update), model.luts
+        return model.inference_cycles(scatter_cycles(impl.lanes, impl.weights, impl.columns), spikes.shape[0], update), \
+            model.luts
     return cost
 
 
@@ -97,9 +99,13 @@ def _options(stage: ir.Stage, spikes: np.ndarray, banks: tuple[int, ...], weight
     the bank counts allowed; weights: the --weights request; max_dsp: the DSP48E1 slices its
     register accumulators may take (None: any); updates: layer_model's."""
     co, cost = stage.synapse.weight.shape[0], layer_model(stage, spikes, updates)
-    # the fewest lanes for each number of channel groups (more only idle), every divisor as units
-    choices = {LayerImpl.of(stage.synapse, p, u, b, weights) for p in {-(-co // groups) for groups in range(1, co + 1)}
-               for u in range(1, p + 1) if p % u == 0 for b in banks}
+    # the fewest lanes for each number of channel groups (more only idle), and a convolution's every
+    # channel times its kernel columns side by side; every divisor of the channel lanes as units
+    lanes = {-(-co // groups): -(-co // groups) for groups in range(1, co + 1)}
+    if column_taps(stage.synapse) > 1:
+        lanes[co * column_taps(stage.synapse)] = co
+    choices = {LayerImpl.of(stage.synapse, p, u, b, weights) for p, channels in lanes.items()
+               for u in range(1, channels + 1) if channels % u == 0 for b in banks}
     choices = {c for c in choices if max_dsp is None or LayerGeometry.of_stage(stage, c).dsp_slices <= max_dsp}
     return _pareto([(impl, *cost(impl)) for impl in choices])
 

@@ -120,9 +120,9 @@ def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_
         if geo.register_accumulators:  # the slices add the row; the update reads the copy in flip-flops
             acc = p * geo.accumulator_bits * _e("lutram_bit")
             parts["accumulator_updates"] += steps * geo.dsp_slices * _e("dsp_add") + t * acc  # t copies at the swaps
-        elif geo.sparse is None:
-            acc = _ram_access(geo.groups, p * geo.accumulator_bits)
-            parts["accumulator_updates"] += steps * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
+        elif geo.sparse is None:  # a step adds into one word, or into each side-by-side column's
+            acc = _ram_access(geo.acc_depth, p * geo.accumulator_bits)
+            parts["accumulator_updates"] += steps * geo.words_per_step * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
         else:  # each spike reads its list's start and end at every kernel tap (the mean over the
             # inputs); each lane has its own accumulator RAM, read at every entry, written (and
             # added into) only at the entries that hold a weight, not at skips and pads

@@ -41,7 +41,8 @@ def build_report(net: ir.Network, settings: BuildSettings, synth: dict | None = 
     layers = []
     for model in network_models(net, settings.layers):
         lif, geo = model.lif, model.geo
-        layers.append({"layer": lif.name, "lanes": geo.lanes, "update_units": geo.units, "groups": geo.state_groups,
+        layers.append({"layer": lif.name, "lanes": geo.lanes, "kernel_columns": geo.columns, "update_units": geo.units,
+                       "groups": geo.state_groups,
                        "update_cycles": model.update_cycles, "scatter_cycles_per_spike": model.cycles_per_spike,
                        "state_bits_per_neuron": lif.stored_bits, "accumulator_bits": geo.accumulator_bits,
                        "accumulator_banks": model.banks, "current_bits": geo.synapse.current_bits,
@@ -86,7 +87,8 @@ def format_build_report(rep: dict) -> str:
                      f"accumulators {r['accumulator']} ({_accumulator_form(d)} of {d['accumulator_bits']} b), "
                      f"states {r['state']}")
         per_spike, update = d["scatter_cycles_per_spike"], d["update_cycles"]
-        lines.append(f"  {'':<18} scatter {d['lanes']} lanes: {per_spike} cycles per input spike; update "
+        side = f" x {d['kernel_columns']} kernel columns side by side" if d["kernel_columns"] > 1 else ""
+        lines.append(f"  {'':<18} scatter {d['lanes']} lanes{side}: {per_spike} cycles per input spike; update "
                      f"{d['update_units']} LIF units: {update} cycles per timestep; the update bounds the layer below "
                      f"{update / per_spike:.0f} input spikes per timestep, the scatter above")
         lines.append(f"  {'':<18} weights {d['weights']}")

@@ -102,6 +102,23 @@ def check_cycles(net, x, impl, trace, result):
                                           err_msg=f"{lif.name} {kind}")
 
 
+def rtl_equals_golden(net, x, impl, work_dir: Path):
+    """Run `x` through the RTL (Verilator) and check it against the golden model: every output
+    spike, every layer's final stored state (codes with levels) and the cycles and counters
+    (check_cycles); every layer must spike.  Returns the RtlResult."""
+    from snnc.sim import rtl
+
+    out, trace = golden.run(net, x, trace=True)
+    assert all(trace.outputs[lif.name].any() for lif in net.lifs)
+    result = rtl.run(net, x, impl, work_dir=work_dir)
+    np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
+    for lif in net.lifs:
+        want = trace.final_codes[lif.name] if lif.levels is not None else trace.states[lif.name][-1]
+        np.testing.assert_array_equal(result.final_states[lif.name], want.reshape(x.shape[1], -1), err_msg=lif.name)
+    check_cycles(net, x, impl, trace, result)
+    return result
+
+
 def waveform_signals(path: Path) -> set[str]:
     """Every signal's full name (scope.scope.name) in an FST (libfst's reader) or VCD file."""
     if path.suffix == ".fst":

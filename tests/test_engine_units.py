@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from amaranth import Module, Value, signed
+from amaranth import Cat, Module, Value, signed
 from amaranth.lib import memory
 from amaranth.sim import Simulator
 
@@ -20,7 +20,7 @@ from snnc.compiler.tokens import SpikeTokens
 from snnc.compiler import update_skips
 from snnc.rtl_gen.layer_engine import LayerEngine
 from snnc.rtl_gen.neuron_update import NeuronUpdate
-from snnc.rtl_gen.accumulator_port import accumulator_layout
+from snnc.rtl_gen.accumulator_port import accumulator_layout, ram_ports
 from snnc.rtl_gen.scatter import Scatter
 from snnc.rtl_gen.sparse_scatter import SparseScatter
 from snnc.sim import golden
@@ -50,16 +50,28 @@ def unpack(word, bits, n, signed=True):
 
 
 class ScatterHarness:
-    """A Scatter writing into a real accumulator bank, with a second read port to inspect it."""
+    """A Scatter writing into a real accumulator bank (a RAM per side-by-side column), with a second
+    read port on each to inspect it."""
 
     def __init__(self, geo, tokens):
         self.m = Module()
-        self.m.submodules.dut = self.dut = Scatter(geo, tokens)
-        self.m.submodules.bank = bank = memory.Memory(shape=accumulator_layout(geo), depth=max(geo.groups, 2), init=[])
-        rd, wr, self.peek = bank.read_port(), bank.write_port(), bank.read_port(domain="comb")
-        d = self.dut
-        self.m.d.comb += [rd.addr.eq(d.acc.rd_addr), d.acc.rd_data.eq(rd.data), wr.addr.eq(d.acc.wr_addr),
-                          wr.data.eq(d.acc.wr_data), wr.en.eq(d.acc.wr_en)]
+        self.m.submodules.dut = self.dut = d = Scatter(geo, tokens)
+        self.peeks, reads = [], []
+        for (rd_addr, wr_addr, wr_data, wr_en), k in zip(ram_ports(d.acc), range(geo.columns)):
+            self.m.submodules[f"bank{k}"] = bank = memory.Memory(shape=accumulator_layout(geo),
+                                                                 depth=max(geo.acc_depth, 2), init=[])
+            rd, wr = bank.read_port(), bank.write_port()
+            self.peeks.append(bank.read_port(domain="comb"))
+            reads.append(rd.data)
+            self.m.d.comb += [rd.addr.eq(rd_addr), wr.addr.eq(wr_addr), wr.data.eq(wr_data), wr.en.eq(wr_en)]
+        self.m.d.comb += d.acc.rd_data.eq(Cat(reads))
+
+    def group(self, ctx, og: int, oy: int, ox: int) -> list[int]:
+        """The P accumulators of group (og, oy, ox), where geometry.acc_address puts them."""
+        geo = self.dut.geo
+        ram, word = geo.acc_address(og, oy, ox)
+        ctx.set(self.peeks[ram].addr, word)
+        return unpack(ctx.get(Value.cast(self.peeks[ram].data)), geo.accumulator_bits, geo.lanes)
 
 
 async def scatter_timestep(ctx, dut, tokens) -> int:
@@ -69,8 +81,11 @@ async def scatter_timestep(ctx, dut, tokens) -> int:
     for token in tokens:
         ctx.set(dut.i_spikes.payload.as_value(), int(token))
         ctx.set(dut.i_spikes.valid, 1)
-        await ctx.tick().until(dut.i_spikes.ready)
-        cycles += 1
+        taken = False
+        while not taken:  # the token is taken at the edge after a cycle it is offered with ready high
+            taken = ctx.get(dut.i_spikes.ready)
+            await ctx.tick()
+            cycles += 1
     ctx.set(dut.i_spikes.valid, 0)
     while not ctx.get(dut.timestep_done):
         await ctx.tick()
@@ -142,19 +157,22 @@ def test_sparse_scatter_accumulates_the_raw_sums(lanes, density, delta_bits, sha
     sim.run()
 
 
-@pytest.mark.parametrize("lanes, stride, pad", [(1, 1, 1), (2, 1, 1), (4, 2, 0), (3, 1, 0)])
-def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
+@pytest.mark.parametrize("lanes, stride, pad, columns", [(1, 1, 1, 1), (2, 1, 1, 1), (4, 2, 0, 1), (3, 1, 0, 1),
+                                                        (9, 1, 1, 3), (6, 1, 0, 2), (6, 2, 1, 2)])
+def test_scatter_accumulates_the_raw_sums(lanes, stride, pad, columns):
+    """Weight rows of P lanes, or of a kernel row's columns side by side (P = C_out x columns, a RAM
+    per column): the bank holds exactly the raw sums, in as many cycles as the engine model says."""
     rng = np.random.default_rng(lanes)
     net = conv_net(rng, stride=stride, pad=pad)
     syn = net.layers[0]
     geo, tokens = LayerGeometry(syn, LayerImpl.of(syn, lanes)), stream_tokens(net)[0]
+    assert geo.columns == columns
     h = ScatterHarness(geo, tokens)
     x = (rng.random((2, *syn.in_shape)) < 0.3).astype(np.uint8)  # two timesteps, one scattered at a time
     plain = ir.Conv2d("raw", syn.weight, np.zeros_like(syn.bias), np.zeros_like(syn.shift), syn.weight_bits,
                       syn.in_shape, stride, pad)
     sim = Simulator(h.m)
     sim.add_clock(1e-8)
-    ab = geo.accumulator_bits
 
     async def bench(ctx):
         d = h.dut
@@ -162,14 +180,13 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
         for t in range(len(x)):
             expect = expect + golden.synaptic_current(plain, x[t:t + 1])[0]  # the bank is not cleared here
             cycles = await scatter_timestep(ctx, d, tokens.encode(x[t:t + 1]))
-            assert cycles <= x[t].sum() * (EngineModel(geo, None).cycles_per_spike + 1) + 3
+            model = EngineModel(geo, None).scatter_cycles(x[t:t + 1, None])[0, 0]
+            assert model <= cycles <= model + 1  # and the last write landing
             got = np.zeros(syn.out_shape, np.int64)
-            for g in range(geo.groups):
-                ctx.set(h.peek.addr, g)
-                for lane, v in enumerate(unpack(ctx.get(Value.cast(h.peek.data)), ab, geo.lanes)):
-                    n = geo.neuron_index(g, lane)
-                    if n is not None:
-                        got.reshape(-1)[n] = v
+            for og, oy, ox in np.ndindex(geo.go, geo.ho, geo.wo):
+                for lane, v in enumerate(h.group(ctx, og, oy, ox)):
+                    if og * geo.lanes + lane < geo.co:
+                        got[og * geo.lanes + lane, oy, ox] = v
             np.testing.assert_array_equal(got, expect, err_msg=f"timestep {t}")
 
     sim.add_testbench(bench)
@@ -177,25 +194,28 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad):
 
 
 @pytest.mark.parametrize("floor_bits", [0, 2])
-@pytest.mark.parametrize("lanes, units, levels, k1, k2, crop, quiet", [
+@pytest.mark.parametrize("lanes, units, levels, k1, k2, crop, quiet, columns", [(*case, 1) for case in [
     (1, 1, True, 1, 1, None, False), (2, 2, True, 1, 1, None, False), (4, 4, False, 1, 1, None, False),
     (3, 3, False, 1, 1, None, False), (2, 2, True, 2, 1, None, False), (1, 1, False, 1, 2, None, False),
     (3, 3, True, 2, 2, None, False), (2, 2, False, 1, 1, (3, 2), False), (4, 1, True, 1, 1, None, False),
     (4, 2, False, 1, 1, None, False), (6, 2, True, 2, 2, None, False), (6, 3, False, 1, 2, None, False),
     (6, 2, True, 2, 2, None, True), (6, 2, False, 1, 2, None, True), (3, 1, True, 1, 1, None, True),
-    (8, 2, True, 1, 2, (2, 1), True)])
-def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, quiet, floor_bits):
+    (8, 2, True, 1, 2, (2, 1), True)]] + [  # the accumulators in a RAM per side-by-side kernel column
+    (3, 3, True, 1, 1, None, False, 3), (4, 2, False, 2, 1, None, False, 3), (6, 2, True, 2, 2, None, True, 3),
+    (8, 2, True, 1, 2, (2, 1), True, 3)])
+def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, quiet, columns, floor_bits):
     """units < lanes: fewer LIF datapaths, each group in lanes/units parts; k1: a max pool of the
     currents; k2: a max pool (OR) of the spikes; crop: the emitted grid; floor_bits: a refined grid
     (the leak and the midpoints floored onto the declared one); quiet: no bias and most groups'
-    sums 0, which an event-driven update skips (compiler/update_skips.py) in the steps it predicts."""
+    sums 0, which an event-driven update skips (compiler/update_skips.py) in the steps it predicts;
+    columns: the bank's RAMs (geometry.acc_address), read all at one address."""
     rng = np.random.default_rng(10 + lanes + 7 * k1 + 5 * k2 + units)
     net = conv_net(rng, in_shape=(2, 5, 5), co=lanes if lanes > 3 else 3, levels=levels, floor_bits=floor_bits)
     syn, lif = net.layers
     if quiet:
         syn = replace(syn, bias=np.zeros_like(syn.bias))
-    geo = LayerGeometry(syn, LayerImpl.of(syn, lanes, units), k1, k2, crop)
-    assert (geo.lanes, geo.units) == (lanes, units)
+    geo = LayerGeometry(syn, LayerImpl.of(syn, lanes * columns, units), k1, k2, crop)
+    assert (geo.lanes, geo.units, geo.columns) == (lanes, units, columns)
     lif = replace(lif, shape=(syn.weight.shape[0], geo.lif_h, geo.lif_w))
     assert EngineModel(geo, lif).event_driven == quiet
     out_shape = (lif.shape[0], geo.out_h, geo.out_w)
@@ -225,8 +245,14 @@ def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, qui
         c = og * geo.lanes + lane
         return raw[t, c].reshape(-1)[pixel] if c < co else 0
 
-    banks = [{g: pack([raw_of(t, g, ln) for ln in range(geo.lanes)], ab) for g in range(geo.groups)}
-             for t in range(steps)]
+    banks, group_at = [{} for _ in range(steps)], {}  # banks[t][word]: every RAM's word; (RAM, word) -> group
+    for g in range(geo.groups):
+        og, pixel = divmod(g, geo.pixels)
+        ram, word = geo.acc_address(og, *divmod(pixel, geo.wo))
+        group_at[ram, word] = g
+        for t in range(steps):
+            banks[t][word] = banks[t].get(word, 0) | \
+                pack([raw_of(t, g, ln) for ln in range(geo.lanes)], ab) << (ram * geo.lanes * ab)
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     got_spikes, cleared = [], []
@@ -237,8 +263,7 @@ def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, qui
                                   dut.o_spikes.payload.eot)
         async for _clk, _rst, addr, clr, clr_addr, valid, eot in edges:
             ctx.set(Value.cast(dut.acc.rd_data), banks[min(t, steps - 1)].get(addr, 0))
-            if clr:
-                cleared.append(clr_addr)
+            cleared.extend(group_at[ram, clr_addr] for ram in range(geo.columns) if clr >> ram & 1)
             if valid and eot:
                 t += 1
 
@@ -360,11 +385,13 @@ def run_engine(dut, in_tokens, out_tokens, spikes: np.ndarray, stalled, watch) -
 
 
 @pytest.mark.parametrize("lanes, units, single_bank, sparse", [(2, 2, False, False), (3, 1, True, False),
-                                                               (2, 2, True, True), (1, 1, False, True)])
+                                                               (2, 2, True, True), (1, 1, False, True),
+                                                               (9, 3, False, False), (9, 1, True, False)])
 def test_layer_engine_equals_golden_over_timesteps(lanes, units, single_bank, sparse):
     """A conv layer's engine, timestep after timestep with its output stalled now and then: two banks
     swapped between timesteps (the update of t overlapping the scatter of t+1), or one bank taken in
-    turn; dense or sparse weights; the spikes exactly the golden model's."""
+    turn; dense or sparse weights, or 9 lanes: 3 channels x the kernel's 3 columns side by side; the
+    spikes exactly the golden model's."""
     rng = np.random.default_rng(lanes + 10 * units + 100 * single_bank)
     net = conv_net(rng, in_shape=(2, 4, 4), co=3)
     if sparse:

@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 from netgen import LayerSpec, lif_params
-from rtl_cases import check_cycles
+from rtl_cases import rtl_equals_golden
 from snnc.compiler import compile_model, ir
 from snnc.compiler.dialect import ModelWriter
 from snnc.compiler.engine_model import EngineModel, network_models
@@ -98,22 +98,13 @@ def test_verilator_skips_quiet_groups_exactly(seed, tmp_path):
     and the RTL still equals the golden model in every spike and final state; its counters equal
     the engine model's counts from the golden run, and fewer update steps than a dense walk.  (The
     dense layer stays dense: every input reaches every group.)"""
-    from snnc.sim import rtl
-
     rng = np.random.default_rng(seed)
     net = sparse_csnn(tmp_path, rng)
     x = corner_spikes(rng)
     impl = implement(net, ((6, 2), (6, 2), (5, 1)))
     models = network_models(net, impl)
     assert [m.event_driven for m in models] == [True, True, False], [m.dense_update_reason for m in models]
-    out, trace = golden.run(net, x, trace=True)
-    assert all(trace.outputs[lif.name].any() for lif in net.lifs)
-    result = rtl.run(net, x, impl, work_dir=tmp_path / "rtl")
-    np.testing.assert_array_equal(result.outputs, out.reshape(result.outputs.shape))
-    for lif in net.lifs:
-        want = trace.final_codes[lif.name]
-        np.testing.assert_array_equal(result.final_states[lif.name], want.reshape(x.shape[1], -1), err_msg=lif.name)
-    check_cycles(net, x, impl, trace, result)
+    result = rtl_equals_golden(net, x, impl, tmp_path / "rtl")
     for model in models[:2]:  # the convolutions' corners are quiet
         dense = model.geo.update_steps * x.shape[0]
         assert (result.counters[model.lif.name]["update_steps"] < 0.8 * dense).all(), model.lif.name
