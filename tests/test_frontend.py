@@ -56,8 +56,9 @@ def test_straight_through_gradient_is_identity():
 
 @pytest.mark.parametrize("bits", [3, 1])
 def test_sigmoid_sum_quantizer_anneals_to_the_staircase(bits):
+    """The soft forward (a 1-bit one asked for) anneals to the staircase with a true derivative."""
     w = (torch.rand(2000) - 0.5) * 2
-    qz = SigmoidSumQuantizer(bits, t_start=1.0, t_end=1000.0).train()
+    qz = SigmoidSumQuantizer(bits, t_start=1.0, t_end=1000.0, hard_forward=False).train()
     _, q, scale = qz(w)
     hard = q * scale
     qz.anneal(0.0)
@@ -74,6 +75,22 @@ def test_sigmoid_sum_quantizer_anneals_to_the_staircase(bits):
     if bits == 1:  # the binary quantizer's codes and scale
         q_binary, scale_binary = BinaryQuantizer().codes(w.detach())
         assert torch.equal(q, q_binary) and scale == scale_binary
+
+
+def test_binary_sigmoid_sum_computes_the_codes_with_the_sigmoids_gradient():
+    """At 1 bit the training forward is the binary staircase itself (from temperature 0.25), and
+    the gradient the derivative of 2 sigmoid(t w / s) - 1, at every temperature of the anneal."""
+    w = ((torch.rand(500) - 0.5) * 2).requires_grad_(True)
+    qz = make_quantizer("sigmoid", 1).train()
+    assert qz.hard_forward and qz.t_start == 0.25 and not SigmoidSumQuantizer(4).hard_forward
+    for fraction in (0.0, 0.5, 1.0):
+        qz.anneal(fraction)
+        w.grad = None
+        w_q, q, scale = qz(w)
+        torch.testing.assert_close(w_q.detach(), q * scale, rtol=0, atol=0)
+        w_q.sum().backward()
+        s = torch.sigmoid(qz.temperature * w.detach() / scale)
+        torch.testing.assert_close(w.grad, 2 * qz.temperature * s * (1 - s))
 
 
 def test_make_quantizer_rejects_unknown_kind():
