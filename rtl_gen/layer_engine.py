@@ -5,8 +5,8 @@ spike's weights into one bank while the NeuronUpdate (rtl_gen/neuron_update.py) 
 bank of the timestep before through the LIF datapaths and clears it.  A bank is one RAM of P-lane
 words, or with sparse weights (rtl_gen/sparse_scatter.py) one RAM per lane, each lane's scatter
 addressing its own, or with the kernel columns side by side one RAM of P-lane words per column
-(rtl_gen/scatter.py; the update reads its group's), or for a single group word registers in DSP48E1 slices and their copy
-(`_registers`); the update reads one group word across them.  When the scatter has taken a
+(rtl_gen/scatter.py; the update reads its group's), or for a single group word registers in
+DSP48E1 slices and their copy (`_registers`); the update reads one group word across them.  When the scatter has taken a
 timestep's end token and the update is idle, the banks swap and the update of that timestep starts,
 so the update of timestep t overlaps the scatter of t+1.  After a reset both banks are cleared
 (one group per cycle) before the first spike is taken.  The layout (groups, taps, weight rows,

@@ -98,10 +98,10 @@ class Scatter(wiring.Component):
             m.d.comb += self.acc.add.eq(rmw_valid)
         elif g.columns > 1:
             for ram, (feeds, column, word) in enumerate(self._columns(m, spike_taken, walk_x)):
-                self._read_modify_write(m, ram, has_work, rmw_valid, feeds, times(row, g.row_words) + word,
+                self._read_modify_write(m, ram, has_work, feeds, times(row, g.row_words) + word,
                                         lambda lane, k: weight(k * g.lanes + lane), column)
         else:
-            self._read_modify_write(m, 0, has_work, rmw_valid, 1, times(row, g.wo) + ox, weight)
+            self._read_modify_write(m, 0, has_work, 1, times(row, g.wo) + ox, weight)
 
         m.d.comb += [walk.load.eq(spike_taken), walk.y.eq(walk_y), walk.x.eq(walk_x)]
         with m.If(spike_taken):
@@ -130,11 +130,11 @@ class Scatter(wiring.Component):
             out.append(tuple(now))
         return out
 
-    def _read_modify_write(self, m: Module, ram: int, has_work, rmw_valid: Signal, writes, acc_addr, weight,
-                           kx=None) -> None:
-        """Accumulator RAM `ram`'s step: read the group at the issue, add the weight row (lanes
-        `weight(lane)`, of kernel column `kx` as the step was issued with the columns side by side)
-        and write it back the cycle after, where `writes` (the step feeds this RAM).  weight(lane, k) with `kx`."""
+    def _read_modify_write(self, m: Module, ram: int, has_work, writes, acc_addr, weight, kx=None) -> None:
+        """Accumulator RAM `ram`'s step: read the group at the issue, add the weight row and write it
+        back the cycle after, where `writes` (the step feeds this RAM).  The row's lanes are
+        weight(lane), or with the columns side by side weight(lane, k) of kernel column `kx` as the
+        step was issued."""
         g = self.geo
         rmw_addr, rmw_writes = Signal(index_range(g.acc_depth), name=f"rmw_addr{ram}"), Signal(name=f"rmw_writes{ram}")
         m.d.comb += self.acc.rd_addr[ram].eq(acc_addr)

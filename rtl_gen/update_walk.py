@@ -9,8 +9,9 @@ read its k1 x k1 currents (a max pool of currents) one per phase, the last of th
 and from the phase that reads the last one on, step its P/U parts of U lanes through the LIF
 units, one per phase: a window's currents are read once for all parts, not once per part.
 `pos` is the step issued this cycle: its accumulator word (and RAM: geometry.acc_address) and
-state word, where it lies in its windows, whether its neuron exists (`valid`: an edge window's missing neurons are bubbles) and
-whether its window is emitted (`emit`: a crop or a pool's remainder is updated, not emitted).
+state word, where it lies in its windows, whether its neuron exists (`valid`: an edge window's
+missing neurons are bubbles) and whether its window is emitted (`emit`: a crop or a pool's
+remainder is updated, not emitted).
 """
 from __future__ import annotations
 

@@ -88,8 +88,8 @@ def layer_model(stage: ir.Stage, spikes: np.ndarray, updates: tuple[np.ndarray, 
         if model.event_driven and updates is not None:
             _, walked = update_work(model.geo, skipped_groups(model.geo, *updates))
             update = float(walked.mean()) + UPDATE_OVERHEAD_CYCLES
-        return model.inference_cycles(scatter_cycles(impl.lanes, impl.weights, impl.columns), spikes.shape[0], update), \
-            model.luts
+        scatter = scatter_cycles(impl.lanes, impl.weights, impl.columns)
+        return model.inference_cycles(scatter, spikes.shape[0], update), model.luts
     return cost
 
 
