@@ -25,7 +25,7 @@ import numpy as np
 from . import ir
 from .artix7 import DSP_ALU_BITS, dsp_slices
 from .errors import SnncError
-from .shapes import conv_out_shape, pool_out_shape
+from .shapes import axis_taps, conv_out_shape, pool_out_shape
 from .layer_impl import Implementation, LayerImpl
 from .sparse import SparseRows, sparse_candidate
 from .tokens import MembraneTokens, SpikeTokens
@@ -35,11 +35,6 @@ def index_range(n: int) -> range:
     """The values of an index or address into n things, as an RTL signal shape: range(max(n, 2)),
     so it has at least 1 bit (Verilog has no zero-width wires)."""
     return range(max(int(n), 2))
-
-
-def _taps(y: int, size_out: int, kernel: int, stride: int, padding: int) -> tuple[tuple[int, int], ...]:
-    """(output coordinate, kernel offset) pairs that input coordinate y feeds along one axis."""
-    return tuple((o, y + padding - o * stride) for o in range(size_out) if 0 <= y + padding - o * stride < kernel)
 
 
 class LayerGeometry:
@@ -157,9 +152,14 @@ class LayerGeometry:
             return 1.0
         return float(self.tap_sum(1).sum() / self.tap_sum(1, True).sum())
 
+    def acc_column(self, ox: int) -> tuple[int, int]:
+        """(accumulator RAM, column within its row of row_words words) of output column ox."""
+        return ox % self.columns, ox // self.columns
+
     def acc_address(self, og: int, oy: int, ox: int) -> tuple[int, int]:
         """(accumulator RAM, word) of group (og, oy, ox)."""
-        return ox % self.columns, (og * self.ho + oy) * self.row_words + ox // self.columns
+        ram, column = self.acc_column(ox)
+        return ram, (og * self.ho + oy) * self.row_words + column
 
     @classmethod
     def of_stage(cls, stage: ir.Stage, impl: LayerImpl = LayerImpl()) -> "LayerGeometry":
@@ -174,11 +174,11 @@ class LayerGeometry:
     @cached_property
     def row_taps(self) -> tuple[tuple[tuple[int, int], ...], ...]:
         """For each input row y: the (output row, kernel row) pairs it feeds."""
-        return tuple(_taps(y, self.ho, self.kh, self.stride, self.pad) for y in range(self.h))
+        return tuple(axis_taps(y, self.ho, self.kh, self.stride, self.pad) for y in range(self.h))
 
     @cached_property
     def col_taps(self) -> tuple[tuple[tuple[int, int], ...], ...]:
-        return tuple(_taps(x, self.wo, self.kw, self.stride, self.pad) for x in range(self.w))
+        return tuple(axis_taps(x, self.wo, self.kw, self.stride, self.pad) for x in range(self.w))
 
     max_row_taps = property(lambda self: max(1, max(len(t) for t in self.row_taps)))
     max_col_taps = property(lambda self: max(1, max(len(t) for t in self.col_taps)))

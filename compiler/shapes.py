@@ -35,9 +35,15 @@ def unsigned_bits(n: int) -> int:
 
 
 
+def axis_taps(y: int, size_out: int, kernel: int, stride: int, padding: int) -> tuple[tuple[int, int], ...]:
+    """(output coordinate, kernel offset) pairs that input coordinate y feeds along one axis of a
+    convolution with `size_out` outputs (consecutive outputs, ascending)."""
+    return tuple((o, y + padding - o * stride) for o in range(size_out) if 0 <= y + padding - o * stride < kernel)
+
+
 def max_axis_taps(size: int, kernel: int, stride: int, padding: int) -> int:
     """Most kernel offsets one input coordinate feeds along an axis of a convolution (at least 1):
     the output coordinates it feeds are consecutive, so that many accumulator banks taken by the
     output coordinate modulo their count never see one input twice."""
     size_out = conv_out_size(size, kernel, stride, padding)
-    return max(1, max(sum(0 <= y + padding - o * stride < kernel for o in range(size_out)) for y in range(size)))
+    return max(1, max(len(axis_taps(y, size_out, kernel, stride, padding)) for y in range(size)))

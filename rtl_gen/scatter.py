@@ -119,12 +119,13 @@ class Scatter(wiring.Component):
         table = {ram: [(0, 0, 0)] * g.w for ram in range(g.columns)}
         for xi, taps in enumerate(g.col_taps):
             for ox, kx in taps:
-                table[ox % g.columns][xi] = (1, kx, ox // g.columns)
+                ram, column = g.acc_column(ox)
+                table[ram][xi] = (1, kx, column)
+        shapes = {"feeds": 1, "kx": index_range(g.kw), "word": index_range(g.row_words)}
         out = []
         for ram, entries in table.items():
-            now = [Signal(1, name=f"feeds{ram}"), Signal(index_range(g.kw), name=f"kx{ram}"),
-                   Signal(index_range(g.row_words), name=f"word{ram}")]
-            for reg, field, shape in zip(now, zip(*entries), (1, index_range(g.kw), index_range(g.row_words))):
+            now = [Signal(shape, name=f"{name}{ram}") for name, shape in shapes.items()]
+            for reg, field, shape in zip(now, zip(*entries), shapes.values()):
                 with m.If(spike_taken):
                     m.d.sync += reg.eq(Array(Const(v, shape) for v in field)[x])
             out.append(tuple(now))
@@ -145,8 +146,8 @@ class Scatter(wiring.Component):
             options = [[weight(lane, k) for lane in range(g.lanes)] for k in range(g.kw)]
             weight = lambda lane: Array(o[lane] for o in options)[rmw_kx]
         new_acc = Signal(accumulator_layout(g), name=f"new_acc{ram}")
-        words = data.ArrayLayout(accumulator_layout(g), g.columns)(self.acc.rd_data.as_value())
-        old = words[ram].as_value()
+        words = lambda port_data: data.ArrayLayout(accumulator_layout(g), g.columns)(port_data.as_value())[ram]
+        old = words(self.acc.rd_data).as_value()
         # Back to back on one group (a conv's neighbouring spikes, or every step of a dense layer
         # with one channel group) the read gets last cycle's write, not the RAM's old word.  A dense
         # layer with several groups never does: its steps walk og = 0 .. go-1 and start again at 0.
@@ -159,8 +160,7 @@ class Scatter(wiring.Component):
         for lane in range(g.lanes):
             m.d.comb += new_acc[lane].eq(gated(old[lane], self.zero) + gated(weight(lane), self.zero))
         m.d.comb += [self.acc.wr_addr[ram].eq(rmw_addr), self.acc.wr_en[ram].eq(rmw_writes),
-                     self.acc.wr_data.as_value()[ram * len(new_acc.as_value()):(ram + 1) * len(new_acc.as_value())]
-                     .eq(new_acc)]
+                     words(self.acc.wr_data).eq(new_acc)]
 
 
 def spike_coordinates(g: LayerGeometry, tokens: SpikeTokens, addr) -> tuple:

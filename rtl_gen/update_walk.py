@@ -102,8 +102,9 @@ class UpdateWalk(wiring.Component):
         oy, ox = times(py, g.k1) + dy, times(px, g.k1) + dx
         ram, column = 0, ox
         if g.columns > 1:
-            ram = Array(Const(x % g.columns, index_range(g.columns)) for x in range(g.wo))[ox]
-            column = Array(Const(x // g.columns, index_range(g.row_words)) for x in range(g.wo))[ox]
+            split = [g.acc_column(x) for x in range(g.wo)]
+            ram = Array(Const(r, index_range(g.columns)) for r, _ in split)[ox]
+            column = Array(Const(c, index_range(g.row_words)) for _, c in split)[ox]
         m.d.comb += [pos.valid.eq(self.issuing & (py < g.lif_h) & (px < g.lif_w)),
                      pos.acc.eq(times(times(at["og"], g.ho) + oy, g.row_words) + column), pos.ram.eq(ram),
                      pos.state.eq(times(group, g.parts) + part),

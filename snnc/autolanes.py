@@ -101,9 +101,9 @@ def _options(stage: ir.Stage, spikes: np.ndarray, banks: tuple[int, ...], weight
     co, cost = stage.synapse.weight.shape[0], layer_model(stage, spikes, updates)
     # the fewest lanes for each number of channel groups (more only idle), and a convolution's every
     # channel times its kernel columns side by side; every divisor of the channel lanes as units
-    lanes = {-(-co // groups): -(-co // groups) for groups in range(1, co + 1)}
-    if column_taps(stage.synapse) > 1:
-        lanes[co * column_taps(stage.synapse)] = co
+    lanes, columns = {-(-co // groups): -(-co // groups) for groups in range(1, co + 1)}, column_taps(stage.synapse)
+    if columns > 1:
+        lanes[co * columns] = co
     choices = {LayerImpl.of(stage.synapse, p, u, b, weights) for p, channels in lanes.items()
                for u in range(1, channels + 1) if channels % u == 0 for b in banks}
     choices = {c for c in choices if max_dsp is None or LayerGeometry.of_stage(stage, c).dsp_slices <= max_dsp}
