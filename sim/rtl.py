@@ -156,9 +156,20 @@ def lz4_headers() -> bool:
 
 def runner(simulator: str, trace: str | None):
     """cocotb's runner for `simulator`.  For a VCD from Icarus, one whose run asks vvp for VCD: the
-    classic runner always asks for FST when recording waves (the last of vvp's -fst/-vcd wins)."""
-    from cocotb_tools.runner import Icarus, get_runner
+    classic runner always asks for FST when recording waves (the last of vvp's -fst/-vcd wins).
+    Verilator's makes only the top module's signals public (`--public-depth 1`): the benches touch
+    nothing else, and cocotb's `--public-flat-rw` keeps every internal signal in the model, which
+    triples its C++ and takes a third of each build (a waveform comes from Verilator's own trace,
+    which does not need them)."""
+    from cocotb_tools.runner import Icarus, Verilator, get_runner
 
+    if simulator == "verilator":
+        class VerilatorTopPorts(Verilator):
+            def _build_command(self):
+                cmds = super()._build_command()
+                cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"] + ["--public-depth", "1"]
+                return cmds
+        return VerilatorTopPorts()
     if simulator == "icarus" and trace == "vcd":
         class IcarusVcd(Icarus):
             def _test_command(self):
