@@ -15,7 +15,8 @@ nir = pytest.importorskip("nir")
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from snnc.compiler.layer_impl import implement
+from rtl_cases import rtl_equals_golden  # noqa: E402
+from snnc.compiler.layer_impl import implement  # noqa: E402
 from snnc.cli import main  # noqa: E402
 from snnc.compiler import Options, SnncError, compile_model  # noqa: E402
 from snnc.sim import golden, rtl  # noqa: E402
@@ -539,11 +540,8 @@ def test_fuzzed_graph_fields_are_one_line_or_exact(tmp_path, capsys):
 SINABS_CNN = Path(__file__).parent / "data" / "cnn_sinabs.nir"
 
 
-def test_the_nir_papers_sinabs_cnn(tmp_path, capsys):
-    """The file as sinabs wrote it (integer node names, IF neurons, strided and padded convolutions,
-    sum pools): it compiles; with its weights and biases put on a 2**-6 grid, the golden model equals
-    NIR's documented equations (float64) spike for spike; read at --dt 1e-4 (not the step its IF
-    neurons were made for) it warns, naming the layer and the step that would fire it."""
+def sinabs_cnn_on_a_grid() -> "nir.NIRGraph":
+    """The file with its weights and biases put on a 2**-6 grid (strides and paddings as ints)."""
     graph = nir.read(SINABS_CNN)
     for node in graph.nodes.values():
         if isinstance(node, (nir.Conv2d, nir.Affine)):
@@ -551,6 +549,15 @@ def test_the_nir_papers_sinabs_cnn(tmp_path, capsys):
             node.bias = (np.round(node.bias * 64) / 64).astype(np.float32)
         if isinstance(node, nir.Conv2d):
             node.stride, node.padding = tuple(int(v) for v in node.stride), tuple(int(v) for v in node.padding)
+    return graph
+
+
+def test_the_nir_papers_sinabs_cnn(tmp_path, capsys):
+    """The file as sinabs wrote it (integer node names, IF neurons, strided and padded convolutions,
+    sum pools): it compiles; with its weights and biases put on a 2**-6 grid, the golden model equals
+    NIR's documented equations (float64) spike for spike; read at --dt 1e-4 (not the step its IF
+    neurons were made for) it warns, naming the layer and the step that would fire it."""
+    graph = sinabs_cnn_on_a_grid()
     x = spikes(np.random.default_rng(3), (12, 2, 2, 34, 34), 0.3)
     ours = golden.run(compiled(graph, tmp_path, 1.0), x)
     theirs = reference(graph, x, 1.0)
@@ -558,6 +565,16 @@ def test_the_nir_papers_sinabs_cnn(tmp_path, capsys):
     assert main(["compile", str(SINABS_CNN), "--dt", "1e-4", "-o", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "warning: 1 needs 1,751 steps of its strongest input" in out and "at --dt 0.175 it fires in one step" in out
+
+
+def test_the_rtl_runs_the_sinabs_cnn_with_kernel_columns(tmp_path):
+    """The published CNN in Verilator == golden (spikes, final states, counters) with its first and
+    third convolutions' kernel columns side by side (a 5x5 kernel at stride 2 and the sum pool
+    folded into a stride-2 6x6 one: 3 columns each) and the second on channel lanes."""
+    net = compiled(sinabs_cnn_on_a_grid(), tmp_path, 1.0)
+    impl = implement(net, ((48, 4), (16, 4), (24, 2), 4, 2))
+    assert [li.columns for li in impl] == [3, 1, 3, 1, 1]
+    rtl_equals_golden(net, spikes(np.random.default_rng(3), (8, 1, 2, 34, 34), 0.3), impl, tmp_path / "rtl")
 
 
 @pytest.mark.parametrize("readout", ["LI", "I", "CubaLI", "Affine"])

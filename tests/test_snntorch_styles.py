@@ -124,7 +124,9 @@ def test_batch_norm_is_folded(tmp_path):
         for bn in (net.bn1, net.bn2, net.bn3):
             bn.weight.uniform_(0.5, 2.0)
             bn.bias.uniform_(-0.2, 0.4)
-    report = check(net, (torch.rand(10, 8, 2, 12, 12) < 0.3).float(), tmp_path)
+    # in the RTL with both convolutions' kernel columns side by side (4 x 3 and 8 x 3 lanes) and
+    # their pools of currents read from the columns' RAMs
+    report = check(net, (torch.rand(10, 8, 2, 12, 12) < 0.3).float(), tmp_path, rtl_lanes=((12, 2), (24, 4), 5))
     assert sum("(BatchNorm) folded" in n for n in report.notes) == 3
     assert net.training  # the user's model is left as it was
 
