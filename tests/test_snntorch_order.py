@@ -88,7 +88,7 @@ def active_torch_case(i: int, tmp_path):
     raise AssertionError(f"no active snnTorch-order network for case {i}")
 
 
-@pytest.mark.parametrize("i, lanes", [(0, 1), (1, 2), (2, 4), (4, 3), (5, 2)])
+@pytest.mark.parametrize("i, lanes", [(0, 1), (2, 4), (4, 3), *(pytest.param(*c, marks=pytest.mark.slow) for c in ((1, 2), (5, 2)))])
 def test_verilator_equals_golden(i, lanes, tmp_path):
     from snnc.sim import rtl
 
