@@ -13,7 +13,7 @@ import os
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
 
@@ -62,13 +62,18 @@ async def run_sample(dut, tokens: np.ndarray, n_steps: int, poll: int, max_cycle
     return out
 
 
-async def read_port(dut, sel_name: str, sel: int, out_name: str) -> int:
-    getattr(dut, sel_name).value = sel
-    await RisingEdge(dut.clk)
-    await ReadOnly()
-    value = int(getattr(dut, out_name).value)
-    await RisingEdge(dut.clk)
-    return value
+async def read_port(dut, sel_name: str, n: int, out_name: str) -> list[int]:
+    """`out_name` at each select 0..n-1 of `sel_name` (a read of at most one cycle's latency),
+    one clock per value: a select set at a falling edge is taken by the next rising edge, and its
+    value read at the falling edge after it, where the next select is set (a value per three
+    triggers, as the bench once read them, made the state readback of a large layer its longest part)."""
+    values = []
+    await FallingEdge(dut.clk)
+    for k in range(n):
+        getattr(dut, sel_name).value = k
+        await FallingEdge(dut.clk)
+        values.append(int(getattr(dut, out_name).value))
+    return values
 
 
 @cocotb.test()
@@ -88,12 +93,12 @@ async def run_job(dut):
                                     int(job["address_bits"]), bounds)
         offsets.append(len(outputs))
         cycles.append(int(dut.cycles.value))
-        counters.append([await read_port(dut, "counter_sel", k, "counter_data") for k in range(int(job["n_counters"]))])
-        counts.append([await read_port(dut, "count_addr", k, "count_data") for k in range(n_out)])
+        counters.append(await read_port(dut, "counter_sel", int(job["n_counters"]), "counter_data"))
+        counts.append(await read_port(dut, "count_addr", n_out, "count_data"))
         layer_states = []
         for layer, n_words in enumerate(state_words):
             dut.dbg_layer.value = layer
-            layer_states.append([await read_port(dut, "dbg_addr", a, "dbg_state") for a in range(int(n_words))])
+            layer_states.append(await read_port(dut, "dbg_addr", int(n_words), "dbg_state"))
         states.append(np.array([v for layer in layer_states for v in layer], dtype=object))
         if os.environ.get("SNNC_PROGRESS"):  # samples done, for the host's progress bar
             with open(os.environ["SNNC_PROGRESS"], "w") as f:
