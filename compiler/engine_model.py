@@ -95,8 +95,12 @@ EVENT_LAYER_LUTS, EVENT_BIT_LUTS = 94.0, 0.19
 # Kernel columns side by side (LayerImpl.columns; their RAMs' lane bits are the fit's lane_bit):
 # the column tables, weight choice per RAM and the update's choice of RAM, outside the fit: Yosys,
 # the demo CSNN with each conv's columns side by side or not (+644, +1,413, +2,068 LUT+LUTRAM, of
-# which the lane bits' share leaves 136, 106 and 2 x 126 per layer), their mean per layer.
-COLUMN_LAYER_LUTS = 124.0
+# which the lane bits' share leaves 136, 106 and 2 x 126 per layer), their mean per layer.  A
+# window row read per phase (geometry.window_reads) adds, per lane and accumulator bit of each word
+# beyond the first, its rotation, comparators and RAM address: Yosys, five designs with and without
+# (the demo CSNN's conv 1 at 24:8, 24:4, 24:2: +185, +153, +181 at 8 x 6 bits; an 8-channel one at
+# 24:8, 24:2: +270, +288 at 8 x 8 bits), least squares.
+COLUMN_LAYER_LUTS, WINDOW_WORD_BIT_LUTS = 124.0, 4.0
 
 
 def lut_features(layer: dict) -> dict[str, float]:
@@ -130,7 +134,8 @@ def design_luts(layers: list[dict], coefficients: dict[str, float] | None = None
                    for layer in layers if layer.get("recurrent_neurons"))
     feedback += sum(EVENT_LAYER_LUTS + EVENT_BIT_LUTS * layer["lanes"] * layer["accumulator_bits"]
                     for layer in layers if layer.get("event"))
-    feedback += sum(COLUMN_LAYER_LUTS for layer in layers if layer.get("columns", 1) > 1)
+    feedback += sum(COLUMN_LAYER_LUTS + WINDOW_WORD_BIT_LUTS * (layer.get("window_reads", 1) - 1) * layer["lanes"] *
+                    layer["accumulator_bits"] for layer in layers if layer.get("columns", 1) > 1)
     return c["network"] + feedback + sum(c[k] * v for layer in layers for k, v in lut_features(layer).items())
 
 
@@ -154,14 +159,8 @@ class Memory:
     width: int
     depth: int
     count: int = 1
-
-    @property
-    def bits(self) -> int:
-        return self.count * self.width * self.depth
-
-    @property
-    def bram36(self) -> float:
-        return self.count * bram36_tiles(self.width, self.depth)
+    bits = property(lambda self: self.count * self.width * self.depth)
+    bram36 = property(lambda self: self.count * bram36_tiles(self.width, self.depth))
 
 
 class EngineModel:
@@ -285,7 +284,7 @@ class EngineModel:
                 "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None,
                 "levels": 0 if self.lif.levels is None else len(self.lif.levels), "weight_bits": g.weight_bits,
                 "synaptic": self.lif.synaptic, "register": g.register_accumulators, "event": self.event_driven,
-                "columns": g.columns,
+                "columns": g.columns, "window_reads": g.window_reads,
                 "recurrent_neurons": self.lif.size if getattr(g.synapse, "recurrent", False) else 0}
 
     @property

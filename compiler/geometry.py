@@ -83,9 +83,13 @@ class LayerGeometry:
         self.out_groups = self.go * self.out_h * self.out_w  # most spike masks emitted per timestep
         # the update's walk: every LIF neuron group in k2 windows (edge windows padded), each in
         # phases that read its k1 x k1 currents once and step its P/U parts, the two overlapping in
-        # the phase that reads the last current (rtl_gen/update_walk.py)
+        # the phase that reads the last current (rtl_gen/update_walk.py).  With the columns side by
+        # side a window's k1 consecutive output columns lie in k1 distinct RAMs (k1 <= columns): a
+        # phase reads a window row, each RAM at its own word; else a phase reads one current
+        self.window_reads = self.k1 if 1 < self.k1 <= self.columns else 1  # words read per phase
+        self.window_phases = self.k1 * self.k1 // self.window_reads
         self.walk_h, self.walk_w = -(-self.lif_h // self.k2) * self.k2, -(-self.lif_w // self.k2) * self.k2
-        self.group_phases = self.k1 * self.k1 + self.parts - 1
+        self.group_phases = self.window_phases + self.parts - 1
         self.walked_groups = self.go * self.walk_h * self.walk_w
         self.update_steps = self.walked_groups * self.group_phases
         self.inputs = self.c * self.h * self.w

@@ -9,12 +9,13 @@ set stores as 128 again: such a neuron keeps its membrane until input comes).  W
 current the current must be 0 as well (it is the membrane's input).  A group (P lanes of a LIF
 pixel) whose accumulators are all 0 and whose neurons are all steady needs no update, when the
 layer has no bias and is no readout (which emits every state at every step).  The update finds out
-in the phase that reads the group's last accumulator word (its "deciding" phase, k1*k1 - 1: the
-window's words are read first); that phase also steps the group's first part, which leaves it as
-it was.  A dead group then ends there: one cycle without a step, and its other P/U - 1 parts are
-never stepped.  A spike window's last group (k2 > 1) goes on with its last part instead, whose step
-queues the window's mask.  A group costs k1*k1 + P/U - 1 cycles when live, k1*k1 + 1 when skipped
-(k1*k1 + 2 for a window's last), so the skip pays from P/U = 3 parts on.  In the first timestep
+in the phase that reads the group's last accumulator word (its "deciding" phase, W - 1: the
+window's words are read first, in W = geometry.window_phases phases, k1*k1 or with the columns side
+by side k1); that phase also steps the group's first part, which leaves it as it was.  A dead group
+then ends there: one cycle without a step, and its other P/U - 1 parts are never stepped.  A spike
+window's last group (k2 > 1) goes on with its last part instead, whose step queues the window's
+mask.  A group costs W + P/U - 1 cycles when live, W + 1 when skipped (W + 2 for a window's last),
+so the skip pays from P/U = 3 parts on.  In the first timestep
 after a reset nothing is skipped: the state RAM holds what it held before, and that timestep
 writes every state.
 """
@@ -26,7 +27,7 @@ from . import ir
 from .geometry import LayerGeometry
 from .levels import encode
 
-MIN_SKIP_PARTS = 3  # a skipped group costs k1*k1 + 1 (or + 2) cycles, a live one k1*k1 + P/U - 1
+MIN_SKIP_PARTS = 3  # a skipped group costs W + 1 (or + 2) cycles, a live one W + P/U - 1
 
 
 def steady_levels(lif: ir.LIF) -> np.ndarray:
@@ -89,11 +90,11 @@ def skipped_groups(geo: LayerGeometry, sums: np.ndarray, away: np.ndarray) -> np
 def update_work(geo: LayerGeometry, skipped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(steps issued, cycles walked) per timestep and sample, int64 [T, B], of an update that skips
     the groups `skipped_groups` gives (before the walk's fixed overhead)."""
-    pixels, phases = geo.k1 * geo.k1, geo.group_phases
+    window, phases = geo.window_phases, geo.group_phases
     last = np.zeros(skipped.shape[2:], bool)  # a spike window's last group goes on to its last part
     if geo.k2 > 1:
         last[:, geo.k2 - 1::geo.k2, geo.k2 - 1::geo.k2] = True
     dead = skipped.reshape(*skipped.shape[:2], -1).sum(axis=2)
     dead_last = (skipped & last).reshape(*skipped.shape[:2], -1).sum(axis=2)
-    issued = geo.update_steps - dead * (phases - pixels) + dead_last
+    issued = geo.update_steps - dead * (phases - window) + dead_last
     return issued.astype(np.int64), (issued + dead).astype(np.int64)

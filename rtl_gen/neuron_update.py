@@ -54,7 +54,7 @@ class NeuronUpdate(wiring.Component):
         self.geo, self.lif, self.tokens = geo, lif, tokens
         super().__init__({
             "start": In(1), "idle": Out(1), "busy": Out(1), "step": Out(1),
-            "acc": Out(AccumulatorPort(geo)),
+            "acc": Out(AccumulatorPort(geo, own_addresses=geo.window_reads > 1)),
             "o_spikes": Out(spike_stream(tokens.address_bits)),
             "dbg_addr": In(index_range(geo.state_words)), "dbg_state": Out(state_layout(geo, lif)),
         })
@@ -82,17 +82,20 @@ class NeuronUpdate(wiring.Component):
         at1, last = pipe.o[1], pipe.o[depth]
         m.d.comb += [walk.start.eq(self.start), walk.room.eq(room), pipe.i.eq(walk.pos),
                      self.acc.rd_addr.eq(walk.pos.acc), s_rd.addr.eq(walk.pos.state), self.acc.wr_addr.eq(at1.acc)]
-        # a group word is cleared once it has been read for the last time (in its column's RAM)
-        rams = self.acc.signature.rams
-        clears = [at1.valid & at1.cleared & (at1.ram == k if g.columns > 1 else 1) for k in range(rams)]
+        # a group word is cleared once it has been read for the last time (in its column's RAM); the
+        # words read at stage 1, in window column order: the RAMs from at1.ram on (geometry.window_reads)
+        # (a sparse bank's RAM per lane holds one lane of every word: all are read and cleared together)
+        K, reads = g.columns, g.window_reads
+        clears = [at1.valid & at1.cleared & (Cat(at1.ram == (k - dx) % K for dx in range(reads)).any() if K > 1 else 1)
+                  for k in range(self.acc.signature.rams)]
         m.d.comb += self.acc.wr_en.eq(Cat(clears))
-        words = data.ArrayLayout(accumulator_layout(g), g.columns)(self.acc.rd_data.as_value())
-        word = words[at1.ram] if g.columns > 1 else words[0]  # the group word read, at stage 1
+        words = data.ArrayLayout(accumulator_layout(g), K)(self.acc.rd_data.as_value())
+        read = [Array(words[(k + dx) % K] for k in range(K))[at1.ram] if K > 1 else words[0] for dx in range(reads)]
 
         first = Signal(init=1)  # the first timestep after a reset: the stored state reads as 0
-        units = self._units(m, walk.pos.og, at1, word, s_rd.data, first)
+        units = self._units(m, walk.pos.og, at1, read, s_rd.data, first)
         fired = last.valid & last.w1_last  # a part of a LIF neuron group's step lands this cycle
-        restart = self._skips(m, walk, at1, word, last, units, first, fired, depth) if model.event_driven else 0
+        restart = self._skips(m, walk, at1, read, last, units, first, fired, depth) if model.event_driven else 0
         mask = self._spike_mask(m, units, last, fired, restart)
         if lif.readout:
             m.d.comb += ser.i_masks.payload.values.eq(self._state_words(m, units, last, fired))
@@ -116,14 +119,16 @@ class NeuronUpdate(wiring.Component):
             return options[0]
         return Array(options)[part]
 
-    def _units(self, m: Module, og: Value, at1, currents, states, first: Signal) -> list[LIFUpdate]:
-        """The U LIF datapaths, fed at stage 1 (`at1`): each unit's lane of the accumulators (through a
-        WindowMax with a max pool of currents), shifted and biased, and its stored state."""
+    def _units(self, m: Module, og: Value, at1, read: list, states, first: Signal) -> list[LIFUpdate]:
+        """The U LIF datapaths, fed at stage 1 (`at1`): each unit's lane of the accumulator words read
+        (through a WindowMax with a max pool of currents), shifted and biased, and its stored state."""
         g, P = self.geo, self.geo.lanes
         shifts, biases, leaks = self._lane_params(m, og)
-        if g.k1 > 1:  # every lane's running maximum over the window's words, read one per phase
-            m.submodules.window_max = window = WindowMax(g.accumulator_bits, P)
-            m.d.comb += [window.value.eq(currents), window.first.eq(at1.w1_first), window.valid.eq(at1.valid)]
+        currents = read[0]
+        if g.k1 > 1:  # every lane's running maximum over the window's words, read a word or a row per phase
+            m.submodules.window_max = window = WindowMax(g.accumulator_bits, P, len(read))
+            m.d.comb += [window.first.eq(at1.w1_first), window.valid.eq(at1.valid),
+                         *(window.value[dx].eq(word) for dx, word in enumerate(read))]
             currents = window.max
         units = []
         for u in range(g.units):
@@ -156,8 +161,8 @@ class NeuronUpdate(wiring.Component):
         last_lanes = g.co - (g.go - 1) * P  # the last channel group may be partly padding
         return spikes if last_lanes == P else Mux(last.og == g.go - 1, spikes & ((1 << last_lanes) - 1), spikes)
 
-    def _skips(self, m: Module, walk: UpdateWalk, at1, word, last, units: list[LIFUpdate], first: Signal, fired: Value,
-               depth: int) -> Value:
+    def _skips(self, m: Module, walk: UpdateWalk, at1, read: list, last, units: list[LIFUpdate], first: Signal,
+               fired: Value, depth: int) -> Value:
         """An event-driven update (compiler/update_skips.py): at a group's deciding phase (stage 1, its
         window's last word read), skip the group when its accumulators were all 0 and its neurons
         steady, which a 1-bit RAM per group keeps (written as the group's last part lands: any
@@ -168,9 +173,9 @@ class NeuronUpdate(wiring.Component):
         g, lif = self.geo, self.lif
         m.submodules.active = active = memory.Memory(shape=1, depth=max(g.state_groups, 2), init=[])
         a_rd, a_wr = active.read_port(), active.write_port()
-        # any accumulator of the window not 0, the words before this one included
-        word_fed, seen = word.as_value().any(), Signal()
-        fed = word_fed | (seen & ~at1.w1_first) if g.k1 > 1 else word_fed
+        # any accumulator of the window not 0, the words before these included
+        word_fed, seen = Cat(word.as_value().any() for word in read).any(), Signal()
+        fed = word_fed | (seen & ~at1.w1_first) if g.window_phases > 1 else word_fed
         with m.If(at1.valid):
             m.d.sync += seen.eq(fed)
         dead = at1.valid & at1.decides & ~fed & ~a_rd.data & ~first

@@ -4,10 +4,12 @@ After `start`, one step per cycle while `room` (the spike queue has room for wha
 until every step of the timestep (geometry.LayerGeometry.update_steps) has been issued (`walked`);
 `stop` ends the update.  The walk, innermost first: the phases of a neuron group (P lanes), then
 (ex, ey) over the neurons of a k2 x k2 spike window (a max pool of spikes), (qx, qy) over the
-windows, og over the channel groups.  A group's k1*k1 + P/U - 1 phases (geometry.group_phases)
-read its k1 x k1 currents (a max pool of currents) one per phase, the last of them until the end,
-and from the phase that reads the last one on, step its P/U parts of U lanes through the LIF
-units, one per phase: a window's currents are read once for all parts, not once per part.
+windows, og over the channel groups.  A group's window_phases + P/U - 1 phases
+(geometry.group_phases) read its k1 x k1 currents (a max pool of currents) one per phase, or with
+the kernel columns side by side a window row per phase (geometry.window_reads: its k1 words lie in
+k1 RAMs), the last of them until the end, and from the phase that reads the last one on, step its
+P/U parts of U lanes through the LIF units, one per phase: a window's currents are read once for
+all parts, not once per part.
 `pos` is the step issued this cycle: its accumulator word (and RAM: geometry.acc_address) and
 state word, where it lies in its windows, whether its neuron exists (`valid`: an edge window's
 missing neurons are bubbles) and whether its window is emitted (`emit`: a crop or a pool's
@@ -32,13 +34,16 @@ def walk_limits(geo: LayerGeometry) -> dict[str, int]:
 
 def walk_layout(geo: LayerGeometry) -> data.StructLayout:
     """One step of the walk, as it travels down the update's pipeline."""
-    limits = walk_limits(geo)
+    limits, address = walk_limits(geo), index_range(geo.acc_depth)
     return data.StructLayout({
-        "valid": 1, "acc": index_range(geo.acc_depth), "ram": index_range(geo.columns),
+        # the accumulator word, or with a window row per phase each RAM's; ram: the RAM of the (row's
+        # first) word
+        "valid": 1, "acc": data.ArrayLayout(address, geo.columns) if geo.window_reads > 1 else address,
+        "ram": index_range(geo.columns),
         "state": index_range(geo.state_words),
         "og": index_range(geo.go), "qy": index_range(limits["qy"]), "qx": index_range(limits["qx"]),
         "part": index_range(geo.parts),
-        "w1_first": 1,  # the first current of a neuron's k1 x k1 window is read
+        "w1_first": 1,  # the first current (row) of a neuron's k1 x k1 window is read
         "w1_last": 1,   # the window's maximum is complete: part `part` steps through the LIF units
         "cleared": 1,   # the accumulator word is read for the last time: clear it
         "w2_first": 1, "w2_last": 1,  # the first and last neuron of a k2 x k2 spike window
@@ -81,7 +86,7 @@ class UpdateWalk(wiring.Component):
                 carry &= counter == limit - 1
         with m.If(self.issuing):
             m.d.sync += step.eq(step + 1)
-        with m.If(skip):  # the phases after the deciding one (k1*k1 - 1), but the last with to_last
+        with m.If(skip):  # the phases after the deciding one (window_phases - 1), but the last with to_last
             m.d.sync += step.eq(step + Mux(self.to_last, g.parts - 2, g.parts - 1))
         with m.If(self.start):
             m.d.sync += [self.running.eq(1), step.eq(0), *(counter.eq(0) for counter in at.values())]
@@ -91,12 +96,12 @@ class UpdateWalk(wiring.Component):
         py, px = times(at["qy"], g.k2) + at["ey"], times(at["qx"], g.k2) + at["ex"]
         group = times(times(at["og"], g.lif_h) + py, g.lif_w) + px
         both = lambda a, b, value: (at[a] == value) & (at[b] == value)
-        # the phase's current of the window (the last one from then on) and LIF part, from tables
-        pixels, phase = g.k1 * g.k1, at["phase"]
-        window = [divmod(min(k, pixels - 1), g.k1) for k in range(g.group_phases)]
+        # the phase's current (or row) of the window (the last one from then on) and LIF part, from tables
+        phases, phase = g.window_phases, at["phase"]
+        window = [divmod(min(k, phases - 1) * g.window_reads, g.k1) for k in range(g.group_phases)]
         table = lambda values, shape: Array(Const(v, shape) for v in values)[phase]
         dy, dx = table([y for y, _ in window], index_range(g.k1)), table([x for _, x in window], index_range(g.k1))
-        part = table([max(0, k - pixels + 1) for k in range(g.group_phases)], index_range(g.parts))
+        part = table([max(0, k - phases + 1) for k in range(g.group_phases)], index_range(g.parts))
         pos = self.pos
         # the accumulator word of output (oy, ox): in RAM ox mod columns (geometry.acc_address)
         oy, ox = times(py, g.k1) + dy, times(px, g.k1) + dx
@@ -105,14 +110,19 @@ class UpdateWalk(wiring.Component):
             split = [g.acc_column(x) for x in range(g.wo)]
             ram = Array(Const(r, index_range(g.columns)) for r, _ in split)[ox]
             column = Array(Const(c, index_range(g.row_words)) for _, c in split)[ox]
+        row = times(times(at["og"], g.ho) + oy, g.row_words)
+        if g.window_reads > 1:  # RAM k holds window column ox + (k - ram) mod columns: a word on where k < ram
+            m.d.comb += [pos.acc[k].eq(row + column + (ram > k)) for k in range(g.columns)]
+        else:
+            m.d.comb += pos.acc.eq(row + column)
         m.d.comb += [pos.valid.eq(self.issuing & (py < g.lif_h) & (px < g.lif_w)),
-                     pos.acc.eq(times(times(at["og"], g.ho) + oy, g.row_words) + column), pos.ram.eq(ram),
+                     pos.ram.eq(ram),
                      pos.state.eq(times(group, g.parts) + part),
                      pos.og.eq(at["og"]), pos.qy.eq(at["qy"]), pos.qx.eq(at["qx"]), pos.part.eq(part),
                      pos.w1_first.eq(phase == 0),
-                     pos.w1_last.eq(table([k >= pixels - 1 for k in range(g.group_phases)], 1)),
-                     pos.cleared.eq(table([k < pixels - 1 or k == g.group_phases - 1 for k in range(g.group_phases)], 1)),
+                     pos.w1_last.eq(table([k >= phases - 1 for k in range(g.group_phases)], 1)),
+                     pos.cleared.eq(table([k < phases - 1 or k == g.group_phases - 1 for k in range(g.group_phases)], 1)),
                      pos.w2_first.eq(both("ex", "ey", 0)), pos.w2_last.eq(both("ex", "ey", g.k2 - 1)),
-                     pos.decides.eq(phase == pixels - 1), pos.group.eq(group),
+                     pos.decides.eq(phase == phases - 1), pos.group.eq(group),
                      pos.emit.eq((at["qy"] < g.out_h) & (at["qx"] < g.out_w))]
         return m

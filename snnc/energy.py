@@ -130,11 +130,11 @@ def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_
                 _ram_access(len(geo.sparse.row_start), geo.sparse.pointer_bits)
             acc, adding = p * _ram_access(geo.groups, geo.accumulator_bits), geo.sparse.adding_fraction
             parts["accumulator_updates"] += steps * ((1 + adding) * acc + adding * _e("adder_bit") * p * geo.accumulator_bits)
-        # each update step (a phase of a neuron group, geometry.group_phases) reads a group word; each
-        # word is cleared once (k1*k1 per group) and each of the group's P/U parts steps U LIF units
-        # and reads and writes a state word once
+        # each update step (a phase of a neuron group, geometry.group_phases) reads a group word, or a
+        # window row's (geometry.window_reads); each word is cleared once (k1*k1 per group) and each
+        # of the group's P/U parts steps U LIF units and reads and writes a state word once
         phases, k1 = geo.group_phases, geo.k1
-        parts["accumulator_updates"] += walk * (1 + k1 * k1 / phases) * acc
+        parts["accumulator_updates"] += walk * (geo.window_reads + k1 * k1 / phases) * acc
         lif_steps = walk * geo.parts / phases
         parts["state_reads_writes"] += lif_steps * 2 * _ram_access(geo.state_words, geo.units * lif.stored_bits)
         parts["lif_updates"] += lif_steps * geo.units * _e("lif_update")

@@ -73,18 +73,25 @@ def test_spike_serializer_emits_each_set_lane_lowest_first(stall_every):
 
 
 @pytest.mark.parametrize("lanes, units, k1, k2, crop", [(1, 1, 1, 1, None), (4, 2, 2, 1, None), (4, 1, 2, 1, None),
-                                                       (3, 1, 1, 2, None), (2, 2, 2, 2, (1, 1)), (2, 1, 3, 1, None)])
+                                                       (3, 1, 1, 2, None), (2, 2, 2, 2, (1, 1)), (2, 1, 3, 1, None),
+                                                       (15, 5, 2, 1, None), (15, 3, 3, 1, None), (15, 1, 2, 2, None)])
 def test_update_walk_reads_each_window_once_and_steps_every_part(lanes, units, k1, k2, crop):
     """Each neuron group's k1 x k1 accumulator words are read in its first phases (the first one
     flagged), the last one until the group's end and cleared only then, every other one cleared as it
     is read; its parts step through the LIF units from the phase that reads the last word, each state
-    word once; whole k2 windows in a row; `room` low stalls the walk."""
+    word once; whole k2 windows in a row; `room` low stalls the walk.  15 lanes: the 3 kernel columns
+    side by side, a window row of k1 words in k1 RAMs per phase, each RAM at its own word."""
     w = np.ones((5, 2, 3, 3), np.int64)
     syn = ir.Conv2d("conv", w, np.zeros(5, np.int64), np.zeros(5, np.int64), 4, (2, 7, 6), 1, 1)
     geo = LayerGeometry(syn, LayerImpl.of(syn, lanes, units), k1, k2, crop)
     dut = UpdateWalk(geo)
     groups: dict[int, list] = {}
     issued, emitted = [], set()
+    group_at = {geo.acc_address(og, oy, ox): (og, oy, ox) for og, oy, ox in np.ndindex(geo.go, geo.ho, geo.wo)}
+
+    def words_read(pos) -> tuple:  # the groups (og, oy, ox) a step reads: its RAM's, or a window row's
+        rams = [(pos.ram + dx) % geo.columns for dx in range(geo.window_reads)]
+        return tuple(group_at[ram, pos.acc[ram] if geo.window_reads > 1 else pos.acc] for ram in rams)
 
     async def bench(ctx):
         ctx.set(dut.start, 1)
@@ -100,7 +107,7 @@ def test_update_walk_reads_each_window_once_and_steps_every_part(lanes, units, k
                 issued.append(pos.w2_first)
                 if pos.valid:
                     groups.setdefault(pos.state // geo.parts, []).append(
-                        (pos.acc, pos.w1_first, pos.w1_last, pos.cleared, pos.state, pos.part))
+                        (words_read(pos), pos.w1_first, pos.w1_last, pos.cleared, pos.state, pos.part))
                     if pos.emit:
                         emitted.add(pos.state)
             await ctx.tick()
@@ -111,20 +118,21 @@ def test_update_walk_reads_each_window_once_and_steps_every_part(lanes, units, k
         assert not ctx.get(dut.running)
 
     run(dut, bench)
-    pixels = k1 * k1
-    assert geo.group_phases == pixels + geo.parts - 1 and len(issued) == geo.update_steps
+    phases = geo.window_phases
+    assert geo.window_reads == (k1 if lanes == 15 and k1 > 1 else 1) and geo.columns == (3 if lanes == 15 else 1)
+    assert geo.group_phases == k1 * k1 // geo.window_reads + geo.parts - 1 and len(issued) == geo.update_steps
     assert sorted(groups) == list(range(geo.state_groups))
     for group, steps in groups.items():
         og, pixel = divmod(group, geo.lif_pixels)
         py, px = divmod(pixel, geo.lif_w)
-        accs = [acc for acc, *_ in steps]
-        assert len(steps) == geo.group_phases and len(set(accs[:pixels])) == pixels
-        assert accs[pixels:] == [accs[pixels - 1]] * (geo.parts - 1)  # the last word, read again
-        assert {divmod(acc - og * geo.pixels, geo.wo) for acc in accs} == \
-            {(py * k1 + dy, px * k1 + dx) for dy in range(k1) for dx in range(k1)}
+        reads = [r for r, *_ in steps]
+        assert len(steps) == geo.group_phases and len(set(reads[:phases])) == phases
+        assert reads[phases:] == [reads[phases - 1]] * (geo.parts - 1)  # the last word (row), read again
+        assert sorted(w for r in reads[:phases] for w in r) == \
+            [(og, py * k1 + dy, px * k1 + dx) for dy in range(k1) for dx in range(k1)]
         assert [f for _, f, *_ in steps] == [1] + [0] * (geo.group_phases - 1)
-        assert [f for _, _, f, *_ in steps] == [0] * (pixels - 1) + [1] * geo.parts
-        assert [f for *_, f, _, _ in steps] == [1] * (pixels - 1) + [0] * (geo.parts - 1) + [1]
+        assert [f for _, _, f, *_ in steps] == [0] * (phases - 1) + [1] * geo.parts
+        assert [f for *_, f, _, _ in steps] == [1] * (phases - 1) + [0] * (geo.parts - 1) + [1]
         lif_steps = [(state, part) for _, _, last, _, state, part in steps if last]
         assert lif_steps == [(group * geo.parts + j, j) for j in range(geo.parts)]
         assert all((group * geo.parts + j in emitted) == (py // k2 < geo.out_h and px // k2 < geo.out_w)
@@ -148,18 +156,22 @@ def test_delay_line_gives_each_past_value():
     run(dut, bench)
 
 
-def test_window_max_keeps_one_maximum_per_lane():
-    dut = WindowMax(6, 3)
-    rng = np.random.default_rng(1)
+@pytest.mark.parametrize("words", [1, 3])
+def test_window_max_keeps_one_maximum_per_lane(words):
+    """A word (or a window row of `words` words) per phase; the maximum of each lane over the phases
+    since `first`, this phase's words included."""
+    dut = WindowMax(6, 3, words)
+    rng = np.random.default_rng(words)
 
     async def bench(ctx):
         best = None
         for step in range(40):
-            values, first, valid = [int(v) for v in rng.integers(-32, 32, 3)], step % 5 == 0, step % 7 != 3
+            values, first, valid = rng.integers(-32, 32, (words, 3)).tolist(), step % 5 == 0, step % 7 != 3
             ctx.set(dut.value, values)
             ctx.set(dut.first, first)
             ctx.set(dut.valid, valid)
-            now = values if first else [max(b, v) for b, v in zip(best, values)]
+            row = [max(column) for column in zip(*values)]
+            now = row if first else [max(b, v) for b, v in zip(best, row)]
             assert [ctx.get(dut.max[lane]) for lane in range(3)] == now
             best = now if valid else best
             await ctx.tick()

@@ -202,13 +202,15 @@ def test_scatter_accumulates_the_raw_sums(lanes, stride, pad, columns):
     (6, 2, True, 2, 2, None, True), (6, 2, False, 1, 2, None, True), (3, 1, True, 1, 1, None, True),
     (8, 2, True, 1, 2, (2, 1), True)]] + [  # the accumulators in a RAM per side-by-side kernel column
     (3, 3, True, 1, 1, None, False, 3), (4, 2, False, 2, 1, None, False, 3), (6, 2, True, 2, 2, None, True, 3),
+    (3, 1, False, 3, 1, None, False, 3),
     (8, 2, True, 1, 2, (2, 1), True, 3)])
 def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, quiet, columns, floor_bits):
     """units < lanes: fewer LIF datapaths, each group in lanes/units parts; k1: a max pool of the
     currents; k2: a max pool (OR) of the spikes; crop: the emitted grid; floor_bits: a refined grid
     (the leak and the midpoints floored onto the declared one); quiet: no bias and most groups'
     sums 0, which an event-driven update skips (compiler/update_skips.py) in the steps it predicts;
-    columns: the bank's RAMs (geometry.acc_address), read all at one address."""
+    columns: the bank's RAMs (geometry.acc_address), read all at one address, or with a max pool of
+    currents a window row per phase, each RAM at its own."""
     rng = np.random.default_rng(10 + lanes + 7 * k1 + 5 * k2 + units)
     net = conv_net(rng, in_shape=(2, 5, 5), co=lanes if lanes > 3 else 3, levels=levels, floor_bits=floor_bits)
     syn, lif = net.layers
@@ -245,14 +247,16 @@ def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, qui
         c = og * geo.lanes + lane
         return raw[t, c].reshape(-1)[pixel] if c < co else 0
 
-    banks, group_at = [{} for _ in range(steps)], {}  # banks[t][word]: every RAM's word; (RAM, word) -> group
+    banks, group_at = [{} for _ in range(steps)], {}  # banks[t][RAM, word]: a RAM's word; (RAM, word) -> group
     for g in range(geo.groups):
         og, pixel = divmod(g, geo.pixels)
         ram, word = geo.acc_address(og, *divmod(pixel, geo.wo))
         group_at[ram, word] = g
         for t in range(steps):
-            banks[t][word] = banks[t].get(word, 0) | \
-                pack([raw_of(t, g, ln) for ln in range(geo.lanes)], ab) << (ram * geo.lanes * ab)
+            banks[t][ram, word] = pack([raw_of(t, g, ln) for ln in range(geo.lanes)], ab)
+    own = geo.window_reads > 1  # each RAM read and cleared at its own address
+    assert own == (k1 > 1 and columns > 1)
+    address = lambda addr, ram: addr[ram] if own else addr
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     got_spikes, cleared = [], []
@@ -262,8 +266,10 @@ def test_neuron_update_equals_golden_lif(lanes, units, levels, k1, k2, crop, qui
         edges = ctx.tick().sample(dut.acc.rd_addr, dut.acc.wr_en, dut.acc.wr_addr, dut.o_spikes.valid,
                                   dut.o_spikes.payload.eot)
         async for _clk, _rst, addr, clr, clr_addr, valid, eot in edges:
-            ctx.set(Value.cast(dut.acc.rd_data), banks[min(t, steps - 1)].get(addr, 0))
-            cleared.extend(group_at[ram, clr_addr] for ram in range(geo.columns) if clr >> ram & 1)
+            bank = banks[min(t, steps - 1)]
+            ctx.set(Value.cast(dut.acc.rd_data), sum(bank.get((ram, address(addr, ram)), 0) << (ram * geo.lanes * ab)
+                                                     for ram in range(geo.columns)))
+            cleared.extend(group_at[ram, address(clr_addr, ram)] for ram in range(geo.columns) if clr >> ram & 1)
             if valid and eot:
                 t += 1
 
