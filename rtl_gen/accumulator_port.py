@@ -5,7 +5,8 @@ Seen from the component: `rd_addr` -> `rd_data` (one cycle later), and `wr_addr`
 A bank is one RAM of P-lane words; with sparse weights one RAM per lane (a lane each); with the
 kernel columns side by side (geometry.columns) one RAM per column, P lanes each.  `rd_data` and
 `wr_data` hold every RAM's word, RAM after RAM; `wr_en` has a bit per RAM.  A scatter addresses each
-RAM on its own (`own_addresses`), the update all at one address.  The LayerEngine joins the ports of
+RAM on its own (`own_addresses`), the update all at one address, or each at its own where it reads
+a max pool's window row per cycle (geometry.window_reads).  The LayerEngine joins the ports of
 its components to its banks (`ram_ports`).
 """
 from __future__ import annotations
