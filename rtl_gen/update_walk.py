@@ -111,8 +111,11 @@ class UpdateWalk(wiring.Component):
             ram = Array(Const(r, index_range(g.columns)) for r, _ in split)[ox]
             column = Array(Const(c, index_range(g.row_words)) for _, c in split)[ox]
         row = times(times(at["og"], g.ho) + oy, g.row_words)
-        if g.window_reads > 1:  # RAM k holds window column ox + (k - ram) mod columns: a word on where k < ram
-            m.d.comb += [pos.acc[k].eq(row + column + (ram > k)) for k in range(g.columns)]
+        if g.window_reads > 1:  # RAM k holds window column ox + (k - ram) mod columns, a word on where that
+            # wraps (k < ram); a RAM no window column lies in reads the first column's word (in the bank)
+            wraps = [k + g.columns - g.window_reads for k in range(g.columns)]  # ram above this: a word on
+            m.d.comb += [pos.acc[k].eq(row + column + (ram > after if after < g.columns - 1 else 0))
+                         for k, after in enumerate(wraps)]
         else:
             m.d.comb += pos.acc.eq(row + column)
         m.d.comb += [pos.valid.eq(self.issuing & (py < g.lif_h) & (px < g.lif_w)),

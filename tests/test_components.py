@@ -91,6 +91,8 @@ def test_update_walk_reads_each_window_once_and_steps_every_part(lanes, units, k
 
     def words_read(pos) -> tuple:  # the groups (og, oy, ox) a step reads: its RAM's, or a window row's
         rams = [(pos.ram + dx) % geo.columns for dx in range(geo.window_reads)]
+        if geo.window_reads > 1:  # every RAM inside its bank, those without a window column too
+            assert all(pos.acc[ram] < geo.acc_depth for ram in range(geo.columns))
         return tuple(group_at[ram, pos.acc[ram] if geo.window_reads > 1 else pos.acc] for ram in rams)
 
     async def bench(ctx):
