@@ -13,7 +13,10 @@ where that is cheaper).
     python examples/pareto.py --examples digits --quick --store /tmp/pareto   # a smoke run
     python examples/pareto.py --scheduler tcp://host:8786                     # on a running Dask cluster
 
-Interrupted runs resume: finished points are read back from --store (default build/pareto).
+Interrupted runs resume: finished points are read back from --store (default build/pareto). The
+events points behind docs/pareto.md are kept in docs/pareto_points/events (one JSON file per point
+and seed): `--examples events --store docs/pareto_points` renders that section again without
+training, and resumes the sweep where points are missing.
 """
 from __future__ import annotations
 
