@@ -2,9 +2,10 @@
 
 The update reads a neuron group's k x k accumulator words one per phase, or a window row of k words
 per phase (rtl_gen/update_walk.py, geometry.window_reads); `max` holds, per lane, the largest
-`value` of the window so far, this phase's words included (`first` restarts it).  Every lane keeps its own maximum, so the window is read once, whatever the number of
-parts the LIF units then step it in.  Shift and bias are per channel, so the maximum of the raw
-sums is the maximum of the currents.
+`value` of the window so far, this phase's words included (`first` restarts it).  Every lane
+keeps its own maximum, so the window is read once, whatever the number of parts the LIF units then
+step it in.  Shift and bias are per channel, so the maximum of the raw sums is the maximum of the
+currents.
 """
 from __future__ import annotations
 
