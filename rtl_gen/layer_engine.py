@@ -99,21 +99,26 @@ class LayerEngine(wiring.Component):
             return m
         m.d.comb += scatter.hold.eq(clearing)
 
-        # the scatter fills bank `bank`, the update drains the other; they swap between timesteps
+        # the scatter fills bank `bank`, the update drains the other; they swap between timesteps.
+        # Only the scatter writes a bank's data.  A 1-bit tag per word says whether the scatter wrote
+        # it since the update last read it: the update clears the tag, not the word, and a word whose
+        # tag is clear reads as 0.  So the data RAMs need no write multiplexer and no zero, and the
+        # read side gates each word with its tag inside the bank multiplexer's LUT (docs/rtl.md).
         bank = Signal()
         with m.If(swap):
             m.d.sync += bank.eq(~bank)
         reads = []
         for b in range(2):
             mine = bank == b  # this bank belongs to the scatter now
-            rams = self._bank(m, f"acc{b}")
-            for (rd, wr), (rd_addr, wr_addr, wr_data, wr_en), (u_rd, u_wr, _, u_en) in \
-                    zip(rams, ram_ports(scatter.acc), ram_ports(update.acc), strict=True):
-                m.d.comb += [rd.addr.eq(Mux(mine, rd_addr, u_rd)),
-                             wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, wr_addr, u_wr))),
-                             wr.data.eq(Mux(mine & ~clearing, wr_data, 0)),  # the update writes zeros
-                             wr.en.eq(clearing | Mux(mine, wr_en, u_en))]
-            reads.append(Cat(rd.data for rd, _ in rams))
+            rams, tags = self._bank(m, f"acc{b}"), self._tags(m, f"tag{b}")
+            for (rd, wr), (t_rd, t_wr), (rd_addr, wr_addr, wr_data, wr_en), (u_rd, u_wr, _, u_en) in \
+                    zip(rams, tags, ram_ports(scatter.acc), ram_ports(update.acc), strict=True):
+                m.d.comb += [rd.addr.eq(Mux(mine, rd_addr, u_rd)), t_rd.addr.eq(rd.addr),
+                             wr.addr.eq(wr_addr), wr.data.eq(wr_data), wr.en.eq(mine & wr_en),
+                             t_wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, wr_addr, u_wr))),
+                             t_wr.data.eq(mine & ~clearing),  # the scatter sets, the update clears
+                             t_wr.en.eq(clearing | Mux(mine, wr_en, u_en))]
+            reads.append(Cat(Mux(t_rd.data, rd.data, 0) for (rd, _), (t_rd, _) in zip(rams, tags)))
         m.d.comb += [scatter.acc.rd_data.eq(Mux(bank, reads[1], reads[0])),
                      update.acc.rd_data.eq(Mux(bank, reads[0], reads[1]))]
         return m
@@ -148,6 +153,15 @@ class LayerEngine(wiring.Component):
                 memory.Memory(shape=shape, depth=max(g.acc_depth, 2), init=[])
             rams.append((mem.read_port(), mem.write_port()))
         return rams
+
+    def _tags(self, m, name: str) -> list:
+        """One bank's tag RAMs, one per data RAM, a bit per word (read and write port): set where
+        the scatter wrote the word since the update last read it."""
+        tags = []
+        for k in range(bank_rams(self.geo)[0]):
+            m.submodules[f"{name}_{k}"] = mem = memory.Memory(shape=1, depth=max(self.geo.acc_depth, 2), init=[])
+            tags.append((mem.read_port(), mem.write_port()))
+        return tags
 
     def _registers(self, m, scatter, update, swap, clearing) -> None:
         """Register accumulators (geometry.register_accumulators): the scatter's rows add into the
