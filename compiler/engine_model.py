@@ -12,12 +12,9 @@ walks `update_steps` steps per timestep and then drains: UPDATE_OVERHEAD_CYCLES,
 components' latencies.  With two accumulator banks the update of timestep t runs beside the
 scatter of t+1; with one they take turns.
 
-LUTs (LUT + LUTRAM, Yosys synth_xilinx -family xc7): a network part, a part per layer, per scatter
-lane and accumulator bit, per LIF unit and membrane bit, per unit, state level and membrane bit,
-per Kbit of weights, and a sparse layer's part per lane (`lut_features`).  The coefficients, the
-designs they were fitted to and the held-out ones they were checked on are ENGINE_FIT
-(engine_fit.json), which `benchmarks/cost_model.py --fit` writes; the tests and docs/rtl.md read
-the same file.
+LUTs (LUT + LUTRAM, Yosys synth_xilinx -family xc7): the `lut_features` terms, whose coefficients,
+fit designs and held-out checks are engine_fit.json (`benchmarks/cost_model.py --fit` writes it;
+the tests and docs/rtl.md read the same file), and the measured terms outside the fit.
 """
 from __future__ import annotations
 
@@ -31,6 +28,7 @@ import numpy as np
 from .artix7 import bram36_tiles
 from .geometry import LayerGeometry, network_geometry, stream_tokens
 from .layer_impl import Implementation
+from .lif_step import lif_tables
 from .host_protocol import MAX_PAYLOAD, WORD_BITS
 from .sparse import sparse_candidate, sparse_choice
 from .update_skips import dense_update_reason, update_work
@@ -76,7 +74,7 @@ def engine_fit() -> dict:
 
 
 LUT_TERMS = ("network", "layer", "lane_bit", "layer_single", "lane_bit_single", "lane_bit_register", "unit_bit",
-             "unit_level_bit", "weight_kbit", "sparse_layer", "sparse_lane")
+             "unit_level_bit", "unit_table_bit", "weight_kbit", "sparse_layer", "sparse_lane")
 
 
 # A synaptic current's datapath (a second codec, leak and adder per LIF unit) as a share of a unit's
@@ -106,22 +104,22 @@ COLUMN_LAYER_LUTS, WINDOW_WORD_BIT_LUTS = 124.0, 4.0
 def lut_features(layer: dict) -> dict[str, float]:
     """How much of each LUT_TERMS one layer has, from its lanes, units, accumulator_bits,
     membrane_bits, levels (K of a level-coded state, 0 without), weight_bits (of the whole weight
-    memory), banks (1 or 2), sparse, synaptic, register (bool, absent: False), columns (absent: 1): the
-    LUTs are their dot product with the coefficients (the network's term is counted once per design).
-    unit_level_bit is the state codec's K-1 comparators (and K-entry decode table) of membrane_bits
-    each, per unit; weight_kbit the weight memory's size (its block RAMs' cascade multiplexers and
-    address decoding grow with it); register accumulators (geometry.register_accumulators) have no
-    adders, RAM or forwarding in the fabric, only the update's choice of U lanes out of the copy's P
-    per lane bit (lane_bit_register)."""
-    one, register = layer["banks"] == 1, layer.get("register", False)
+    memory), banks (1 or 2), sparse, synaptic, register (bool, absent: False), columns (absent: 1),
+    tables (its units read lif_step.lif_tables; absent: False): the LUTs are their dot product with
+    the coefficients (the network's term is counted once per design).  unit_level_bit is the state
+    codec's K-1 comparators (and K-entry decode table) of membrane_bits each, per unit; a unit with
+    tables has instead its drive table, adder and range compares (unit_table_bit); weight_kbit the
+    weight memory's size (its block RAMs' cascade multiplexers and address decoding grow with it);
+    register accumulators (geometry.register_accumulators) have no adders, RAM or forwarding in the
+    fabric, only the update's choice of U lanes out of the copy's P per lane bit (lane_bit_register)."""
+    one, register, tables = layer["banks"] == 1, layer.get("register", False), layer.get("tables", False)
     lane_bits = layer["lanes"] * layer.get("columns", 1) * layer["accumulator_bits"]
-    unit_share = 1 + SYNAPTIC_UNIT_SHARE if layer.get("synaptic") else 1
+    unit_bits = layer["units"] * layer["membrane_bits"] * (1 + SYNAPTIC_UNIT_SHARE if layer.get("synaptic") else 1)
     return {"layer": 0.0 if one else 1.0, "lane_bit": 0.0 if one or register else lane_bits,
             "layer_single": 1.0 if one else 0.0, "lane_bit_single": lane_bits if one else 0.0,
             "lane_bit_register": lane_bits if register else 0.0,
-            "unit_bit": layer["units"] * layer["membrane_bits"] * unit_share,
-            "unit_level_bit": layer["units"] * layer["levels"] * layer["membrane_bits"] * unit_share,
-            "weight_kbit": layer["weight_bits"] / 1024,
+            "unit_bit": 0.0 if tables else unit_bits, "unit_level_bit": 0.0 if tables else layer["levels"] * unit_bits,
+            "unit_table_bit": unit_bits if tables else 0.0, "weight_kbit": layer["weight_bits"] / 1024,
             "sparse_layer": 1.0 if layer["sparse"] else 0.0, "sparse_lane": layer["lanes"] if layer["sparse"] else 0.0}
 
 
@@ -284,7 +282,7 @@ class EngineModel:
                 "membrane_bits": self.lif.membrane_bits, "banks": self.banks, "sparse": g.sparse is not None,
                 "levels": 0 if self.lif.levels is None else len(self.lif.levels), "weight_bits": g.weight_bits,
                 "synaptic": self.lif.synaptic, "register": g.register_accumulators, "event": self.event_driven,
-                "columns": g.columns, "window_reads": g.window_reads,
+                "columns": g.columns, "window_reads": g.window_reads, "tables": lif_tables(self.lif) is not None,
                 "recurrent_neurons": self.lif.size if getattr(g.synapse, "recurrent", False) else 0}
 
     @property
@@ -305,7 +303,9 @@ class EngineModel:
         return self.queue_depth == self.geo.out_groups + QUEUE_END_ENTRIES
 
     def memories(self, address_bits: int) -> list[Memory]:
-        """The engine's RAMs; address_bits: the design's spike address width."""
+        """The engine's RAMs; address_bits: the design's spike address width.  Two banks of RAM
+        accumulators have a tag bit per word (rtl_gen/layer_engine.py); two LIF units read one
+        settle table (compiler.lif_step.lif_tables)."""
         g, name, p = self.geo, self.lif.name, self.geo.lanes
         out = [Memory(name, "weights", g.weight_word_bits, g.weight_depth)]
         if g.sparse is not None:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
@@ -313,8 +313,12 @@ class EngineModel:
                     Memory(name, "accumulators", g.accumulator_bits, g.groups, self.banks * p)]
         elif not g.register_accumulators:  # (registers in DSP48E1 slices and their copy take no RAM)
             out.append(Memory(name, "accumulators", p * g.accumulator_bits, g.acc_depth, self.banks * g.columns))
+        if self.banks == 2 and not g.register_accumulators:
+            out.append(Memory(name, "accumulator tags", 1, out[-1].depth, out[-1].count))
         if getattr(g.synapse, "recurrent", False):  # its own spikes of one timestep (rtl_gen/recurrent_merge.py)
             out.append(Memory(name, "feedback FIFO", address_bits + 1, self.lif.size + 1))
+        if (tables := lif_tables(self.lif)) is not None:
+            out.append(Memory(name, "LIF tables", tables.word_bits, len(tables.settle), -(-g.units // 2)))
         return out + [Memory(name, "states", g.units * self.lif.stored_bits, g.state_words),
                       Memory(name, "spike queue", address_bits + p + 1 + (p * self.lif.state_bits if self.lif.readout else 0),
                              self.queue_depth)]

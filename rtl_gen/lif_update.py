@@ -12,18 +12,29 @@ snnTorch's order (lif.order, docs/spec.md section 2): stage 1 also takes p = v >
 of the step before) and leaks v*(1-p) for reset "zero"; stage 2 is r = u - theta*p (or u), and
 the spike is decode(encode(r)) > theta, from the encoder's output.
 
+With tables (compiler.lif_step.lif_tables: a level-coded state, no synaptic current, one leak) the
+same step is read, exact by construction: stage 1 reads u - I from a constant table over the code
+(K entries: decode, pending reset and leak at once; a constant on the first timestep), stage 2 adds
+I and addresses the settle table (`table_addr`, u mod 2**index_bits; a block RAM that two units
+share, `settle_roms`) with two constant compares for u outside [lo, hi], and the word it returns
+(`table_data`) is the spike and the stored code.  That replaces the decode, the leak, the reset and
+the encoder's K-1 comparators.
+
 `valid_out` follows `valid_in` LATENCY cycles later.  Widths: `current` is the synapse's proven
 current width, the datapath is the LIF's proven membrane width (from size_registers).
 """
 from __future__ import annotations
 
 import numpy as np
-from amaranth import Cat, Module, Mux, Signal, signed
-from amaranth.lib import data, wiring
+from amaranth import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from snnc.compiler import ir
+from snnc.compiler.artix7 import bram36_tiles
 from snnc.compiler.engine_model import LIF_LATENCY
+from snnc.compiler.lif_step import LIFTables, lif_tables
+from snnc.compiler.shapes import signed_bits
 
 from .arith import csd_terms
 from .state_codec import StateCodec, state_shape
@@ -44,7 +55,8 @@ def constant_times(x, b: int):
 
 
 class LIFUpdate(wiring.Component):
-    def __init__(self, lif: ir.LIF, current_bits: int):
+    def __init__(self, lif: ir.LIF, current_bits: int, tables: bool = True):
+        """tables: read the step from the LIF's tables where it has them (lif_tables), else compute it."""
         self.lif = lif
         self.width = max(lif.membrane_bits, current_bits) + 1
         ports = {
@@ -53,9 +65,14 @@ class LIFUpdate(wiring.Component):
         }
         if lif.leak_per_channel:  # B of the lane's channel, 0 .. 2**F
             ports["leak_b"] = In(lif.leak_f + 1)
+        self.tables = lif_tables(lif) if tables else None
+        if self.tables is not None:
+            ports |= {"table_addr": Out(self.tables.index_bits), "table_data": In(self.tables.word_bits)}
         super().__init__(ports)
 
     def elaborate(self, platform):
+        if self.tables is not None:
+            return self._tabled(self.tables)
         m = Module()
         lif, w = self.lif, self.width
         m.submodules.codec = codec = StateCodec(lif, w)
@@ -117,3 +134,40 @@ class LIFUpdate(wiring.Component):
         else:
             m.d.comb += self.state_out.eq(codec.code_out)
         return m
+
+    def _tabled(self, t: LIFTables) -> Module:
+        """The step read from the LIF's tables (see the module's docstring)."""
+        m = Module()
+        w, bits = self.width, self.lif.state_bits
+        values = [*t.drive, t.first_drive]
+        assert signed_bits(int(min(values)), int(max(values))) <= w, "drive table wider than the datapath"
+        drive = Array(Const(int(x), signed(w)) for x in t.drive)
+        term, current, valid1 = Signal(signed(w), name="drive"), Signal(signed(w), name="current_q"), Signal()
+        # `first` selects after the table: the state RAM's word is not read then (X in a simulator)
+        m.d.sync += [term.eq(Mux(self.first, t.first_drive, drive[self.state_in])), current.eq(self.current),
+                     valid1.eq(self.valid_in)]
+        u = Signal(signed(w))
+        below, above, valid2 = Signal(), Signal(), Signal()
+        # u mod 2**index_bits: .eq sign-extends u where the datapath is narrower than the index
+        m.d.comb += [u.eq(term + current), self.table_addr.eq(u)]
+        m.d.sync += [below.eq(u < t.lo), above.eq(u > t.hi), valid2.eq(valid1)]
+        word = Mux(below, t.word(t.lo), Mux(above, t.word(t.hi), self.table_data))
+        m.d.comb += [self.state_out.eq(word[:bits]), self.spike.eq(word[bits]), self.valid_out.eq(valid2)]
+        return m
+
+
+def settle_roms(m: Module, units: list[LIFUpdate]) -> None:
+    """The units' settle tables (LIFUpdate with tables): one ROM per two units, each reading it
+    through a port of its own (a block RAM's two)."""
+    if not units or units[0].tables is None:
+        return
+    t = units[0].tables
+    # a block RAM where the model counts one (Yosys would build a large table as logic: its
+    # staircase of codes compresses to about 44 LUTs per 1K x 5 table); small ones as the tools like
+    style = {"rom_style": "block"} if bram36_tiles(t.word_bits, len(t.settle)) else {}
+    for k in range(0, len(units), 2):
+        m.submodules[f"settle{k // 2}"] = rom = memory.Memory(shape=t.word_bits, depth=len(t.settle),
+                                                            init=[int(x) for x in t.settle], attrs=style)
+        for unit in units[k:k + 2]:
+            port = rom.read_port()
+            m.d.comb += [port.addr.eq(unit.table_addr), unit.table_data.eq(port.data)]

@@ -36,7 +36,7 @@ from snnc.compiler.update_skips import steady_levels
 from .accumulator_port import AccumulatorPort, accumulator_layout
 from .arith import times
 from .delay_line import DelayLine
-from .lif_update import LATENCY, LIFUpdate, stored_shape
+from .lif_update import LATENCY, LIFUpdate, settle_roms, stored_shape
 from .spike_serializer import SpikeSerializer
 from .spikes import packed_address, spike_stream
 from .update_walk import UpdateWalk, walk_layout
@@ -140,6 +140,7 @@ class NeuronUpdate(wiring.Component):
             if self.lif.leak_per_channel:
                 m.d.comb += unit.leak_b.eq(self._by_part(leaks, u, at1.part))
             units.append(unit)
+        settle_roms(m, units)
         return units
 
     def _spike_mask(self, m: Module, units: list[LIFUpdate], last, fired: Value, restart) -> Value:

@@ -16,6 +16,7 @@ from snnc.compiler import levels as codec
 from snnc.compiler.contracts import FLOAT32_EXACT, FLOAT64_EXACT
 from snnc.compiler.errors import SnncError
 from snnc.compiler.geometry import check_timesteps
+from snnc.compiler.lif_step import lif_step, synaptic_step
 from snnc.compiler.ir import LIF, Conv2d, Crop2d, Dense, Flatten, MaxPool2d, Network
 from snnc.compiler.update_skips import steady
 
@@ -92,45 +93,6 @@ def own_synapse(layer: Dense) -> Dense:
     bias).  One raw sum with the feed-forward part in hardware; (a << s) + (b << s) == (a + b) << s,
     so adding the shifted parts is exact."""
     return Dense(layer.name, layer.weight[:, layer.in_shape[0]:], layer.bias, layer.shift, layer.weight_bits)
-
-
-def _quantize(layer: LIF, r: np.ndarray) -> np.ndarray:
-    """Q of docs/spec.md section 2: the nearest level (ties to the lower), or the clamp."""
-    return np.clip(r, layer.v_min, layer.v_max) if layer.levels is None else codec.quantize(r, layer.levels, layer.floor_bits)
-
-
-def _floored(layer: LIF, b, x: np.ndarray) -> np.ndarray:
-    """floor(b / 2**leak_f * x) onto the declared grid (>> on int64 floors toward minus infinity):
-    the membrane's leak (b = B) and the synaptic current's (b = A)."""
-    g = layer.floor_bits
-    return ((b * x) >> (layer.leak_f + g)) << g
-
-
-def synaptic_step(layer: LIF, c: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A synaptic current's step (docs/spec.md section 2): (stored c, current I) -> (c' = floor(alpha c)
-    + I, which drives the membrane this step; Q(c'), the stored c of the next)."""
-    raw = _floored(layer, layer.alpha_b, c) + current
-    return raw, _quantize(layer, raw)
-
-
-def lif_step(layer: LIF, v: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One timestep of docs/spec.md section 2: (stored state v, current I) -> (spikes uint8, next state v),
-    in snnc's order or snnTorch's (with a synaptic current, I is synaptic_step's c')."""
-    b = layer.leak_b.reshape((-1,) + (1,) * (v.ndim - 2)) if layer.leak_per_channel else layer.leak_b  # [C, 1, 1]
-    leak = lambda x: _floored(layer, b, x)
-    quantize = lambda r: _quantize(layer, r)
-    if layer.order == "snntorch":  # the pending reset is the spike of the step before, read from the stored state
-        p = v > layer.theta
-        if layer.reset == "zero":
-            u = leak(np.where(p, 0, v)) + current
-        else:
-            u = leak(v) + current - (layer.theta * p if layer.reset == "subtract" else 0)
-        v_next = quantize(u)
-        return (v_next > layer.theta).astype(np.uint8), v_next
-    u = leak(v) + current
-    s = u >= layer.theta
-    r = u - layer.theta * s if layer.reset == "subtract" else np.where(s, 0, u) if layer.reset == "zero" else u
-    return s.astype(np.uint8), quantize(r)
 
 
 def run(net: Network, spikes: np.ndarray, trace: bool = False) -> np.ndarray | tuple[np.ndarray, Trace]:

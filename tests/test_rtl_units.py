@@ -2,6 +2,7 @@
 the LIF datapath on random currents, the constant multiplier's digit recoding."""
 import numpy as np
 import pytest
+from amaranth import Module
 from amaranth.sim import Simulator
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,7 +11,8 @@ from snnc.compiler import ir
 from snnc.compiler import levels as codec
 from snnc.compiler.register_sizes import size_registers
 from snnc.rtl_gen.arith import csd_terms
-from snnc.rtl_gen.lif_update import LATENCY, LIFUpdate
+from snnc.compiler.lif_step import lif_tables
+from snnc.rtl_gen.lif_update import LATENCY, LIFUpdate, settle_roms
 from snnc.rtl_gen.state_codec import StateCodec
 from snnc.sim import golden
 
@@ -62,24 +64,35 @@ def test_codec_exhaustive(mode, bits):
 
 
 @pytest.mark.parametrize("order", ["snnc", "snntorch"])
-@pytest.mark.parametrize("levels, reset, leak", [
-    (level_set("threshold_centered", 4), "subtract", (13, 4)),
-    (level_set("uniform", 3), "zero", (3, 2)),
-    (None, "subtract", (1, 0)),
-    (None, "zero", (0, 0)),
-    (level_set("threshold_centered", 2), "zero", (7, 3)),
+@pytest.mark.parametrize("levels, reset, leak, theta, weight", [
+    (level_set("threshold_centered", 4), "subtract", (13, 4), 40, 60),
+    (level_set("uniform", 3), "zero", (3, 2), 40, 60),
+    (None, "subtract", (1, 0), 40, 60),
+    (None, "zero", (0, 0), 40, 60),
+    (level_set("threshold_centered", 2), "zero", (7, 3), 40, 60),
+    # levels far past what the membrane reaches: the datapath is narrower than the settle table's index
+    (np.arange(-3, 253), "subtract", (0, 0), 2, 3),
 ])
-def test_lif_update_matches_golden(levels, reset, leak, order):
-    syn, lif = sized(lif_of(levels, reset=reset, leak=leak, order=order), [60, -60])
-    dut = LIFUpdate(lif, syn.current_bits)
+@pytest.mark.parametrize("tables", [True, False])
+def test_lif_update_matches_golden(levels, reset, leak, theta, weight, order, tables):
+    """Both datapaths (tables, where the LIF has levels, and arithmetic) against the golden step,
+    with currents that reach past both ends of the settle table's range."""
+    syn, lif = sized(lif_of(levels, theta, leak, reset, order=order), [weight, -weight])
+    dut = LIFUpdate(lif, syn.current_bits, tables)
+    assert (dut.tables is not None) == (tables and levels is not None)
+    if levels is not None and len(levels) == 256:
+        assert dut.width < lif_tables(lif).index_bits
+    top = Module()
+    top.submodules.dut = dut
+    settle_roms(top, [dut])
     rng = np.random.default_rng(0)
-    currents = rng.integers(-60, 61, 200)
+    currents = rng.integers(-weight, weight + 1, 200)
     expected_spikes, expected_states, v = [], [], np.zeros(1, np.int64)
     for i in currents:
         s, v = golden.lif_step(lif, v, np.array([i]))
         expected_spikes.append(int(s[0]))
         expected_states.append(int(codec.encode(v, levels)[0]) if levels is not None else int(v[0]))
-    sim = Simulator(dut)
+    sim = Simulator(top)
     sim.add_clock(1e-6)
 
     async def bench(ctx):
