@@ -42,12 +42,12 @@ UPDATE_OVERHEAD_CYCLES = RAM_READ_CYCLES + LIF_LATENCY + END_TOKEN_CYCLES + BANK
 TOKEN_ACCEPT_CYCLES = 1  # the cycle an end-of-timestep token is taken (a spike's overlaps the spike before)
 START_CYCLES = 4         # start pulse to the first token taken, besides clearing the accumulators
 
-# What each engine counts during a run (NetworkTop), as counts() counts it from the golden model:
-# busy, cycles scattering or updating; scatter_steps, weight rows read (each read-modifies-writes
-# an accumulator word, or one per side-by-side column); update_steps, steps of the update walk
-# (geometry.group_phases: an accumulator word read, and from the window's last word on a state
-# word read and written by U LIF units); input_spikes and output_spikes, spike tokens taken and
-# emitted (not end tokens).  busy is always there; the others are the activity counters.
+# What each engine counts in a run (NetworkTop), as counts() counts it from the golden model: busy
+# (cycles scattering or updating), scatter_steps (weight rows read, each read-modifying-writing an
+# accumulator word, or one per side-by-side column), update_steps (update walk steps,
+# geometry.group_phases: an accumulator word read, from the window's last word on a state word read
+# and written by U LIF units), input_spikes and output_spikes (spike tokens taken and emitted, not
+# end tokens).  busy is always there; the others are the activity counters.
 ENGINE_COUNTERS = ("busy", "scatter_steps", "update_steps", "input_spikes", "output_spikes")
 
 
@@ -102,16 +102,14 @@ COLUMN_LAYER_LUTS, WINDOW_WORD_BIT_LUTS = 124.0, 4.0
 
 
 def lut_features(layer: dict) -> dict[str, float]:
-    """How much of each LUT_TERMS one layer has, from its lanes, units, accumulator_bits,
-    membrane_bits, levels (K of a level-coded state, 0 without), weight_bits (of the whole weight
-    memory), banks (1 or 2), sparse, synaptic, register (bool, absent: False), columns (absent: 1),
-    tables (its units read lif_step.lif_tables; absent: False): the LUTs are their dot product with
-    the coefficients (the network's term is counted once per design).  unit_level_bit is the state
-    codec's K-1 comparators (and K-entry decode table) of membrane_bits each, per unit; a unit with
-    tables has instead its drive table, adder and range compares (unit_table_bit); weight_kbit the
-    weight memory's size (its block RAMs' cascade multiplexers and address decoding grow with it);
-    register accumulators (geometry.register_accumulators) have no adders, RAM or forwarding in the
-    fabric, only the update's choice of U lanes out of the copy's P per lane bit (lane_bit_register)."""
+    """How much of each LUT_TERMS one layer has (their dot product with the coefficients is its LUTs;
+    the network's term counts once per design), from its lanes, units, accumulator_bits,
+    membrane_bits, levels (K of a level-coded state, else 0), weight_bits (the weight memory's),
+    banks, sparse, synaptic, register, columns and tables (absent: False, 1, False).  Per unit:
+    unit_level_bit is the codec's K-1 comparators and K-entry decode table of membrane_bits each;
+    with tables (lif_step.lif_tables) unit_table_bit replaces both: a drive table, adder, compares.
+    weight_kbit: block RAM cascades and address decoding; register accumulators have no adders, RAM
+    or forwarding in the fabric, only the update's choice of U lanes of P (lane_bit_register)."""
     one, register, tables = layer["banks"] == 1, layer.get("register", False), layer.get("tables", False)
     lane_bits = layer["lanes"] * layer.get("columns", 1) * layer["accumulator_bits"]
     unit_bits = layer["units"] * layer["membrane_bits"] * (1 + SYNAPTIC_UNIT_SHARE if layer.get("synaptic") else 1)
@@ -303,9 +301,8 @@ class EngineModel:
         return self.queue_depth == self.geo.out_groups + QUEUE_END_ENTRIES
 
     def memories(self, address_bits: int) -> list[Memory]:
-        """The engine's RAMs; address_bits: the design's spike address width.  Two banks of RAM
-        accumulators have a tag bit per word (rtl_gen/layer_engine.py); two LIF units read one
-        settle table (compiler.lif_step.lif_tables)."""
+        """The engine's RAMs (address_bits: the spike addresses'); two banks of RAM accumulators have
+        a tag bit per word (rtl_gen/layer_engine.py), two LIF units share a table (lif_tables)."""
         g, name, p = self.geo, self.lif.name, self.geo.lanes
         out = [Memory(name, "weights", g.weight_word_bits, g.weight_depth)]
         if g.sparse is not None:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
@@ -362,11 +359,11 @@ def auto_single_bank(net, impl: Implementation) -> frozenset[str]:
 
 
 def cycle_budget(net, impl: Implementation, n_tokens: int, n_steps: int) -> int:
-    """Upper bound on the cycles from start to done for one sample of `n_tokens` input tokens
-    over `n_steps` timesteps, every engine working in turn (no overlap): the first layer scatters
-    the input's spikes, a later one at most every neuron of the layer before at every step, each
-    token taken in a cycle of its own, and the last one's every neuron (a readout's states) sent.  A board that has not answered RUN after this many cycles
-    has failed."""
+    """Upper bound on the cycles from start to done for one sample of `n_tokens` input tokens over
+    `n_steps` timesteps, every engine in turn (no overlap): the first layer scatters the input's
+    spikes, a later one at most every neuron of the layer before at every step, each token taken in
+    a cycle of its own, and the last one's every neuron (a readout's states) sent.  A board that
+    has not answered RUN after this many cycles has failed."""
     models = network_models(net, impl)
     fan_in = [n_tokens] + [n_steps * int(np.prod(stage.out_shape)) for stage in net.stages[:-1]]
     work = sum(m.busy_bound(n, n_steps) + TOKEN_ACCEPT_CYCLES * (n + n_steps) for m, n in zip(models, fan_in))

@@ -26,6 +26,7 @@ import numpy as np
 from . import ir
 from .geometry import LayerGeometry
 from .levels import encode
+from .lif_step import floored
 
 MIN_SKIP_PARTS = 3  # a skipped group costs W + 1 (or + 2) cycles, a live one W + P/U - 1
 
@@ -38,7 +39,7 @@ def steady_levels(lif: ir.LIF) -> np.ndarray:
     levels = np.asarray(lif.levels, np.int64)
     g, steady = lif.floor_bits, np.ones(len(levels), bool)
     for b in np.unique(lif.leaks):
-        leaked = ((int(b) * levels) >> (lif.leak_f + g)) << g
+        leaked = floored(lif, int(b), levels)
         kept = levels[encode(leaked, levels, g)] == levels
         # snnc's order fires on the leaked value; snnTorch's on the stored one, which stays
         steady &= kept & ((leaked < lif.theta) if lif.order == "snnc" else (levels <= lif.theta))

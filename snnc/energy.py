@@ -5,7 +5,7 @@ The work of one inference, per layer, is what the engine does (docs/rtl.md): eac
 one weight row and read-modify-writes one accumulator word per scatter step (taps x channel groups,
 or with sparse weights the input's entry rows; register accumulators add it in DSP48E1 slices);
 each timestep the update reads every group's accumulators and states, writes the states back,
-clears the accumulators and runs P LIF datapaths per group; each output spike passes the spike
+clears the accumulators (their tag bits, with two banks) and runs P LIF datapaths per group; each output spike passes the spike
 queue and the next FIFO.  A board build adds the host link's bytes.  Static power is charged for
 the inference's latency at the board clock.
 
@@ -24,6 +24,7 @@ from snnc.compiler import ir
 from snnc.compiler import artix7
 from snnc.compiler.engine_model import ENGINE_COUNTERS, TOKEN_ACCEPT_CYCLES, network_models, timeline_cycles
 from snnc.compiler.layer_impl import Implementation
+from snnc.compiler.lif_step import lif_tables
 from snnc.compiler.update_skips import skipped_groups
 from snnc.sim.golden import engine_inputs, engine_updates
 
@@ -117,27 +118,35 @@ def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_
     for layer, lif, geo in zip(act["layers"], net.lifs, (m.geo for m in network_models(net, impl))):
         p, steps, walk = geo.lanes, layer["scatter_steps"], layer["update_steps"]
         parts["weight_reads"] += steps * _ram_access(geo.weight_depth, geo.weight_word_bits)
+        # two banks of RAM accumulators keep a tag bit per word (per lane's word with sparse weights):
+        # read and set with every read-modify-write, cleared by the update in place of the word
+        # (rtl_gen/layer_engine.py); one bank still clears through written zeros
+        tagged = geo.impl.banks == 2 and not geo.register_accumulators
+        tag = (p if geo.sparse is not None else 1) * _ram_access(geo.acc_depth, 1) if tagged else 0.0
         if geo.register_accumulators:  # the slices add the row; the update reads the copy in flip-flops
             acc = p * geo.accumulator_bits * _e("lutram_bit")
             parts["accumulator_updates"] += steps * geo.dsp_slices * _e("dsp_add") + t * acc  # t copies at the swaps
         elif geo.sparse is None:  # a step adds into one word, or into each side-by-side column's
             acc = _ram_access(geo.acc_depth, p * geo.accumulator_bits)
-            parts["accumulator_updates"] += steps * geo.words_per_step * (2 * acc + _e("adder_bit") * p * geo.accumulator_bits)
+            parts["accumulator_updates"] += steps * geo.words_per_step * (2 * (acc + tag) + _e("adder_bit") * p * geo.accumulator_bits)
         else:  # each spike reads its list's start and end at every kernel tap (the mean over the
             # inputs); each lane has its own accumulator RAM, read at every entry, written (and
             # added into) only at the entries that hold a weight, not at skips and pads
             parts["weight_reads"] += layer["input_spikes"] * float(geo.tap_sum(1).mean()) * 2 * \
                 _ram_access(len(geo.sparse.row_start), geo.sparse.pointer_bits)
             acc, adding = p * _ram_access(geo.groups, geo.accumulator_bits), geo.sparse.adding_fraction
-            parts["accumulator_updates"] += steps * ((1 + adding) * acc + adding * _e("adder_bit") * p * geo.accumulator_bits)
+            parts["accumulator_updates"] += steps * ((1 + adding) * (acc + tag) + adding * _e("adder_bit") * p * geo.accumulator_bits)
         # each update step (a phase of a neuron group, geometry.group_phases) reads a group word, or a
         # window row's (geometry.window_reads); each word is cleared once (k1*k1 per group) and each
-        # of the group's P/U parts steps U LIF units and reads and writes a state word once
+        # of the group's P/U parts steps U LIF units (each reading its settle table, where it has
+        # one: compiler.lif_step.lif_tables) and reads and writes a state word once
         phases, k1 = geo.group_phases, geo.k1
-        parts["accumulator_updates"] += walk * (geo.window_reads + k1 * k1 / phases) * acc
+        parts["accumulator_updates"] += walk * (geo.window_reads * (acc + tag) + k1 * k1 / phases * (tag if tagged else acc))
         lif_steps = walk * geo.parts / phases
         parts["state_reads_writes"] += lif_steps * 2 * _ram_access(geo.state_words, geo.units * lif.stored_bits)
-        parts["lif_updates"] += lif_steps * geo.units * _e("lif_update")
+        tables = lif_tables(lif)
+        table = _ram_access(len(tables.settle), tables.word_bits) if tables is not None else 0.0
+        parts["lif_updates"] += lif_steps * geo.units * (_e("lif_update") + table)
         parts["spike_fifos"] += 2 * (layer["input_spikes"] + t) * _e("fifo_token") + 2 * layer["output_spikes"] \
             * _e("fifo_token")
     if board:  # LOAD the input tokens, READ_SPIKES the output tokens, 2 bytes each, plus frames
