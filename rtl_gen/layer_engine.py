@@ -100,27 +100,33 @@ class LayerEngine(wiring.Component):
         m.d.comb += scatter.hold.eq(clearing)
 
         # the scatter fills bank `bank`, the update drains the other; they swap between timesteps.
-        # Only the scatter writes a bank's data.  A 1-bit tag per word says whether the scatter wrote
-        # it since the update last read it: the update clears the tag, not the word, and a word whose
-        # tag is clear reads as 0.  So the data RAMs need no write multiplexer and no zero, and the
-        # read side gates each word with its tag inside the bank multiplexer's LUT (docs/rtl.md).
+        # Both banks are one RAM (per side-by-side column) with the bank as the address's top bit,
+        # read at two addresses (the scatter's, the update's: Yosys and Vivado keep a copy per read
+        # port, written together) and written by the scatter alone.  A 1-bit tag per word, in a RAM
+        # per bank, says whether the scatter wrote it since the update last read it: the update
+        # clears the tag, not the word, and a word whose tag is clear reads as 0.  So no data
+        # multiplexer chooses a bank, and no zero is written (docs/rtl.md, Memories).
         bank = Signal()
         with m.If(swap):
             m.d.sync += bank.eq(~bank)
-        reads = []
-        for b in range(2):
-            mine = bank == b  # this bank belongs to the scatter now
-            rams, tags = self._bank(m, f"acc{b}"), self._tags(m, f"tag{b}")
-            for (rd, wr), (t_rd, t_wr), (rd_addr, wr_addr, wr_data, wr_en), (u_rd, u_wr, _, u_en) in \
-                    zip(rams, tags, ram_ports(scatter.acc), ram_ports(update.acc), strict=True):
-                m.d.comb += [rd.addr.eq(Mux(mine, rd_addr, u_rd)), t_rd.addr.eq(rd.addr),
-                             wr.addr.eq(wr_addr), wr.data.eq(wr_data), wr.en.eq(mine & wr_en),
+        tags = [self._tags(m, f"tag{b}") for b in range(2)]
+        s_words, u_words = [], []
+        for k, (mem, (rd_addr, wr_addr, wr_data, wr_en), (u_addr, u_wr, _, u_en)) in \
+                enumerate(zip(self._banks(m), ram_ports(scatter.acc), ram_ports(update.acc), strict=True)):
+            s_rd, u_rd, wr = mem.read_port(), mem.read_port(), mem.write_port()
+            m.d.comb += [s_rd.addr.eq(Cat(rd_addr, bank)), u_rd.addr.eq(Cat(u_addr, ~bank)),
+                         wr.addr.eq(Cat(wr_addr, bank)), wr.data.eq(wr_data), wr.en.eq(wr_en)]
+            tag_read = []
+            for b, (t_rd, t_wr) in enumerate(tag[k] for tag in tags):
+                mine = bank == b  # this bank belongs to the scatter now
+                m.d.comb += [t_rd.addr.eq(Mux(mine, rd_addr, u_addr)),
                              t_wr.addr.eq(Mux(clearing, clear_addr, Mux(mine, wr_addr, u_wr))),
                              t_wr.data.eq(mine & ~clearing),  # the scatter sets, the update clears
                              t_wr.en.eq(clearing | Mux(mine, wr_en, u_en))]
-            reads.append(Cat(Mux(t_rd.data, rd.data, 0) for (rd, _), (t_rd, _) in zip(rams, tags)))
-        m.d.comb += [scatter.acc.rd_data.eq(Mux(bank, reads[1], reads[0])),
-                     update.acc.rd_data.eq(Mux(bank, reads[0], reads[1]))]
+                tag_read.append(t_rd.data)
+            s_words.append(Mux(Mux(bank, tag_read[1], tag_read[0]), s_rd.data, 0))
+            u_words.append(Mux(Mux(bank, tag_read[0], tag_read[1]), u_rd.data, 0))
+        m.d.comb += [scatter.acc.rd_data.eq(Cat(s_words)), update.acc.rd_data.eq(Cat(u_words))]
         return m
 
     def _feed_back(self, m, update) -> None:
@@ -153,6 +159,17 @@ class LayerEngine(wiring.Component):
                 memory.Memory(shape=shape, depth=max(g.acc_depth, 2), init=[])
             rams.append((mem.read_port(), mem.write_port()))
         return rams
+
+    def _banks(self, m) -> list[memory.Memory]:
+        """Both accumulator banks' RAMs (accumulator_port.bank_rams), the bank as the top address bit."""
+        g = self.geo
+        count, lanes = bank_rams(g)
+        shape = accumulator_layout(g) if lanes > 1 else signed(g.accumulator_bits)
+        depth = 2 << (max(g.acc_depth, 2) - 1).bit_length()
+        mems = [memory.Memory(shape=shape, depth=depth, init=[]) for _ in range(count)]
+        for k, mem in enumerate(mems):
+            m.submodules[f"acc_{k}"] = mem
+        return mems
 
     def _tags(self, m, name: str) -> list:
         """One bank's tag RAMs, one per data RAM, a bit per word (read and write port): set where
