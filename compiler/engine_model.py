@@ -301,17 +301,17 @@ class EngineModel:
         return self.queue_depth == self.geo.out_groups + QUEUE_END_ENTRIES
 
     def memories(self, address_bits: int) -> list[Memory]:
-        """The engine's RAMs (address_bits: the spike addresses'); two banks of RAM accumulators have
-        a tag bit per word (rtl_gen/layer_engine.py), two LIF units share a table (lif_tables)."""
+        """The engine's RAMs (address_bits: the spike addresses'): rtl_gen/layer_engine.py's banks and
+        tags, the update's states, table (two LIF units read one: lif_tables) and queue."""
         g, name, p = self.geo, self.lif.name, self.geo.lanes
         out = [Memory(name, "weights", g.weight_word_bits, g.weight_depth)]
-        if g.sparse is not None:  # each lane walks its own channel groups: one accumulator RAM per lane and bank
-            out += [Memory(name, "row starts", g.sparse.pointer_bits, len(g.sparse.row_start)),
-                    Memory(name, "accumulators", g.accumulator_bits, g.groups, self.banks * p)]
-        elif not g.register_accumulators:  # (registers in DSP48E1 slices and their copy take no RAM)
-            out.append(Memory(name, "accumulators", p * g.accumulator_bits, g.acc_depth, self.banks * g.columns))
-        if self.banks == 2 and not g.register_accumulators:
-            out.append(Memory(name, "accumulator tags", 1, out[-1].depth, out[-1].count))
+        out += [Memory(name, "row starts", g.sparse.pointer_bits, len(g.sparse.row_start))] if g.sparse else []
+        rams, width = (p, g.accumulator_bits) if g.sparse else (g.columns, p * g.accumulator_bits)  # a RAM per lane
+        if self.banks == 1:
+            out.append(Memory(name, "accumulators", width, g.acc_depth, rams))
+        elif not g.register_accumulators:  # both banks in a RAM read at two addresses: a copy per port
+            out += [Memory(name, "accumulators", width, g.banks_depth, 2 * rams),
+                    Memory(name, "accumulator tags", 1, g.acc_depth, 2 * rams)]
         if getattr(g.synapse, "recurrent", False):  # its own spikes of one timestep (rtl_gen/recurrent_merge.py)
             out.append(Memory(name, "feedback FIFO", address_bits + 1, self.lif.size + 1))
         if (tables := lif_tables(self.lif)) is not None:

@@ -76,7 +76,9 @@ class LayerGeometry:
             raise SnncError(f"{synapse.name}: {impl} is no engine of {self.co} output channels "
                             f"({self.max_col_taps} column taps) (LayerImpl.of)")
         self.row_words = -(-self.wo // self.columns)
-        self.acc_depth = self.go * self.ho * self.row_words  # words of each accumulator RAM
+        self.acc_depth = self.go * self.ho * self.row_words  # words of each accumulator RAM (a bank's)
+        # both banks in one RAM, the bank as the address's top bit (rtl_gen/layer_engine.py)
+        self.banks_depth = 2 << (max(self.acc_depth, 2) - 1).bit_length()
         self.lif_pixels = self.lif_h * self.lif_w
         self.state_groups = self.go * self.lif_pixels  # neuron groups of P lanes
         self.state_words = self.state_groups * self.parts  # state RAM words: a group's P/U parts of U lanes

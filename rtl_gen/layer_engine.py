@@ -2,15 +2,16 @@
 
 Two sub-components share two accumulator banks: the Scatter (rtl_gen/scatter.py) adds each input
 spike's weights into one bank while the NeuronUpdate (rtl_gen/neuron_update.py) drains the other
-bank of the timestep before through the LIF datapaths and clears it.  A bank is one RAM of P-lane
-words, or with sparse weights (rtl_gen/sparse_scatter.py) one RAM per lane, each lane's scatter
-addressing its own, or with the kernel columns side by side one RAM of P-lane words per column
-(rtl_gen/scatter.py; the update reads its group's), or for a single group word registers in
-DSP48E1 slices and their copy (`_registers`); the update reads one group word across them.  When the scatter has taken a
-timestep's end token and the update is idle, the banks swap and the update of that timestep starts,
-so the update of timestep t overlaps the scatter of t+1.  After a reset both banks are cleared
-(one group per cycle) before the first spike is taken.  The layout (groups, taps, weight rows,
-widths) is snnc.compiler.geometry's LayerGeometry.
+bank of the timestep before through the LIF datapaths and clears it.  The banks are one RAM of
+P-lane words with the bank as the address's top bit, or with sparse weights
+(rtl_gen/sparse_scatter.py) one RAM per lane, each lane's scatter addressing its own, or with the
+kernel columns side by side one RAM of P-lane words per column (rtl_gen/scatter.py; the update
+reads its group's); the update clears a word by clearing its tag bit (see elaborate).  For a
+single group word the accumulators are registers in DSP48E1 slices and their copy (`_registers`).
+When the scatter has taken a timestep's end token and the update is idle, the banks swap and the
+update of that timestep starts, so the update of timestep t overlaps the scatter of t+1.  After a
+reset both banks are cleared (one group per cycle) before the first spike is taken.  The layout
+(groups, taps, weight rows, widths) is snnc.compiler.geometry's LayerGeometry.
 
 A recurrent layer (ir.Dense.recurrent) feeds its own spikes back: the update's output goes both
 downstream and into a FIFO of one timestep, and a RecurrentMerge (rtl_gen/recurrent_merge.py)
@@ -165,8 +166,7 @@ class LayerEngine(wiring.Component):
         g = self.geo
         count, lanes = bank_rams(g)
         shape = accumulator_layout(g) if lanes > 1 else signed(g.accumulator_bits)
-        depth = 2 << (max(g.acc_depth, 2) - 1).bit_length()
-        mems = [memory.Memory(shape=shape, depth=depth, init=[]) for _ in range(count)]
+        mems = [memory.Memory(shape=shape, depth=g.banks_depth, init=[]) for _ in range(count)]
         for k, mem in enumerate(mems):
             m.submodules[f"acc_{k}"] = mem
         return mems

@@ -96,7 +96,7 @@ def test_pruned_784_128_goes_sparse_and_costs_less():
     assert model.weights_line.startswith("sparse: ")
     kinds = {m.kind: m for m in network_memories(mlp(w), implement(mlp(w)))}
     assert kinds["weights"].bits + kinds["row starts"].bits == geo.sparse.bits == geo.weight_bits  # no code table
-    assert kinds["accumulators"].count == 2  # one RAM per lane and bank
+    assert kinds["accumulators"].count == 2  # the lane's RAM of both banks, a copy per read port
 
 
 def test_auto_keeps_dense_weights_dense():
