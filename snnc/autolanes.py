@@ -154,9 +154,9 @@ def choose_lanes(net: ir.Network, inputs: list[np.ndarray], clock_hz: float, max
         fast = [d for d in designs if d[1] <= goal]
         if not fast:
             within = "" if max_dsp is None else f", within the part's {max_dsp} DSP48E1 slices"
-            raise SnncError(f"--max-latency-us {max_latency_us:g}: the fastest design (every layer at as many lanes "
-                            f"as output channels{within}) takes about {designs[-1][1] / clock_hz * 1e6:.1f} us at "
-                            f"{clock_hz / 1e6:g} MHz")
+            fastest = lanes_text(tuple(p[0] for p in designs[-1][0]))
+            raise SnncError(f"--max-latency-us {max_latency_us:g}: the fastest design ({fastest}{within}) takes about "
+                            f"{designs[-1][1] / clock_hz * 1e6:.1f} us at {clock_hz / 1e6:g} MHz by the cost model")
         picks, cycles, luts = min(fast, key=lambda d: d[2])
         target = f"at most {max_latency_us:g} us"
     impl = tuple(p[0] for p in picks)
