@@ -307,11 +307,11 @@ class EngineModel:
         out = [Memory(name, "weights", g.weight_word_bits, g.weight_depth)]
         out += [Memory(name, "row starts", g.sparse.pointer_bits, len(g.sparse.row_start))] if g.sparse else []
         rams, width = (p, g.accumulator_bits) if g.sparse else (g.columns, p * g.accumulator_bits)  # a RAM per lane
-        if self.banks == 1:
-            out.append(Memory(name, "accumulators", width, g.acc_depth, rams))
-        elif not g.register_accumulators:  # both banks in a RAM read at two addresses: a copy per port
+        if g.tagged_banks:  # both banks in a RAM read at two addresses: a copy per port
             out += [Memory(name, "accumulators", width, g.banks_depth, 2 * rams),
                     Memory(name, "accumulator tags", 1, g.acc_depth, 2 * rams)]
+        elif not g.register_accumulators:
+            out.append(Memory(name, "accumulators", width, g.acc_depth, rams))
         if getattr(g.synapse, "recurrent", False):  # its own spikes of one timestep (rtl_gen/recurrent_merge.py)
             out.append(Memory(name, "feedback FIFO", address_bits + 1, self.lif.size + 1))
         if (tables := lif_tables(self.lif)) is not None:

@@ -102,6 +102,8 @@ class LayerGeometry:
         # (rtl_gen/simd_accumulator.py; docs/rtl.md, "Register accumulators")
         self.register_accumulators = self.groups == 1 and impl.banks == 2 and impl.weights == "dense" and \
             self.accumulator_bits <= DSP_ALU_BITS
+        # two banks in RAM: a tag bit per word, which the update clears in place of the word
+        self.tagged_banks = impl.banks == 2 and not self.register_accumulators
 
     @property
     def dsp_slices(self) -> int:

@@ -110,10 +110,13 @@ class LayerEngine(wiring.Component):
         bank = Signal()
         with m.If(swap):
             m.d.sync += bank.eq(~bank)
-        tags = [self._tags(m, f"tag{b}") for b in range(2)]
+        # a tag RAM per bank and data RAM, a bit per word
+        tags = [[(mem.read_port(), mem.write_port()) for mem in self._rams(m, f"tag{b}", max(g.acc_depth, 2), 1)]
+                for b in range(2)]
         s_words, u_words = [], []
         for k, (mem, (rd_addr, wr_addr, wr_data, wr_en), (u_addr, u_wr, _, u_en)) in \
-                enumerate(zip(self._banks(m), ram_ports(scatter.acc), ram_ports(update.acc), strict=True)):
+                enumerate(zip(self._rams(m, "acc", g.banks_depth), ram_ports(scatter.acc), ram_ports(update.acc),
+                              strict=True)):
             s_rd, u_rd, wr = mem.read_port(), mem.read_port(), mem.write_port()
             m.d.comb += [s_rd.addr.eq(Cat(rd_addr, bank)), u_rd.addr.eq(Cat(u_addr, ~bank)),
                          wr.addr.eq(Cat(wr_addr, bank)), wr.data.eq(wr_data), wr.en.eq(wr_en)]
@@ -148,37 +151,17 @@ class LayerEngine(wiring.Component):
                      merge.i_own.payload.eq(own.r_stream.payload), merge.i_own.valid.eq(own.r_stream.valid),
                      own.r_stream.ready.eq(merge.i_own.ready)]
 
-    def _bank(self, m, name: str) -> list:
-        """One accumulator bank's RAMs as (read port, write port) (accumulator_port.bank_rams): one
-        RAM of P-lane words, one per lane with sparse weights, or one per side-by-side column."""
-        g = self.geo
-        count, lanes = bank_rams(g)
-        shape = accumulator_layout(g) if lanes > 1 else signed(g.accumulator_bits)
-        rams = []
-        for k in range(count):
-            m.submodules[name if count == 1 else f"{name}_{k}"] = mem = \
-                memory.Memory(shape=shape, depth=max(g.acc_depth, 2), init=[])
-            rams.append((mem.read_port(), mem.write_port()))
-        return rams
-
-    def _banks(self, m) -> list[memory.Memory]:
-        """Both accumulator banks' RAMs (accumulator_port.bank_rams), the bank as the top address bit."""
-        g = self.geo
-        count, lanes = bank_rams(g)
-        shape = accumulator_layout(g) if lanes > 1 else signed(g.accumulator_bits)
-        mems = [memory.Memory(shape=shape, depth=g.banks_depth, init=[]) for _ in range(count)]
+    def _rams(self, m, name: str, depth: int, shape=None) -> list[memory.Memory]:
+        """A memory per RAM of a bank (accumulator_port.bank_rams: one of P-lane words, one per lane
+        with sparse weights, or one per side-by-side column), named `name`_k: `depth` accumulator
+        words, or words of `shape`."""
+        count, lanes = bank_rams(self.geo)
+        if shape is None:
+            shape = accumulator_layout(self.geo) if lanes > 1 else signed(self.geo.accumulator_bits)
+        mems = [memory.Memory(shape=shape, depth=depth, init=[]) for _ in range(count)]
         for k, mem in enumerate(mems):
-            m.submodules[f"acc_{k}"] = mem
+            m.submodules[f"{name}_{k}"] = mem
         return mems
-
-    def _tags(self, m, name: str) -> list:
-        """One bank's tag RAMs, one per data RAM, a bit per word (read and write port): set where
-        the scatter wrote the word since the update last read it."""
-        tags = []
-        for k in range(bank_rams(self.geo)[0]):
-            m.submodules[f"{name}_{k}"] = mem = memory.Memory(shape=1, depth=max(self.geo.acc_depth, 2), init=[])
-            tags.append((mem.read_port(), mem.write_port()))
-        return tags
 
     def _registers(self, m, scatter, update, swap, clearing) -> None:
         """Register accumulators (geometry.register_accumulators): the scatter's rows add into the
@@ -195,7 +178,7 @@ class LayerEngine(wiring.Component):
     def _one_bank(self, m, scatter, update, clearing, clear_addr) -> None:
         """One accumulator bank: the update owns it while it runs (reading and clearing each group),
         the scatter the rest of the time, and the scatter takes no spike meanwhile."""
-        rams = self._bank(m, "acc")
+        rams = [(mem.read_port(), mem.write_port()) for mem in self._rams(m, "acc", max(self.geo.acc_depth, 2))]
         updating = update.busy
         m.d.comb += scatter.hold.eq(clearing | updating)
         m.d.comb += scatter.zero.eq(updating | clearing)  # the scatter writes the zeros (Scatter.zero)

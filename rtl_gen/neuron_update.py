@@ -14,8 +14,8 @@ the masks inside the emitted grid.  A readout (lif.readout) queues every neuron,
 state word, which the serializer emits in place of the address (tokens.MembraneTokens).
 
 Ports: `start` in; `idle` out (no update running and no spike left to emit: the engine may start
-the next one); `acc`: the drained bank (AccumulatorPort; it writes zeros, clearing each group
-word it has read); `o_spikes` spike stream; `dbg_addr` -> `dbg_state` reads a state word (the U lanes of
+the next one); `acc`: the drained bank (AccumulatorPort; its writes clear each group word it has
+read: the LayerEngine clears the word's tag, or with one bank writes a zero); `o_spikes` spike stream; `dbg_addr` -> `dbg_state` reads a state word (the U lanes of
 one part of a group: the state RAM holds a group's P/U parts as consecutive words);
 `busy` (an update is running), `step` (a step of the walk is issued this cycle).
 """

@@ -5,9 +5,9 @@ The work of one inference, per layer, is what the engine does (docs/rtl.md): eac
 one weight row and read-modify-writes one accumulator word per scatter step (taps x channel groups,
 or with sparse weights the input's entry rows; register accumulators add it in DSP48E1 slices);
 each timestep the update reads every group's accumulators and states, writes the states back,
-clears the accumulators (their tag bits, with two banks) and runs P LIF datapaths per group; each output spike passes the spike
-queue and the next FIFO.  A board build adds the host link's bytes.  Static power is charged for
-the inference's latency at the board clock.
+clears the accumulators (their tag bits, with two banks) and runs P LIF datapaths per group; each
+output spike passes the spike queue and the next FIFO.  A board build adds the host link's bytes.
+Static power is charged for the inference's latency at the board clock.
 
 The counts come from the build's last `snnc simulate` (its input spikes, and every layer's spikes
 through the golden model, which the RTL equals spike for spike; an RTL run adds its measured
@@ -121,8 +121,7 @@ def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_
         # two banks of RAM accumulators keep a tag bit per word (per lane's word with sparse weights):
         # read and set with every read-modify-write, cleared by the update in place of the word
         # (rtl_gen/layer_engine.py); one bank still clears through written zeros
-        tagged = geo.impl.banks == 2 and not geo.register_accumulators
-        tag = (p if geo.sparse is not None else 1) * _ram_access(geo.acc_depth, 1) if tagged else 0.0
+        tag = (p if geo.sparse is not None else 1) * _ram_access(geo.acc_depth, 1) if geo.tagged_banks else 0.0
         if geo.register_accumulators:  # the slices add the row; the update reads the copy in flip-flops
             acc = p * geo.accumulator_bits * _e("lutram_bit")
             parts["accumulator_updates"] += steps * geo.dsp_slices * _e("dsp_add") + t * acc  # t copies at the swaps
@@ -141,7 +140,7 @@ def energy(net: ir.Network, impl: Implementation, act: dict, source: str, clock_
         # of the group's P/U parts steps U LIF units (each reading its settle table, where it has
         # one: compiler.lif_step.lif_tables) and reads and writes a state word once
         phases, k1 = geo.group_phases, geo.k1
-        parts["accumulator_updates"] += walk * (geo.window_reads * (acc + tag) + k1 * k1 / phases * (tag if tagged else acc))
+        parts["accumulator_updates"] += walk * (geo.window_reads * (acc + tag) + k1 * k1 / phases * (tag if geo.tagged_banks else acc))
         lif_steps = walk * geo.parts / phases
         parts["state_reads_writes"] += lif_steps * 2 * _ram_access(geo.state_words, geo.units * lif.stored_bits)
         tables = lif_tables(lif)
